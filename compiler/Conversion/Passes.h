@@ -1,0 +1,26 @@
+//===- Passes.h - llamac conversions ----------------------------*- C++ -*-===//
+#ifndef LLAMAC_COMPILER_CONVERSION_PASSES_H
+#define LLAMAC_COMPILER_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace llamac {
+
+#define GEN_PASS_DECL
+#include "compiler/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "compiler/Conversion/Passes.h.inc"
+
+inline void registerConversionPasses() { registerLlamacConversionPasses(); }
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_CONVERSION_PASSES_H

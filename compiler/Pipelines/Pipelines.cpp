@@ -1,0 +1,150 @@
+//===- Pipelines.cpp - The pass pipelines llamac compile runs -------------===//
+#include "compiler/Pipelines/Pipelines.h"
+
+#include "compiler/Conversion/Passes.h"
+#include "compiler/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace llamac {
+
+namespace {
+
+template <typename CreatePass>
+PipelineStep funcStep(std::string name, CreatePass create) {
+  return {std::move(name), [create](OpPassManager &pm) {
+            pm.addNestedPass<func::FuncOp>(create());
+          }};
+}
+
+template <typename CreatePass>
+PipelineStep moduleStep(std::string name, CreatePass create) {
+  return {std::move(name),
+          [create](OpPassManager &pm) { pm.addPass(create()); }};
+}
+
+PipelineStep cleanupStep(std::string name) {
+  return {std::move(name), [](OpPassManager &pm) {
+            pm.addPass(createCanonicalizerPass());
+            pm.addPass(createCSEPass());
+          }};
+}
+
+void addSteps(OpPassManager &pm, const std::vector<PipelineStep> &steps) {
+  for (const PipelineStep &step : steps)
+    step.addTo(pm);
+}
+
+} // namespace
+
+std::vector<PipelineStep> getFusionSteps(int optLevel) {
+  std::vector<PipelineStep> steps;
+  if (optLevel >= 1) {
+    steps.push_back(funcStep("lmc-fuse-rmsnorm", [] { return createFuseRMSNorm(); }));
+    steps.push_back(
+        funcStep("lmc-fuse-residual-norm", [] { return createFuseResidualNorm(); }));
+    steps.push_back(funcStep("lmc-fuse-swiglu", [] { return createFuseSwiGLU(); }));
+  }
+  if (optLevel >= 2) {
+    steps.push_back(funcStep("lmc-fuse-qkv", [] { return createFuseQKV(); }));
+    steps.push_back(funcStep("lmc-fuse-attention", [] { return createFuseAttention(); }));
+  }
+  steps.push_back(cleanupStep("canonicalize-cse"));
+  return steps;
+}
+
+std::vector<PipelineStep> getCpuLoweringSteps(const CpuPipelineConfig &config) {
+  ConvertLlamaToCPUOptions options;
+  options.vectorWidth = config.vectorWidth;
+  return {moduleStep("lmc-convert-llama-to-cpu",
+                     [options] { return createConvertLlamaToCPU(options); }),
+          cleanupStep("canonicalize-cse")};
+}
+
+std::vector<PipelineStep> getCpuToLLVMSteps() {
+  return {
+      moduleStep("convert-scf-to-openmp", [] { return createConvertSCFToOpenMPPass(); }),
+      // Inlines the alloca scopes scf-to-openmp wraps loop bodies in (ours
+      // allocate nothing), before scf-to-cf splits those bodies into blocks.
+      moduleStep("canonicalize", [] { return createCanonicalizerPass(); }),
+      moduleStep("convert-scf-to-cf", [] { return createSCFToControlFlowPass(); }),
+      moduleStep("convert-vector-to-llvm", [] { return createConvertVectorToLLVMPass(); }),
+      moduleStep("convert-math-to-llvm", [] { return createConvertMathToLLVMPass(); }),
+      moduleStep("expand-strided-metadata",
+                 [] { return memref::createExpandStridedMetadataPass(); }),
+      moduleStep("lower-affine", [] { return createLowerAffinePass(); }),
+      moduleStep("finalize-memref-to-llvm",
+                 [] { return createFinalizeMemRefToLLVMConversionPass(); }),
+      moduleStep("convert-arith-to-llvm", [] { return createArithToLLVMConversionPass(); }),
+      moduleStep("convert-func-to-llvm", [] { return createConvertFuncToLLVMPass(); }),
+      moduleStep("convert-openmp-to-llvm", [] { return createConvertOpenMPToLLVMPass(); }),
+      moduleStep("convert-cf-to-llvm", [] { return createConvertControlFlowToLLVMPass(); }),
+      moduleStep("reconcile-unrealized-casts",
+                 [] { return createReconcileUnrealizedCastsPass(); }),
+      moduleStep("canonicalize", [] { return createCanonicalizerPass(); }),
+  };
+}
+
+void buildFusionPipeline(OpPassManager &pm, int optLevel) {
+  addSteps(pm, getFusionSteps(optLevel));
+}
+
+void buildCpuLoweringPipeline(OpPassManager &pm,
+                              const CpuPipelineConfig &config) {
+  addSteps(pm, getCpuLoweringSteps(config));
+}
+
+void buildCpuToLLVMPipeline(OpPassManager &pm) {
+  addSteps(pm, getCpuToLLVMSteps());
+}
+
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineConfig &config) {
+  buildFusionPipeline(pm, config.optLevel);
+  buildCpuLoweringPipeline(pm, config);
+  buildCpuToLLVMPipeline(pm);
+}
+
+namespace {
+
+struct CpuPipelineOptions : PassPipelineOptions<CpuPipelineOptions> {
+  Option<int> optLevel{*this, "opt-level",
+                       llvm::cl::desc("0: no fusion, 1: norms and MLP, 2: all"),
+                       llvm::cl::init(2)};
+  Option<int64_t> vectorWidth{*this, "vector-width",
+                              llvm::cl::desc("float32 lanes of vector loops"),
+                              llvm::cl::init(16)};
+
+  CpuPipelineConfig config() const { return {optLevel, vectorWidth}; }
+};
+
+} // namespace
+
+void registerPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "lmc-cpu-pipeline", "the whole CPU pipeline of `llamac compile`",
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        buildCpuPipeline(pm, options.config());
+      });
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "lmc-fusion-pipeline", "the graph-level fusion stage",
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        buildFusionPipeline(pm, options.optLevel);
+      });
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "lmc-cpu-lowering-pipeline", "llama dialect to CPU loops",
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        buildCpuLoweringPipeline(pm, options.config());
+      });
+  PassPipelineRegistration<>("lmc-cpu-to-llvm-pipeline",
+                             "CPU loops to the LLVM dialect",
+                             buildCpuToLLVMPipeline);
+}
+
+} // namespace llamac

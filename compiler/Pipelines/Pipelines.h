@@ -1,0 +1,58 @@
+//===- Pipelines.h - The pass pipelines llamac compile runs -----*- C++ -*-===//
+//
+// `llamac compile` and `llamac-opt --lmc-cpu-pipeline` build their pass
+// managers from these functions, so the tool reproduces the driver exactly.
+// The driver runs the stages separately to stop (--compile-to) or dump
+// (--dump-ir-dir) between them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_COMPILER_PIPELINES_PIPELINES_H
+#define LLAMAC_COMPILER_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+struct CpuPipelineConfig {
+  /// 0: no fusion; 1: norms and the MLP; 2: everything (default).
+  int optLevel = 2;
+  /// float32 lanes of the CPU kernels' vector loops.
+  int64_t vectorWidth = 16;
+};
+
+/// One named step of a pipeline: the driver can run the steps one by one to
+/// dump the IR after each (`llamac compile --dump-ir-dir`).
+struct PipelineStep {
+  std::string name;
+  std::function<void(mlir::OpPassManager &)> addTo;
+};
+
+std::vector<PipelineStep> getFusionSteps(int optLevel);
+std::vector<PipelineStep> getCpuLoweringSteps(const CpuPipelineConfig &config);
+std::vector<PipelineStep> getCpuToLLVMSteps();
+
+/// Graph level: the fusion passes the optimisation level asks for, followed
+/// by canonicalize and cse.
+void buildFusionPipeline(mlir::OpPassManager &pm, int optLevel);
+
+/// llama dialect -> loops over memrefs (scf, vector, memref, arith, math).
+void buildCpuLoweringPipeline(mlir::OpPassManager &pm,
+                              const CpuPipelineConfig &config);
+
+/// Loops -> LLVM dialect, parallel loops through OpenMP.
+void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// The three above, in order: what `llamac compile --target cpu` runs.
+void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineConfig &config);
+
+/// Registers `lmc-cpu-pipeline` (and its stages) for llamac-opt.
+void registerPipelines();
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_PIPELINES_PIPELINES_H

@@ -1,0 +1,305 @@
+//===- Artifact.cpp - Writing a compiled artifact directory ---------------===//
+#include "compiler/Target/Artifact.h"
+
+#include "runtime/ModelABI.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace llvm;
+
+namespace llamac {
+namespace {
+
+std::unique_ptr<TargetMachine> createHostTargetMachine(const std::string &cpu,
+                                                       std::string &error) {
+  InitializeNativeTarget();
+  InitializeNativeTargetAsmPrinter();
+  Triple triple(sys::getDefaultTargetTriple());
+  const Target *target = TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  std::string cpuName = cpu.empty() ? sys::getHostCPUName().str() : cpu;
+  std::string features;
+  if (cpu.empty()) {
+    SubtargetFeatures featureSet;
+    for (const auto &[name, enabled] : sys::getHostCPUFeatures())
+      featureSet.AddFeature(name, enabled);
+    features = featureSet.getString();
+  }
+  TargetOptions targetOptions;
+  return std::unique_ptr<TargetMachine>(target->createTargetMachine(
+      triple, cpuName, features, targetOptions, Reloc::PIC_));
+}
+
+std::string emitObject(Module &module, TargetMachine &machine,
+                       const std::string &path) {
+  std::error_code ec;
+  raw_fd_ostream os(path, ec, sys::fs::OF_None);
+  if (ec)
+    return path + ": " + ec.message();
+  legacy::PassManager pm;
+  if (machine.addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile))
+    return "the target cannot emit object files";
+  pm.run(module);
+  return "";
+}
+
+/// Copies the OpenMP runtime next to model.so so the artifact runs on a
+/// machine without LLVM installed.
+std::string bundleOpenMP(const std::string &dir) {
+  SmallString<256> resolved;
+  if (sys::fs::real_path(LLAMAC_LIBOMP_PATH, resolved))
+    return std::string("cannot find the OpenMP runtime at ") + LLAMAC_LIBOMP_PATH;
+  SmallString<256> destination(dir);
+  sys::path::append(destination, "libomp.so.5");
+  if (std::error_code ec = sys::fs::copy_file(resolved, destination))
+    return "copying " + std::string(resolved) + ": " + ec.message();
+  return "";
+}
+
+std::string linkSharedLibrary(const std::string &object,
+                              const std::string &library) {
+  ErrorOr<std::string> linker = sys::findProgramByName("cc");
+  if (!linker)
+    linker = sys::findProgramByName("clang");
+  if (!linker)
+    return "no C compiler driver (cc) to link model.so";
+  std::string libraryDir = sys::path::parent_path(library).str();
+  std::vector<std::string> args = {*linker, "-shared", "-o", library, object,
+                                   "-L" + libraryDir, "-l:libomp.so.5", "-lm",
+                                   "-Wl,-rpath,$ORIGIN", "-Wl,-z,now"};
+  SmallVector<StringRef> refs(args.begin(), args.end());
+  std::string message;
+  int status = sys::ExecuteAndWait(*linker, refs, std::nullopt, {}, 0, 0, &message);
+  if (status != 0)
+    return "linking model.so failed" + (message.empty() ? "" : ": " + message);
+  return "";
+}
+
+json::Array shapeToJson(const std::vector<int64_t> &shape) {
+  json::Array array;
+  for (int64_t size : shape)
+    array.push_back(size);
+  return array;
+}
+
+json::Object manifestConfig(const LlamaConfig &c) {
+  json::Value pad = c.padTokenId ? json::Value(*c.padTokenId) : json::Value(nullptr);
+  return json::Object{
+      {"architecture", c.architecture == Architecture::CausalLM
+                           ? "LlamaForCausalLM"
+                           : "LlamaForSequenceClassification"},
+      {"vocab_size", c.vocabSize},
+      {"hidden_size", c.hiddenSize},
+      {"intermediate_size", c.intermediateSize},
+      {"num_hidden_layers", c.numLayers},
+      {"num_attention_heads", c.numHeads},
+      {"num_key_value_heads", c.numKeyValueHeads},
+      {"head_dim", c.headDim},
+      {"max_position_embeddings", c.maxPositionEmbeddings},
+      {"rms_norm_eps", c.rmsNormEps},
+      {"rope_theta", c.ropeTheta},
+      {"rope_linear_factor", c.ropeLinearFactor},
+      {"tie_word_embeddings", c.tieWordEmbeddings},
+      {"num_labels", c.numLabels},
+      {"bos_token_id", c.bosTokenId},
+      {"eos_token_id", c.eosTokenId},
+      {"pad_token_id", std::move(pad)},
+      {"dtype", dtypeName(c.dtype)},
+  };
+}
+
+const char *formatName(SourceFormat format) {
+  switch (format) {
+  case SourceFormat::HuggingFace:
+    return "huggingface";
+  case SourceFormat::Llama2c:
+    return "llama2c";
+  case SourceFormat::ConfigOnly:
+    break;
+  }
+  return "none";
+}
+
+/// generation_config.json's contents, or null.
+json::Value readGenerationConfig(const ModelSpec &spec) {
+  if (spec.generationConfigPath.empty())
+    return nullptr;
+  auto buffer = MemoryBuffer::getFile(spec.generationConfigPath);
+  if (!buffer)
+    return nullptr;
+  Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
+  if (!parsed) {
+    consumeError(parsed.takeError());
+    return nullptr;
+  }
+  return std::move(*parsed);
+}
+
+json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOptions,
+                           const ArtifactOptions &options, const std::string &chip,
+                           bool hasTokenizer) {
+  const LlamaConfig &c = spec.config;
+  json::Array table;
+  uint64_t weightBytes = 0;
+  for (const WeightInfo &w : spec.weights) {
+    table.push_back(json::Object{{"name", w.name},
+                                 {"dtype", dtypeName(w.dtype)},
+                                 {"shape", shapeToJson(w.shape)}});
+    weightBytes += w.byteSize;
+  }
+  std::vector<int64_t> cacheShape = {c.numLayers, 2, importOptions.maxBatch,
+                                     c.numKeyValueHeads, importOptions.maxSeq,
+                                     c.headDim};
+  uint64_t cacheBytes = 4;
+  for (int64_t size : cacheShape)
+    cacheBytes *= size;
+  bool classifier = c.architecture == Architecture::SequenceClassification;
+  json::Value source = spec.format == SourceFormat::ConfigOnly
+                           ? json::Value(nullptr)
+                           : json::Value(spec.sourcePath);
+  return json::Object{
+      {"format", "llamac-artifact"},
+      {"format_version", kArtifactFormatVersion},
+      {"producer", "llamac 0.1.0"},
+      {"target", options.target},
+      {"chip", chip},
+      {"opt_level", options.optLevel},
+      {"compute_dtype", "f32"},
+      {"library", "model.so"},
+      {"entry_points",
+       json::Object{{"prefill", kPrefillSymbol}, {"decode", kDecodeSymbol}}},
+      {"max_batch", importOptions.maxBatch},
+      {"max_seq", importOptions.maxSeq},
+      {"kv_cache", json::Object{{"dtype", "f32"}, {"shape", shapeToJson(cacheShape)}}},
+      {"output", json::Object{{"kind", classifier ? "scores" : "logits"},
+                              {"size", classifier ? c.numLabels : c.vocabSize}}},
+      {"config", manifestConfig(c)},
+      {"weights", json::Object{{"source", std::move(source)},
+                               {"format", formatName(spec.format)},
+                               {"table", std::move(table)}}},
+      {"tokenizer", hasTokenizer ? json::Value("tokenizer.model") : json::Value(nullptr)},
+      {"generation_config", readGenerationConfig(spec)},
+      {"memory_plan", json::Object{{"weight_bytes", static_cast<int64_t>(weightBytes)},
+                                   {"kv_cache_bytes", static_cast<int64_t>(cacheBytes)}}},
+  };
+}
+
+std::string writeText(const std::string &path, StringRef text) {
+  std::error_code ec;
+  raw_fd_ostream os(path, ec, sys::fs::OF_Text);
+  if (ec)
+    return path + ": " + ec.message();
+  os << text;
+  return "";
+}
+
+std::string join(StringRef dir, StringRef name) {
+  SmallString<256> path(dir);
+  sys::path::append(path, name);
+  return std::string(path);
+}
+
+/// Fills `dir` with everything the artifact holds.
+std::string populate(const std::string &dir, Module &module, TargetMachine &machine,
+                     const ModelSpec &spec, const ImportOptions &importOptions,
+                     const ArtifactOptions &options) {
+  std::string object = join(dir, "model.o");
+  if (std::string error = emitObject(module, machine, object); !error.empty())
+    return error;
+  if (std::string error = bundleOpenMP(dir); !error.empty())
+    return error;
+  if (std::string error = linkSharedLibrary(object, join(dir, "model.so"));
+      !error.empty())
+    return error;
+  sys::fs::remove(object);
+  bool hasTokenizer = !spec.tokenizerPath.empty();
+  if (hasTokenizer)
+    if (std::error_code ec =
+            sys::fs::copy_file(spec.tokenizerPath, join(dir, "tokenizer.model")))
+      return spec.tokenizerPath + ": " + ec.message();
+  std::string manifest;
+  raw_string_ostream os(manifest);
+  os << formatv("{0:2}", json::Value(buildManifest(spec, importOptions, options,
+                                                   machine.getTargetCPU().str(),
+                                                   hasTokenizer)))
+     << "\n";
+  return writeText(join(dir, "manifest.json"), manifest);
+}
+
+/// Moves the finished `staging` directory to `destination`.
+std::string publish(const std::string &staging, const std::string &destination,
+                    bool force) {
+  if (sys::fs::exists(destination)) {
+    if (!force)
+      return destination + " exists; pass --force to replace it";
+    if (std::error_code ec = sys::fs::remove_directories(destination))
+      return "removing " + destination + ": " + ec.message();
+  }
+  if (std::error_code ec = sys::fs::rename(staging, destination))
+    return "renaming " + staging + " to " + destination + ": " + ec.message();
+  return "";
+}
+
+} // namespace
+
+std::unique_ptr<Module> translateForCpu(mlir::ModuleOp module, LLVMContext &context,
+                                        const ArtifactOptions &options) {
+  std::unique_ptr<Module> llvmModule = mlir::translateModuleToLLVMIR(module, context);
+  if (!llvmModule)
+    return nullptr;
+  std::string error;
+  std::unique_ptr<TargetMachine> machine = createHostTargetMachine(options.cpu, error);
+  if (!machine) {
+    module.emitError() << "no code generator for this machine: " << error;
+    return nullptr;
+  }
+  llvmModule->setDataLayout(machine->createDataLayout());
+  llvmModule->setTargetTriple(machine->getTargetTriple());
+  auto optimize = mlir::makeOptimizingTransformer(3, 0, machine.get());
+  if (Error err = optimize(llvmModule.get())) {
+    module.emitError() << "LLVM optimisation failed: " << toString(std::move(err));
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+std::string writeCpuArtifact(Module &module, const ModelSpec &spec,
+                             const ImportOptions &importOptions,
+                             const ArtifactOptions &options) {
+  std::string destination = options.outputDir;
+  while (destination.size() > 1 && destination.back() == '/')
+    destination.pop_back();
+  if (sys::fs::exists(destination) && !options.force)
+    return destination + " exists; pass --force to replace it";
+  std::string error;
+  std::unique_ptr<TargetMachine> machine = createHostTargetMachine(options.cpu, error);
+  if (!machine)
+    return "no code generator for this machine: " + error;
+  SmallString<256> staging;
+  if (std::error_code ec = sys::fs::createUniqueDirectory(destination + ".partial",
+                                                          staging))
+    return "cannot create a directory beside " + destination + ": " + ec.message();
+  std::string stagingDir(staging);
+  error = populate(stagingDir, module, *machine, spec, importOptions, options);
+  if (error.empty())
+    error = publish(stagingDir, destination, options.force);
+  if (!error.empty())
+    sys::fs::remove_directories(stagingDir);
+  return error;
+}
+
+} // namespace llamac

@@ -1,0 +1,47 @@
+//===- Artifact.h - Writing a compiled artifact directory -------*- C++ -*-===//
+//
+// `OUT.lmc/` = manifest.json + model.so (+ tokenizer.model, + the OpenMP
+// runtime the CPU code links). See docs/ARTIFACT.md. The directory is built
+// under a temporary name beside OUT.lmc and renamed into place only when
+// complete, so a failed or interrupted compile never leaves an artifact the
+// runtime would load.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_COMPILER_TARGET_ARTIFACT_H
+#define LLAMAC_COMPILER_TARGET_ARTIFACT_H
+
+#include "frontends/Import/Importer.h"
+#include "frontends/ModelSpec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+
+#include <memory>
+#include <string>
+
+namespace llamac {
+
+struct ArtifactOptions {
+  std::string outputDir;
+  bool force = false;      ///< Replace an existing artifact.
+  int optLevel = 2;
+  std::string target = "cpu";
+  std::string cpu;         ///< LLVM CPU name; "" = this machine's.
+};
+
+/// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU
+/// the artifact targets. Returns null after emitting a diagnostic.
+std::unique_ptr<llvm::Module> translateForCpu(mlir::ModuleOp module,
+                                              llvm::LLVMContext &context,
+                                              const ArtifactOptions &options);
+
+/// Compiles `module` (LLVM IR) to model.so and writes the artifact. Returns
+/// "" or a one-line error.
+std::string writeCpuArtifact(llvm::Module &module, const ModelSpec &spec,
+                             const ImportOptions &importOptions,
+                             const ArtifactOptions &options);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_TARGET_ARTIFACT_H

@@ -1,0 +1,78 @@
+//===- Passes.td - llamac fusion passes ---------------------*- tablegen -*-===//
+#ifndef LLAMAC_TRANSFORMS_PASSES_TD
+#define LLAMAC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FuseRMSNorm : Pass<"lmc-fuse-rmsnorm", "mlir::func::FuncOp"> {
+  let summary = "x * rsqrt(mean(x^2) + eps) * w -> llama.rms_norm";
+  let description = [{
+    Matches `mul(mul(x, rsqrt(add(mean(mul(x, x)), eps))), w)`, the
+    commutative operands in either order, where `eps` is a positive scalar
+    constant and `w` is a rank-1 `llama.weight` as long as the last dimension
+    of `x`, read directly or through its float32 `llama.cast`. The fused op
+    takes the weight in its storage type.
+  }];
+  let dependentDialects = ["mlir::llama::LlamaDialect"];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Number of RMSNorm chains fused">
+  ];
+}
+
+def FuseAttention : Pass<"lmc-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "RoPE + KV-cache write + softmax(QK^T * scale + mask) V -> llama.attention";
+  let description = [{
+    Matches the attention block from the three `[batch, seq, features]`
+    projections to the `[batch, seq, heads * head_dim]` output: head split,
+    rotary embedding of queries and keys, the layer's cache write and cache
+    reads, `repeat_kv`, scaled scores plus a `llama.attention_mask`, softmax
+    and the product with the values. The fused op owns the cache update, so
+    the absorbed `llama.cache_write` and `llama.cache_read` ops are erased.
+  }];
+  let dependentDialects = ["mlir::llama::LlamaDialect"];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Number of attention blocks fused">
+  ];
+}
+
+def FuseSwiGLU : Pass<"lmc-fuse-swiglu", "mlir::func::FuncOp"> {
+  let summary = "silu(x W_gate^T) * (x W_up^T) -> llama.swiglu";
+  let description = [{
+    Matches `mul(silu(matmul(x, gate)), matmul(x, up))`, the product's
+    operands in either order, when `gate` and `up` have one type.
+  }];
+  let dependentDialects = ["mlir::llama::LlamaDialect"];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Number of SwiGLU blocks fused">
+  ];
+}
+
+def FuseQKV : Pass<"lmc-fuse-qkv", "mlir::func::FuncOp"> {
+  let summary = "projections of one input -> one llama.multi_matmul";
+  let description = [{
+    Groups the used `llama.matmul`s of one input whose weights share the
+    element type and in_features into one `llama.multi_matmul`. Run it after
+    `lmc-fuse-swiglu`, which takes the gate and up projections first; in a
+    decoder layer the remaining group is q, k and v.
+  }];
+  let dependentDialects = ["mlir::llama::LlamaDialect"];
+  let statistics = [
+    Statistic<"numGroups", "num-groups", "Number of llama.multi_matmul ops created">,
+    Statistic<"numMatmulsFused", "num-matmuls-fused",
+              "Number of llama.matmul ops merged into them">
+  ];
+}
+
+def FuseResidualNorm : Pass<"lmc-fuse-residual-norm", "mlir::func::FuncOp"> {
+  let summary = "residual add followed by llama.rms_norm -> llama.add_rms_norm";
+  let description = [{
+    Matches a `llama.rms_norm` of a same-type `llama.add`; other users of the
+    sum read the fused op's `sum` result. Run it after `lmc-fuse-rmsnorm`.
+  }];
+  let dependentDialects = ["mlir::llama::LlamaDialect"];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Number of residual adds fused into RMSNorm">
+  ];
+}
+
+#endif // LLAMAC_TRANSFORMS_PASSES_TD

@@ -1,0 +1,71 @@
+//===- CompiledModel.cpp - A loaded artifact, ready to run ----------------===//
+
+#include "runtime/CompiledModel.h"
+
+#include "runtime/WeightBinding.h"
+
+#include <cassert>
+
+namespace llamac {
+
+std::unique_ptr<CompiledModel>
+CompiledModel::load(const std::string &artifactDir,
+                    const std::string &weightsPath, std::string &error) {
+  std::optional<Manifest> manifest = loadManifest(artifactDir, error);
+  if (!manifest)
+    return nullptr;
+  std::string source = weightsPath;
+  if (source.empty()) {
+    if (!manifest->weightSource) {
+      error = "artifact was compiled from a config; pass --weights";
+      return nullptr;
+    }
+    source = *manifest->weightSource;
+  }
+  std::optional<ModelSpec> spec = loadModel(source, error);
+  if (!spec)
+    return nullptr;
+  std::optional<std::vector<const void *>> weights =
+      bindWeights(manifest->weightTable, *spec, error);
+  if (!weights)
+    return nullptr;
+  std::unique_ptr<ModelLibrary> library =
+      ModelLibrary::open(manifest->libraryPath, manifest->prefillSymbol,
+                         manifest->decodeSymbol, error);
+  if (!library)
+    return nullptr;
+  std::unique_ptr<KVCache> cache =
+      KVCache::allocate(manifest->kvCacheShape, error);
+  if (!cache)
+    return nullptr;
+  return std::unique_ptr<CompiledModel>(
+      new CompiledModel(std::move(*manifest), std::move(*spec),
+                        std::move(*weights), std::move(library),
+                        std::move(cache)));
+}
+
+void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
+                        int64_t startSlot, float *output) {
+  assert(batch.batchSize >= 1 && batch.batchSize <= manifestData.maxBatch);
+  assert(startSlot >= 0 && startSlot + batch.length <= manifestData.maxSeq);
+  assert(entry == EntryPoint::Prefill || batch.length == 1);
+  // The compiled code only reads the inputs and the weights; the ABI takes
+  // them non-const because MLIR's C interface does.
+  auto *tokens = const_cast<int32_t *>(batch.tokens.data());
+  auto *positions = const_cast<int32_t *>(batch.positions.data());
+  auto *firstSlot = const_cast<int32_t *>(batch.firstSlot.data());
+  auto tokensRef = makeDenseMemRef(tokens, {batch.batchSize, batch.length});
+  auto positionsRef =
+      makeDenseMemRef(positions, {batch.batchSize, batch.length});
+  auto firstSlotRef = makeDenseMemRef(firstSlot, {batch.batchSize});
+  auto outputRef = makeDenseMemRef(
+      output, {batch.batchSize, batch.length, manifestData.outputSize});
+  KVCacheRef cacheRef = cache->descriptor();
+  EntryPointFn function = entry == EntryPoint::Prefill
+                              ? libraryHandle->prefill()
+                              : libraryHandle->decode();
+  function(const_cast<void **>(weights.data()), &cacheRef, &tokensRef,
+           &positionsRef, &firstSlotRef, startSlot, &outputRef);
+}
+
+} // namespace llamac

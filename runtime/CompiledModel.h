@@ -1,0 +1,63 @@
+//===- CompiledModel.h - A loaded artifact, ready to run --------*- C++ -*-===//
+//
+// Everything one prefill/decode call needs: the manifest, model.so's entry
+// points, the checkpoint's weights bound to the weight table, and the KV
+// cache. Callers validate batch and sequence limits before calling run().
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_COMPILEDMODEL_H
+#define LLAMAC_RUNTIME_COMPILEDMODEL_H
+
+#include "frontends/ModelSpec.h"
+#include "runtime/KVCache.h"
+#include "runtime/Manifest.h"
+#include "runtime/ModelLibrary.h"
+#include "runtime/TokenBatch.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+enum class EntryPoint { Prefill, Decode };
+
+class CompiledModel {
+public:
+  /// Loads the artifact in `artifactDir` with the weights of `weightsPath`,
+  /// or of the manifest's weights.source when `weightsPath` is empty. On
+  /// failure returns null and sets `error` to one line.
+  static std::unique_ptr<CompiledModel> load(const std::string &artifactDir,
+                                             const std::string &weightsPath,
+                                             std::string &error);
+
+  const Manifest &manifest() const { return manifestData; }
+  const ModelSpec &checkpoint() const { return spec; }
+  const std::vector<const void *> &weightPointers() const { return weights; }
+  const ModelLibrary &library() const { return *libraryHandle; }
+
+  /// Runs one step: the rows of `batch` write cache slots
+  /// [startSlot, startSlot + batch.length) and `output` receives
+  /// [batch.batchSize, batch.length, manifest().outputSize] floats.
+  void run(EntryPoint entry, const TokenBatch &batch, int64_t startSlot,
+           float *output);
+
+private:
+  CompiledModel(Manifest manifest, ModelSpec spec,
+                std::vector<const void *> weights,
+                std::unique_ptr<ModelLibrary> library,
+                std::unique_ptr<KVCache> cache)
+      : manifestData(std::move(manifest)), spec(std::move(spec)),
+        weights(std::move(weights)), libraryHandle(std::move(library)),
+        cache(std::move(cache)) {}
+
+  Manifest manifestData;
+  ModelSpec spec;
+  std::vector<const void *> weights;
+  std::unique_ptr<ModelLibrary> libraryHandle;
+  std::unique_ptr<KVCache> cache;
+};
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_COMPILEDMODEL_H

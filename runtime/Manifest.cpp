@@ -1,0 +1,296 @@
+//===- Manifest.cpp - An artifact's manifest.json -------------------------===//
+
+#include "runtime/Manifest.h"
+
+#include "frontends/CheckedMath.h"
+#include "frontends/Errors.h"
+#include "frontends/Json.h"
+#include "runtime/ModelABI.h"
+
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace llamac {
+
+using nlohmann::json;
+
+namespace {
+
+/// Reads the members of one JSON object; errors name the member by its dotted
+/// path from the document root.
+class ObjectReader {
+public:
+  ObjectReader(const json &value, std::string path)
+      : value(value), path(std::move(path)) {}
+
+  std::string qualified(const char *key) const {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  const json &member(const char *key) const {
+    auto it = value.find(key);
+    if (it == value.end())
+      fail("missing field '" + qualified(key) + "'");
+    return *it;
+  }
+
+  ObjectReader object(const char *key) const {
+    const json &value = member(key);
+    if (!value.is_object())
+      failType(key, "an object");
+    return ObjectReader(value, qualified(key));
+  }
+
+  std::string string(const char *key) const {
+    const json &value = member(key);
+    if (!value.is_string())
+      failType(key, "a string");
+    return value.get<std::string>();
+  }
+
+  bool boolean(const char *key) const {
+    const json &value = member(key);
+    if (!value.is_boolean())
+      failType(key, "true or false");
+    return value.get<bool>();
+  }
+
+  double number(const char *key) const {
+    const json &value = member(key);
+    if (!value.is_number())
+      failType(key, "a number");
+    return value.get<double>();
+  }
+
+  int64_t integer(const char *key) const { return toInteger(key, member(key)); }
+
+  int64_t positiveInteger(const char *key) const {
+    int64_t value = integer(key);
+    if (value <= 0)
+      fail("field '" + qualified(key) + "' must be positive, got " +
+           std::to_string(value));
+    return value;
+  }
+
+  std::optional<int64_t> nullableInteger(const char *key) const {
+    const json &value = member(key);
+    if (value.is_null())
+      return std::nullopt;
+    return toInteger(key, value);
+  }
+
+  std::optional<std::string> nullableString(const char *key) const {
+    const json &value = member(key);
+    if (value.is_null())
+      return std::nullopt;
+    return string(key);
+  }
+
+  const json &array(const char *key) const {
+    const json &value = member(key);
+    if (!value.is_array())
+      failType(key, "an array");
+    return value;
+  }
+
+private:
+  [[noreturn]] void failType(const char *key, const char *expected) const {
+    fail("field '" + qualified(key) + "' must be " + expected);
+  }
+
+  int64_t toInteger(const char *key, const json &value) const {
+    if (!value.is_number_integer() ||
+        (value.is_number_unsigned() &&
+         value.get<uint64_t>() >
+             uint64_t(std::numeric_limits<int64_t>::max())))
+      failType(key, "an integer");
+    return value.get<int64_t>();
+  }
+
+  const json &value;
+  std::string path;
+};
+
+DType readDType(const ObjectReader &reader, const char *key) {
+  std::string text = reader.string(key);
+  std::optional<DType> dtype = parseDType(text);
+  if (!dtype)
+    fail("field '" + reader.qualified(key) + "': unknown dtype '" + text + "'");
+  return *dtype;
+}
+
+std::vector<int64_t> readShape(const json &value, const std::string &path) {
+  if (!value.is_array())
+    fail("field '" + path + "' must be an array of positive integers");
+  std::vector<int64_t> shape;
+  for (const json &dim : value) {
+    if (!dim.is_number_integer() || dim.get<int64_t>() <= 0)
+      fail("field '" + path + "' must be an array of positive integers");
+    shape.push_back(dim.get<int64_t>());
+  }
+  return shape;
+}
+
+Architecture readArchitecture(const ObjectReader &config) {
+  std::string name = config.string("architecture");
+  if (name == "LlamaForCausalLM")
+    return Architecture::CausalLM;
+  if (name == "LlamaForSequenceClassification")
+    return Architecture::SequenceClassification;
+  fail("field '" + config.qualified("architecture") +
+       "': unknown architecture '" + name + "'");
+}
+
+LlamaConfig readConfig(const ObjectReader &reader) {
+  LlamaConfig config;
+  config.architecture = readArchitecture(reader);
+  config.vocabSize = reader.positiveInteger("vocab_size");
+  config.hiddenSize = reader.positiveInteger("hidden_size");
+  config.intermediateSize = reader.positiveInteger("intermediate_size");
+  config.numLayers = reader.positiveInteger("num_hidden_layers");
+  config.numHeads = reader.positiveInteger("num_attention_heads");
+  config.numKeyValueHeads = reader.positiveInteger("num_key_value_heads");
+  config.headDim = reader.positiveInteger("head_dim");
+  config.maxPositionEmbeddings = reader.positiveInteger("max_position_embeddings");
+  config.rmsNormEps = reader.number("rms_norm_eps");
+  config.ropeTheta = reader.number("rope_theta");
+  config.ropeLinearFactor = reader.number("rope_linear_factor");
+  config.tieWordEmbeddings = reader.boolean("tie_word_embeddings");
+  config.numLabels = reader.integer("num_labels");
+  config.bosTokenId = reader.integer("bos_token_id");
+  config.eosTokenId = reader.integer("eos_token_id");
+  config.padTokenId = reader.nullableInteger("pad_token_id");
+  config.dtype = readDType(reader, "dtype");
+  std::string problem = validateConfig(config);
+  if (!problem.empty())
+    fail("field 'config': " + problem);
+  return config;
+}
+
+std::vector<WeightTableEntry> readWeightTable(const ObjectReader &weights) {
+  const json &table = weights.array("table");
+  if (table.empty())
+    fail("field 'weights.table' is empty");
+  std::vector<WeightTableEntry> entries;
+  std::set<std::string> names;
+  for (size_t i = 0; i < table.size(); ++i) {
+    std::string path = "weights.table[" + std::to_string(i) + "]";
+    if (!table[i].is_object())
+      fail("field '" + path + "' must be an object");
+    ObjectReader entry(table[i], path);
+    WeightTableEntry parsed;
+    parsed.name = entry.string("name");
+    if (parsed.name.empty() || !names.insert(parsed.name).second)
+      fail("field '" + entry.qualified("name") + "': empty or repeated name '" +
+           parsed.name + "'");
+    parsed.dtype = readDType(entry, "dtype");
+    parsed.shape = readShape(entry.member("shape"), entry.qualified("shape"));
+    entries.push_back(std::move(parsed));
+  }
+  return entries;
+}
+
+/// The cache geometry is implied by the config and the limits; a manifest that
+/// disagrees with itself would make the runtime allocate the wrong buffer.
+std::array<int64_t, 6> readKVCacheShape(const ObjectReader &kvCache,
+                                        const Manifest &manifest) {
+  if (kvCache.string("dtype") != "f32")
+    fail("field 'kv_cache.dtype' must be 'f32'");
+  const LlamaConfig &config = manifest.config;
+  std::array<int64_t, 6> expected = {
+      config.numLayers,       2,           manifest.maxBatch,
+      config.numKeyValueHeads, manifest.maxSeq, config.headDim};
+  std::vector<int64_t> shape =
+      readShape(kvCache.member("shape"), kvCache.qualified("shape"));
+  if (shape != std::vector<int64_t>(expected.begin(), expected.end()))
+    fail("field 'kv_cache.shape' disagrees with config, max_batch and max_seq");
+  uint64_t bytes = sizeof(float);
+  for (int64_t dim : expected) {
+    std::optional<uint64_t> product = checkedMul(bytes, uint64_t(dim));
+    if (!product)
+      fail("field 'kv_cache.shape' describes more bytes than fit in 64 bits");
+    bytes = *product;
+  }
+  return expected;
+}
+
+void readOutput(const ObjectReader &output, Manifest &manifest) {
+  std::string kind = output.string("kind");
+  manifest.outputSize = output.positiveInteger("size");
+  const LlamaConfig &config = manifest.config;
+  bool causal = config.architecture == Architecture::CausalLM;
+  if (kind == "logits" && causal && manifest.outputSize == config.vocabSize) {
+    manifest.outputKind = OutputKind::Logits;
+    return;
+  }
+  if (kind == "scores" && !causal && manifest.outputSize == config.numLabels) {
+    manifest.outputKind = OutputKind::Scores;
+    return;
+  }
+  fail("field 'output' (kind '" + kind + "', size " +
+       std::to_string(manifest.outputSize) +
+       ") does not match config.architecture and its vocab_size/num_labels");
+}
+
+Manifest readManifest(const json &document, const std::string &artifactDir) {
+  ObjectReader root(document, "");
+  std::string format = root.string("format");
+  if (format != "llamac-artifact")
+    fail("field 'format' is '" + format + "', expected 'llamac-artifact'");
+  int64_t version = root.integer("format_version");
+  if (version != kArtifactFormatVersion)
+    fail("field 'format_version' is " + std::to_string(version) +
+         ", this runtime reads version " +
+         std::to_string(kArtifactFormatVersion));
+
+  Manifest manifest;
+  manifest.artifactDir = artifactDir;
+  std::string library = root.string("library");
+  if (library.empty())
+    fail("field 'library' is empty");
+  manifest.libraryPath = (std::filesystem::path(artifactDir) / library).string();
+  ObjectReader entryPoints = root.object("entry_points");
+  manifest.prefillSymbol = entryPoints.string("prefill");
+  manifest.decodeSymbol = entryPoints.string("decode");
+  manifest.maxBatch = root.positiveInteger("max_batch");
+  manifest.maxSeq = root.positiveInteger("max_seq");
+  manifest.config = readConfig(root.object("config"));
+  manifest.kvCacheShape = readKVCacheShape(root.object("kv_cache"), manifest);
+  readOutput(root.object("output"), manifest);
+  ObjectReader weights = root.object("weights");
+  manifest.weightSource = weights.nullableString("source");
+  manifest.weightTable = readWeightTable(weights);
+  return manifest;
+}
+
+} // namespace
+
+std::optional<Manifest> parseManifest(const json &document,
+                                      const std::string &artifactDir,
+                                      std::string &error) {
+  std::string path = (std::filesystem::path(artifactDir) / "manifest.json").string();
+  return reportFailures(path, error, [&]() -> std::optional<Manifest> {
+    if (!document.is_object())
+      fail("expected a JSON object");
+    return readManifest(document, artifactDir);
+  });
+}
+
+std::optional<Manifest> loadManifest(const std::string &artifactDir,
+                                     std::string &error) {
+  // A manifest lists a few hundred weights per layer block; anything near
+  // this bound is not a manifest.
+  constexpr uint64_t maxManifestBytes = 64ull << 20;
+  std::string path = (std::filesystem::path(artifactDir) / "manifest.json").string();
+  std::optional<json> document =
+      reportFailures(path, error, [&]() -> std::optional<json> {
+        return readJsonObjectFile(path, maxManifestBytes);
+      });
+  if (!document)
+    return std::nullopt;
+  return parseManifest(*document, artifactDir, error);
+}
+
+} // namespace llamac

@@ -1,0 +1,62 @@
+//===- Manifest.h - An artifact's manifest.json -----------------*- C++ -*-===//
+//
+// The runtime's view of docs/ARTIFACT.md: only the fields it acts on, each
+// checked when read, so that nothing past loading has to distrust them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_MANIFEST_H
+#define LLAMAC_RUNTIME_MANIFEST_H
+
+#include "frontends/ModelSpec.h"
+
+#include <array>
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// One entry of `weights.table`: what the compiled code expects behind the
+/// pointer at the same index.
+struct WeightTableEntry {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+};
+
+/// What the compiled code writes to its output buffer per token.
+enum class OutputKind { Logits, Scores };
+
+struct Manifest {
+  std::string artifactDir;
+  std::string libraryPath; ///< model.so, resolved against artifactDir.
+  std::string prefillSymbol;
+  std::string decodeSymbol;
+  int64_t maxBatch = 0;
+  int64_t maxSeq = 0;
+  /// [layers, 2, max_batch, kv_heads, max_seq, head_dim], float32.
+  std::array<int64_t, 6> kvCacheShape{};
+  OutputKind outputKind = OutputKind::Logits;
+  int64_t outputSize = 0; ///< vocab size or number of labels.
+  LlamaConfig config;
+  /// The checkpoint the artifact was compiled from; nullopt when it was
+  /// compiled from a config alone.
+  std::optional<std::string> weightSource;
+  std::vector<WeightTableEntry> weightTable;
+};
+
+/// Reads and validates `artifactDir/manifest.json`. On failure returns nullopt
+/// and sets `error` to one line naming the offending field.
+std::optional<Manifest> loadManifest(const std::string &artifactDir,
+                                     std::string &error);
+
+/// The same checks on an already parsed document (tests feed it directly).
+std::optional<Manifest> parseManifest(const nlohmann::json &document,
+                                      const std::string &artifactDir,
+                                      std::string &error);
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_MANIFEST_H

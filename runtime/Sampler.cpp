@@ -1,0 +1,146 @@
+//===- Sampler.cpp - Choosing the next token from logits ------------------===//
+
+#include "runtime/Sampler.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace llamac {
+
+std::string validateSamplingOptions(const SamplingOptions &options) {
+  if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
+    return "--temperature must be a finite number >= 0";
+  if (options.topK < 0)
+    return "--top-k must be >= 0";
+  if (!(options.topP > 0 && options.topP <= 1))
+    return "--top-p must be in (0, 1]";
+  if (!(options.minP >= 0 && options.minP <= 1))
+    return "--min-p must be in [0, 1]";
+  if (!(options.repetitionPenalty > 0) ||
+      !std::isfinite(options.repetitionPenalty))
+    return "--repetition-penalty must be a finite number > 0";
+  return "";
+}
+
+int32_t argmax(const float *logits, int64_t size) {
+  assert(size > 0);
+  int64_t best = 0;
+  for (int64_t i = 1; i < size; ++i)
+    if (logits[i] > logits[best])
+      best = i;
+  return int32_t(best);
+}
+
+void applyRepetitionPenalty(float *logits, int64_t size,
+                            const std::vector<int32_t> &history,
+                            float penalty) {
+  std::vector<int32_t> distinct = history;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (int32_t token : distinct) {
+    assert(token >= 0 && token < size);
+    float &logit = logits[token];
+    logit = logit < 0 ? logit * penalty : logit / penalty;
+  }
+}
+
+/// Scales the probabilities of what was kept to sum to 1.
+static void renormalize(std::vector<TokenProbability> &candidates) {
+  double sum = 0;
+  for (const TokenProbability &candidate : candidates)
+    sum += candidate.probability;
+  for (TokenProbability &candidate : candidates)
+    candidate.probability = float(candidate.probability / sum);
+}
+
+/// Replaces the scores of `candidates` (sorted, so the first is the largest)
+/// by their softmax.
+static void applySoftmax(std::vector<TokenProbability> &candidates) {
+  float maxScore = candidates.front().probability;
+  for (TokenProbability &candidate : candidates)
+    candidate.probability = std::exp(candidate.probability - maxScore);
+  renormalize(candidates);
+}
+
+/// Keeps the shortest prefix whose probability reaches `topP`.
+static void keepTopP(std::vector<TokenProbability> &candidates, float topP) {
+  double before = 0;
+  size_t kept = 0;
+  while (kept < candidates.size() && before < topP)
+    before += candidates[kept++].probability;
+  candidates.resize(kept);
+}
+
+/// Keeps the tokens at least `minP` times as likely as the most likely one.
+static void keepMinP(std::vector<TokenProbability> &candidates, float minP) {
+  float threshold = minP * candidates.front().probability;
+  size_t kept = 1;
+  while (kept < candidates.size() &&
+         candidates[kept].probability >= threshold)
+    ++kept;
+  candidates.resize(kept);
+}
+
+std::vector<TokenProbability>
+samplingCandidates(const float *logits, int64_t size,
+                   const SamplingOptions &options) {
+  assert(size > 0 && options.temperature > 0);
+  // `probability` holds the scaled logit until applySoftmax() replaces it.
+  std::vector<TokenProbability> candidates(size);
+  for (int64_t i = 0; i < size; ++i)
+    candidates[i] = {int32_t(i), logits[i] / options.temperature};
+  auto moreLikely = [](const TokenProbability &a, const TokenProbability &b) {
+    return a.probability > b.probability ||
+           (a.probability == b.probability && a.token < b.token);
+  };
+  if (options.topK > 0 && options.topK < size) {
+    std::partial_sort(candidates.begin(), candidates.begin() + options.topK,
+                      candidates.end(), moreLikely);
+    candidates.resize(options.topK);
+  } else {
+    std::sort(candidates.begin(), candidates.end(), moreLikely);
+  }
+  applySoftmax(candidates);
+  if (options.topP < 1)
+    keepTopP(candidates, options.topP);
+  // Min-p compares probabilities to the largest: a ratio that renormalizing
+  // after top-p would not change.
+  if (options.minP > 0)
+    keepMinP(candidates, options.minP);
+  renormalize(candidates);
+  return candidates;
+}
+
+/// splitmix64: spreads nearby seeds (seed, seed + 1, ...) over the state space.
+static uint64_t mixSeed(uint64_t value) {
+  value += 0x9e3779b97f4a7c15ull;
+  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
+  value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
+  return value ^ (value >> 31);
+}
+
+Sampler::Sampler(const SamplingOptions &options, uint64_t rowIndex)
+    : options(options), random(mixSeed(mixSeed(options.seed) + rowIndex)) {}
+
+int32_t Sampler::next(float *logits, int64_t size,
+                      const std::vector<int32_t> &history) {
+  if (options.repetitionPenalty != 1)
+    applyRepetitionPenalty(logits, size, history, options.repetitionPenalty);
+  if (options.isGreedy())
+    return argmax(logits, size);
+  std::vector<TokenProbability> candidates =
+      samplingCandidates(logits, size, options);
+  // 53 random bits: a uniform double in [0, 1), the same on every platform
+  // (std::uniform_real_distribution is not specified bit for bit).
+  double draw = double(random() >> 11) * 0x1p-53;
+  double cumulative = 0;
+  for (const TokenProbability &candidate : candidates) {
+    cumulative += candidate.probability;
+    if (draw < cumulative)
+      return candidate.token;
+  }
+  return candidates.back().token;
+}
+
+} // namespace llamac

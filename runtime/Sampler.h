@@ -1,0 +1,73 @@
+//===- Sampler.h - Choosing the next token from logits ----------*- C++ -*-===//
+//
+// Hugging Face generate() semantics: the repetition penalty first (also when
+// greedy), then temperature, top-k, top-p and min-p, then a draw. Each row
+// owns one random stream derived from the seed and its row index, so a row's
+// tokens do not depend on how many other rows run beside it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_SAMPLER_H
+#define LLAMAC_RUNTIME_SAMPLER_H
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+struct SamplingOptions {
+  float temperature = 0;       ///< 0 picks the most likely token (greedy).
+  int64_t topK = 0;            ///< 0 keeps all tokens.
+  float topP = 1;              ///< 1 keeps all tokens.
+  float minP = 0;              ///< 0 keeps all tokens.
+  float repetitionPenalty = 1; ///< 1 leaves logits unchanged.
+  uint64_t seed = 0;
+
+  bool isGreedy() const { return temperature == 0; }
+};
+
+/// "" if the options make sense, else what is wrong (naming the option as the
+/// command line spells it).
+std::string validateSamplingOptions(const SamplingOptions &options);
+
+/// Index of the largest logit; the lowest index among equals.
+int32_t argmax(const float *logits, int64_t size);
+
+/// Hugging Face's RepetitionPenaltyLogitsProcessor: each distinct id of
+/// `history` has its logit divided by `penalty` if positive, multiplied by it
+/// if negative.
+void applyRepetitionPenalty(float *logits, int64_t size,
+                            const std::vector<int32_t> &history,
+                            float penalty);
+
+struct TokenProbability {
+  int32_t token;
+  float probability;
+};
+
+/// The tokens that survive temperature, top-k, top-p and min-p, most likely
+/// first (lowest index among equals), with probabilities renormalized over
+/// them. Top-k keeps exactly k tokens. Requires a positive temperature.
+std::vector<TokenProbability>
+samplingCandidates(const float *logits, int64_t size,
+                   const SamplingOptions &options);
+
+/// Chooses the tokens of one row.
+class Sampler {
+public:
+  Sampler(const SamplingOptions &options, uint64_t rowIndex);
+
+  /// Applies the repetition penalty to `logits` in place and returns the next
+  /// token, given every earlier id of the row (prompt included).
+  int32_t next(float *logits, int64_t size,
+               const std::vector<int32_t> &history);
+
+private:
+  SamplingOptions options;
+  std::mt19937_64 random;
+};
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_SAMPLER_H

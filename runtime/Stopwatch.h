@@ -1,0 +1,20 @@
+//===- Stopwatch.h - Wall-clock time of a piece of work ---------*- C++ -*-===//
+#ifndef LLAMAC_RUNTIME_STOPWATCH_H
+#define LLAMAC_RUNTIME_STOPWATCH_H
+
+#include <chrono>
+
+namespace llamac {
+
+/// Runs `work` and returns the seconds it took.
+template <typename Work> double secondsSpentIn(Work &&work) {
+  auto start = std::chrono::steady_clock::now();
+  work();
+  std::chrono::duration<double> elapsed =
+      std::chrono::steady_clock::now() - start;
+  return elapsed.count();
+}
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_STOPWATCH_H

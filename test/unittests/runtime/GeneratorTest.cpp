@@ -1,0 +1,198 @@
+//===- GeneratorTest.cpp - The generation loop over the fake model --------===//
+
+#include "runtime/Generator.h"
+#include "test/unittests/runtime/FakeArtifact.h"
+#include "test/unittests/runtime/FakeModelRule.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using namespace llamac;
+using namespace llamac::test;
+using ::testing::HasSubstr;
+
+namespace {
+
+using Ids = std::vector<int32_t>;
+constexpr int64_t kVocab = 64;
+constexpr int32_t kEos = 2;
+
+/// What the fake model generates greedily after `prompt` run alone, unpadded.
+Ids referenceGreedy(const Ids &prompt, int64_t maxNewTokens) {
+  Ids tokens = prompt, positions, generated;
+  for (int32_t position = 0; position < int32_t(prompt.size()); ++position)
+    positions.push_back(position);
+  while (int64_t(generated.size()) < maxNewTokens) {
+    int32_t next = fake::nextIndex(tokens.data(), positions.data(),
+                                   int64_t(tokens.size()), kVocab);
+    generated.push_back(next);
+    if (next == kEos)
+      break;
+    positions.push_back(int32_t(tokens.size()));
+    tokens.push_back(next);
+  }
+  return generated;
+}
+
+/// A prompt whose greedy continuation ends with EOS before `maxNewTokens`
+/// (`stops`), or runs the full length without it.
+Ids findPrompt(bool stops, int64_t maxNewTokens) {
+  for (int32_t x = 3; x < kVocab * kVocab; ++x) {
+    Ids prompt = {1, x % int32_t(kVocab), x / int32_t(kVocab)};
+    Ids generated = referenceGreedy(prompt, maxNewTokens);
+    bool stopped = int64_t(generated.size()) < maxNewTokens;
+    if (stopped == stops && (!stops || generated.size() >= 2))
+      return prompt;
+  }
+  ADD_FAILURE() << "no such prompt";
+  return {1};
+}
+
+class GeneratorTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    artifact = makeFakeArtifact(root, tinyCausalConfig(), /*maxBatch=*/4,
+                                /*maxSeq=*/48);
+    std::string error;
+    model = CompiledModel::load(artifact.artifactDir, "", error);
+    ASSERT_TRUE(model) << error;
+  }
+
+  GenerationResult generateOrFail(const std::vector<Ids> &prompts,
+                                  const GenerationOptions &options) {
+    std::string error;
+    std::optional<GenerationResult> result =
+        generate(*model, prompts, options, error);
+    EXPECT_TRUE(result) << error;
+    return result ? *result : GenerationResult();
+  }
+
+  std::vector<Ids> greedy(const std::vector<Ids> &prompts,
+                          int64_t maxNewTokens) {
+    GenerationOptions options;
+    options.maxNewTokens = maxNewTokens;
+    return generateOrFail(prompts, options).generated;
+  }
+
+  /// The error of a request that must be refused without running the model.
+  std::string refusal(const std::vector<Ids> &prompts,
+                      const GenerationOptions &options) {
+    int64_t callsBefore = fakeModelCallCount();
+    std::string error;
+    EXPECT_FALSE(generate(*model, prompts, options, error));
+    EXPECT_EQ(fakeModelCallCount(), callsBefore);
+    return error;
+  }
+
+  TemporaryDirectory root;
+  FakeArtifact artifact;
+  std::unique_ptr<CompiledModel> model;
+};
+
+} // namespace
+
+TEST_F(GeneratorTest, GreedyFollowsTheModel) {
+  Ids prompt = findPrompt(/*stops=*/false, 12);
+  EXPECT_EQ(greedy({prompt}, 12), (std::vector<Ids>{referenceGreedy(prompt, 12)}));
+}
+
+TEST_F(GeneratorTest, PaddingDoesNotChangeARow) {
+  std::vector<Ids> prompts = {{1, 5, 9, 13, 17, 21}, {1, 7}, {1, 3, 3}};
+  std::vector<Ids> batched = greedy(prompts, 10);
+  ASSERT_EQ(batched.size(), 3u);
+  for (size_t row = 0; row < prompts.size(); ++row) {
+    EXPECT_EQ(batched[row], referenceGreedy(prompts[row], 10)) << row;
+    EXPECT_EQ(greedy({prompts[row]}, 10).front(), batched[row]) << row;
+  }
+}
+
+TEST_F(GeneratorTest, ARowStopsAfterEosWhileOthersContinue) {
+  const int64_t maxNew = 20;
+  Ids stopper = findPrompt(/*stops=*/true, maxNew);
+  Ids runner = findPrompt(/*stops=*/false, maxNew);
+  std::vector<Ids> generated = greedy({stopper, runner}, maxNew);
+  EXPECT_EQ(generated[0], referenceGreedy(stopper, maxNew));
+  EXPECT_EQ(generated[0].back(), kEos);
+  EXPECT_EQ(generated[1], referenceGreedy(runner, maxNew));
+  EXPECT_EQ(int64_t(generated[1].size()), maxNew);
+}
+
+TEST_F(GeneratorTest, DecodingEndsWhenEveryRowHasStopped) {
+  Ids stopper = findPrompt(/*stops=*/true, 20);
+  int64_t callsBefore = fakeModelCallCount();
+  std::vector<Ids> generated = greedy({stopper}, 20);
+  // One prefill, then one decode per token after the first.
+  EXPECT_EQ(fakeModelCallCount() - callsBefore,
+            int64_t(generated.front().size()));
+}
+
+TEST_F(GeneratorTest, ZeroNewTokensOnlyPrefills) {
+  int64_t callsBefore = fakeModelCallCount();
+  EXPECT_EQ(greedy({{1, 2}, {3}}, 0), (std::vector<Ids>{{}, {}}));
+  EXPECT_EQ(fakeModelCallCount() - callsBefore, 1);
+}
+
+TEST_F(GeneratorTest, KeepsPromptLogitsAsPositionsByVocab) {
+  GenerationOptions options;
+  options.maxNewTokens = 1;
+  options.keepPromptLogits = true;
+  Ids prompt = {1, 5, 9, 13};
+  Ids positions = {0, 1, 2, 3};
+  GenerationResult result = generateOrFail({prompt}, options);
+  ASSERT_EQ(result.promptLogits.size(), prompt.size() * kVocab);
+  for (int64_t t = 0; t < int64_t(prompt.size()); ++t) {
+    int32_t winner =
+        fake::nextIndex(prompt.data(), positions.data(), t + 1, kVocab);
+    for (int64_t v = 0; v < kVocab; ++v)
+      ASSERT_EQ(result.promptLogits[t * kVocab + v],
+                fake::outputValue(v, winner))
+          << "position " << t << ", token " << v;
+  }
+  EXPECT_EQ(result.promptTokens, 4);
+}
+
+TEST_F(GeneratorTest, SeededSamplingIsIndependentOfTheBatch) {
+  GenerationOptions options;
+  options.maxNewTokens = 16;
+  options.sampling.temperature = 1.5f;
+  options.sampling.seed = 11;
+  Ids prompt = findPrompt(/*stops=*/false, 16);
+  Ids alone = generateOrFail({prompt}, options).generated.front();
+  EXPECT_EQ(generateOrFail({prompt}, options).generated.front(), alone);
+  EXPECT_EQ(generateOrFail({prompt, {1, 4}, {1}}, options).generated.front(),
+            alone);
+  // A temperature this high makes the sampled run leave the greedy path.
+  EXPECT_NE(alone, referenceGreedy(prompt, 16));
+}
+
+TEST_F(GeneratorTest, RefusesToExceedMaxSeqBeforeComputing) {
+  GenerationOptions options;
+  options.maxNewTokens = 9;
+  Ids longPrompt(40, 5);
+  EXPECT_THAT(refusal({{1}, longPrompt}, options),
+              HasSubstr("a prompt of 40 tokens plus 9 new tokens exceeds the "
+                        "artifact's max_seq of 48"));
+  options.maxNewTokens = 8;
+  EXPECT_EQ(greedy({longPrompt}, 8).front(), referenceGreedy(longPrompt, 8));
+}
+
+TEST_F(GeneratorTest, RefusesTooManyRowsBeforeComputing) {
+  GenerationOptions options;
+  options.maxNewTokens = 1;
+  EXPECT_THAT(refusal({{1}, {1}, {1}, {1}, {1}}, options),
+              HasSubstr("5 prompts exceed the artifact's max_batch of 4"));
+}
+
+TEST_F(GeneratorTest, RefusesIdsOutsideTheVocabulary) {
+  GenerationOptions options;
+  options.maxNewTokens = 1;
+  EXPECT_THAT(refusal({{1, 64}}, options),
+              HasSubstr("token id 64 in prompt row 0"));
+}
+
+TEST_F(GeneratorTest, RefusesInvalidSamplingOptions) {
+  GenerationOptions options;
+  options.maxNewTokens = 1;
+  options.sampling.topP = 0;
+  EXPECT_THAT(refusal({{1}}, options), HasSubstr("--top-p"));
+}

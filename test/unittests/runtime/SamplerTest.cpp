@@ -1,0 +1,199 @@
+//===- SamplerTest.cpp - Sampling options and seeded draws ----------------===//
+
+#include "runtime/Sampler.h"
+
+#include <cmath>
+#include <gtest/gtest.h>
+#include <random>
+
+using namespace llamac;
+
+namespace {
+
+std::vector<float> randomLogits(uint64_t seed, int64_t size) {
+  std::mt19937_64 random(seed);
+  std::normal_distribution<float> normal(0, 3);
+  std::vector<float> logits(size);
+  for (float &logit : logits)
+    logit = normal(random);
+  return logits;
+}
+
+/// Logits whose softmax is exactly `probabilities`.
+std::vector<float> logitsOf(const std::vector<float> &probabilities) {
+  std::vector<float> logits;
+  for (float probability : probabilities)
+    logits.push_back(std::log(probability));
+  return logits;
+}
+
+std::vector<int32_t> tokensOf(const std::vector<TokenProbability> &kept) {
+  std::vector<int32_t> tokens;
+  for (const TokenProbability &candidate : kept)
+    tokens.push_back(candidate.token);
+  return tokens;
+}
+
+int32_t sampleOnce(const SamplingOptions &options, std::vector<float> logits,
+                   uint64_t row = 0) {
+  Sampler sampler(options, row);
+  return sampler.next(logits.data(), int64_t(logits.size()), {});
+}
+
+} // namespace
+
+TEST(SamplerTest, ArgmaxPrefersTheLowestIndexAmongEquals) {
+  std::vector<float> logits = {1, 3, 2, 3, 3};
+  EXPECT_EQ(argmax(logits.data(), 5), 1);
+}
+
+TEST(SamplerTest, GreedyIsArgmax) {
+  std::vector<float> logits = randomLogits(1, 1000);
+  EXPECT_EQ(sampleOnce(SamplingOptions(), logits),
+            argmax(logits.data(), 1000));
+}
+
+TEST(SamplerTest, TopKOneIsGreedy) {
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    std::vector<float> logits = randomLogits(seed, 500);
+    SamplingOptions options;
+    options.temperature = 1.5f;
+    options.topK = 1;
+    options.seed = seed;
+    EXPECT_EQ(sampleOnce(options, logits), argmax(logits.data(), 500));
+  }
+}
+
+TEST(SamplerTest, TopKOneIsGreedyAmongEqualLogits) {
+  SamplingOptions options;
+  options.temperature = 1;
+  options.topK = 1;
+  EXPECT_EQ(sampleOnce(options, {0, 5, 5, 1}), 1);
+}
+
+TEST(SamplerTest, TemperatureTowardZeroIsGreedy) {
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    std::vector<float> logits = randomLogits(seed, 500);
+    SamplingOptions options;
+    options.temperature = 1e-4f;
+    options.seed = seed;
+    EXPECT_EQ(sampleOnce(options, logits), argmax(logits.data(), 500));
+  }
+}
+
+TEST(SamplerTest, TopKKeepsExactlyKRenormalized) {
+  SamplingOptions options;
+  options.temperature = 1;
+  options.topK = 2;
+  std::vector<float> logits = logitsOf({0.15f, 0.5f, 0.05f, 0.3f});
+  std::vector<TokenProbability> kept =
+      samplingCandidates(logits.data(), 4, options);
+  EXPECT_EQ(tokensOf(kept), (std::vector<int32_t>{1, 3}));
+  EXPECT_NEAR(kept[0].probability, 0.625f, 1e-6);
+  EXPECT_NEAR(kept[1].probability, 0.375f, 1e-6);
+}
+
+TEST(SamplerTest, TopPKeepsTheSmallestSetReachingP) {
+  SamplingOptions options;
+  options.temperature = 1;
+  std::vector<float> logits = logitsOf({0.15f, 0.5f, 0.05f, 0.3f});
+  options.topP = 0.75f;
+  EXPECT_EQ(tokensOf(samplingCandidates(logits.data(), 4, options)),
+            (std::vector<int32_t>{1, 3}));
+  options.topP = 0.85f;
+  EXPECT_EQ(tokensOf(samplingCandidates(logits.data(), 4, options)),
+            (std::vector<int32_t>{1, 3, 0}));
+  options.topP = 0.3f;
+  EXPECT_EQ(tokensOf(samplingCandidates(logits.data(), 4, options)),
+            (std::vector<int32_t>{1}));
+}
+
+TEST(SamplerTest, MinPDropsTokensFarBelowTheMostLikely) {
+  SamplingOptions options;
+  options.temperature = 1;
+  std::vector<float> logits = logitsOf({0.15f, 0.5f, 0.05f, 0.3f});
+  options.minP = 0.25f; // keeps probability >= 0.125
+  std::vector<TokenProbability> kept =
+      samplingCandidates(logits.data(), 4, options);
+  EXPECT_EQ(tokensOf(kept), (std::vector<int32_t>{1, 3, 0}));
+  EXPECT_NEAR(kept[0].probability, 0.5f / 0.95f, 1e-6);
+  options.minP = 0.7f; // keeps probability >= 0.35
+  EXPECT_EQ(tokensOf(samplingCandidates(logits.data(), 4, options)),
+            (std::vector<int32_t>{1}));
+}
+
+TEST(SamplerTest, TemperatureFlattensTheDistribution) {
+  SamplingOptions options;
+  options.temperature = 2;
+  std::vector<float> logits = {0, std::log(4.0f)};
+  std::vector<TokenProbability> kept =
+      samplingCandidates(logits.data(), 2, options);
+  EXPECT_NEAR(kept[0].probability, 2.0f / 3, 1e-6); // odds 4 become 2
+}
+
+TEST(SamplerTest, RepetitionPenaltyFollowsHuggingFace) {
+  std::vector<float> logits = {2, -2, 1, 0.5f};
+  applyRepetitionPenalty(logits.data(), 4, {0, 1, 1, 0}, 2);
+  EXPECT_EQ(logits, (std::vector<float>{1, -4, 1, 0.5f}));
+}
+
+TEST(SamplerTest, RepetitionPenaltyAppliesWhenGreedy) {
+  SamplingOptions options;
+  options.repetitionPenalty = 4;
+  std::vector<float> logits = {3, 2, 0};
+  Sampler sampler(options, 0);
+  EXPECT_EQ(sampler.next(logits.data(), 3, {0}), 1); // 3 / 4 < 2
+}
+
+TEST(SamplerTest, DrawsFollowTheDistribution) {
+  SamplingOptions options;
+  options.temperature = 1;
+  options.seed = 3;
+  std::vector<float> probabilities = {0.15f, 0.5f, 0.05f, 0.3f};
+  std::vector<float> logits = logitsOf(probabilities);
+  Sampler sampler(options, 0);
+  std::vector<int> counts(4);
+  const int draws = 20000;
+  for (int i = 0; i < draws; ++i) {
+    std::vector<float> scratch = logits;
+    ++counts[sampler.next(scratch.data(), 4, {})];
+  }
+  for (int token = 0; token < 4; ++token)
+    EXPECT_NEAR(double(counts[token]) / draws, probabilities[token], 0.015);
+}
+
+TEST(SamplerTest, SameSeedAndRowGiveTheSameTokens) {
+  SamplingOptions options;
+  options.temperature = 1;
+  options.seed = 42;
+  std::vector<float> logits = randomLogits(9, 100);
+  auto draw = [&](uint64_t seed, uint64_t row) {
+    options.seed = seed;
+    Sampler sampler(options, row);
+    std::vector<int32_t> tokens;
+    for (int i = 0; i < 50; ++i) {
+      std::vector<float> scratch = logits;
+      tokens.push_back(sampler.next(scratch.data(), 100, {}));
+    }
+    return tokens;
+  };
+  EXPECT_EQ(draw(42, 0), draw(42, 0));
+  EXPECT_EQ(draw(42, 1), draw(42, 1));
+  EXPECT_NE(draw(42, 0), draw(42, 1));
+  EXPECT_NE(draw(42, 0), draw(43, 0));
+}
+
+TEST(SamplerTest, RejectsNonsenseOptions) {
+  auto problem = [](auto change) {
+    SamplingOptions options;
+    change(options);
+    return validateSamplingOptions(options);
+  };
+  EXPECT_EQ(problem([](SamplingOptions &) {}), "");
+  EXPECT_NE(problem([](SamplingOptions &o) { o.temperature = -1; }), "");
+  EXPECT_NE(problem([](SamplingOptions &o) { o.topK = -1; }), "");
+  EXPECT_NE(problem([](SamplingOptions &o) { o.topP = 0; }), "");
+  EXPECT_NE(problem([](SamplingOptions &o) { o.topP = 1.5f; }), "");
+  EXPECT_NE(problem([](SamplingOptions &o) { o.minP = -0.1f; }), "");
+  EXPECT_NE(problem([](SamplingOptions &o) { o.repetitionPenalty = 0; }), "");
+}

@@ -1,0 +1,62 @@
+//===- CommandLine.h - Arguments and errors of llamac-run -------*- C++ -*-===//
+//
+// Every subcommand parses its arguments with parseArguments() against its own
+// option list and reports failures with reportError (exit 1) or
+// reportUsageError (exit 2): one line "llamac-run: error: ..." on stderr.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_TOOLS_LLAMAC_RUN_COMMANDLINE_H
+#define LLAMAC_TOOLS_LLAMAC_RUN_COMMANDLINE_H
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+struct OptionSpec {
+  std::string name; ///< As typed, e.g. "--weights" or "-p".
+  bool takesValue;
+};
+
+class ParsedArguments {
+public:
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> values; ///< Flags map to "".
+
+  bool has(const std::string &name) const { return values.count(name); }
+  std::string get(const std::string &name) const;
+
+  /// Leave `value` as it is when `name` is absent; false (and `error` set)
+  /// when it is present but not a number of that kind.
+  bool readInteger(const std::string &name, int64_t &value,
+                   std::string &error) const;
+  bool readFloat(const std::string &name, float &value,
+                 std::string &error) const;
+};
+
+/// Parses argv[1..argc) (argv[0] is the subcommand) as "--name value",
+/// "--name=value", flags and positional arguments. Returns nullopt and sets
+/// `error` for an unknown option or a missing value.
+std::optional<ParsedArguments>
+parseArguments(int argc, char **argv, const std::vector<OptionSpec> &specs,
+               std::string &error);
+
+/// True when argv asks for the subcommand's usage text.
+bool wantsHelp(int argc, char **argv);
+
+/// Print "llamac-run: error: MESSAGE" and return the exit code.
+int reportError(const std::string &message);
+int reportUsageError(const std::string &message);
+
+/// JSON whose floats are float32: each prints as the shortest text that
+/// reads back as the same float (at most 9 significant digits).
+using OutputJson = nlohmann::basic_json<std::map, std::vector, std::string,
+                                        bool, int64_t, uint64_t, float>;
+
+} // namespace llamac
+
+#endif // LLAMAC_TOOLS_LLAMAC_RUN_COMMANDLINE_H

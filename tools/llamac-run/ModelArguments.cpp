@@ -1,0 +1,53 @@
+//===- ModelArguments.cpp - Which artifact to run, and how ----------------===//
+
+#include "tools/llamac-run/ModelArguments.h"
+
+#include <algorithm>
+#include <sched.h>
+#include <thread>
+
+namespace llamac {
+
+/// The CPUs this process may run on (what taskset or a container allows),
+/// which can be fewer than the machine has.
+static int availableCpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    return CPU_COUNT(&set);
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+std::vector<OptionSpec> modelOptionSpecs() {
+  return {{"--weights", true}, {"--threads", true}};
+}
+
+bool readModelArguments(const ParsedArguments &args, ModelArguments &model,
+                        std::string &error) {
+  if (args.positional.size() != 1) {
+    error = "expected one artifact directory, got " +
+            std::to_string(args.positional.size()) + " positional arguments";
+    return false;
+  }
+  model.artifactDir = args.positional.front();
+  model.weightsPath = args.get("--weights");
+  int64_t threads = availableCpus();
+  if (!args.readInteger("--threads", threads, error))
+    return false;
+  if (threads < 1 || threads > 4096) {
+    error = "--threads must be between 1 and 4096";
+    return false;
+  }
+  model.threads = int(threads);
+  return true;
+}
+
+std::unique_ptr<CompiledModel> loadCompiledModel(const ModelArguments &model,
+                                                 std::string &error) {
+  std::unique_ptr<CompiledModel> compiled =
+      CompiledModel::load(model.artifactDir, model.weightsPath, error);
+  if (compiled)
+    compiled->library().setThreadCount(model.threads);
+  return compiled;
+}
+
+} // namespace llamac

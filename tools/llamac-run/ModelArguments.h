@@ -1,0 +1,38 @@
+//===- ModelArguments.h - Which artifact to run, and how --------*- C++ -*-===//
+//
+// The arguments shared by the subcommands that run an artifact: its path (the
+// one positional argument), --weights and --threads.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_TOOLS_LLAMAC_RUN_MODELARGUMENTS_H
+#define LLAMAC_TOOLS_LLAMAC_RUN_MODELARGUMENTS_H
+
+#include "runtime/CompiledModel.h"
+#include "tools/llamac-run/CommandLine.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+struct ModelArguments {
+  std::string artifactDir;
+  std::string weightsPath; ///< "" means the manifest's weights.source.
+  int threads = 1;         ///< Defaults to every CPU this process may use.
+};
+
+/// The option specs of ModelArguments, to extend with a command's own.
+std::vector<OptionSpec> modelOptionSpecs();
+
+/// False (and `error` set, a usage error) when the arguments are malformed.
+bool readModelArguments(const ParsedArguments &args, ModelArguments &model,
+                        std::string &error);
+
+/// Loads the artifact and sets the thread count of its compiled code.
+std::unique_ptr<CompiledModel> loadCompiledModel(const ModelArguments &model,
+                                                 std::string &error);
+
+} // namespace llamac
+
+#endif // LLAMAC_TOOLS_LLAMAC_RUN_MODELARGUMENTS_H

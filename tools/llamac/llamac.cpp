@@ -1,0 +1,306 @@
+//===- llamac.cpp - The llamac compiler driver ----------------------------===//
+//
+//   llamac compile MODEL -o OUT.lmc [--target cpu] [-O0|-O1|-O2]
+//                  [--max-seq N] [--max-batch N]
+//                  [--compile-to=import|fused|lowered|llvm] [--dump-ir-dir DIR]
+//   llamac compile --config config.json ...   (shapes only, no weights)
+//
+// MODEL is a Hugging Face directory or a llama2.c .bin. The driver runs the
+// stages of compiler/Pipelines one after another so it can stop after any
+// (--compile-to) or write the IR after every step (--dump-ir-dir).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Registration.h"
+#include "compiler/Target/Artifact.h"
+#include "dialects/llama/IR/LlamaOps.h"
+#include "frontends/Import/Importer.h"
+#include "frontends/ModelSpec.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/ADT/Statistic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Stage { Import, Fused, Lowered, LLVM, Artifact };
+
+cl::OptionCategory category("llamac compile options");
+
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model>"),
+                               cl::init(""), cl::cat(category));
+cl::opt<std::string> configPath("config",
+                                cl::desc("compile from a config.json alone"),
+                                cl::value_desc("file"), cl::init(""),
+                                cl::cat(category));
+cl::opt<std::string> outputPath("o", cl::desc("output artifact or IR file"),
+                                cl::value_desc("path"), cl::init("-"),
+                                cl::cat(category));
+cl::opt<std::string> targetName("target", cl::desc("cpu"), cl::init("cpu"),
+                                cl::cat(category));
+cl::opt<unsigned> optLevel("O", cl::Prefix, cl::desc("optimisation level 0-2"),
+                           cl::init(2), cl::cat(category));
+cl::opt<int64_t> maxSeq("max-seq", cl::desc("context length of the KV cache"),
+                        cl::init(0), cl::cat(category));
+cl::opt<int64_t> maxBatch("max-batch", cl::desc("rows of the KV cache"),
+                          cl::init(1), cl::cat(category));
+cl::opt<std::string> dtypeName("dtype",
+                               cl::desc("weight dtype of a config-only compile"),
+                               cl::init(""), cl::cat(category));
+cl::opt<Stage> compileTo(
+    "compile-to", cl::desc("stop after this stage and print its IR"),
+    cl::values(clEnumValN(Stage::Import, "import", "graph-level llama IR"),
+               clEnumValN(Stage::Fused, "fused", "after the fusion passes"),
+               clEnumValN(Stage::Lowered, "lowered", "loops over buffers"),
+               clEnumValN(Stage::LLVM, "llvm", "LLVM IR")),
+    cl::init(Stage::Artifact), cl::cat(category));
+cl::opt<std::string> dumpDir("dump-ir-dir",
+                             cl::desc("write the IR after every step to DIR"),
+                             cl::init(""), cl::cat(category));
+cl::opt<bool> force("force", cl::desc("replace an existing artifact"),
+                    cl::init(false), cl::cat(category));
+// `--stats` is LLVM's own flag (llvm::AreStatisticsEnabled): with it we also
+// print the op count of a decoder layer before and after fusion.
+cl::opt<int64_t> vectorWidth("vector-width",
+                             cl::desc("float32 lanes of CPU vector loops"),
+                             cl::init(16), cl::cat(category));
+
+int fail(const std::string &message) {
+  llvm::errs() << "llamac: error: " << message << "\n";
+  return 1;
+}
+
+std::optional<llamac::ModelSpec> loadSpec(std::string &error) {
+  if (!configPath.empty()) {
+    if (!modelPath.empty()) {
+      error = "give either MODEL or --config, not both";
+      return std::nullopt;
+    }
+    std::optional<llamac::LlamaConfig> config =
+        llamac::loadConfigFile(configPath, error);
+    if (!config)
+      return std::nullopt;
+    llamac::DType dtype = config->dtype;
+    if (!dtypeName.empty()) {
+      std::optional<llamac::DType> parsed = llamac::parseDType(dtypeName);
+      if (!parsed) {
+        error = "--dtype must be f32, f16 or bf16, not '" + dtypeName + "'";
+        return std::nullopt;
+      }
+      dtype = *parsed;
+    }
+    return llamac::loadConfigOnly(configPath, dtype, error);
+  }
+  if (modelPath.empty()) {
+    error = "no model given (a Hugging Face directory, a llama2.c .bin, or "
+            "--config FILE)";
+    return std::nullopt;
+  }
+  return llamac::loadModel(modelPath, error);
+}
+
+void printIR(llvm::raw_ostream &os, ModuleOp module) { module.print(os); }
+void printIR(llvm::raw_ostream &os, llvm::Module &module) {
+  module.print(os, nullptr);
+}
+
+/// Numbered IR files: 00-import.mlir, 01-lmc-fuse-rmsnorm.mlir, ...
+class IRDumper {
+public:
+  explicit IRDumper(std::string dir) : dir(std::move(dir)) {}
+  bool enabled() const { return !dir.empty(); }
+
+  LogicalResult prepare() {
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+      return emitError(UnknownLoc(), dir + ": " + ec.message());
+    return success();
+  }
+
+  template <typename Printable>
+  LogicalResult dump(llvm::StringRef step, llvm::StringRef extension,
+                     Printable &&ir) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, llvm::formatv("{0:2}-{1}.{2}", counter++, step,
+                                                extension)
+                                      .str());
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return emitError(UnknownLoc(), std::string(path) + ": " + ec.message());
+    printIR(os, ir);
+    return success();
+  }
+
+private:
+  std::string dir;
+  int counter = 0;
+};
+
+/// Prints `ir` to the -o file (or stdout).
+template <typename Printable> int emitText(Printable &&ir) {
+  std::string error;
+  auto output = openOutputFile(outputPath, &error);
+  if (!output)
+    return fail(error);
+  printIR(output->os(), ir);
+  output->keep();
+  return 0;
+}
+
+LogicalResult runSteps(ModuleOp module,
+                       const std::vector<llamac::PipelineStep> &steps,
+                       IRDumper &dumper) {
+  if (!dumper.enabled()) {
+    PassManager pm(module.getContext());
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    for (const llamac::PipelineStep &step : steps)
+      step.addTo(pm);
+    return pm.run(module);
+  }
+  for (const llamac::PipelineStep &step : steps) {
+    PassManager pm(module.getContext());
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    step.addTo(pm);
+    if (failed(pm.run(module)) || failed(dumper.dump(step.name, "mlir", module)))
+      return failure();
+  }
+  return success();
+}
+
+/// Ops of the first decoder layer in @prefill, found by the layer name the
+/// importer puts in their locations.
+int64_t countLayerOps(ModuleOp module) {
+  int64_t count = 0;
+  auto prefill = module.lookupSymbol<func::FuncOp>("prefill");
+  if (!prefill)
+    return 0;
+  prefill.walk([&](Operation *op) {
+    bool inLayer = false;
+    op->getLoc()->walk([&](Location loc) {
+      if (auto name = dyn_cast<NameLoc>(loc))
+        inLayer |= name.getName() == "model.layers.0";
+      return WalkResult::advance();
+    });
+    if (inLayer && isa<llama::LlamaDialect>(op->getDialect()))
+      ++count;
+  });
+  return count;
+}
+
+int compile(MLIRContext &context) {
+  if (targetName != "cpu")
+    return fail("--target " + targetName +
+                " is not supported by this build (supported: cpu)");
+  if (optLevel > 2)
+    return fail("-O" + std::to_string(optLevel) + " is not an optimisation "
+                "level (0, 1 or 2)");
+  std::string error;
+  std::optional<llamac::ModelSpec> spec = loadSpec(error);
+  if (!spec)
+    return fail(error);
+
+  llamac::ImportOptions importOptions;
+  importOptions.maxBatch = maxBatch;
+  importOptions.maxSeq = maxSeq;
+  importOptions = llamac::resolveImportOptions(*spec, importOptions);
+  OwningOpRef<ModuleOp> module = llamac::importModel(context, *spec, importOptions);
+  if (!module || failed(verify(*module)))
+    return 1;
+
+  IRDumper dumper(dumpDir);
+  if (dumper.enabled() &&
+      (failed(dumper.prepare()) || failed(dumper.dump("import", "mlir", *module))))
+    return 1;
+  if (compileTo == Stage::Import)
+    return emitText(*module);
+
+  int64_t opsBefore = countLayerOps(*module);
+  if (failed(runSteps(*module, llamac::getFusionSteps(optLevel), dumper)))
+    return 1;
+  if (llvm::AreStatisticsEnabled())
+    llvm::errs() << "layer ops: " << opsBefore << " -> " << countLayerOps(*module)
+                 << "\n";
+  if (compileTo == Stage::Fused)
+    return emitText(*module);
+
+  llamac::CpuPipelineConfig pipeline{static_cast<int>(optLevel), vectorWidth};
+  if (failed(runSteps(*module, llamac::getCpuLoweringSteps(pipeline), dumper)))
+    return 1;
+  if (compileTo == Stage::Lowered)
+    return emitText(*module);
+  if (failed(runSteps(*module, llamac::getCpuToLLVMSteps(), dumper)))
+    return 1;
+
+  llamac::ArtifactOptions artifactOptions;
+  artifactOptions.outputDir = outputPath;
+  artifactOptions.force = force;
+  artifactOptions.optLevel = optLevel;
+  artifactOptions.target = targetName;
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      llamac::translateForCpu(*module, llvmContext, artifactOptions);
+  if (!llvmModule)
+    return 1;
+  if (dumper.enabled() && failed(dumper.dump("llvm", "ll", *llvmModule)))
+    return 1;
+  if (compileTo == Stage::LLVM)
+    return emitText(*llvmModule);
+  if (outputPath == "-")
+    return fail("an artifact needs an output directory: -o OUT.lmc");
+  error = llamac::writeCpuArtifact(*llvmModule, *spec, importOptions,
+                                   artifactOptions);
+  if (!error.empty())
+    return fail(error);
+  return 0;
+}
+
+int usage() {
+  llvm::errs() << "usage: llamac compile MODEL -o OUT.lmc [options]\n"
+                  "       llamac compile --help\n";
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  if (argc < 2)
+    return usage();
+  std::string command = argv[1];
+  if (command != "compile")
+    return usage();
+
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  // "llamac compile" reads as one program name in --help and errors.
+  std::string program = std::string(argv[0]) + " compile";
+  std::vector<char *> args = {program.data()};
+  args.insert(args.end(), argv + 2, argv + argc);
+  if (!cl::ParseCommandLineOptions(static_cast<int>(args.size()), args.data(),
+                                   "llamac: compile a Llama model\n", &llvm::errs()))
+    return 2;
+
+  DialectRegistry registry;
+  llamac::registerAllDialects(registry);
+  MLIRContext context(registry);
+  return compile(context);
+}
