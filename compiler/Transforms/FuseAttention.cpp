@@ -15,6 +15,8 @@
 #include "compiler/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -74,7 +76,7 @@ static std::optional<HeadSplit> matchSplitHeads(Value heads) {
 
 /// Follows `activation` back through ops whose result keeps an operand's
 /// leading [batch, seq] dims, to the value those dims come from: for the
-/// decoder stack, the token ids.
+/// decoder stack, the buffer of the token ids.
 static Value traceBatchAndSeq(Value activation) {
   while (Operation *producer = activation.getDefiningOp()) {
     Value operand =
@@ -89,6 +91,9 @@ static Value traceBatchAndSeq(Value activation) {
             .Case<AddOp, MulOp>([](auto op) -> Value { return op.getLhs(); })
             .Case([](EmbeddingOp op) -> Value { return op.getIds(); })
             .Case([](AttentionOp op) -> Value { return op.getQuery(); })
+            .Case([](bufferization::ToTensorOp op) -> Value {
+              return op.getBuffer();
+            })
             .Default([](Operation *) { return Value(); });
     if (!operand)
       break;
@@ -97,22 +102,38 @@ static Value traceBatchAndSeq(Value activation) {
   return activation;
 }
 
+/// The shaped value and dim index that `size` measures, when it is a
+/// `tensor.dim`, or a `memref.dim` as canonicalization rewrites the dim of a
+/// `bufferization.to_tensor`.
+static std::optional<std::pair<Value, int64_t>> matchDimOf(Value size) {
+  auto measure = [](auto dimOp) -> std::optional<std::pair<Value, int64_t>> {
+    std::optional<int64_t> index = dimOp.getConstantIndex();
+    if (!index)
+      return std::nullopt;
+    return std::make_pair(dimOp.getSource(), *index);
+  };
+  if (auto dimOp = size.getDefiningOp<tensor::DimOp>())
+    return measure(dimOp);
+  if (auto dimOp = size.getDefiningOp<memref::DimOp>())
+    return measure(dimOp);
+  return std::nullopt;
+}
+
 /// Whether the index `size` is dim `dim` (0: batch, 1: seq) of the query
-/// projection [B, T, F]: a constant equal to its static size, or a
-/// `tensor.dim` of a tensor sharing its leading dims, either through the
-/// decoder stack or as the rotary positions [B, T], which rope requires to
-/// match the queries.
+/// projection [B, T, F]: a constant equal to its static size, or the dim of
+/// a value sharing its leading dims, either through the decoder stack or as
+/// the rotary positions [B, T], which rope requires to match the queries.
 static bool isQueryDim(Value size, int64_t dim, Value query, Value positions) {
   auto queryType = cast<RankedTensorType>(query.getType());
   if (std::optional<int64_t> constant = getConstantIntValue(size))
     return !queryType.isDynamicDim(dim) &&
            *constant == queryType.getDimSize(dim);
-  auto dimOp = size.getDefiningOp<tensor::DimOp>();
-  if (!dimOp || dimOp.getConstantIndex() != dim)
+  std::optional<std::pair<Value, int64_t>> measured = matchDimOf(size);
+  if (!measured || measured->second != dim)
     return false;
-  Value source = dimOp.getSource();
-  return source == positions ||
-         traceBatchAndSeq(source) == traceBatchAndSeq(query);
+  Value origin = traceBatchAndSeq(measured->first);
+  return origin == traceBatchAndSeq(query) ||
+         origin == traceBatchAndSeq(positions);
 }
 
 //===----------------------------------------------------------------------===//

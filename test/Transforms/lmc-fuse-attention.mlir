@@ -125,7 +125,7 @@ func.func @other_layer_written_between(%q: tensor<?x?x64xf32>, %k: tensor<?x?x32
 
 
 // Multi-head attention: as many kv heads as query heads, so repeat_kv is a
-// no-op (repeats 1) or absent.
+// no-op (repeats 1) or absent. The read length is written seq + start.
 // CHECK-LABEL: func.func @mha
 // CHECK: llama.attention
 // CHECK-SAME: {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 4 : i64, rope_scale = 1.000000e+00 : f64, rope_theta = 1.000000e+04 : f64, scale = 2.500000e-01 : f32}

@@ -10,14 +10,22 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 
 namespace llamac::cpu {
 namespace {
 
+/// The prefill kernel's register tile: kRowTile input rows times
+/// kFeatureTile output features, so each vector load feeds several FMAs.
+constexpr int64_t kRowTile = 4;
+constexpr int64_t kFeatureTile = 2;
+
 /// For every output feature n (in parallel) and input row m:
 /// output[m, n] = epilogue(dot(input[m], weights[i][n]) for each weight i).
+/// Features go kFeatureTile at a time when they divide evenly; input rows
+/// kRowTile at a time (prefill), the rest one by one (decode).
 void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
                  Value output,
                  function_ref<Value(OpBuilder &, Location, ValueRange)> epilogue,
@@ -26,18 +34,67 @@ void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
   Value outputRows = collapseToRows(b, loc, output);
   auto weightType = cast<MemRefType>(weights.front().getType());
   int64_t inFeatures = weightType.getDimSize(1);
-  Value outFeatures = indexConstant(b, loc, weightType.getDimSize(0));
+  int64_t features = weightType.getDimSize(0);
+  int64_t featureTile = features % kFeatureTile == 0 ? kFeatureTile : 1;
   Value rowCount = getSizes(b, loc, rows)[0];
+  Value rowTile = indexConstant(b, loc, kRowTile);
+  Value tiledRows = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, rowCount, rowTile), rowTile);
+
+  auto featuresOf = [&](OpBuilder &sb, Location sloc, Value block) {
+    SmallVector<Value> ns;
+    Value first = arith::MulIOp::create(sb, sloc, block,
+                                        indexConstant(sb, sloc, featureTile));
+    for (int64_t j = 0; j < featureTile; ++j)
+      ns.push_back(arith::AddIOp::create(sb, sloc, first, indexConstant(sb, sloc, j)));
+    return ns;
+  };
+  auto storeTile = [&](OpBuilder &sb, Location sloc, ValueRange ns, ValueRange ms) {
+    SmallVector<std::pair<Value, Value>> rhs;
+    for (Value n : ns)
+      for (Value weight : weights)
+        rhs.push_back({weight, n});
+    SmallVector<Value> dots =
+        buildDotProductTile(sb, sloc, rows, ms, rhs, inFeatures, options);
+    int64_t perRow = rhs.size();
+    for (auto [i, m] : llvm::enumerate(ms))
+      for (auto [j, n] : llvm::enumerate(ns)) {
+        ValueRange pointDots = ValueRange(dots).slice(
+            i * perRow + j * weights.size(), weights.size());
+        memref::StoreOp::create(sb, sloc, epilogue(sb, sloc, pointDots),
+                                outputRows, ValueRange{m, n});
+      }
+  };
+  auto storeRow = [&](OpBuilder &sb, Location sloc, ValueRange ns, Value m) {
+    for (Value n : ns) {
+      SmallVector<Value> dots;
+      for (Value weight : weights)
+        dots.push_back(buildDotProduct(sb, sloc, rows, m, weight, n, inFeatures,
+                                       options));
+      memref::StoreOp::create(sb, sloc, epilogue(sb, sloc, dots), outputRows,
+                              ValueRange{m, n});
+    }
+  };
+
+  Value blocks = indexConstant(b, loc, features / featureTile);
   buildParallelLoops(
-      b, loc, {outFeatures}, [&](OpBuilder &pb, Location ploc, ValueRange n) {
-        buildSerialLoops(
-            pb, ploc, {rowCount}, [&](OpBuilder &sb, Location sloc, ValueRange m) {
-              SmallVector<Value> dots;
-              for (Value weight : weights)
-                dots.push_back(buildDotProduct(sb, sloc, rows, m[0], weight,
-                                               n[0], inFeatures, options));
-              memref::StoreOp::create(sb, sloc, epilogue(sb, sloc, dots),
-                                      outputRows, ValueRange{m[0], n[0]});
+      b, loc, {blocks}, [&](OpBuilder &pb, Location ploc, ValueRange block) {
+        SmallVector<Value> ns = featuresOf(pb, ploc, block[0]);
+        scf::ForOp::create(
+            pb, ploc, indexConstant(pb, ploc, 0), tiledRows, rowTile, ValueRange{},
+            [&](OpBuilder &sb, Location sloc, Value m0, ValueRange) {
+              SmallVector<Value> ms;
+              for (int64_t i = 0; i < kRowTile; ++i)
+                ms.push_back(arith::AddIOp::create(sb, sloc, m0,
+                                                   indexConstant(sb, sloc, i)));
+              storeTile(sb, sloc, ns, ms);
+              scf::YieldOp::create(sb, sloc);
+            });
+        scf::ForOp::create(
+            pb, ploc, tiledRows, rowCount, indexConstant(pb, ploc, 1), ValueRange{},
+            [&](OpBuilder &sb, Location sloc, Value m, ValueRange) {
+              storeRow(sb, sloc, ns, m);
+              scf::YieldOp::create(sb, sloc);
             });
       });
 }

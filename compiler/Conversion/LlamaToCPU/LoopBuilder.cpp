@@ -161,6 +161,60 @@ Value buildDotProduct(OpBuilder &b, Location loc, Value lhs, Value lhsRow,
   return tail.getResult(0);
 }
 
+SmallVector<Value>
+buildDotProductTile(OpBuilder &b, Location loc, Value lhs, ValueRange lhsRows,
+                    ArrayRef<std::pair<Value, Value>> rhs, int64_t length,
+                    const KernelOptions &options) {
+  int64_t width = options.vectorWidth;
+  int64_t tile = lhsRows.size() * rhs.size();
+  auto vectorType = VectorType::get({width}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
+  int64_t vectorEnd = length / width * width;
+  SmallVector<Value> partials(tile, zero);
+  if (vectorEnd > 0) {
+    auto loop = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, vectorEnd),
+        indexConstant(b, loc, width), partials,
+        [&](OpBuilder &nb, Location nloc, Value k, ValueRange acc) {
+          SmallVector<Value> rhsVectors;
+          for (auto [buffer, row] : rhs)
+            rhsVectors.push_back(loadVectorAsF32(nb, nloc, buffer, {row, k}, width));
+          SmallVector<Value> next;
+          for (auto [i, lhsRow] : llvm::enumerate(lhsRows)) {
+            Value x = loadVectorAsF32(nb, nloc, lhs, {lhsRow, k}, width);
+            for (auto [j, w] : llvm::enumerate(rhsVectors))
+              next.push_back(vector::FMAOp::create(nb, nloc, x, w,
+                                                   acc[i * rhs.size() + j]));
+          }
+          scf::YieldOp::create(nb, nloc, next);
+        });
+    partials = SmallVector<Value>(loop.getResults());
+  }
+  SmallVector<Value> sums;
+  for (Value partial : partials)
+    sums.push_back(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                               partial));
+  if (vectorEnd == length)
+    return sums;
+  auto tail = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, vectorEnd), indexConstant(b, loc, length),
+      indexConstant(b, loc, 1), sums,
+      [&](OpBuilder &nb, Location nloc, Value k, ValueRange acc) {
+        SmallVector<Value> next;
+        for (auto [i, lhsRow] : llvm::enumerate(lhsRows)) {
+          Value x = loadAsF32(nb, nloc, lhs, {lhsRow, k});
+          for (auto [j, pair] : llvm::enumerate(rhs)) {
+            Value w = loadAsF32(nb, nloc, pair.first, {pair.second, k});
+            next.push_back(math::FmaOp::create(nb, nloc, x, w,
+                                               acc[i * rhs.size() + j]));
+          }
+        }
+        scf::YieldOp::create(nb, nloc, next);
+      });
+  return SmallVector<Value>(tail.getResults());
+}
+
 Value buildSerialSum(OpBuilder &b, Location loc, Value length,
                      function_ref<Value(OpBuilder &, Location, Value)> element) {
   auto loop = scf::ForOp::create(

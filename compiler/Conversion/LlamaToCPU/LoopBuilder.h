@@ -69,6 +69,17 @@ mlir::Value buildDotProduct(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value rhs, mlir::Value rhsRow,
                             int64_t length, const KernelOptions &options);
 
+/// The dot products of `lhsRows.size()` rows of `lhs` with one row of each
+/// of `rhs` (pairs of buffer and row index), all over [0, length): result
+/// [i * rhs.size() + j] = sum_k lhs[lhsRows[i], k] * rhs[j].buffer[row, k].
+/// Each vector load is reused across the tile, which is what makes prefill
+/// compute-bound rather than load-bound.
+mlir::SmallVector<mlir::Value>
+buildDotProductTile(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lhs,
+                    mlir::ValueRange lhsRows,
+                    llvm::ArrayRef<std::pair<mlir::Value, mlir::Value>> rhs,
+                    int64_t length, const KernelOptions &options);
+
 /// Index and float constants.
 mlir::Value indexConstant(mlir::OpBuilder &b, mlir::Location loc,
                           int64_t value);
