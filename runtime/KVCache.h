@@ -29,7 +29,6 @@ public:
 
   /// A fresh descriptor each call: the compiled code may not keep it.
   KVCacheRef descriptor() const;
-  size_t byteSize() const { return bytes; }
 
 private:
   KVCache(float *data, size_t bytes, const std::array<int64_t, 6> &shape)

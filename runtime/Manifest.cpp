@@ -246,7 +246,6 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
          std::to_string(kArtifactFormatVersion));
 
   Manifest manifest;
-  manifest.artifactDir = artifactDir;
   std::string library = root.string("library");
   if (library.empty())
     fail("field 'library' is empty");

@@ -30,7 +30,6 @@ struct WeightTableEntry {
 enum class OutputKind { Logits, Scores };
 
 struct Manifest {
-  std::string artifactDir;
   std::string libraryPath; ///< model.so, resolved against artifactDir.
   std::string prefillSymbol;
   std::string decodeSymbol;

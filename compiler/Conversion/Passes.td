@@ -25,4 +25,28 @@ def ConvertLlamaToCPU : Pass<"lmc-convert-llama-to-cpu", "mlir::ModuleOp"> {
   ];
 }
 
+def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
+  let summary = "lowers the fused llama dialect to GPU kernels and launches";
+  let description = [{
+    Builds `gpu.module @llama_kernels` with one `gpu.func` per op family and
+    specialisation (matrix-vector with fused epilogues, RMSNorm, rotary
+    embedding + KV-cache write, attention, embedding gather), and rewrites
+    each entry function into asynchronous `gpu.launch_func` ops on a single
+    stream over device buffers. Weights and the KV cache are read in
+    `compute-dtype`; activations and accumulation stay float32. Scratch
+    buffers are placed at fixed offsets of one arena whose size becomes the
+    module attribute `llama.scratch_bytes`.
+  }];
+  let options = [
+    Option<"computeDType", "compute-dtype", "std::string", /*default=*/"\"f32\"",
+           "dtype of the weights and the KV cache on the device: f32, f16, bf16">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::math::MathDialect",
+    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect", "mlir::LLVM::LLVMDialect",
+    "mlir::gpu::GPUDialect",
+  ];
+}
+
 #endif // LLAMAC_CONVERSION_PASSES_TD

@@ -6,6 +6,8 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -92,6 +94,60 @@ std::vector<PipelineStep> getCpuToLLVMSteps() {
   };
 }
 
+std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config) {
+  ConvertLlamaToGPUOptions options;
+  options.computeDType = config.computeDType;
+  return {moduleStep("lmc-convert-llama-to-gpu",
+                     [options] { return createConvertLlamaToGPU(options); }),
+          cleanupStep("canonicalize-cse")};
+}
+
+std::vector<PipelineStep> getCudaToLLVMSteps(const CudaPipelineConfig &config) {
+  GpuNVVMAttachTargetOptions target;
+  target.chip = config.chip;
+  target.optLevel = 3;
+  return {
+      moduleStep("nvvm-attach-target",
+                 [target] { return createGpuNVVMAttachTarget(target); }),
+      {"convert-gpu-to-nvvm",
+       [](OpPassManager &pm) {
+         OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+         kernels.addPass(createSCFToControlFlowPass());
+         kernels.addPass(createConvertGpuOpsToNVVMOps());
+         kernels.addPass(createCanonicalizerPass());
+         kernels.addPass(createCSEPass());
+         kernels.addPass(createReconcileUnrealizedCastsPass());
+       }},
+      moduleStep("expand-strided-metadata",
+                 [] { return memref::createExpandStridedMetadataPass(); }),
+      moduleStep("lower-affine", [] { return createLowerAffinePass(); }),
+      moduleStep("gpu-to-llvm", [] { return createGpuToLLVMConversionPass(); }),
+      moduleStep("finalize-memref-to-llvm",
+                 [] { return createFinalizeMemRefToLLVMConversionPass(); }),
+      moduleStep("convert-arith-to-llvm", [] { return createArithToLLVMConversionPass(); }),
+      moduleStep("convert-func-to-llvm", [] { return createConvertFuncToLLVMPass(); }),
+      moduleStep("reconcile-unrealized-casts",
+                 [] { return createReconcileUnrealizedCastsPass(); }),
+      moduleStep("canonicalize", [] { return createCanonicalizerPass(); }),
+  };
+}
+
+PipelineStep getCudaBinaryStep(const CudaPipelineConfig &config,
+                               const std::string &format) {
+  GpuModuleToBinaryPassOptions options;
+  options.toolkitPath = config.toolkitPath;
+  options.compilationTarget = format;
+  return moduleStep("gpu-module-to-binary-" + format,
+                    [options] { return createGpuModuleToBinaryPass(options); });
+}
+
+void buildCudaPipeline(OpPassManager &pm, const CudaPipelineConfig &config) {
+  buildFusionPipeline(pm, config.optLevel);
+  addSteps(pm, getCudaLoweringSteps(config));
+  addSteps(pm, getCudaToLLVMSteps(config));
+  getCudaBinaryStep(config, "bin").addTo(pm);
+}
+
 void buildFusionPipeline(OpPassManager &pm, int optLevel) {
   addSteps(pm, getFusionSteps(optLevel));
 }
@@ -124,9 +180,35 @@ struct CpuPipelineOptions : PassPipelineOptions<CpuPipelineOptions> {
   CpuPipelineConfig config() const { return {optLevel, vectorWidth}; }
 };
 
+struct CudaPipelineOptions : PassPipelineOptions<CudaPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("sm_90 or sm_80"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> computeDType{
+      *this, "compute-dtype",
+      llvm::cl::desc("weights and KV cache on the device: f32, f16, bf16"),
+      llvm::cl::init("f32")};
+  Option<std::string> toolkitPath{*this, "toolkit",
+                                  llvm::cl::desc("CUDA toolkit (ptxas, libdevice)"),
+                                  llvm::cl::init("/usr/local/cuda")};
+
+  CudaPipelineConfig config() const {
+    return {2, chip, computeDType, toolkitPath};
+  }
+};
+
 } // namespace
 
 void registerPipelines() {
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "lmc-cuda-pipeline", "the whole CUDA pipeline of `llamac compile`",
+      [](OpPassManager &pm, const CudaPipelineOptions &options) {
+        buildCudaPipeline(pm, options.config());
+      });
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "lmc-cuda-lowering-pipeline", "fused llama dialect to GPU kernels and launches",
+      [](OpPassManager &pm, const CudaPipelineOptions &options) {
+        addSteps(pm, getCudaLoweringSteps(options.config()));
+      });
   PassPipelineRegistration<CpuPipelineOptions>(
       "lmc-cpu-pipeline", "the whole CPU pipeline of `llamac compile`",
       [](OpPassManager &pm, const CpuPipelineOptions &options) {

@@ -25,6 +25,17 @@ struct CpuPipelineConfig {
   int64_t vectorWidth = 16;
 };
 
+struct CudaPipelineConfig {
+  /// Must be 2: the CUDA lowering covers the fused ops only.
+  int optLevel = 2;
+  /// NVVM target chip of the cubin: sm_90 (Hopper) or sm_80 (Ampere).
+  std::string chip = "sm_90";
+  /// dtype of weights and KV cache on the device: f32, f16 or bf16.
+  std::string computeDType = "f32";
+  /// CUDA toolkit with ptxas and libdevice.
+  std::string toolkitPath = "/usr/local/cuda";
+};
+
 /// One named step of a pipeline: the driver can run the steps one by one to
 /// dump the IR after each (`llamac compile --dump-ir-dir`).
 struct PipelineStep {
@@ -35,6 +46,12 @@ struct PipelineStep {
 std::vector<PipelineStep> getFusionSteps(int optLevel);
 std::vector<PipelineStep> getCpuLoweringSteps(const CpuPipelineConfig &config);
 std::vector<PipelineStep> getCpuToLLVMSteps();
+
+std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config);
+std::vector<PipelineStep> getCudaToLLVMSteps(const CudaPipelineConfig &config);
+/// gpu-module-to-binary: `format` "bin" embeds a cubin, "isa" PTX text.
+PipelineStep getCudaBinaryStep(const CudaPipelineConfig &config,
+                               const std::string &format);
 
 /// Graph level: the fusion passes the optimisation level asks for, followed
 /// by canonicalize and cse.
@@ -50,7 +67,11 @@ void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
 /// The three above, in order: what `llamac compile --target cpu` runs.
 void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineConfig &config);
 
-/// Registers `lmc-cpu-pipeline` (and its stages) for llamac-opt.
+/// Fusion, lowering to kernels and launches, NVVM/LLVM, and the cubin:
+/// what `llamac compile --target cuda` runs.
+void buildCudaPipeline(mlir::OpPassManager &pm, const CudaPipelineConfig &config);
+
+/// Registers `lmc-cpu-pipeline`, `lmc-cuda-pipeline` (and its stages) for llamac-opt.
 void registerPipelines();
 
 } // namespace llamac

@@ -57,21 +57,34 @@ std::string emitObject(Module &module, TargetMachine &machine,
   return "";
 }
 
-/// Copies the OpenMP runtime next to model.so so the artifact runs on a
-/// machine without LLVM installed.
-std::string bundleOpenMP(const std::string &dir) {
+/// The library model.so links and the artifact carries: OpenMP for the CPU
+/// code, the mgpu* launch runtime (runtime/cuda) for the CUDA host code.
+struct BundledLibrary {
+  const char *path;
+  const char *name;
+};
+
+BundledLibrary bundledLibrary(const ArtifactOptions &options) {
+  if (options.target == "cuda")
+    return {LLAMAC_CUDA_MODEL_RUNTIME_PATH, "libllamac_cuda_rt.so"};
+  return {LLAMAC_LIBOMP_PATH, "libomp.so.5"};
+}
+
+/// Copies the bundled runtime library next to model.so so the artifact runs
+/// on a machine without LLVM installed.
+std::string bundleLibrary(const std::string &dir, BundledLibrary library) {
   SmallString<256> resolved;
-  if (sys::fs::real_path(LLAMAC_LIBOMP_PATH, resolved))
-    return std::string("cannot find the OpenMP runtime at ") + LLAMAC_LIBOMP_PATH;
+  if (sys::fs::real_path(library.path, resolved))
+    return std::string("cannot find the bundled runtime library at ") + library.path;
   SmallString<256> destination(dir);
-  sys::path::append(destination, "libomp.so.5");
+  sys::path::append(destination, library.name);
   if (std::error_code ec = sys::fs::copy_file(resolved, destination))
     return "copying " + std::string(resolved) + ": " + ec.message();
   return "";
 }
 
 std::string linkSharedLibrary(const std::string &object,
-                              const std::string &library) {
+                              const std::string &library, BundledLibrary bundled) {
   ErrorOr<std::string> linker = sys::findProgramByName("cc");
   if (!linker)
     linker = sys::findProgramByName("clang");
@@ -79,7 +92,7 @@ std::string linkSharedLibrary(const std::string &object,
     return "no C compiler driver (cc) to link model.so";
   std::string libraryDir = sys::path::parent_path(library).str();
   std::vector<std::string> args = {*linker, "-shared", "-o", library, object,
-                                   "-L" + libraryDir, "-l:libomp.so.5", "-lm",
+                                   "-L" + libraryDir, std::string("-l:") + bundled.name, "-lm",
                                    "-Wl,-rpath,$ORIGIN", "-Wl,-z,now"};
   SmallVector<StringRef> refs(args.begin(), args.end());
   std::string message;
@@ -149,6 +162,29 @@ json::Value readGenerationConfig(const ModelSpec &spec) {
   return std::move(*parsed);
 }
 
+/// The largest scratch bound of the entry points (they never run at once).
+int64_t scratchBytes(const ModelSummary &summary) {
+  int64_t bytes = 0;
+  for (const FunctionSummary &function : summary.functions)
+    bytes = std::max(bytes, function.scratchBytes);
+  return bytes;
+}
+
+json::Array functionsToJson(const ModelSummary &summary) {
+  json::Array functions;
+  for (const FunctionSummary &function : summary.functions) {
+    json::Object layerOps;
+    for (const auto &[name, count] : function.layerOps)
+      layerOps[name] = count;
+    functions.push_back(json::Object{{"name", function.name},
+                                     {"kernels", function.kernels},
+                                     {"kernels_per_layer", function.kernelsPerLayer},
+                                     {"layer_ops", std::move(layerOps)},
+                                     {"scratch_bytes", function.scratchBytes}});
+  }
+  return functions;
+}
+
 json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOptions,
                            const ArtifactOptions &options, const std::string &chip,
                            bool hasTokenizer) {
@@ -164,13 +200,16 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
   std::vector<int64_t> cacheShape = {c.numLayers, 2, importOptions.maxBatch,
                                      c.numKeyValueHeads, importOptions.maxSeq,
                                      c.headDim};
-  uint64_t cacheBytes = 4;
+  uint64_t cacheBytes = options.computeDType == "f32" ? 4 : 2;
   for (int64_t size : cacheShape)
     cacheBytes *= size;
   bool classifier = c.architecture == Architecture::SequenceClassification;
+  // Absolute, so the artifact finds its weights from any directory.
+  SmallString<256> sourcePath(spec.sourcePath);
+  sys::fs::make_absolute(sourcePath);
   json::Value source = spec.format == SourceFormat::ConfigOnly
                            ? json::Value(nullptr)
-                           : json::Value(spec.sourcePath);
+                           : json::Value(sourcePath.str());
   return json::Object{
       {"format", "llamac-artifact"},
       {"format_version", kArtifactFormatVersion},
@@ -178,13 +217,14 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"target", options.target},
       {"chip", chip},
       {"opt_level", options.optLevel},
-      {"compute_dtype", "f32"},
+      {"compute_dtype", options.computeDType},
       {"library", "model.so"},
       {"entry_points",
        json::Object{{"prefill", kPrefillSymbol}, {"decode", kDecodeSymbol}}},
       {"max_batch", importOptions.maxBatch},
       {"max_seq", importOptions.maxSeq},
-      {"kv_cache", json::Object{{"dtype", "f32"}, {"shape", shapeToJson(cacheShape)}}},
+      {"kv_cache", json::Object{{"dtype", options.computeDType},
+                                {"shape", shapeToJson(cacheShape)}}},
       {"output", json::Object{{"kind", classifier ? "scores" : "logits"},
                               {"size", classifier ? c.numLabels : c.vocabSize}}},
       {"config", manifestConfig(c)},
@@ -194,7 +234,9 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"tokenizer", hasTokenizer ? json::Value("tokenizer.model") : json::Value(nullptr)},
       {"generation_config", readGenerationConfig(spec)},
       {"memory_plan", json::Object{{"weight_bytes", static_cast<int64_t>(weightBytes)},
-                                   {"kv_cache_bytes", static_cast<int64_t>(cacheBytes)}}},
+                                   {"kv_cache_bytes", static_cast<int64_t>(cacheBytes)},
+                                   {"scratch_bytes", scratchBytes(options.summary)}}},
+      {"functions", functionsToJson(options.summary)},
   };
 }
 
@@ -220,9 +262,10 @@ std::string populate(const std::string &dir, Module &module, TargetMachine &mach
   std::string object = join(dir, "model.o");
   if (std::string error = emitObject(module, machine, object); !error.empty())
     return error;
-  if (std::string error = bundleOpenMP(dir); !error.empty())
+  BundledLibrary bundled = bundledLibrary(options);
+  if (std::string error = bundleLibrary(dir, bundled); !error.empty())
     return error;
-  if (std::string error = linkSharedLibrary(object, join(dir, "model.so"));
+  if (std::string error = linkSharedLibrary(object, join(dir, "model.so"), bundled);
       !error.empty())
     return error;
   sys::fs::remove(object);
@@ -233,9 +276,10 @@ std::string populate(const std::string &dir, Module &module, TargetMachine &mach
       return spec.tokenizerPath + ": " + ec.message();
   std::string manifest;
   raw_string_ostream os(manifest);
+  std::string chip =
+      options.chip.empty() ? machine.getTargetCPU().str() : options.chip;
   os << formatv("{0:2}", json::Value(buildManifest(spec, importOptions, options,
-                                                   machine.getTargetCPU().str(),
-                                                   hasTokenizer)))
+                                                   chip, hasTokenizer)))
      << "\n";
   return writeText(join(dir, "manifest.json"), manifest);
 }
@@ -277,7 +321,7 @@ std::unique_ptr<Module> translateForCpu(mlir::ModuleOp module, LLVMContext &cont
   return llvmModule;
 }
 
-std::string writeCpuArtifact(Module &module, const ModelSpec &spec,
+std::string writeArtifact(Module &module, const ModelSpec &spec,
                              const ImportOptions &importOptions,
                              const ArtifactOptions &options) {
   std::string destination = options.outputDir;

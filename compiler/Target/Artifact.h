@@ -11,6 +11,7 @@
 #define LLAMAC_COMPILER_TARGET_ARTIFACT_H
 
 #include "frontends/Import/Importer.h"
+#include "compiler/Target/ModelSummary.h"
 #include "frontends/ModelSpec.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -28,6 +29,7 @@ struct ArtifactOptions {
   int optLevel = 2;
   std::string target = "cpu";
   std::string cpu;         ///< LLVM CPU name; "" = this machine's.
+  ModelSummary summary;    ///< Reported in the manifest's "functions".
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU
@@ -36,9 +38,11 @@ std::unique_ptr<llvm::Module> translateForCpu(mlir::ModuleOp module,
                                               llvm::LLVMContext &context,
                                               const ArtifactOptions &options);
 
-/// Compiles `module` (LLVM IR) to model.so and writes the artifact. Returns
+/// Compiles `module` (LLVM IR) to model.so and writes the artifact. For the
+/// CUDA target the module holds the host code with the cubin embedded, and
+/// model.so links the bundled CUDA model runtime instead of OpenMP. Returns
 /// "" or a one-line error.
-std::string writeCpuArtifact(llvm::Module &module, const ModelSpec &spec,
+std::string writeArtifact(llvm::Module &module, const ModelSpec &spec,
                              const ImportOptions &importOptions,
                              const ArtifactOptions &options);
 

@@ -22,9 +22,17 @@ static bool areConcatenable(Value lhs, Value rhs) {
          lhsType.getDimSize(1) == rhsType.getDimSize(1);
 }
 
+/// A weight read defined after `point` can move before it: it has no
+/// operands (the importer emits each read right before its use).
+static bool isAvailableAt(Value weight, Operation *point,
+                          DominanceInfo &dominance) {
+  return dominance.properlyDominates(weight, point) ||
+         weight.getDefiningOp<WeightOp>();
+}
+
 /// The used matmuls of `projection`'s input in its block whose weights
 /// concatenate with its weight, in block order, less those whose weight is
-/// defined after the first of them, where the fused op goes.
+/// computed after the first of them, where the fused op goes.
 static SmallVector<MatmulOp> collectProjections(MatmulOp projection) {
   SmallVector<MatmulOp> group;
   for (OpOperand &use : projection.getInput().getUses()) {
@@ -42,7 +50,7 @@ static SmallVector<MatmulOp> collectProjections(MatmulOp projection) {
   DominanceInfo dominance(projection->getParentOp());
   Operation *first = group.front();
   llvm::erase_if(group, [&](MatmulOp matmul) {
-    return !dominance.properlyDominates(matmul.getWeight(), first);
+    return !isAvailableAt(matmul.getWeight(), first, dominance);
   });
   return group;
 }
@@ -68,6 +76,10 @@ struct QKVPattern : OpRewritePattern<MatmulOp> {
       weights.push_back(matmul.getWeight());
       resultTypes.push_back(matmul.getType());
     }
+    DominanceInfo dominance(op->getParentOp());
+    for (Value weight : weights)
+      if (!dominance.properlyDominates(weight, group.front()))
+        rewriter.moveOpBefore(weight.getDefiningOp(), group.front());
     rewriter.setInsertionPoint(group.front());
     auto fused = MultiMatmulOp::create(rewriter, group.front().getLoc(),
                                        resultTypes, op.getInput(), weights);

@@ -64,20 +64,35 @@ func.func @mixed_element_types(%x: tensor<?x?x64xf32>) -> (tensor<?x?x64xf32>, t
   return %q, %k, %v : tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>
 }
 
-// The fused op goes before the first projection, so a weight defined later
-// keeps its matmul out of the group.
-// CHECK-LABEL: func.func @weight_defined_late
-// CHECK: %[[QK:.*]]:2 = llama.multi_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x?x64xf32>, tensor<64x64xf16>, tensor<32x64xf16>
+// The importer reads each weight right before its matmul: a read defined
+// after the first projection moves before the fused op.
+// CHECK-LABEL: func.func @weight_read_late
 // CHECK: %[[WV:.*]] = llama.weight @wv
-// CHECK: %[[V:.*]] = llama.matmul %{{.*}}, %[[WV]]
-// CHECK: return %[[QK]]#0, %[[QK]]#1, %[[V]]
-func.func @weight_defined_late(%x: tensor<?x?x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>) {
+// CHECK: %[[QKV:.*]]:3 = llama.multi_matmul %{{.*}}, %{{.*}}, %{{.*}}, %[[WV]]
+// CHECK: return %[[QKV]]#0, %[[QKV]]#1, %[[QKV]]#2
+func.func @weight_read_late(%x: tensor<?x?x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>) {
   %wq = llama.weight @wq : tensor<64x64xf16>
   %wk = llama.weight @wk : tensor<32x64xf16>
   %q = llama.matmul %x, %wq : tensor<?x?x64xf32>, tensor<64x64xf16> -> tensor<?x?x64xf32>
   %k = llama.matmul %x, %wk : tensor<?x?x64xf32>, tensor<32x64xf16> -> tensor<?x?x32xf32>
   %wv = llama.weight @wv : tensor<32x64xf16>
   %v = llama.matmul %x, %wv : tensor<?x?x64xf32>, tensor<32x64xf16> -> tensor<?x?x32xf32>
+  return %q, %k, %v : tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>
+}
+
+// A weight computed after the first projection cannot move before it: its
+// matmul stays out of the group.
+// CHECK-LABEL: func.func @weight_computed_late
+// CHECK: %[[QK:.*]]:2 = llama.multi_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x?x64xf32>, tensor<64x64xf32>, tensor<32x64xf32>
+// CHECK: %[[WV:.*]] = llama.cast
+// CHECK: %[[V:.*]] = llama.matmul %{{.*}}, %[[WV]]
+// CHECK: return %[[QK]]#0, %[[QK]]#1, %[[V]]
+func.func @weight_computed_late(%x: tensor<?x?x64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<32x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>) {
+  %q = llama.matmul %x, %wq : tensor<?x?x64xf32>, tensor<64x64xf32> -> tensor<?x?x64xf32>
+  %k = llama.matmul %x, %wk : tensor<?x?x64xf32>, tensor<32x64xf32> -> tensor<?x?x32xf32>
+  %raw = llama.weight @wv : tensor<32x64xf16>
+  %wv = llama.cast %raw : tensor<32x64xf16> -> tensor<32x64xf32>
+  %v = llama.matmul %x, %wv : tensor<?x?x64xf32>, tensor<32x64xf32> -> tensor<?x?x32xf32>
   return %q, %k, %v : tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>
 }
 

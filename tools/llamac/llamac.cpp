@@ -1,9 +1,11 @@
 //===- llamac.cpp - The llamac compiler driver ----------------------------===//
 //
-//   llamac compile MODEL -o OUT.lmc [--target cpu] [-O0|-O1|-O2]
+//   llamac compile MODEL -o OUT.lmc [--target cpu|cuda] [-O0|-O1|-O2]
+//                  [--chip sm_90|sm_80] [--dtype f32|f16|bf16] [--cpu NAME]
 //                  [--max-seq N] [--max-batch N]
-//                  [--compile-to=import|fused|lowered|llvm] [--dump-ir-dir DIR]
+//                  [--compile-to=import|fused|lowered|llvm|ptx] [--dump-ir-dir DIR]
 //   llamac compile --config config.json ...   (shapes only, no weights)
+//   llamac inspect OUT.lmc                     (the artifact in words)
 //
 // MODEL is a Hugging Face directory or a llama2.c .bin. The driver runs the
 // stages of compiler/Pipelines one after another so it can stop after any
@@ -16,8 +18,10 @@
 #include "dialects/llama/IR/LlamaOps.h"
 #include "frontends/Import/Importer.h"
 #include "frontends/ModelSpec.h"
+#include "tools/llamac/Inspect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -38,7 +42,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { Import, Fused, Lowered, LLVM, Artifact };
+enum class Stage { Import, Fused, Lowered, LLVM, PTX, Artifact };
 
 cl::OptionCategory category("llamac compile options");
 
@@ -51,8 +55,18 @@ cl::opt<std::string> configPath("config",
 cl::opt<std::string> outputPath("o", cl::desc("output artifact or IR file"),
                                 cl::value_desc("path"), cl::init("-"),
                                 cl::cat(category));
-cl::opt<std::string> targetName("target", cl::desc("cpu"), cl::init("cpu"),
-                                cl::cat(category));
+cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
+                                cl::init("cpu"), cl::cat(category));
+cl::opt<std::string> chipName("chip",
+                              cl::desc("CUDA chip of the cubin: sm_90 or sm_80"),
+                              cl::init("sm_90"), cl::cat(category));
+cl::opt<std::string> hostCpu("cpu",
+                             cl::desc("LLVM CPU of the host code (default: this "
+                                      "machine's; x86-64 for --target cuda)"),
+                             cl::init(""), cl::cat(category));
+cl::opt<std::string> cudaToolkit("cuda-path",
+                                 cl::desc("CUDA toolkit with ptxas and libdevice"),
+                                 cl::init("/usr/local/cuda"), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::Prefix, cl::desc("optimisation level 0-2"),
                            cl::init(2), cl::cat(category));
 cl::opt<int64_t> maxSeq("max-seq", cl::desc("context length of the KV cache"),
@@ -60,14 +74,17 @@ cl::opt<int64_t> maxSeq("max-seq", cl::desc("context length of the KV cache"),
 cl::opt<int64_t> maxBatch("max-batch", cl::desc("rows of the KV cache"),
                           cl::init(1), cl::cat(category));
 cl::opt<std::string> dtypeName("dtype",
-                               cl::desc("weight dtype of a config-only compile"),
+                               cl::desc("weight dtype of a config-only compile; "
+                                        "with --target cuda also the dtype of "
+                                        "weights and KV cache on the device"),
                                cl::init(""), cl::cat(category));
 cl::opt<Stage> compileTo(
     "compile-to", cl::desc("stop after this stage and print its IR"),
     cl::values(clEnumValN(Stage::Import, "import", "graph-level llama IR"),
                clEnumValN(Stage::Fused, "fused", "after the fusion passes"),
                clEnumValN(Stage::Lowered, "lowered", "loops over buffers"),
-               clEnumValN(Stage::LLVM, "llvm", "LLVM IR")),
+               clEnumValN(Stage::LLVM, "llvm", "LLVM IR"),
+               clEnumValN(Stage::PTX, "ptx", "the kernels' PTX (--target cuda)")),
     cl::init(Stage::Artifact), cl::cat(category));
 cl::opt<std::string> dumpDir("dump-ir-dir",
                              cl::desc("write the IR after every step to DIR"),
@@ -76,6 +93,10 @@ cl::opt<bool> force("force", cl::desc("replace an existing artifact"),
                     cl::init(false), cl::cat(category));
 // `--stats` is LLVM's own flag (llvm::AreStatisticsEnabled): with it we also
 // print the op count of a decoder layer before and after fusion.
+cl::opt<std::string> cpuName(
+    "cpu", cl::desc("LLVM CPU the CPU code is tuned for (default: this machine's, "
+                    "e.g. x86-64-v3 for any AVX2 machine)"),
+    cl::init(""), cl::cat(category));
 cl::opt<int64_t> vectorWidth("vector-width",
                              cl::desc("float32 lanes of CPU vector loops"),
                              cl::init(16), cl::cat(category));
@@ -114,10 +135,14 @@ std::optional<llamac::ModelSpec> loadSpec(std::string &error) {
   return llamac::loadModel(modelPath, error);
 }
 
-void printIR(llvm::raw_ostream &os, ModuleOp module) { module.print(os); }
+void printIR(llvm::raw_ostream &os, ModuleOp module) {
+  module.print(os);
+  os << "\n";
+}
 void printIR(llvm::raw_ostream &os, llvm::Module &module) {
   module.print(os, nullptr);
 }
+void printIR(llvm::raw_ostream &os, llvm::StringRef text) { os << text; }
 
 /// Numbered IR files: 00-import.mlir, 01-lmc-fuse-rmsnorm.mlir, ...
 class IRDumper {
@@ -162,13 +187,15 @@ template <typename Printable> int emitText(Printable &&ir) {
   return 0;
 }
 
+/// Runs `steps` on `module`; pass timings (--mlir-timing) nest in `timing`.
 LogicalResult runSteps(ModuleOp module,
                        const std::vector<llamac::PipelineStep> &steps,
-                       IRDumper &dumper) {
+                       IRDumper &dumper, TimingScope &timing) {
   if (!dumper.enabled()) {
     PassManager pm(module.getContext());
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
+    pm.enableTiming(timing);
     for (const llamac::PipelineStep &step : steps)
       step.addTo(pm);
     return pm.run(module);
@@ -177,6 +204,7 @@ LogicalResult runSteps(ModuleOp module,
     PassManager pm(module.getContext());
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
+    pm.enableTiming(timing);
     step.addTo(pm);
     if (failed(pm.run(module)) || failed(dumper.dump(step.name, "mlir", module)))
       return failure();
@@ -184,7 +212,7 @@ LogicalResult runSteps(ModuleOp module,
   return success();
 }
 
-/// Ops of the first decoder layer in @prefill, found by the layer name the
+/// Computing ops of the first decoder layer in @prefill, found by the layer name the
 /// importer puts in their locations.
 int64_t countLayerOps(ModuleOp module) {
   int64_t count = 0;
@@ -198,23 +226,73 @@ int64_t countLayerOps(ModuleOp module) {
         inLayer |= name.getName() == "model.layers.0";
       return WalkResult::advance();
     });
-    if (inLayer && isa<llama::LlamaDialect>(op->getDialect()))
+    // Weight reads are symbol references, not computations.
+    if (inLayer && isa<llama::LlamaDialect>(op->getDialect()) &&
+        !isa<llama::WeightOp>(op))
       ++count;
   });
   return count;
 }
 
+/// The PTX of the module's kernels (gpu-module-to-binary{format=isa} on a
+/// copy), or "" after emitting a diagnostic.
+std::string kernelPTX(ModuleOp module, const llamac::CudaPipelineConfig &config) {
+  OwningOpRef<ModuleOp> copy(module.clone());
+  PassManager pm(module.getContext());
+  llamac::getCudaBinaryStep(config, "isa").addTo(pm);
+  if (failed(pm.run(*copy)))
+    return "";
+  std::string ptx;
+  copy->walk([&](gpu::BinaryOp binary) {
+    for (Attribute object : binary.getObjects())
+      ptx += cast<gpu::ObjectAttr>(object).getObject().getValue().str();
+  });
+  return ptx;
+}
+
+/// --target cuda after fusion: kernels and launches, NVVM and LLVM, the PTX
+/// when asked for, then the cubin.
+LogicalResult lowerForCuda(ModuleOp module, const llamac::CudaPipelineConfig &config,
+                           IRDumper &dumper, std::string &ptx) {
+  if (failed(runSteps(module, llamac::getCudaLoweringSteps(config), dumper)))
+    return failure();
+  if (compileTo == Stage::Lowered)
+    return success();
+  if (failed(runSteps(module, llamac::getCudaToLLVMSteps(config), dumper)))
+    return failure();
+  if (dumper.enabled() || compileTo == Stage::PTX) {
+    ptx = kernelPTX(module, config);
+    if (ptx.empty() || (dumper.enabled() && failed(dumper.dump("kernels", "ptx", ptx))))
+      return failure();
+    if (compileTo == Stage::PTX)
+      return success();
+  }
+  return runSteps(module, {llamac::getCudaBinaryStep(config, "bin")}, dumper);
+}
+
 int compile(MLIRContext &context) {
-  if (targetName != "cpu")
-    return fail("--target " + targetName +
-                " is not supported by this build (supported: cpu)");
+  bool cuda = targetName == "cuda";
+  if (targetName != "cpu" && !cuda)
+    return fail("--target " + targetName + " is not a target (cpu or cuda)");
   if (optLevel > 2)
     return fail("-O" + std::to_string(optLevel) + " is not an optimisation "
                 "level (0, 1 or 2)");
+  if (cuda && optLevel != 2)
+    return fail("--target cuda needs -O2: the CUDA backend lowers the fused "
+                "ops (rms_norm, swiglu, attention), not the primitive ops of -O" +
+                std::to_string(optLevel));
+  if (cuda && chipName != "sm_90" && chipName != "sm_80")
+    return fail("--chip " + chipName + " is not supported (sm_90 or sm_80)");
+  if (!cuda && compileTo == Stage::PTX)
+    return fail("--compile-to=ptx needs --target cuda");
   std::string error;
   std::optional<llamac::ModelSpec> spec = loadSpec(error);
   if (!spec)
     return fail(error);
+  std::string computeDType =
+      dtypeName.empty() ? llamac::dtypeName(spec->config.dtype) : std::string(dtypeName);
+  if (cuda && !llamac::parseDType(computeDType))
+    return fail("--dtype must be f32, f16 or bf16, not '" + computeDType + "'");
 
   llamac::ImportOptions importOptions;
   importOptions.maxBatch = maxBatch;
@@ -224,6 +302,12 @@ int compile(MLIRContext &context) {
   if (!module || failed(verify(*module)))
     return 1;
 
+  // --mlir-timing: one report for all the pass managers below, printed when
+  // `timingManager` goes out of scope.
+  DefaultTimingManager timingManager;
+  applyDefaultTimingManagerCLOptions(timingManager);
+  TimingScope timing = timingManager.getRootScope();
+
   IRDumper dumper(dumpDir);
   if (dumper.enabled() &&
       (failed(dumper.prepare()) || failed(dumper.dump("import", "mlir", *module))))
@@ -232,20 +316,24 @@ int compile(MLIRContext &context) {
     return emitText(*module);
 
   int64_t opsBefore = countLayerOps(*module);
-  if (failed(runSteps(*module, llamac::getFusionSteps(optLevel), dumper)))
+  if (failed(runSteps(*module, llamac::getFusionSteps(optLevel), dumper, timing)))
     return 1;
   if (llvm::AreStatisticsEnabled())
     llvm::errs() << "layer ops: " << opsBefore << " -> " << countLayerOps(*module)
                  << "\n";
   if (compileTo == Stage::Fused)
     return emitText(*module);
+  llamac::ModelSummary summary;
+  llamac::summarizeFusedModule(*module, summary);
 
   llamac::CpuPipelineConfig pipeline{static_cast<int>(optLevel), vectorWidth};
-  if (failed(runSteps(*module, llamac::getCpuLoweringSteps(pipeline), dumper)))
+  if (failed(runSteps(*module, llamac::getCpuLoweringSteps(pipeline), dumper, timing)))
     return 1;
   if (compileTo == Stage::Lowered)
     return emitText(*module);
-  if (failed(runSteps(*module, llamac::getCpuToLLVMSteps(), dumper)))
+  llamac::summarizeLoweredModule(*module, importOptions.maxBatch,
+                                 importOptions.maxSeq, summary);
+  if (failed(runSteps(*module, llamac::getCpuToLLVMSteps(), dumper, timing)))
     return 1;
 
   llamac::ArtifactOptions artifactOptions;
@@ -253,6 +341,8 @@ int compile(MLIRContext &context) {
   artifactOptions.force = force;
   artifactOptions.optLevel = optLevel;
   artifactOptions.target = targetName;
+  artifactOptions.cpu = cpuName;
+  artifactOptions.summary = std::move(summary);
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       llamac::translateForCpu(*module, llvmContext, artifactOptions);
@@ -264,7 +354,7 @@ int compile(MLIRContext &context) {
     return emitText(*llvmModule);
   if (outputPath == "-")
     return fail("an artifact needs an output directory: -o OUT.lmc");
-  error = llamac::writeCpuArtifact(*llvmModule, *spec, importOptions,
+  error = llamac::writeArtifact(*llvmModule, *spec, importOptions,
                                    artifactOptions);
   if (!error.empty())
     return fail(error);
@@ -273,7 +363,8 @@ int compile(MLIRContext &context) {
 
 int usage() {
   llvm::errs() << "usage: llamac compile MODEL -o OUT.lmc [options]\n"
-                  "       llamac compile --help\n";
+                  "       llamac compile --help\n"
+                  "       llamac inspect OUT.lmc\n";
   return 2;
 }
 
@@ -284,6 +375,8 @@ int main(int argc, char **argv) {
   if (argc < 2)
     return usage();
   std::string command = argv[1];
+  if (command == "inspect")
+    return llamac::runInspect(argc, argv);
   if (command != "compile")
     return usage();
 

@@ -62,6 +62,9 @@ LogicalResult verifyCacheView(Operation *op, ShapedType view,
                               MemRefType cache, int64_t layer,
                               StringRef what) {
   ArrayRef<int64_t> c = cache.getShape();
+  if (!cache.hasStaticShape())
+    return op->emitOpError() << "expects a static cache shape, got "
+                             << formatShape(c);
   if (c[1] != 2)
     return op->emitOpError() << "expects the cache's second dimension to be 2 "
                                 "(keys, values), got "
@@ -414,6 +417,20 @@ LogicalResult AttentionOp::verify() {
                          << " disagree on batch or seq";
   if (getResult().getType() != query)
     return emitOpError() << "expects a result of the query's type";
+  auto positions = getPositions().getType();
+  auto firstSlot = getFirstSlot().getType();
+  if (failed(verifyRank(*this, positions, 2, "positions [batch, seq]")) ||
+      failed(verifyRank(*this, firstSlot, 1, "first_slot [batch]")))
+    return failure();
+  if (!sizesAgree(positions.getDimSize(0), query.getDimSize(0)) ||
+      !sizesAgree(positions.getDimSize(1), query.getDimSize(1)) ||
+      !sizesAgree(firstSlot.getDimSize(0), query.getDimSize(0)))
+    return emitOpError() << "positions " << formatShape(positions.getShape())
+                         << " and first_slot " << formatShape(firstSlot.getShape())
+                         << " do not match query " << formatShape(query.getShape());
+  if (getRopeTheta().convertToDouble() <= 0 ||
+      getRopeScale().convertToDouble() <= 0)
+    return emitOpError() << "expects positive rope_theta and rope_scale";
   auto view = RankedTensorType::get(
       {key.getDimSize(0), kvHeads, key.getDimSize(1), headDim},
       key.getElementType());

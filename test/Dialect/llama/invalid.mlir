@@ -668,3 +668,43 @@ func.func @attention_result_type(%q: tensor<?x?x64xf32>, %k: tensor<?x?x32xf32>,
   %0 = "llama.attention"(%q, %k, %k, %pos, %first, %cache, %start) {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, rope_scale = 1.0 : f64, rope_theta = 1.0e4 : f64, scale = 0.25 : f32} : (tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?xi32>, tensor<?xi32>, memref<1x2x1x2x64x16xf32>, index) -> tensor<?x1x64xf32>
   return
 }
+
+// -----
+
+func.func @attention_positions_rank(%q: tensor<?x?x64xf32>, %k: tensor<?x?x32xf32>, %pos: tensor<?xi32>, %first: tensor<?xi32>, %cache: memref<1x2x1x2x64x16xf32>, %start: index) {
+  // expected-error @below {{'llama.attention' op expects positions [batch, seq] of rank 2, got [?]}}
+  %0 = llama.attention %q, %k, %k, %pos, %first, %cache[%start] {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, rope_scale = 1.0 : f64, rope_theta = 1.0e4 : f64, scale = 0.25 : f32} : tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?xi32>, tensor<?xi32>, memref<1x2x1x2x64x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_positions_mismatch(%q: tensor<?x1x64xf32>, %k: tensor<?x1x32xf32>, %pos: tensor<?x4xi32>, %first: tensor<?xi32>, %cache: memref<1x2x1x2x64x16xf32>, %start: index) {
+  // expected-error @below {{'llama.attention' op positions [?, 4] and first_slot [?] do not match query [?, 1, 64]}}
+  %0 = llama.attention %q, %k, %k, %pos, %first, %cache[%start] {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, rope_scale = 1.0 : f64, rope_theta = 1.0e4 : f64, scale = 0.25 : f32} : tensor<?x1x64xf32>, tensor<?x1x32xf32>, tensor<?x4xi32>, tensor<?xi32>, memref<1x2x1x2x64x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_first_slot_rank(%q: tensor<?x?x64xf32>, %k: tensor<?x?x32xf32>, %pos: tensor<?x?xi32>, %first: tensor<?x?xi32>, %cache: memref<1x2x1x2x64x16xf32>, %start: index) {
+  // expected-error @below {{'llama.attention' op expects first_slot [batch] of rank 1, got [?, ?]}}
+  %0 = llama.attention %q, %k, %k, %pos, %first, %cache[%start] {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, rope_scale = 1.0 : f64, rope_theta = 1.0e4 : f64, scale = 0.25 : f32} : tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?xi32>, tensor<?x?xi32>, memref<1x2x1x2x64x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_rope_theta(%q: tensor<?x?x64xf32>, %k: tensor<?x?x32xf32>, %pos: tensor<?x?xi32>, %first: tensor<?xi32>, %cache: memref<1x2x1x2x64x16xf32>, %start: index) {
+  // expected-error @below {{'llama.attention' op expects positive rope_theta and rope_scale}}
+  %0 = llama.attention %q, %k, %k, %pos, %first, %cache[%start] {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, rope_scale = 1.0 : f64, rope_theta = -1.0e4 : f64, scale = 0.25 : f32} : tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?xi32>, tensor<?xi32>, memref<1x2x1x2x64x16xf32>
+  return
+}
+
+// -----
+
+func.func @cache_dynamic_shape(%k: tensor<?x2x?x16xf32>, %cache: memref<?x2x1x2x?x16xf32>, %start: index) {
+  // expected-error @below {{'llama.cache_write' op expects a static cache shape, got [?, 2, 1, 2, ?, 16]}}
+  llama.cache_write %k, %k into %cache[%start] layer 0 : tensor<?x2x?x16xf32>, memref<?x2x1x2x?x16xf32>
+  return
+}

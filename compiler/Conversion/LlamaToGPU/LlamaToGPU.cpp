@@ -1,0 +1,124 @@
+//===- LlamaToGPU.cpp - llama dialect to GPU kernels and launches ---------===//
+//
+// Lowers each entry function's graph to a sequence of asynchronous
+// `gpu.launch_func` on one stream, with the kernels collected in
+// `gpu.module @llama_kernels`. Activations are float32 buffers carved from
+// one scratch arena per call (`gpu.alloc`, which the CUDA runtime serves from
+// preallocated memory, so the addresses are the same on every call and a
+// captured CUDA graph stays valid); weights and the KV cache are read in the
+// compute dtype. The arena size is recorded as `llama.scratch_bytes`.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Conversion/LlamaToGPU/Lowering.h"
+#include "compiler/Conversion/Passes.h"
+#include "dialects/llama/IR/LlamaOps.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace llamac {
+#define GEN_PASS_DEF_CONVERTLLAMATOGPU
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace llamac
+
+using namespace mlir;
+using namespace llamac::gpu;
+
+namespace {
+
+LogicalResult lowerOp(Operation *op, GPULowering &l) {
+  l.builder().setInsertionPoint(op);
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](bufferization::ToTensorOp toTensor) {
+        l.setBuffer(toTensor.getResult(), toTensor.getBuffer());
+        return success();
+      })
+      .Case([&](bufferization::MaterializeInDestinationOp materialize)
+                -> LogicalResult {
+        // The producer wrote into the destination directly (see allocate).
+        if (l.bufferOf(materialize.getSource()) != materialize.getDest())
+          return materialize.emitOpError(
+              "expects its source to be computed in place");
+        return success();
+      })
+      // Read through GPULowering::weight by their users.
+      .Case([](llama::WeightOp) { return success(); })
+      .Case([&](llama::EmbeddingOp op) { return lowerEmbedding(op, l); })
+      .Case([&](llama::MatmulOp op) { return lowerMatmul(op, l); })
+      .Case([&](llama::MultiMatmulOp op) { return lowerMultiMatmul(op, l); })
+      .Case([&](llama::SwiGLUOp op) { return lowerSwiGLU(op, l); })
+      .Case([&](llama::RMSNormOp op) { return lowerRMSNorm(op, l); })
+      .Case([&](llama::AddRMSNormOp op) { return lowerAddRMSNorm(op, l); })
+      .Case([&](llama::AttentionOp op) { return lowerAttention(op, l); })
+      .Case([](func::ReturnOp) { return success(); })
+      .Default([](Operation *op) -> LogicalResult {
+        if (isa<llama::LlamaDialect, bufferization::BufferizationDialect,
+                tensor::TensorDialect>(op->getDialect()))
+          return op->emitOpError(
+              "has no CUDA lowering (the CUDA target needs the fused ops of -O2)");
+        return success();
+      });
+}
+
+struct ConvertLlamaToGPUPass
+    : llamac::impl::ConvertLlamaToGPUBase<ConvertLlamaToGPUPass> {
+  using ConvertLlamaToGPUBase::ConvertLlamaToGPUBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    Type compute = llvm::StringSwitch<Type>(computeDType)
+                       .Case("f32", Float32Type::get(ctx))
+                       .Case("f16", Float16Type::get(ctx))
+                       .Case("bf16", BFloat16Type::get(ctx))
+                       .Default(Type());
+    if (!compute) {
+      module.emitError() << "compute-dtype must be f32, f16 or bf16, not '"
+                         << computeDType << "'";
+      return signalPassFailure();
+    }
+    auto model = module->getAttrOfType<DictionaryAttr>("llama.model");
+    auto maxBatch = model ? model.getAs<IntegerAttr>("max_batch") : IntegerAttr();
+    auto maxSeq = model ? model.getAs<IntegerAttr>("max_seq") : IntegerAttr();
+    if (!maxBatch || !maxSeq) {
+      module.emitError("expects a `llama.model` attribute with max_batch and "
+                       "max_seq (the limits the scratch arena is sized for)");
+      return signalPassFailure();
+    }
+
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    auto kernels = mlir::gpu::GPUModuleOp::create(b, module.getLoc(), "llama_kernels");
+    module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
+                    b.getUnitAttr());
+    GPULowering lowering(module, kernels, compute, maxBatch.getInt(),
+                         maxSeq.getInt());
+
+    int64_t scratchBytes = 0;
+    for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      if (func.isExternal())
+        continue;
+      if (failed(lowering.beginFunction(func)))
+        return signalPassFailure();
+      SmallVector<Operation *> graph;
+      for (Operation &op : func.getBody().front())
+        if (isa<llama::LlamaDialect, bufferization::BufferizationDialect>(
+                op.getDialect()))
+          graph.push_back(&op);
+      for (Operation *op : graph)
+        if (failed(lowerOp(op, lowering)))
+          return signalPassFailure();
+      for (Operation *op : llvm::reverse(graph)) {
+        op->dropAllUses();
+        op->erase();
+      }
+      scratchBytes = std::max(scratchBytes, lowering.endFunction(func));
+    }
+    for (auto decl : llvm::to_vector(module.getOps<llama::WeightDeclOp>()))
+      decl.erase();
+    module->setAttr("llama.scratch_bytes", b.getI64IntegerAttr(scratchBytes));
+  }
+};
+
+} // namespace

@@ -1,0 +1,140 @@
+//===- Lowering.h - llama to GPU kernels: shared lowering state -*- C++ -*-===//
+//
+// The CUDA conversion walks each entry function's straight-line body once.
+// Every llama op becomes one or more `gpu.launch_func` of a kernel from the
+// module's `gpu.module @llama_kernels`, reading and writing flat device
+// buffers. `GPULowering` is what the per-op-family lowerings share: the
+// tensor -> buffer map, buffer allocation, weight and KV-cache views, and
+// the kernel cache (one gpu.func per specialisation).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_LOWERING_H
+#define LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_LOWERING_H
+
+#include "compiler/Conversion/LlamaToGPU/KernelBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::llama {
+class EmbeddingOp;
+class MatmulOp;
+class MultiMatmulOp;
+class SwiGLUOp;
+class RMSNormOp;
+class AddRMSNormOp;
+class AttentionOp;
+} // namespace mlir::llama
+
+namespace llamac::gpu {
+
+/// Threads per block of the row-parallel kernels (8 warps).
+inline constexpr int64_t kBlockThreads = 256;
+inline constexpr int64_t kWarpSize = 32;
+
+class GPULowering {
+public:
+  GPULowering(mlir::ModuleOp module, mlir::gpu::GPUModuleOp kernels,
+              mlir::Type computeType, int64_t maxBatch, int64_t maxSeq);
+
+  mlir::OpBuilder &builder() { return b; }
+  mlir::Type computeType() const { return compute; }
+  int64_t maxBatch() const { return batchLimit; }
+  int64_t maxSeq() const { return seqLimit; }
+
+  /// Starts lowering `func`: maps its `llama.weight_table` argument and
+  /// opens the function's stream (`gpu.wait async`) and its scratch arena.
+  mlir::LogicalResult beginFunction(mlir::func::FuncOp func);
+  /// Places every buffer `allocate` made in `func` in the scratch arena
+  /// (buffers whose lifetimes do not overlap share bytes), frees the arena
+  /// and waits for the stream before the return. Returns the arena's size.
+  int64_t endFunction(mlir::func::FuncOp func);
+
+  /// The buffer that holds `tensor` (a memref with the tensor's shape).
+  mlir::Value bufferOf(mlir::Value tensor) const;
+  void setBuffer(mlir::Value tensor, mlir::Value buffer) {
+    buffers[tensor] = buffer;
+  }
+
+  /// A buffer for `result`, a new op result: the entry function's output
+  /// when `result` is materialized into it, else a `memref.alloc` that the
+  /// pass later places in the scratch arena. Dynamic dimensions are taken
+  /// from the leading dimensions of `like`.
+  mlir::Value allocate(mlir::Location loc, mlir::Value result, mlir::Value like);
+
+  /// `buffer` collapsed to one dimension (kernels index flat buffers).
+  mlir::Value flatten(mlir::Location loc, mlir::Value buffer);
+  /// Product of all dimensions of `buffer` but the last, as an index.
+  mlir::Value rowCount(mlir::Location loc, mlir::Value buffer);
+  mlir::Value dim(mlir::Location loc, mlir::Value buffer, int64_t index);
+
+  /// The flat device buffer of a weight (`tensor` produced by llama.weight),
+  /// in the compute dtype: the runtime converts weights to it on upload.
+  mlir::FailureOr<mlir::Value> weight(mlir::Location loc, mlir::Value tensor);
+  /// The KV cache argument viewed as a flat buffer of the compute dtype.
+  mlir::Value cache(mlir::Location loc, mlir::Value cacheBuffer);
+
+  mlir::Value index(mlir::Location loc, int64_t value);
+  mlir::Value ceilDiv(mlir::Location loc, mlir::Value value, int64_t divisor);
+
+  /// Launches `kernel` (see getOrCreateKernel) with grid `grid` (x, y, z),
+  /// asynchronously, after everything launched before in this function.
+  void launch(mlir::Location loc, mlir::gpu::GPUFuncOp kernel,
+              std::array<mlir::Value, 3> grid, int64_t blockThreads,
+              mlir::ValueRange args);
+
+  /// The kernel named `name`, built by `body` on first request. `args` are
+  /// the kernel's argument types, `workgroup` its shared-memory buffers.
+  mlir::gpu::GPUFuncOp
+  getOrCreateKernel(llvm::StringRef name, mlir::TypeRange args,
+                    mlir::TypeRange workgroup,
+                    llvm::function_ref<void(DeviceBuilder &, mlir::gpu::GPUFuncOp)>
+                        body);
+
+  /// `memref<?xT>`: how kernels see every buffer.
+  mlir::MemRefType flatType(mlir::Type element) const;
+  /// The `memref<?xT, workgroup>` type of `size` elements of shared memory.
+  mlir::MemRefType sharedType(mlir::Type element, int64_t size) const;
+
+  /// A `memref.global` constant in the kernel module, for tables that are
+  /// fixed at compile time (rotary inverse frequencies).
+  mlir::memref::GlobalOp getOrCreateDeviceTable(llvm::StringRef name,
+                                                llvm::ArrayRef<float> values);
+
+private:
+  mlir::ModuleOp module;
+  mlir::gpu::GPUModuleOp kernels;
+  mlir::OpBuilder b;
+  mlir::Type compute;
+  int64_t batchLimit;
+  int64_t seqLimit;
+  llvm::StringMap<int64_t> weightIndex;
+  mlir::Value weightTable;
+  /// The function's stream: the async token of its last operation.
+  mlir::Value stream;
+  mlir::Value arena;
+  mlir::arith::ConstantIndexOp arenaSize;
+  llvm::DenseMap<mlir::Value, mlir::Value> buffers;
+};
+
+/// One function per op family; each emits the launches for `op` at the
+/// builder's insertion point and records its result buffers.
+mlir::LogicalResult lowerEmbedding(mlir::llama::EmbeddingOp op, GPULowering &l);
+mlir::LogicalResult lowerMatmul(mlir::llama::MatmulOp op, GPULowering &l);
+mlir::LogicalResult lowerMultiMatmul(mlir::llama::MultiMatmulOp op,
+                                     GPULowering &l);
+mlir::LogicalResult lowerSwiGLU(mlir::llama::SwiGLUOp op, GPULowering &l);
+mlir::LogicalResult lowerRMSNorm(mlir::llama::RMSNormOp op, GPULowering &l);
+mlir::LogicalResult lowerAddRMSNorm(mlir::llama::AddRMSNormOp op,
+                                    GPULowering &l);
+mlir::LogicalResult lowerAttention(mlir::llama::AttentionOp op, GPULowering &l);
+
+/// A short dtype name for kernel names: f32, f16, bf16.
+std::string typeName(mlir::Type type);
+
+} // namespace llamac::gpu
+
+#endif // LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_LOWERING_H

@@ -1,0 +1,130 @@
+//===- Inspect.cpp - llamac inspect: an artifact in words -----------------===//
+#include "tools/llamac/Inspect.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace llamac {
+namespace {
+
+std::string formatBytes(int64_t bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = bytes;
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  return formatv("{0:F1} {1}", value, units[unit]).str();
+}
+
+int64_t integer(const json::Object *object, StringRef key) {
+  if (!object)
+    return 0;
+  return object->getInteger(key).value_or(0);
+}
+
+std::string text(const json::Object *object, StringRef key) {
+  if (!object)
+    return "?";
+  if (std::optional<StringRef> value = object->getString(key))
+    return value->str();
+  return "none";
+}
+
+void printModel(raw_ostream &os, const json::Object &manifest) {
+  const json::Object *config = manifest.getObject("config");
+  int64_t heads = integer(config, "num_attention_heads");
+  int64_t kvHeads = integer(config, "num_key_value_heads");
+  std::string attention =
+      heads == kvHeads ? "multi-head"
+                       : formatv("grouped-query, {0} query heads per kv head",
+                                 kvHeads ? heads / kvHeads : 0)
+                             .str();
+  os << formatv("model:      {0}: {1} layers, hidden {2}, {3} heads / {4} kv heads "
+                "({5}), head_dim {6}, ffn {7}, vocab {8}\n",
+                text(config, "architecture"), integer(config, "num_hidden_layers"),
+                integer(config, "hidden_size"), heads, kvHeads, attention,
+                integer(config, "head_dim"), integer(config, "intermediate_size"),
+                integer(config, "vocab_size"));
+  const json::Object *weights = manifest.getObject("weights");
+  os << formatv("weights:    {0} tensors, {1} checkpoint from {2}\n",
+                weights && weights->getArray("table") ? weights->getArray("table")->size()
+                                                      : 0,
+                text(weights, "format"), text(weights, "source"));
+}
+
+void printTarget(raw_ostream &os, const json::Object &manifest) {
+  os << formatv("target:     {0} ({1}), -O{2}, compute {3}\n",
+                text(&manifest, "target"), text(&manifest, "chip"),
+                integer(&manifest, "opt_level"), text(&manifest, "compute_dtype"));
+  os << formatv("limits:     batch {0}, context {1} tokens\n",
+                integer(&manifest, "max_batch"), integer(&manifest, "max_seq"));
+}
+
+void printFunctions(raw_ostream &os, const json::Object &manifest) {
+  const json::Array *functions = manifest.getArray("functions");
+  if (!functions)
+    return;
+  os << "functions:\n";
+  for (const json::Value &value : *functions) {
+    const json::Object *function = value.getAsObject();
+    if (!function)
+      continue;
+    os << formatv("  {0}: {1} kernels, {2} per layer; a layer is", text(function, "name"),
+                  integer(function, "kernels"), integer(function, "kernels_per_layer"));
+    if (const json::Object *ops = function->getObject("layer_ops"))
+      for (const auto &[name, count] : *ops)
+        os << formatv(" {0} x{1}", name.str(), count.getAsInteger().value_or(0));
+    os << "\n";
+  }
+}
+
+void printMemory(raw_ostream &os, const json::Object &manifest) {
+  const json::Object *plan = manifest.getObject("memory_plan");
+  os << formatv("memory:     weights {0}, KV cache {1}, scratch at most {2}\n",
+                formatBytes(integer(plan, "weight_bytes")),
+                formatBytes(integer(plan, "kv_cache_bytes")),
+                formatBytes(integer(plan, "scratch_bytes")));
+  os << formatv("tokenizer:  {0}\n", text(&manifest, "tokenizer"));
+}
+
+} // namespace
+
+int runInspect(int argc, char **argv) {
+  if (argc != 3) {
+    errs() << "usage: llamac inspect OUT.lmc\n";
+    return 2;
+  }
+  SmallString<256> path(argv[2]);
+  sys::path::append(path, "manifest.json");
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
+  if (!buffer) {
+    errs() << "llamac: error: " << path << ": " << buffer.getError().message() << "\n";
+    return 1;
+  }
+  Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
+  if (!parsed) {
+    errs() << "llamac: error: " << path << ": " << toString(parsed.takeError()) << "\n";
+    return 1;
+  }
+  const json::Object *manifest = parsed->getAsObject();
+  if (!manifest || manifest->getString("format") != "llamac-artifact") {
+    errs() << "llamac: error: " << path << ": not a llamac artifact manifest\n";
+    return 1;
+  }
+  outs() << formatv("artifact:   {0} (format version {1}, {2})\n", argv[2],
+                    integer(manifest, "format_version"), text(manifest, "producer"));
+  printModel(outs(), *manifest);
+  printTarget(outs(), *manifest);
+  printFunctions(outs(), *manifest);
+  printMemory(outs(), *manifest);
+  return 0;
+}
+
+} // namespace llamac
