@@ -196,8 +196,9 @@ std::vector<WeightTableEntry> readWeightTable(const ObjectReader &weights) {
 /// disagrees with itself would make the runtime allocate the wrong buffer.
 std::array<int64_t, 6> readKVCacheShape(const ObjectReader &kvCache,
                                         const Manifest &manifest) {
-  if (kvCache.string("dtype") != "f32")
-    fail("field 'kv_cache.dtype' must be 'f32'");
+  if (kvCache.string("dtype") != dtypeName(manifest.computeDType))
+    fail("field 'kv_cache.dtype' must be the compute dtype '" +
+         std::string(dtypeName(manifest.computeDType)) + "'");
   const LlamaConfig &config = manifest.config;
   std::array<int64_t, 6> expected = {
       config.numLayers,       2,           manifest.maxBatch,
@@ -253,6 +254,19 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   ObjectReader entryPoints = root.object("entry_points");
   manifest.prefillSymbol = entryPoints.string("prefill");
   manifest.decodeSymbol = entryPoints.string("decode");
+  std::string target = root.string("target");
+  if (target == "cuda")
+    manifest.target = Manifest::Target::CUDA;
+  else if (target != "cpu")
+    fail("field 'target' is '" + target + "', expected 'cpu' or 'cuda'");
+  manifest.chip = root.string("chip");
+  std::optional<DType> compute = parseDType(root.string("compute_dtype"));
+  if (!compute || (manifest.target == Manifest::Target::CPU && *compute != DType::F32))
+    fail("field 'compute_dtype' must be f32 (cpu) or f32, f16, bf16 (cuda)");
+  manifest.computeDType = *compute;
+  if (manifest.target == Manifest::Target::CUDA)
+    manifest.scratchBytes =
+        uint64_t(root.object("memory_plan").integer("scratch_bytes"));
   manifest.maxBatch = root.positiveInteger("max_batch");
   manifest.maxSeq = root.positiveInteger("max_seq");
   manifest.config = readConfig(root.object("config"));

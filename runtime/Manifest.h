@@ -33,9 +33,15 @@ struct Manifest {
   std::string libraryPath; ///< model.so, resolved against artifactDir.
   std::string prefillSymbol;
   std::string decodeSymbol;
+  enum class Target { CPU, CUDA } target = Target::CPU;
+  std::string chip; ///< "x86-64"-like for CPU, "sm_90"/"sm_80" for CUDA.
+  /// dtype of the weights and the KV cache while running (f32 on CPU).
+  DType computeDType = DType::F32;
+  /// CUDA: device scratch the compiled code allocates per call.
+  uint64_t scratchBytes = 0;
   int64_t maxBatch = 0;
   int64_t maxSeq = 0;
-  /// [layers, 2, max_batch, kv_heads, max_seq, head_dim], float32.
+  /// [layers, 2, max_batch, kv_heads, max_seq, head_dim], computeDType.
   std::array<int64_t, 6> kvCacheShape{};
   OutputKind outputKind = OutputKind::Logits;
   int64_t outputSize = 0; ///< vocab size or number of labels.

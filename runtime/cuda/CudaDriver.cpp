@@ -3,7 +3,6 @@
 
 #include <dlfcn.h>
 
-#include <mutex>
 
 namespace llamac::cuda {
 namespace {

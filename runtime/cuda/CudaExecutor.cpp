@@ -1,0 +1,272 @@
+//===- CudaExecutor.cpp - Running a CUDA artifact on the device -----------===//
+#include "runtime/cuda/CudaExecutor.h"
+
+#include "runtime/cuda/DTypeConversion.h"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+
+namespace llamac::cuda {
+namespace {
+
+/// "sm_90" -> 90.
+int chipNumber(const std::string &chip) {
+  if (chip.rfind("sm_", 0) != 0)
+    return -1;
+  try {
+    return std::stoi(chip.substr(3));
+  } catch (...) {
+    return -1;
+  }
+}
+
+std::string gibibytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f GiB", double(bytes) / double(1ull << 30));
+  return text;
+}
+
+uint64_t elements(const std::array<int64_t, 6> &shape) {
+  uint64_t count = 1;
+  for (int64_t size : shape)
+    count *= uint64_t(size);
+  return count;
+}
+
+} // namespace
+
+bool CudaExecutor::check(const char *call, CUresult result,
+                         std::string &error) const {
+  if (result == CUDA_SUCCESS)
+    return true;
+  error = driver->describe(call, result);
+  return false;
+}
+
+bool CudaExecutor::allocate(uint64_t bytes, CUdeviceptr &pointer,
+                            std::string &error) {
+  if (!check("cuMemAlloc", driver->cuMemAlloc(&pointer, bytes ? bytes : 1), error))
+    return false;
+  allocations.push_back(pointer);
+  return true;
+}
+
+std::unique_ptr<CudaExecutor>
+CudaExecutor::create(const Manifest &manifest,
+                     const std::vector<const void *> &hostWeights,
+                     std::string &error) {
+  std::unique_ptr<CudaExecutor> executor(new CudaExecutor());
+  CudaExecutor &x = *executor;
+  x.driver = loadCudaDriver(error);
+  if (!x.driver)
+    return nullptr;
+  const CudaDriver &d = *x.driver;
+  int count = 0;
+  if (!x.check("cuDeviceGetCount", d.cuDeviceGetCount(&count), error))
+    return nullptr;
+  if (count == 0) {
+    error = "no CUDA device: the driver reports no GPU";
+    return nullptr;
+  }
+  int major = 0, minor = 0;
+  char name[256] = {};
+  if (!x.check("cuDeviceGet", d.cuDeviceGet(&x.device, 0), error) ||
+      !x.check("cuDeviceGetAttribute",
+               d.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                                      x.device),
+               error) ||
+      !x.check("cuDeviceGetAttribute",
+               d.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                                      x.device),
+               error) ||
+      !x.check("cuDeviceGetName", d.cuDeviceGetName(name, sizeof(name) - 1, x.device),
+               error))
+    return nullptr;
+  // A cubin runs on its own major architecture at the same or a later minor
+  // revision only.
+  int chip = chipNumber(manifest.chip);
+  if (chip < 0 || major != chip / 10 || minor < chip % 10) {
+    error = "the artifact's cubin is for " + manifest.chip + ", but " + name +
+            " is sm_" + std::to_string(major) + std::to_string(minor) +
+            "; recompile with --chip sm_" + std::to_string(major) +
+            std::to_string(minor);
+    return nullptr;
+  }
+  if (!x.check("cuDevicePrimaryCtxRetain",
+               d.cuDevicePrimaryCtxRetain(&x.context, x.device), error) ||
+      !x.check("cuCtxSetCurrent", d.cuCtxSetCurrent(x.context), error))
+    return nullptr;
+
+  DType compute = manifest.computeDType;
+  uint64_t weightBytes = 0;
+  for (const WeightTableEntry &entry : manifest.weightTable)
+    weightBytes += elementCount(entry.shape) * dtypeSize(compute);
+  x.kvCacheShape = manifest.kvCacheShape;
+  uint64_t cacheBytes = elements(manifest.kvCacheShape) * dtypeSize(compute);
+  uint64_t tokenSlots = uint64_t(manifest.maxBatch * manifest.maxSeq);
+  x.outputSize = manifest.outputSize;
+  uint64_t ioBytes = tokenSlots * (8 + 4 * uint64_t(manifest.outputSize)) +
+                     4 * uint64_t(manifest.maxBatch);
+  uint64_t needed = weightBytes + cacheBytes + manifest.scratchBytes + ioBytes;
+  size_t freeBytes = 0, totalBytes = 0;
+  if (!x.check("cuMemGetInfo", d.cuMemGetInfo(&freeBytes, &totalBytes), error))
+    return nullptr;
+  if (needed > freeBytes) {
+    error = std::string("too little GPU memory on ") + name + ": the model needs " +
+            gibibytes(needed) + ", " + gibibytes(freeBytes) + " are free";
+    return nullptr;
+  }
+
+  // model.so's mgpu* calls go to the bundled runtime library; loading it
+  // first makes model.so's dependency resolve to this very copy.
+  std::string runtimePath =
+      (std::filesystem::path(manifest.artifactDir) / kModelRuntimeLibrary).string();
+  void *runtime = dlopen(runtimePath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!runtime) {
+    error = "cannot load " + runtimePath + ": " + dlerror();
+    return nullptr;
+  }
+  x.bind = reinterpret_cast<LmcCudaBindFn>(dlsym(runtime, kBindSymbol));
+  x.rewind = reinterpret_cast<LmcCudaRewindFn>(dlsym(runtime, kRewindSymbol));
+  x.takeError = reinterpret_cast<LmcCudaTakeErrorFn>(dlsym(runtime, kTakeErrorSymbol));
+  if (!x.bind || !x.rewind || !x.takeError) {
+    error = runtimePath + " is not the llamac CUDA model runtime";
+    return nullptr;
+  }
+
+  if (!x.check("cuStreamCreate", d.cuStreamCreate(&x.stream, CU_STREAM_NON_BLOCKING),
+               error))
+    return nullptr;
+  for (size_t i = 0; i < manifest.weightTable.size(); ++i) {
+    const WeightTableEntry &entry = manifest.weightTable[i];
+    uint64_t count = elementCount(entry.shape);
+    std::vector<uint8_t> converted =
+        convertElements(hostWeights[i], count, entry.dtype, compute);
+    CUdeviceptr pointer = 0;
+    if (!x.allocate(converted.size(), pointer, error) ||
+        !x.check("cuMemcpyHtoDAsync",
+                 d.cuMemcpyHtoDAsync(pointer, converted.data(), converted.size(),
+                                     x.stream),
+                 error) ||
+        // `converted` is freed next: the copy must have read it.
+        !x.check("cuStreamSynchronize", d.cuStreamSynchronize(x.stream), error))
+      return nullptr;
+    x.weightTable.push_back(reinterpret_cast<void *>(pointer));
+  }
+  CUdeviceptr scratch = 0;
+  if (!x.allocate(cacheBytes, x.kvCache, error) ||
+      !x.check("cuMemsetD8Async", d.cuMemsetD8Async(x.kvCache, 0, cacheBytes, x.stream),
+               error) ||
+      !x.allocate(manifest.scratchBytes, scratch, error) ||
+      !x.allocate(4 * tokenSlots, x.tokens, error) ||
+      !x.allocate(4 * tokenSlots, x.positions, error) ||
+      !x.allocate(4 * uint64_t(manifest.maxBatch), x.firstSlots, error) ||
+      !x.allocate(4 * tokenSlots * uint64_t(manifest.outputSize), x.outputs, error) ||
+      !x.check("cuStreamSynchronize", d.cuStreamSynchronize(x.stream), error))
+    return nullptr;
+  x.bind(x.stream, scratch, manifest.scratchBytes);
+  return executor;
+}
+
+CudaExecutor::~CudaExecutor() {
+  if (!driver)
+    return;
+  destroyGraph();
+  if (stream)
+    driver->cuStreamSynchronize(stream);
+  for (CUdeviceptr pointer : allocations)
+    driver->cuMemFree(pointer);
+  if (stream)
+    driver->cuStreamDestroy(stream);
+  // The context stays retained: model.so, never unloaded, holds the module.
+}
+
+void CudaExecutor::destroyGraph() {
+  if (decodeGraph)
+    driver->cuGraphExecDestroy(decodeGraph);
+  decodeGraph = nullptr;
+  graphBatch = 0;
+}
+
+bool CudaExecutor::checkModelLoaded(std::string &error) {
+  if (const char *message = takeError()) {
+    error = std::string("loading the kernels: ") + message;
+    return false;
+  }
+  return true;
+}
+
+bool CudaExecutor::callEntry(EntryPointFn function, const TokenBatch &batch,
+                             int64_t startSlot, std::string &error) {
+  auto tokensRef = makeDenseMemRef(reinterpret_cast<int32_t *>(tokens),
+                                   {batch.batchSize, batch.length});
+  auto positionsRef = makeDenseMemRef(reinterpret_cast<int32_t *>(positions),
+                                      {batch.batchSize, batch.length});
+  auto firstSlotRef =
+      makeDenseMemRef(reinterpret_cast<int32_t *>(firstSlots), {batch.batchSize});
+  auto outputRef = makeDenseMemRef(reinterpret_cast<float *>(outputs),
+                                   {batch.batchSize, batch.length, outputSize});
+  int64_t cacheSizes[6];
+  std::copy(kvCacheShape.begin(), kvCacheShape.end(), cacheSizes);
+  KVCacheRef cacheRef = makeDenseMemRef(reinterpret_cast<float *>(kvCache), cacheSizes);
+  rewind();
+  function(weightTable.data(), &cacheRef, &tokensRef, &positionsRef, &firstSlotRef,
+           startSlot, &outputRef);
+  if (const char *message = takeError()) {
+    error = message;
+    return false;
+  }
+  return true;
+}
+
+bool CudaExecutor::run(EntryPointFn function, bool decode, const TokenBatch &batch,
+                       int64_t startSlot, float *output, std::string &error) {
+  const CudaDriver &d = *driver;
+  uint64_t tokenBytes = 4 * uint64_t(batch.batchSize * batch.length);
+  if (!check("cuMemcpyHtoDAsync",
+             d.cuMemcpyHtoDAsync(tokens, batch.tokens.data(), tokenBytes, stream),
+             error) ||
+      !check("cuMemcpyHtoDAsync",
+             d.cuMemcpyHtoDAsync(positions, batch.positions.data(), tokenBytes, stream),
+             error) ||
+      !check("cuMemcpyHtoDAsync",
+             d.cuMemcpyHtoDAsync(firstSlots, batch.firstSlot.data(),
+                                 4 * uint64_t(batch.batchSize), stream),
+             error))
+    return false;
+
+  if (decode && graphsEnabled) {
+    // The decode step reads its per-token inputs from the fixed buffers
+    // above, so one graph per batch size serves every step.
+    if (!decodeGraph || graphBatch != batch.batchSize) {
+      destroyGraph();
+      if (!check("cuStreamBeginCapture",
+                 d.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                 error))
+        return false;
+      bool called = callEntry(function, batch, startSlot, error);
+      CUgraph graph = nullptr;
+      CUresult ended = d.cuStreamEndCapture(stream, &graph);
+      if (!called || !check("cuStreamEndCapture", ended, error))
+        return false;
+      CUresult instantiated = d.cuGraphInstantiateWithFlags(&decodeGraph, graph, 0);
+      d.cuGraphDestroy(graph);
+      if (!check("cuGraphInstantiateWithFlags", instantiated, error))
+        return false;
+      graphBatch = batch.batchSize;
+    }
+    if (!check("cuGraphLaunch", d.cuGraphLaunch(decodeGraph, stream), error))
+      return false;
+  } else if (!callEntry(function, batch, startSlot, error)) {
+    return false;
+  }
+
+  uint64_t outputBytes =
+      4 * uint64_t(batch.batchSize * batch.length) * uint64_t(outputSize);
+  return check("cuMemcpyDtoHAsync",
+               d.cuMemcpyDtoHAsync(output, outputs, outputBytes, stream), error) &&
+         check("cuStreamSynchronize", d.cuStreamSynchronize(stream), error);
+}
+
+} // namespace llamac::cuda

@@ -1,0 +1,81 @@
+//===- CudaExecutor.h - Running a CUDA artifact on the device ---*- C++ -*-===//
+//
+// Everything a CUDA artifact needs on the device, set up once at load:
+// the driver and the primary context of device 0 (with the chip and the
+// memory checked before any work), the weights uploaded in the compute
+// dtype, the static KV cache, the scratch arena of the compiled code, and
+// fixed input/output buffers. Every call of model.so's entry points runs on
+// one stream; a decode step is captured once into a CUDA graph (per batch
+// size) and replayed for every token.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_CUDA_CUDAEXECUTOR_H
+#define LLAMAC_RUNTIME_CUDA_CUDAEXECUTOR_H
+
+#include "runtime/Manifest.h"
+#include "runtime/ModelABI.h"
+#include "runtime/TokenBatch.h"
+#include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/ModelRuntimeAPI.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llamac::cuda {
+
+class CudaExecutor {
+public:
+  /// Opens the device and uploads `hostWeights` (the checkpoint's tensors,
+  /// in weight-table order and dtypes). Must run before model.so is loaded:
+  /// its constructor loads the cubin into the context made current here.
+  /// On failure returns null and sets `error` to one line.
+  static std::unique_ptr<CudaExecutor>
+  create(const Manifest &manifest, const std::vector<const void *> &hostWeights,
+         std::string &error);
+  ~CudaExecutor();
+  CudaExecutor(const CudaExecutor &) = delete;
+  CudaExecutor &operator=(const CudaExecutor &) = delete;
+
+  /// Checks that model.so loaded its kernels; call after opening it.
+  bool checkModelLoaded(std::string &error);
+
+  /// Capture decode steps into CUDA graphs (default) or launch them directly.
+  void useGraphs(bool enabled) { graphsEnabled = enabled; }
+
+  /// One prefill or decode step; `output` receives the float32 results on
+  /// the host. Returns false with `error` set when a CUDA call fails.
+  bool run(EntryPointFn function, bool decode, const TokenBatch &batch,
+           int64_t startSlot, float *output, std::string &error);
+
+private:
+  CudaExecutor() = default;
+  bool check(const char *call, CUresult result, std::string &error) const;
+  bool allocate(uint64_t bytes, CUdeviceptr &pointer, std::string &error);
+  bool callEntry(EntryPointFn function, const TokenBatch &batch,
+                 int64_t startSlot, std::string &error);
+  void destroyGraph();
+
+  const CudaDriver *driver = nullptr;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  CUstream stream = nullptr;
+  LmcCudaBindFn bind = nullptr;
+  LmcCudaRewindFn rewind = nullptr;
+  LmcCudaTakeErrorFn takeError = nullptr;
+
+  std::vector<CUdeviceptr> allocations;
+  std::vector<void *> weightTable; ///< Device addresses, table order.
+  CUdeviceptr kvCache = 0;
+  std::array<int64_t, 6> kvCacheShape{};
+  CUdeviceptr tokens = 0, positions = 0, firstSlots = 0, outputs = 0;
+  int64_t outputSize = 0;
+
+  bool graphsEnabled = true;
+  CUgraphExec decodeGraph = nullptr;
+  int64_t graphBatch = 0;
+};
+
+} // namespace llamac::cuda
+
+#endif // LLAMAC_RUNTIME_CUDA_CUDAEXECUTOR_H
