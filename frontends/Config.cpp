@@ -326,6 +326,22 @@ std::optional<LlamaConfig> loadConfigFile(const std::string &path,
   });
 }
 
+std::optional<LlamaConfig> parseConfigText(const std::string &text,
+                                           const std::string &origin,
+                                           std::string &error) {
+  return reportFailures(origin, error, [&]() -> std::optional<LlamaConfig> {
+    if (text.size() > kMaxConfigBytes)
+      throw FormatError("config is larger than " +
+                        std::to_string(kMaxConfigBytes) + " bytes");
+    const auto *begin = reinterpret_cast<const uint8_t *>(text.data());
+    json document = parseJson(begin, begin + text.size(), false);
+    if (!document.is_object())
+      throw FormatError("expected a JSON object, got " +
+                        std::string(document.type_name()));
+    return parseConfig(document);
+  });
+}
+
 std::string configToJson(const LlamaConfig &config) {
   const bool classifier =
       config.architecture == Architecture::SequenceClassification;

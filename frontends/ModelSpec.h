@@ -129,6 +129,12 @@ std::string validateConfig(const LlamaConfig &config);
 /// loadConfigFile reads it back to the same LlamaConfig.
 std::string configToJson(const LlamaConfig &config);
 
+/// Parses config.json text with the rules of loadConfigFile; `origin` names
+/// where the text came from in the error.
+std::optional<LlamaConfig> parseConfigText(const std::string &text,
+                                           const std::string &origin,
+                                           std::string &error);
+
 /// Loaders. On failure they return nullopt and set `error` to one line that
 /// names the file and the problem. They never throw and never abort.
 std::optional<LlamaConfig> loadConfigFile(const std::string &path,

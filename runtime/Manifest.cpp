@@ -25,6 +25,9 @@ public:
   ObjectReader(const json &value, std::string path)
       : value(value), path(std::move(path)) {}
 
+  /// The object itself, for readers that take a whole document.
+  const json &document() const { return value; }
+
   std::string qualified(const char *key) const {
     return path.empty() ? key : path + "." + key;
   }
@@ -133,40 +136,15 @@ std::vector<int64_t> readShape(const json &value, const std::string &path) {
   return shape;
 }
 
-Architecture readArchitecture(const ObjectReader &config) {
-  std::string name = config.string("architecture");
-  if (name == "LlamaForCausalLM")
-    return Architecture::CausalLM;
-  if (name == "LlamaForSequenceClassification")
-    return Architecture::SequenceClassification;
-  fail("field '" + config.qualified("architecture") +
-       "': unknown architecture '" + name + "'");
-}
-
+/// The config is a Hugging Face config.json (frontends' configToJson), read
+/// by the frontends' own parser so the two never drift apart.
 LlamaConfig readConfig(const ObjectReader &reader) {
-  LlamaConfig config;
-  config.architecture = readArchitecture(reader);
-  config.vocabSize = reader.positiveInteger("vocab_size");
-  config.hiddenSize = reader.positiveInteger("hidden_size");
-  config.intermediateSize = reader.positiveInteger("intermediate_size");
-  config.numLayers = reader.positiveInteger("num_hidden_layers");
-  config.numHeads = reader.positiveInteger("num_attention_heads");
-  config.numKeyValueHeads = reader.positiveInteger("num_key_value_heads");
-  config.headDim = reader.positiveInteger("head_dim");
-  config.maxPositionEmbeddings = reader.positiveInteger("max_position_embeddings");
-  config.rmsNormEps = reader.number("rms_norm_eps");
-  config.ropeTheta = reader.number("rope_theta");
-  config.ropeLinearFactor = reader.number("rope_linear_factor");
-  config.tieWordEmbeddings = reader.boolean("tie_word_embeddings");
-  config.numLabels = reader.integer("num_labels");
-  config.bosTokenId = reader.integer("bos_token_id");
-  config.eosTokenId = reader.integer("eos_token_id");
-  config.padTokenId = reader.nullableInteger("pad_token_id");
-  config.dtype = readDType(reader, "dtype");
-  std::string problem = validateConfig(config);
-  if (!problem.empty())
-    fail("field 'config': " + problem);
-  return config;
+  std::string error;
+  std::optional<LlamaConfig> config =
+      parseConfigText(reader.document().dump(), "field 'config'", error);
+  if (!config)
+    fail(error);
+  return *config;
 }
 
 std::vector<WeightTableEntry> readWeightTable(const ObjectReader &weights) {
@@ -247,6 +225,7 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
          std::to_string(kArtifactFormatVersion));
 
   Manifest manifest;
+  manifest.artifactDir = artifactDir;
   std::string library = root.string("library");
   if (library.empty())
     fail("field 'library' is empty");
@@ -266,7 +245,7 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   manifest.computeDType = *compute;
   if (manifest.target == Manifest::Target::CUDA)
     manifest.scratchBytes =
-        uint64_t(root.object("memory_plan").integer("scratch_bytes"));
+        uint64_t(root.object("memory_plan").positiveInteger("scratch_bytes"));
   manifest.maxBatch = root.positiveInteger("max_batch");
   manifest.maxSeq = root.positiveInteger("max_seq");
   manifest.config = readConfig(root.object("config"));
@@ -275,6 +254,16 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   ObjectReader weights = root.object("weights");
   manifest.weightSource = weights.nullableString("source");
   manifest.weightTable = readWeightTable(weights);
+  if (std::optional<std::string> tokenizer = root.nullableString("tokenizer"))
+    manifest.tokenizerPath =
+        (std::filesystem::path(artifactDir) / *tokenizer).string();
+  if (const json &generation = root.member("generation_config");
+      !generation.is_null()) {
+    std::string error;
+    manifest.generationConfig = parseGenerationConfig(generation, error);
+    if (!manifest.generationConfig)
+      fail(error);
+  }
   return manifest;
 }
 

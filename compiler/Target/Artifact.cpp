@@ -109,30 +109,15 @@ json::Array shapeToJson(const std::vector<int64_t> &shape) {
   return array;
 }
 
-json::Object manifestConfig(const LlamaConfig &c) {
-  json::Value pad = c.padTokenId ? json::Value(*c.padTokenId) : json::Value(nullptr);
-  return json::Object{
-      {"architecture", c.architecture == Architecture::CausalLM
-                           ? "LlamaForCausalLM"
-                           : "LlamaForSequenceClassification"},
-      {"vocab_size", c.vocabSize},
-      {"hidden_size", c.hiddenSize},
-      {"intermediate_size", c.intermediateSize},
-      {"num_hidden_layers", c.numLayers},
-      {"num_attention_heads", c.numHeads},
-      {"num_key_value_heads", c.numKeyValueHeads},
-      {"head_dim", c.headDim},
-      {"max_position_embeddings", c.maxPositionEmbeddings},
-      {"rms_norm_eps", c.rmsNormEps},
-      {"rope_theta", c.ropeTheta},
-      {"rope_linear_factor", c.ropeLinearFactor},
-      {"tie_word_embeddings", c.tieWordEmbeddings},
-      {"num_labels", c.numLabels},
-      {"bos_token_id", c.bosTokenId},
-      {"eos_token_id", c.eosTokenId},
-      {"pad_token_id", std::move(pad)},
-      {"dtype", dtypeName(c.dtype)},
-  };
+/// The config as a Hugging Face config.json, which the runtime reads back
+/// with the frontends' parser.
+json::Value manifestConfig(const LlamaConfig &config) {
+  Expected<json::Value> parsed = json::parse(configToJson(config));
+  if (!parsed) {
+    consumeError(parsed.takeError());
+    return nullptr;
+  }
+  return std::move(*parsed);
 }
 
 const char *formatName(SourceFormat format) {
@@ -209,7 +194,7 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
   sys::fs::make_absolute(sourcePath);
   json::Value source = spec.format == SourceFormat::ConfigOnly
                            ? json::Value(nullptr)
-                           : json::Value(sourcePath.str());
+                           : json::Value(std::string(sourcePath));
   return json::Object{
       {"format", "llamac-artifact"},
       {"format_version", kArtifactFormatVersion},
@@ -235,7 +220,8 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"generation_config", readGenerationConfig(spec)},
       {"memory_plan", json::Object{{"weight_bytes", static_cast<int64_t>(weightBytes)},
                                    {"kv_cache_bytes", static_cast<int64_t>(cacheBytes)},
-                                   {"scratch_bytes", scratchBytes(options.summary)}}},
+                                   {"scratch_bytes", std::max(scratchBytes(options.summary),
+                                                              options.scratchBytes)}}},
       {"functions", functionsToJson(options.summary)},
   };
 }
