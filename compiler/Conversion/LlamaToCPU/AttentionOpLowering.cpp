@@ -137,11 +137,7 @@ struct CacheReadOpLowering : LlamaLoweringPattern<llama::CacheReadOp> {
                                 indexConstant(rewriter, loc, cacheType.getDimSize(3)),
                                 adaptor.getLength(),
                                 indexConstant(rewriter, loc, cacheType.getDimSize(5))};
-    SmallVector<Value> dynamicSizes;
-    for (int64_t dim = 0; dim < 4; ++dim)
-      if (type.isDynamicDim(dim))
-        dynamicSizes.push_back(sizes[dim]);
-    Value result = allocBuffer(rewriter, loc, type, dynamicSizes);
+    Value result = allocBufferOfSizes(rewriter, loc, type, sizes);
     Value layer = indexConstant(rewriter, loc, op.getLayer());
     Value kind = indexConstant(rewriter, loc, static_cast<int64_t>(op.getKind()));
     buildParallelLoops(rewriter, loc, sizes,
@@ -170,11 +166,7 @@ struct BatchMatmulOpLowering : LlamaLoweringPattern<llama::BatchMatmulOp> {
     SmallVector<Value> sizes = {lhsSizes[0], lhsSizes[1], lhsSizes[2],
                                 transposed ? rhsSizes[2] : rhsSizes[3]};
     auto type = op.getType();
-    SmallVector<Value> dynamicSizes;
-    for (int64_t dim = 0; dim < 4; ++dim)
-      if (type.isDynamicDim(dim))
-        dynamicSizes.push_back(sizes[dim]);
-    Value result = allocBuffer(rewriter, loc, type, dynamicSizes);
+    Value result = allocBufferOfSizes(rewriter, loc, type, sizes);
     buildParallelLoops(
         rewriter, loc, sizes, [&](OpBuilder &b, Location l, ValueRange ivs) {
           Value sum = buildSerialSum(
@@ -216,11 +208,7 @@ struct AttentionMaskOpLowering : LlamaLoweringPattern<llama::AttentionMaskOp> {
     SmallVector<Value> sizes = {getSizes(rewriter, loc, firstSlots)[0], one,
                                 adaptor.getQueries(), adaptor.getKeys()};
     auto type = op.getType();
-    SmallVector<Value> dynamicSizes;
-    for (int64_t dim = 0; dim < 4; ++dim)
-      if (type.isDynamicDim(dim))
-        dynamicSizes.push_back(sizes[dim]);
-    Value result = allocBuffer(rewriter, loc, type, dynamicSizes);
+    Value result = allocBufferOfSizes(rewriter, loc, type, sizes);
     buildParallelLoops(
         rewriter, loc, sizes, [&](OpBuilder &b, Location l, ValueRange ivs) {
           Value firstSlot = i32ToIndex(
@@ -288,6 +276,43 @@ struct HeadVectors {
   }
 };
 
+/// One head of one token of a [batch, seq, heads * head_dim] projection.
+struct TokenHead {
+  Value batch, token, head;
+  Value row;      ///< The token's row in the [batch * seq, features] view.
+  Value offset;   ///< The head's first feature.
+  Value position; ///< The token's rotary position, float32.
+};
+
+/// Calls `body` for every (batch, token, head) of `projection`, in parallel.
+void forEachTokenHead(OpBuilder &b, Location loc, Value projection,
+                      Value positions, int64_t heads, int64_t headDim,
+                      function_ref<void(OpBuilder &, Location, const TokenHead &)> body) {
+  SmallVector<Value> sizes = getSizes(b, loc, projection);
+  buildParallelLoops(
+      b, loc, {sizes[0], sizes[1], indexConstant(b, loc, heads)},
+      [&](OpBuilder &nb, Location l, ValueRange ivs) {
+        TokenHead at;
+        at.batch = ivs[0];
+        at.token = ivs[1];
+        at.head = ivs[2];
+        at.row = arith::AddIOp::create(
+            nb, l, arith::MulIOp::create(nb, l, at.batch, sizes[1]), at.token);
+        at.offset = arith::MulIOp::create(nb, l, at.head, indexConstant(nb, l, headDim));
+        at.position = indexToF32(
+            nb, l, memref::LoadOp::create(nb, l, positions, ValueRange{at.batch, at.token}));
+        body(nb, l, at);
+      });
+}
+
+/// The cache row cache[layer][kind][batch][kvHead][slot] as a vector.
+SmallVector<Value> cacheRowIndices(OpBuilder &b, Location loc, int64_t layer,
+                                   int64_t kind, Value batch, Value kvHead,
+                                   Value slot) {
+  return {indexConstant(b, loc, layer), indexConstant(b, loc, kind), batch, kvHead,
+          slot, indexConstant(b, loc, 0)};
+}
+
 struct AttentionOpLowering : LlamaLoweringPattern<llama::AttentionOp> {
   using LlamaLoweringPattern::LlamaLoweringPattern;
 
@@ -314,34 +339,25 @@ private:
     int64_t headDim = op.getHeadDim();
     Value keys = collapseToRows(rewriter, loc, adaptor.getKey());
     Value values = collapseToRows(rewriter, loc, adaptor.getValue());
-    SmallVector<Value> sizes = getSizes(rewriter, loc, adaptor.getKey());
-    Value kvHeads = indexConstant(rewriter, loc, op.getNumKvHeads());
-    buildParallelLoops(
-        rewriter, loc, {sizes[0], sizes[1], kvHeads},
-        [&](OpBuilder &b, Location l, ValueRange ivs) {
-          Value bi = ivs[0], t = ivs[1], g = ivs[2];
+    Value cache = adaptor.getCache();
+    Type elementType = cast<MemRefType>(cache.getType()).getElementType();
+    forEachTokenHead(
+        rewriter, loc, adaptor.getKey(), adaptor.getPositions(),
+        op.getNumKvHeads(), headDim,
+        [&](OpBuilder &b, Location l, const TokenHead &at) {
           HeadVectors heads{b, l, headDim};
-          Value row = arith::AddIOp::create(
-              b, l, arith::MulIOp::create(b, l, bi, sizes[1]), t);
-          Value offset = arith::MulIOp::create(b, l, g, indexConstant(b, l, headDim));
-          Value position = indexToF32(
-              b, l, memref::LoadOp::create(b, l, adaptor.getPositions(), ValueRange{bi, t}));
-          Value key = heads.rotate(heads.load(keys, row, offset),
-                                   inverseFrequencies, position);
-          Value value = heads.load(values, row, offset);
-          Value slot = arith::AddIOp::create(b, l, adaptor.getStart(), t);
-          Value layer = indexConstant(b, l, op.getLayer());
-          Value zero = indexConstant(b, l, 0);
+          Value key = heads.rotate(heads.load(keys, at.row, at.offset),
+                                   inverseFrequencies, at.position);
+          Value value = heads.load(values, at.row, at.offset);
+          Value slot = arith::AddIOp::create(b, l, adaptor.getStart(), at.token);
           SmallVector<Value, 2> rows = {key, value};
           for (auto [kind, head] : llvm::enumerate(rows)) {
-            Type elementType =
-                cast<MemRefType>(adaptor.getCache().getType()).getElementType();
             if (!elementType.isF32())
               head = arith::TruncFOp::create(
                   b, l, VectorType::get({headDim}, elementType), head);
-            vector::StoreOp::create(b, l, head, adaptor.getCache(),
-                                    ValueRange{layer, indexConstant(b, l, kind), bi,
-                                               g, slot, zero});
+            vector::StoreOp::create(b, l, head, cache,
+                                    cacheRowIndices(b, l, op.getLayer(), kind,
+                                                    at.batch, at.head, slot));
           }
         });
   }
@@ -355,27 +371,21 @@ private:
     Value queries = collapseToRows(rewriter, loc, adaptor.getQuery());
     Value outputs = collapseToRows(rewriter, loc, result);
     Value cache = adaptor.getCache();
-    SmallVector<Value> sizes = getSizes(rewriter, loc, adaptor.getQuery());
-    Value heads = indexConstant(rewriter, loc, op.getNumHeads());
-    buildParallelLoops(
-        rewriter, loc, {sizes[0], sizes[1], heads},
-        [&](OpBuilder &b, Location l, ValueRange ivs) {
-          Value bi = ivs[0], t = ivs[1], h = ivs[2];
+    forEachTokenHead(
+        rewriter, loc, adaptor.getQuery(), adaptor.getPositions(),
+        op.getNumHeads(), headDim,
+        [&](OpBuilder &b, Location l, const TokenHead &at) {
+          Value bi = at.batch, t = at.token, h = at.head;
+          Value row = at.row, offset = at.offset;
           HeadVectors vectors{b, l, headDim};
-          Value row = arith::AddIOp::create(
-              b, l, arith::MulIOp::create(b, l, bi, sizes[1]), t);
-          Value offset = arith::MulIOp::create(b, l, h, indexConstant(b, l, headDim));
-          Value position = indexToF32(
-              b, l, memref::LoadOp::create(b, l, adaptor.getPositions(), ValueRange{bi, t}));
           Value query = vectors.rotate(vectors.load(queries, row, offset),
-                                       inverseFrequencies, position);
+                                       inverseFrequencies, at.position);
           Value kvHead = arith::DivUIOp::create(b, l, h, indexConstant(b, l, group));
           Value firstSlot = i32ToIndex(
               b, l, memref::LoadOp::create(b, l, adaptor.getFirstSlot(), ValueRange{bi}));
           Value end = arith::AddIOp::create(
               b, l, arith::AddIOp::create(b, l, adaptor.getStart(), t),
               indexConstant(b, l, 1));
-          Value layer = indexConstant(b, l, op.getLayer());
           Value scale = f32Constant(b, l, op.getScale().convertToFloat());
           Value zeroVector = arith::ConstantOp::create(
               b, l, vectors.type(), DenseElementsAttr::get(vectors.type(), 0.0f));
@@ -386,15 +396,13 @@ private:
               ValueRange{negativeInfinity, f32Constant(b, l, 0.0f), zeroVector},
               [&](OpBuilder &nb, Location nl, Value slot, ValueRange state) {
                 HeadVectors inner{nb, nl, headDim};
-                Value zero = indexConstant(nb, nl, 0);
                 auto cacheRow = [&](int64_t kind) {
                   Value head = vector::LoadOp::create(
                       nb, nl,
                       VectorType::get({headDim}, cast<MemRefType>(cache.getType())
                                                      .getElementType()),
                       cache,
-                      ValueRange{layer, indexConstant(nb, nl, kind), bi, kvHead,
-                                 slot, zero});
+                      cacheRowIndices(nb, nl, op.getLayer(), kind, bi, kvHead, slot));
                   if (!cast<VectorType>(head.getType()).getElementType().isF32())
                     head = arith::ExtFOp::create(nb, nl, inner.type(), head);
                   return head;

@@ -43,12 +43,17 @@ Value allocBuffer(OpBuilder &b, Location loc, ShapedType type,
                                  b.getI64IntegerAttr(64));
 }
 
-Value allocBufferLike(OpBuilder &b, Location loc, ShapedType type, Value like) {
+Value allocBufferOfSizes(OpBuilder &b, Location loc, ShapedType type,
+                         ValueRange sizes) {
   SmallVector<Value> dynamicSizes;
   for (int64_t dim = 0; dim < type.getRank(); ++dim)
     if (type.isDynamicDim(dim))
-      dynamicSizes.push_back(memref::DimOp::create(b, loc, like, dim));
+      dynamicSizes.push_back(sizes[dim]);
   return allocBuffer(b, loc, type, dynamicSizes);
+}
+
+Value allocBufferLike(OpBuilder &b, Location loc, ShapedType type, Value like) {
+  return allocBufferOfSizes(b, loc, type, getSizes(b, loc, like));
 }
 
 void buildParallelLoops(OpBuilder &b, Location loc, ValueRange upperBounds,

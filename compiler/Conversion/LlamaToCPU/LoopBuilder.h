@@ -33,6 +33,11 @@ llvm::SmallVector<mlir::Value> getSizes(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value allocBuffer(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::ShapedType type, mlir::ValueRange dynamicSizes);
 
+/// A new row-major buffer of `type`'s shape whose dynamic sizes are taken
+/// from `sizes` (all of the buffer's sizes, static ones included).
+mlir::Value allocBufferOfSizes(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::ShapedType type, mlir::ValueRange sizes);
+
 /// The row-major buffer for the op result of `type` whose sizes equal those of
 /// `like` (a buffer of the same rank) where `type` is dynamic.
 mlir::Value allocBufferLike(mlir::OpBuilder &b, mlir::Location loc,

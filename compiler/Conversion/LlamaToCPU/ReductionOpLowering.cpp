@@ -36,6 +36,30 @@ void forEachColumn(OpBuilder &b, Location loc, Value columns,
                    });
 }
 
+/// An op over the last dimension: its input and a new result buffer, both
+/// viewed as [rows, columns].
+struct RowViews {
+  Value input;   ///< [rows, columns] view of the input.
+  Value result;  ///< The result buffer, in the op's shape.
+  Value output;  ///< [rows, N] view of the result.
+  Value rows;
+  Value columns;
+  int64_t staticColumns;
+};
+
+RowViews makeRowViews(OpBuilder &b, Location loc, ShapedType resultType,
+                      Value input) {
+  RowViews views;
+  views.input = collapseToRows(b, loc, input);
+  views.result = allocBufferLike(b, loc, resultType, input);
+  views.output = collapseToRows(b, loc, views.result);
+  SmallVector<Value> sizes = getSizes(b, loc, views.input);
+  views.rows = sizes[0];
+  views.columns = sizes[1];
+  views.staticColumns = cast<MemRefType>(views.input.getType()).getDimSize(1);
+  return views;
+}
+
 struct MeanOpLowering : LlamaLoweringPattern<llama::MeanOp> {
   using LlamaLoweringPattern::LlamaLoweringPattern;
 
@@ -43,23 +67,19 @@ struct MeanOpLowering : LlamaLoweringPattern<llama::MeanOp> {
   matchAndRewrite(llama::MeanOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value input = collapseToRows(rewriter, loc, adaptor.getInput());
-    Value result = allocBufferLike(rewriter, loc, op.getType(), adaptor.getInput());
-    Value resultRows = collapseToRows(rewriter, loc, result);
-    SmallVector<Value> sizes = getSizes(rewriter, loc, input);
-    int64_t columns = cast<MemRefType>(input.getType()).getDimSize(1);
-    forEachRow(rewriter, loc, sizes[0], [&](OpBuilder &b, Location nloc, Value row) {
-      Value sum = buildSerialSum(b, nloc, sizes[1],
+    RowViews views = makeRowViews(rewriter, loc, op.getType(), adaptor.getInput());
+    forEachRow(rewriter, loc, views.rows, [&](OpBuilder &b, Location nloc, Value row) {
+      Value sum = buildSerialSum(b, nloc, views.columns,
                                  [&](OpBuilder &nb, Location l, Value k) -> Value {
-                                   return memref::LoadOp::create(nb, l, input,
+                                   return memref::LoadOp::create(nb, l, views.input,
                                                                  ValueRange{row, k});
                                  });
       Value mean = arith::DivFOp::create(b, nloc, sum,
-                                         f32Constant(b, nloc, columns));
-      memref::StoreOp::create(b, nloc, mean, resultRows,
+                                         f32Constant(b, nloc, views.staticColumns));
+      memref::StoreOp::create(b, nloc, mean, views.output,
                               ValueRange{row, indexConstant(b, nloc, 0)});
     });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, views.result);
     return success();
   }
 };
@@ -71,26 +91,23 @@ struct SoftmaxOpLowering : LlamaLoweringPattern<llama::SoftmaxOp> {
   matchAndRewrite(llama::SoftmaxOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value input = collapseToRows(rewriter, loc, adaptor.getInput());
-    Value result = allocBufferLike(rewriter, loc, op.getType(), adaptor.getInput());
-    Value output = collapseToRows(rewriter, loc, result);
-    SmallVector<Value> sizes = getSizes(rewriter, loc, input);
-    forEachRow(rewriter, loc, sizes[0], [&](OpBuilder &b, Location nloc, Value row) {
+    RowViews views = makeRowViews(rewriter, loc, op.getType(), adaptor.getInput());
+    forEachRow(rewriter, loc, views.rows, [&](OpBuilder &b, Location nloc, Value row) {
       auto load = [&](OpBuilder &nb, Location l, Value k) -> Value {
-        return memref::LoadOp::create(nb, l, input, ValueRange{row, k});
+        return memref::LoadOp::create(nb, l, views.input, ValueRange{row, k});
       };
-      Value max = buildSerialMax(b, nloc, sizes[1], load);
+      Value max = buildSerialMax(b, nloc, views.columns, load);
       auto shiftedExp = [&](OpBuilder &nb, Location l, Value k) -> Value {
         Value shifted = arith::SubFOp::create(nb, l, load(nb, l, k), max);
         return math::ExpOp::create(nb, l, shifted);
       };
-      Value sum = buildSerialSum(b, nloc, sizes[1], shiftedExp);
-      forEachColumn(b, nloc, sizes[1], [&](OpBuilder &nb, Location l, Value k) {
+      Value sum = buildSerialSum(b, nloc, views.columns, shiftedExp);
+      forEachColumn(b, nloc, views.columns, [&](OpBuilder &nb, Location l, Value k) {
         Value p = arith::DivFOp::create(nb, l, shiftedExp(nb, l, k), sum);
-        memref::StoreOp::create(nb, l, p, output, ValueRange{row, k});
+        memref::StoreOp::create(nb, l, p, views.output, ValueRange{row, k});
       });
     });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, views.result);
     return success();
   }
 };
@@ -123,17 +140,13 @@ struct RMSNormOpLowering : LlamaLoweringPattern<llama::RMSNormOp> {
   matchAndRewrite(llama::RMSNormOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value input = collapseToRows(rewriter, loc, adaptor.getInput());
-    Value result = allocBufferLike(rewriter, loc, op.getType(), adaptor.getInput());
-    Value output = collapseToRows(rewriter, loc, result);
-    int64_t columns = cast<MemRefType>(input.getType()).getDimSize(1);
-    Value rows = getSizes(rewriter, loc, input)[0];
-    forEachRow(rewriter, loc, rows, [&](OpBuilder &b, Location nloc, Value row) {
-      buildNormalizedRow(b, nloc, input, adaptor.getWeight(), output, row,
-                         columns, op.getEpsilon().convertToFloat(),
+    RowViews views = makeRowViews(rewriter, loc, op.getType(), adaptor.getInput());
+    forEachRow(rewriter, loc, views.rows, [&](OpBuilder &b, Location nloc, Value row) {
+      buildNormalizedRow(b, nloc, views.input, adaptor.getWeight(), views.output,
+                         row, views.staticColumns, op.getEpsilon().convertToFloat(),
                          context.options);
     });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, views.result);
     return success();
   }
 };

@@ -62,11 +62,7 @@ struct GatherOpLowering : LlamaLoweringPattern<OpTy> {
     Value input = adaptor.getInput();
     auto type = cast<ShapedType>(op.getType());
     SmallVector<Value> sizes = resultSizes(rewriter, loc, op, input);
-    SmallVector<Value> dynamicSizes;
-    for (int64_t dim = 0; dim < type.getRank(); ++dim)
-      if (type.isDynamicDim(dim))
-        dynamicSizes.push_back(sizes[dim]);
-    Value result = allocBuffer(rewriter, loc, type, dynamicSizes);
+    Value result = allocBufferOfSizes(rewriter, loc, type, sizes);
     buildParallelLoops(rewriter, loc, sizes,
                        [&](OpBuilder &b, Location nloc, ValueRange ivs) {
                          Value x = memref::LoadOp::create(
