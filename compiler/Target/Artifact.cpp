@@ -6,6 +6,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -17,6 +18,9 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+
+#include <fcntl.h>
+#include <stdio.h> // renameat2, RENAME_EXCHANGE
 
 using namespace llvm;
 
@@ -32,6 +36,15 @@ std::unique_ptr<TargetMachine> createHostTargetMachine(const std::string &cpu,
   if (!target)
     return nullptr;
   std::string cpuName = cpu.empty() ? sys::getHostCPUName().str() : cpu;
+  // LLVM only warns about an unknown CPU and then aborts in code generation
+  // ("64-bit code requested on a subtarget that doesn't support it").
+  std::unique_ptr<MCSubtargetInfo> subtarget(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!cpu.empty() && subtarget && !subtarget->isCPUStringValid(cpu)) {
+    error = "--cpu '" + cpu + "' is not a CPU of " + triple.str() +
+            " (llc -mtriple=" + triple.str() + " -mcpu=help lists them)";
+    return nullptr;
+  }
   std::string features;
   if (cpu.empty()) {
     SubtargetFeatures featureSet;
@@ -270,17 +283,51 @@ std::string populate(const std::string &dir, Module &module, TargetMachine &mach
   return writeText(join(dir, "manifest.json"), manifest);
 }
 
-/// Moves the finished `staging` directory to `destination`.
+/// "" when `--force` may replace `destination`: an artifact (a directory
+/// with a manifest.json) or an empty directory. Anything else was named by
+/// mistake, and removing it would lose data.
+std::string checkReplaceable(const std::string &destination) {
+  if (!sys::fs::is_directory(destination))
+    return destination + " exists and is not a directory; refusing to replace it";
+  if (sys::fs::exists(join(destination, "manifest.json")))
+    return "";
+  std::error_code ec;
+  sys::fs::directory_iterator first(destination, ec);
+  if (!ec && first == sys::fs::directory_iterator())
+    return "";
+  return destination + " is not a llamac artifact (no manifest.json); "
+                       "refusing to replace it";
+}
+
+/// Moves the finished `staging` directory to `destination`. An existing
+/// artifact there (with `force`) is swapped out in one step where the file
+/// system allows it, else moved aside first: a reader never sees a mix of
+/// the two, and a failure leaves the old artifact in place.
 std::string publish(const std::string &staging, const std::string &destination,
                     bool force) {
-  if (sys::fs::exists(destination)) {
-    if (!force)
-      return destination + " exists; pass --force to replace it";
-    if (std::error_code ec = sys::fs::remove_directories(destination))
-      return "removing " + destination + ": " + ec.message();
+  if (!sys::fs::exists(destination)) {
+    if (std::error_code ec = sys::fs::rename(staging, destination))
+      return "renaming " + staging + " to " + destination + ": " + ec.message();
+    return "";
   }
-  if (std::error_code ec = sys::fs::rename(staging, destination))
+  if (!force)
+    return destination + " exists; pass --force to replace it";
+  if (std::string error = checkReplaceable(destination); !error.empty())
+    return error;
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, destination.c_str(),
+                  RENAME_EXCHANGE) == 0) {
+    sys::fs::remove_directories(staging); // Now the old artifact.
+    return "";
+  }
+  SmallString<256> aside;
+  sys::fs::createUniquePath(destination + ".old-%%%%%%", aside, false);
+  if (std::error_code ec = sys::fs::rename(destination, aside))
+    return "moving " + destination + " aside: " + ec.message();
+  if (std::error_code ec = sys::fs::rename(staging, destination)) {
+    sys::fs::rename(aside, destination);
     return "renaming " + staging + " to " + destination + ": " + ec.message();
+  }
+  sys::fs::remove_directories(aside);
   return "";
 }
 
@@ -313,8 +360,12 @@ std::string writeArtifact(Module &module, const ModelSpec &spec,
   std::string destination = options.outputDir;
   while (destination.size() > 1 && destination.back() == '/')
     destination.pop_back();
-  if (sys::fs::exists(destination) && !options.force)
-    return destination + " exists; pass --force to replace it";
+  if (sys::fs::exists(destination)) {
+    if (!options.force)
+      return destination + " exists; pass --force to replace it";
+    if (std::string error = checkReplaceable(destination); !error.empty())
+      return error;
+  }
   std::string error;
   std::unique_ptr<TargetMachine> machine = createHostTargetMachine(options.cpu, error);
   if (!machine)

@@ -30,6 +30,9 @@ struct ArtifactOptions {
   std::string target = "cpu";
   std::string cpu;         ///< LLVM CPU name; "" = this machine's.
   ModelSummary summary;    ///< Reported in the manifest's "functions".
+  std::string chip;        ///< CUDA: the cubin's chip (sm_90); CPU: "" = cpu.
+  std::string computeDType = "f32"; ///< Weights and KV cache when running.
+  int64_t scratchBytes = 0; ///< CUDA: the device scratch arena per call.
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU

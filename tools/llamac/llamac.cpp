@@ -60,10 +60,6 @@ cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
 cl::opt<std::string> chipName("chip",
                               cl::desc("CUDA chip of the cubin: sm_90 or sm_80"),
                               cl::init("sm_90"), cl::cat(category));
-cl::opt<std::string> hostCpu("cpu",
-                             cl::desc("LLVM CPU of the host code (default: this "
-                                      "machine's; x86-64 for --target cuda)"),
-                             cl::init(""), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),
                                  cl::init("/usr/local/cuda"), cl::cat(category));
@@ -204,7 +200,10 @@ LogicalResult runSteps(ModuleOp module,
     PassManager pm(module.getContext());
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
-    pm.enableTiming(timing);
+    // One timer per step: pass managers nested in one scope would share
+    // their adaptors' timers and lose the passes of all but the first.
+    TimingScope stepTiming = timing.nest(step.name);
+    pm.enableTiming(stepTiming);
     step.addTo(pm);
     if (failed(pm.run(module)) || failed(dumper.dump(step.name, "mlir", module)))
       return failure();
@@ -253,12 +252,12 @@ std::string kernelPTX(ModuleOp module, const llamac::CudaPipelineConfig &config)
 /// --target cuda after fusion: kernels and launches, NVVM and LLVM, the PTX
 /// when asked for, then the cubin.
 LogicalResult lowerForCuda(ModuleOp module, const llamac::CudaPipelineConfig &config,
-                           IRDumper &dumper, std::string &ptx) {
-  if (failed(runSteps(module, llamac::getCudaLoweringSteps(config), dumper)))
+                           IRDumper &dumper, TimingScope &timing, std::string &ptx) {
+  if (failed(runSteps(module, llamac::getCudaLoweringSteps(config), dumper, timing)))
     return failure();
   if (compileTo == Stage::Lowered)
     return success();
-  if (failed(runSteps(module, llamac::getCudaToLLVMSteps(config), dumper)))
+  if (failed(runSteps(module, llamac::getCudaToLLVMSteps(config), dumper, timing)))
     return failure();
   if (dumper.enabled() || compileTo == Stage::PTX) {
     ptx = kernelPTX(module, config);
@@ -267,7 +266,7 @@ LogicalResult lowerForCuda(ModuleOp module, const llamac::CudaPipelineConfig &co
     if (compileTo == Stage::PTX)
       return success();
   }
-  return runSteps(module, {llamac::getCudaBinaryStep(config, "bin")}, dumper);
+  return runSteps(module, {llamac::getCudaBinaryStep(config, "bin")}, dumper, timing);
 }
 
 int compile(MLIRContext &context) {
@@ -277,6 +276,22 @@ int compile(MLIRContext &context) {
   if (optLevel > 2)
     return fail("-O" + std::to_string(optLevel) + " is not an optimisation "
                 "level (0, 1 or 2)");
+  // Refuse an artifact we could not write before compiling it (a large
+  // model takes minutes); the writer checks again when it publishes.
+  if (compileTo == Stage::Artifact && outputPath == "-")
+    return fail("an artifact needs an output directory: -o OUT.lmc");
+  if (compileTo == Stage::Artifact && !force &&
+      llvm::sys::fs::exists(outputPath))
+    return fail(outputPath + " exists; pass --force to replace it");
+  if (maxBatch < 1)
+    return fail("--max-batch " + std::to_string(maxBatch) + " must be positive");
+  // 0 once crashed the CPU lowering and a negative width never finished.
+  if (vectorWidth < 1 || vectorWidth > 64)
+    return fail("--vector-width " + std::to_string(vectorWidth) +
+                " must be between 1 and 64");
+  if (maxSeq < 0)
+    return fail("--max-seq " + std::to_string(maxSeq) +
+                " must be positive (or 0: the model's context, at most 2048)");
   if (cuda && optLevel != 2)
     return fail("--target cuda needs -O2: the CUDA backend lowers the fused "
                 "ops (rms_norm, swiglu, attention), not the primitive ops of -O" +
@@ -326,22 +341,40 @@ int compile(MLIRContext &context) {
   llamac::ModelSummary summary;
   llamac::summarizeFusedModule(*module, summary);
 
-  llamac::CpuPipelineConfig pipeline{static_cast<int>(optLevel), vectorWidth};
-  if (failed(runSteps(*module, llamac::getCpuLoweringSteps(pipeline), dumper, timing)))
-    return 1;
-  if (compileTo == Stage::Lowered)
-    return emitText(*module);
-  llamac::summarizeLoweredModule(*module, importOptions.maxBatch,
-                                 importOptions.maxSeq, summary);
-  if (failed(runSteps(*module, llamac::getCpuToLLVMSteps(), dumper, timing)))
-    return 1;
-
   llamac::ArtifactOptions artifactOptions;
   artifactOptions.outputDir = outputPath;
   artifactOptions.force = force;
   artifactOptions.optLevel = optLevel;
   artifactOptions.target = targetName;
   artifactOptions.cpu = cpuName;
+  if (cuda) {
+    llamac::CudaPipelineConfig pipeline{static_cast<int>(optLevel), chipName,
+                                        computeDType, cudaToolkit};
+    std::string ptx;
+    if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx)))
+      return 1;
+    if (compileTo == Stage::Lowered)
+      return emitText(*module);
+    if (compileTo == Stage::PTX)
+      return emitText(llvm::StringRef(ptx));
+    artifactOptions.chip = chipName;
+    artifactOptions.computeDType = computeDType;
+    if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))
+      artifactOptions.scratchBytes = scratch.getInt();
+    // The host code only launches kernels: build it for any x86-64.
+    if (artifactOptions.cpu.empty())
+      artifactOptions.cpu = "x86-64";
+  } else {
+    llamac::CpuPipelineConfig pipeline{static_cast<int>(optLevel), vectorWidth};
+    if (failed(runSteps(*module, llamac::getCpuLoweringSteps(pipeline), dumper, timing)))
+      return 1;
+    if (compileTo == Stage::Lowered)
+      return emitText(*module);
+    llamac::summarizeLoweredModule(*module, importOptions.maxBatch,
+                                   importOptions.maxSeq, summary);
+    if (failed(runSteps(*module, llamac::getCpuToLLVMSteps(), dumper, timing)))
+      return 1;
+  }
   artifactOptions.summary = std::move(summary);
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =

@@ -111,6 +111,13 @@ struct ConvertLlamaToCPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // 0 divides by zero in the loop bounds, a negative width never ends, and
+    // thousands of lanes would swamp LLVM's code generator.
+    if (vectorWidth < 1 || vectorWidth > 64) {
+      module.emitError() << "vector-width " << vectorWidth
+                         << " must be between 1 and 64";
+      return signalPassFailure();
+    }
     LoweringContext context;
     context.options.vectorWidth = vectorWidth;
     for (auto decl : module.getOps<llama::WeightDeclOp>())

@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 
@@ -264,9 +266,12 @@ Value buildSilu(OpBuilder &b, Location loc, Value x) {
 Value getRopeInverseFrequencies(OpBuilder &b, Location loc, Operation *anchor,
                                 int64_t headDim, double theta, double scale) {
   auto module = anchor->getParentOfType<ModuleOp>();
-  std::string name = "__llama_rope_inv_freq_" + std::to_string(headDim) + "_" +
-                     std::to_string(static_cast<int64_t>(theta)) + "_" +
-                     std::to_string(static_cast<int64_t>(scale * 1000));
+  // The exact bits of theta and scale name the table: distinct settings must
+  // never share one.
+  std::string name = llvm::formatv("__llama_rope_inv_freq_{0}_{1:x}_{2:x}", headDim,
+                                   llvm::bit_cast<uint64_t>(theta),
+                                   llvm::bit_cast<uint64_t>(scale))
+                         .str();
   auto type = MemRefType::get({headDim / 2}, b.getF32Type());
   if (!SymbolTable::lookupSymbolIn(module, name)) {
     // Hugging Face computes 1 / theta^(2i / d) in float32, then divides by

@@ -79,7 +79,8 @@ std::pair<Value, Value> rotate(DeviceBuilder &d, Value table, Value position,
                                Value i, Value x1, Value x2) {
   OpBuilder &b = d.builder();
   Location loc = d.location();
-  Value angle = d.fmul(arith::SIToFPOp::create(b, loc, b.getF32Type(), position),
+  Value position32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), position);
+  Value angle = d.fmul(arith::SIToFPOp::create(b, loc, b.getF32Type(), position32),
                        memref::LoadOp::create(b, loc, table, i));
   Value cos = math::CosOp::create(b, loc, angle);
   Value sin = math::SinOp::create(b, loc, angle);

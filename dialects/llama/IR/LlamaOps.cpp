@@ -291,8 +291,6 @@ LogicalResult RopeOp::verify() {
 }
 
 LogicalResult CacheWriteOp::verify() {
-  if (getKey().getType() != getValue().getType())
-    return emitOpError() << "expects keys and values of one type";
   return verifyCacheView(*this, getKey().getType(), getCache().getType(),
                          getLayer(), "keys");
 }
@@ -398,8 +396,6 @@ LogicalResult AttentionOp::verify() {
                          << " does not divide num_heads " << heads;
   auto query = getQuery().getType();
   auto key = getKey().getType();
-  if (getValue().getType() != key)
-    return emitOpError() << "expects keys and values of one type";
   if (failed(verifyRank(*this, query, 3, "a query [batch, seq, features]")) ||
       failed(verifyRank(*this, key, 3, "a key [batch, seq, features]")))
     return failure();
