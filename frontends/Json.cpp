@@ -51,6 +51,13 @@ json parseJson(const uint8_t *begin, const uint8_t *end,
   std::set<std::string> topLevelKeys;
   json::parser_callback_t onEvent =
       [&](int depth, json::parse_event_t event, json &parsed) {
+        // Each level costs some 75 bytes of DOM per byte of input: a 100 MiB
+        // header of '[' would take gigabytes. No checkpoint file nests deeply.
+        if (depth >= kMaxJsonDepth &&
+            (event == json::parse_event_t::object_start ||
+             event == json::parse_event_t::array_start))
+          fail("invalid JSON: nested more than " +
+               std::to_string(kMaxJsonDepth) + " levels deep");
         if (rejectDuplicateKeys && depth == 1 &&
             event == json::parse_event_t::key &&
             !topLevelKeys.insert(parsed.get<std::string>()).second)

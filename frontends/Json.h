@@ -14,9 +14,14 @@
 
 namespace llamac {
 
-/// Parses [begin, end). Throws FormatError on invalid JSON and, with
-/// `rejectDuplicateKeys`, on a key that occurs twice in the top-level object
-/// (nlohmann/json would silently keep one of them).
+/// Objects and arrays nested deeper than this are refused: the files read
+/// here nest a few levels, and deep nesting multiplies the parsed size.
+inline constexpr int kMaxJsonDepth = 64;
+
+/// Parses [begin, end). Throws FormatError on invalid JSON, on nesting deeper
+/// than kMaxJsonDepth and, with `rejectDuplicateKeys`, on a key that occurs
+/// twice in the top-level object (nlohmann/json would silently keep one of
+/// them).
 nlohmann::json parseJson(const uint8_t *begin, const uint8_t *end,
                          bool rejectDuplicateKeys);
 

@@ -94,16 +94,22 @@ struct WeightSource {
 /// header's sizes are untrusted until the file size confirms them).
 class BlockLayout {
 public:
-  explicit BlockLayout(const LlamaConfig &config) : config(config) {}
+  /// Without `recordSources` only the offsets are computed: the header's
+  /// sizes are checked against the file before anything grows with them (a
+  /// 28-byte file may claim 65536 layers).
+  BlockLayout(const LlamaConfig &config, bool recordSources)
+      : config(config), recordSources(recordSources) {}
 
   void add(const std::string &name, uint64_t rows, uint64_t columns) {
-    sources[name] = {take(rows, columns, 1), 0};
+    const uint64_t offset = take(rows, columns, 1);
+    if (recordSources)
+      sources[name] = {offset, 0};
   }
 
   void addPerLayer(const std::string &suffix, uint64_t rows, uint64_t columns,
                    int64_t rotaryHeads = 0) {
     const uint64_t block = take(rows, columns, config.numLayers);
-    for (int64_t layer = 0; layer < config.numLayers; ++layer)
+    for (int64_t layer = 0; recordSources && layer < config.numLayers; ++layer)
       sources["model.layers." + std::to_string(layer) + "." + suffix] = {
           block + layer * rows * columns * kFloatBytes, rotaryHeads};
   }
@@ -131,15 +137,16 @@ private:
   }
 
   const LlamaConfig &config;
+  const bool recordSources;
   uint64_t next = kHeaderBytes;
   std::map<std::string, WeightSource> sources;
 };
 
-BlockLayout layoutOf(const LlamaConfig &config) {
+BlockLayout layoutOf(const LlamaConfig &config, bool recordSources) {
   const uint64_t dim = config.hiddenSize;
   const uint64_t keyValueDim = config.numKeyValueHeads * config.headDim;
   const uint64_t hiddenDim = config.intermediateSize;
-  BlockLayout layout(config);
+  BlockLayout layout(config, recordSources);
   layout.add("model.embed_tokens.weight", config.vocabSize, dim);
   layout.addPerLayer("input_layernorm.weight", 1, dim);
   layout.addPerLayer("self_attn.q_proj.weight", dim, dim, config.numHeads);
@@ -204,10 +211,11 @@ ModelSpec loadBin(const std::string &binPath) {
   if (!file)
     failReported(error);
   const LlamaConfig config = configFromHeader(*file);
-  const BlockLayout layout = layoutOf(config);
-  if (layout.end() != file->size())
+  const uint64_t impliedSize = layoutOf(config, false).end();
+  if (impliedSize != file->size())
     fail("file is " + std::to_string(file->size()) + " bytes, header implies " +
-         std::to_string(layout.end()));
+         std::to_string(impliedSize));
+  const BlockLayout layout = layoutOf(config, true);
 
   ModelSpec spec;
   spec.config = config;

@@ -5,6 +5,8 @@
 #include "runtime/WeightBinding.h"
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 
 namespace llamac {
 
@@ -29,19 +31,27 @@ CompiledModel::load(const std::string &artifactDir,
       bindWeights(manifest->weightTable, *spec, error);
   if (!weights)
     return nullptr;
+  // The device comes first: model.so's constructor loads its cubin into the
+  // context the executor makes current.
+  std::unique_ptr<cuda::CudaExecutor> device;
+  std::unique_ptr<KVCache> cache;
+  if (manifest->target == Manifest::Target::CUDA) {
+    device = cuda::CudaExecutor::create(*manifest, *weights, error);
+    if (!device)
+      return nullptr;
+  } else {
+    cache = KVCache::allocate(manifest->kvCacheShape, error);
+    if (!cache)
+      return nullptr;
+  }
   std::unique_ptr<ModelLibrary> library =
       ModelLibrary::open(manifest->libraryPath, manifest->prefillSymbol,
                          manifest->decodeSymbol, error);
-  if (!library)
+  if (!library || (device && !device->checkModelLoaded(error)))
     return nullptr;
-  std::unique_ptr<KVCache> cache =
-      KVCache::allocate(manifest->kvCacheShape, error);
-  if (!cache)
-    return nullptr;
-  return std::unique_ptr<CompiledModel>(
-      new CompiledModel(std::move(*manifest), std::move(*spec),
-                        std::move(*weights), std::move(library),
-                        std::move(cache)));
+  return std::unique_ptr<CompiledModel>(new CompiledModel(
+      std::move(*manifest), std::move(*spec), std::move(*weights),
+      std::move(library), std::move(cache), std::move(device)));
 }
 
 void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
@@ -49,6 +59,18 @@ void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
   assert(batch.batchSize >= 1 && batch.batchSize <= manifestData.maxBatch);
   assert(startSlot >= 0 && startSlot + batch.length <= manifestData.maxSeq);
   assert(entry == EntryPoint::Prefill || batch.length == 1);
+  EntryPointFn function = entry == EntryPoint::Prefill
+                              ? libraryHandle->prefill()
+                              : libraryHandle->decode();
+  if (device) {
+    std::string error;
+    if (!device->run(function, entry == EntryPoint::Decode, batch, startSlot,
+                     output, error)) {
+      std::fprintf(stderr, "llamac-run: error: CUDA: %s\n", error.c_str());
+      std::exit(1);
+    }
+    return;
+  }
   // The compiled code only reads the inputs and the weights; the ABI takes
   // them non-const because MLIR's C interface does.
   auto *tokens = const_cast<int32_t *>(batch.tokens.data());
@@ -61,9 +83,6 @@ void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
   auto outputRef = makeDenseMemRef(
       output, {batch.batchSize, batch.length, manifestData.outputSize});
   KVCacheRef cacheRef = cache->descriptor();
-  EntryPointFn function = entry == EntryPoint::Prefill
-                              ? libraryHandle->prefill()
-                              : libraryHandle->decode();
   function(const_cast<void **>(weights.data()), &cacheRef, &tokensRef,
            &positionsRef, &firstSlotRef, startSlot, &outputRef);
 }

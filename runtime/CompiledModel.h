@@ -13,6 +13,7 @@
 #include "runtime/Manifest.h"
 #include "runtime/ModelLibrary.h"
 #include "runtime/TokenBatch.h"
+#include "runtime/cuda/CudaExecutor.h"
 
 #include <memory>
 #include <string>
@@ -38,24 +39,36 @@ public:
 
   /// Runs one step: the rows of `batch` write cache slots
   /// [startSlot, startSlot + batch.length) and `output` receives
-  /// [batch.batchSize, batch.length, manifest().outputSize] floats.
+  /// [batch.batchSize, batch.length, manifest().outputSize] floats. A CUDA
+  /// error ends the process with one line (the device state is unknown).
   void run(EntryPoint entry, const TokenBatch &batch, int64_t startSlot,
            float *output);
+
+  /// CUDA artifacts: replay decode steps from a CUDA graph (the default) or
+  /// launch their kernels one by one. No effect on CPU artifacts.
+  void useCudaGraphs(bool enabled) {
+    if (device)
+      device->useGraphs(enabled);
+  }
 
 private:
   CompiledModel(Manifest manifest, ModelSpec spec,
                 std::vector<const void *> weights,
                 std::unique_ptr<ModelLibrary> library,
-                std::unique_ptr<KVCache> cache)
+                std::unique_ptr<KVCache> cache,
+                std::unique_ptr<cuda::CudaExecutor> device)
       : manifestData(std::move(manifest)), spec(std::move(spec)),
         weights(std::move(weights)), libraryHandle(std::move(library)),
-        cache(std::move(cache)) {}
+        cache(std::move(cache)), device(std::move(device)) {}
 
   Manifest manifestData;
   ModelSpec spec;
   std::vector<const void *> weights;
   std::unique_ptr<ModelLibrary> libraryHandle;
+  /// CPU: the host cache; CUDA: null, the device holds the cache.
   std::unique_ptr<KVCache> cache;
+  /// CUDA artifacts only.
+  std::unique_ptr<cuda::CudaExecutor> device;
 };
 
 } // namespace llamac

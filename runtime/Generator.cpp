@@ -41,16 +41,15 @@ checkGenerationRequest(const Manifest &manifest,
 
 namespace {
 
-/// The rows' progress through one generate() call.
+/// The rows' progress through one generation.
 class RowStates {
 public:
-  RowStates(const std::vector<std::vector<int32_t>> &prompts,
-            const SamplingOptions &sampling, int32_t eosId)
-      : histories(prompts), generated(prompts.size()),
-        finished(prompts.size(), false), eosId(eosId) {
-    for (size_t row = 0; row < prompts.size(); ++row)
-      samplers.emplace_back(sampling, row);
-  }
+  RowStates(const std::vector<std::vector<int32_t>> &histories,
+            const GenerationOptions &options, int32_t eosId)
+      : histories(histories), generated(histories.size()),
+        finished(histories.size(), false),
+        samplers(histories.size(), Sampler(options.sampling)),
+        onToken(options.onToken), eosId(eosId) {}
 
   /// Chooses each unfinished row's next token from its logits (row `row` at
   /// logits + row * rowStride, `vocab` floats) and returns the tokens to feed
@@ -67,7 +66,8 @@ public:
             samplers[row].next(scratch.data(), vocab, histories[row]);
         histories[row].push_back(token);
         generated[row].push_back(token);
-        finished[row] = token == eosId;
+        bool keepGoing = !onToken || onToken(row, token);
+        finished[row] = token == eosId || !keepGoing;
       }
       nextTokens.push_back(histories[row].back());
     }
@@ -88,8 +88,49 @@ private:
   std::vector<std::vector<int32_t>> generated;
   std::vector<bool> finished;
   std::vector<Sampler> samplers;
+  const std::function<bool(size_t, int32_t)> &onToken;
   int32_t eosId;
 };
+
+/// Prefills `step` at `startSlot` and decodes after it. `histories` are the
+/// rows' whole sequences so far (for the repetition penalty), the request
+/// already checked.
+GenerationResult
+runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
+              const std::vector<std::vector<int32_t>> &histories,
+              const GenerationOptions &options) {
+  const int64_t vocab = model.manifest().outputSize;
+  GenerationResult result;
+  std::vector<float> promptLogits(step.batchSize * step.length * vocab);
+  result.prefillSeconds = secondsSpentIn([&] {
+    model.run(EntryPoint::Prefill, step, startSlot, promptLogits.data());
+  });
+
+  RowStates rows(histories, options,
+                 int32_t(model.manifest().config.eosTokenId));
+  if (options.maxNewTokens > 0) {
+    // Each row's last prompt position predicts its first new token.
+    std::vector<int32_t> nextTokens =
+        rows.advance(promptLogits.data() + (step.length - 1) * vocab,
+                     step.length * vocab, vocab);
+    std::vector<float> stepLogits(step.batchSize * vocab);
+    int64_t slot = startSlot + step.length;
+    for (int64_t produced = 1;
+         produced < options.maxNewTokens && !rows.allFinished(); ++produced) {
+      step = nextDecodeStep(step, nextTokens);
+      result.decodeSeconds += secondsSpentIn([&] {
+        model.run(EntryPoint::Decode, step, slot, stepLogits.data());
+      });
+      result.decodeTokens += step.batchSize;
+      ++slot;
+      nextTokens = rows.advance(stepLogits.data(), vocab, vocab);
+    }
+  }
+  result.generated = rows.takeGenerated();
+  if (options.keepPromptLogits)
+    result.promptLogits = std::move(promptLogits);
+  return result;
+}
 
 } // namespace
 
@@ -100,38 +141,32 @@ generate(CompiledModel &model, const std::vector<std::vector<int32_t>> &prompts,
   error = checkGenerationRequest(manifest, prompts, options);
   if (!error.empty())
     return std::nullopt;
-  const int64_t vocab = manifest.outputSize;
-  const LlamaConfig &config = manifest.config;
-
-  GenerationResult result;
-  TokenBatch step = padLeft(prompts, int32_t(config.padTokenId.value_or(0)));
+  TokenBatch step =
+      padLeft(prompts, int32_t(manifest.config.padTokenId.value_or(0)));
+  GenerationResult result =
+      runGeneration(model, std::move(step), 0, prompts, options);
   for (const std::vector<int32_t> &prompt : prompts)
     result.promptTokens += int64_t(prompt.size());
-  std::vector<float> promptLogits(step.batchSize * step.length * vocab);
-  result.prefillSeconds = secondsSpentIn(
-      [&] { model.run(EntryPoint::Prefill, step, 0, promptLogits.data()); });
+  return result;
+}
 
-  RowStates rows(prompts, options.sampling, int32_t(config.eosTokenId));
-  if (options.maxNewTokens > 0) {
-    // Each row's last prompt position predicts its first new token.
-    std::vector<int32_t> nextTokens =
-        rows.advance(promptLogits.data() + (step.length - 1) * vocab,
-                     step.length * vocab, vocab);
-    std::vector<float> stepLogits(step.batchSize * vocab);
-    int64_t slot = step.length;
-    for (int64_t produced = 1;
-         produced < options.maxNewTokens && !rows.allFinished(); ++produced) {
-      step = nextDecodeStep(step, nextTokens);
-      result.decodeSeconds += secondsSpentIn(
-          [&] { model.run(EntryPoint::Decode, step, slot, stepLogits.data()); });
-      result.decodeTokens += step.batchSize;
-      ++slot;
-      nextTokens = rows.advance(stepLogits.data(), vocab, vocab);
-    }
+std::optional<GenerationResult>
+generateContinuing(CompiledModel &model, const std::vector<int32_t> &cached,
+                   const std::vector<int32_t> &added,
+                   const GenerationOptions &options, std::string &error) {
+  if (added.empty()) {
+    error = "a continuation needs at least one new token";
+    return std::nullopt;
   }
-  result.generated = rows.takeGenerated();
-  if (options.keepPromptLogits)
-    result.promptLogits = std::move(promptLogits);
+  std::vector<int32_t> sequence = cached;
+  sequence.insert(sequence.end(), added.begin(), added.end());
+  error = checkGenerationRequest(model.manifest(), {sequence}, options);
+  if (!error.empty())
+    return std::nullopt;
+  GenerationResult result =
+      runGeneration(model, continueRow(added, int64_t(cached.size())),
+                    int64_t(cached.size()), {sequence}, options);
+  result.promptTokens = int64_t(added.size());
   return result;
 }
 

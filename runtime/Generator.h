@@ -2,8 +2,12 @@
 //
 // One prefill over the left-padded prompts, then one decode step per new
 // token. A row stops after it produces EOS (which it reports, as Hugging
-// Face does); it keeps being fed EOS while other rows continue, and what it
-// computes then is discarded.
+// Face does) or when the caller's observer says so; it keeps being fed its
+// last token while other rows continue, and what it computes then is
+// discarded.
+//
+// The token that ends a generation is chosen but never run through the
+// model: the cache holds the prompt and every generated token but the last.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_GENERATOR_H
@@ -13,6 +17,7 @@
 #include "runtime/Sampler.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,15 +29,18 @@ struct GenerationOptions {
   SamplingOptions sampling;
   /// Keep prefill's logits in GenerationResult::promptLogits.
   bool keepPromptLogits = false;
+  /// Sees every row's tokens as they are chosen, EOS included. Returning
+  /// false ends the row there as EOS would; the token stays in its output.
+  std::function<bool(size_t row, int32_t token)> onToken;
 };
 
 struct GenerationResult {
   /// Per row, the ids after the prompt, ending with EOS if it was produced.
   std::vector<std::vector<int32_t>> generated;
-  /// [rows, longest prompt, vocab] (left-padded rows) when asked for.
+  /// [rows, prefilled length, vocab] (left-padded rows) when asked for.
   std::vector<float> promptLogits;
-  int64_t promptTokens = 0;  ///< Real (not padding) prompt tokens, all rows.
-  int64_t decodeTokens = 0;  ///< Tokens the decode steps computed, all rows.
+  int64_t promptTokens = 0; ///< Real (not padding) tokens prefilled.
+  int64_t decodeTokens = 0; ///< Tokens the decode steps computed, all rows.
   double prefillSeconds = 0;
   double decodeSeconds = 0;
 };
@@ -40,15 +48,25 @@ struct GenerationResult {
 /// "" if `prompts` can be generated from with `options` on this artifact
 /// (a logits artifact, ids in the vocabulary, within max_batch and max_seq),
 /// else the first problem.
-std::string checkGenerationRequest(const Manifest &manifest,
-                                   const std::vector<std::vector<int32_t>> &prompts,
-                                   const GenerationOptions &options);
+std::string
+checkGenerationRequest(const Manifest &manifest,
+                       const std::vector<std::vector<int32_t>> &prompts,
+                       const GenerationOptions &options);
 
-/// Checks the request, then generates. On a refused request returns nullopt
-/// and sets `error`; nothing has been computed then.
+/// Checks the request, then generates from cache slot 0. On a refused
+/// request returns nullopt and sets `error`; nothing has been computed then.
 std::optional<GenerationResult>
 generate(CompiledModel &model, const std::vector<std::vector<int32_t>> &prompts,
          const GenerationOptions &options, std::string &error);
+
+/// One row whose `cached` tokens already fill cache slots [0, cached.size())
+/// of row 0 (an earlier call computed them): prefills only `added` after
+/// them and generates, as generate() would from `cached` + `added` without
+/// recomputing `cached`. The repetition penalty sees the whole sequence.
+std::optional<GenerationResult>
+generateContinuing(CompiledModel &model, const std::vector<int32_t> &cached,
+                   const std::vector<int32_t> &added,
+                   const GenerationOptions &options, std::string &error);
 
 } // namespace llamac
 

@@ -120,7 +120,8 @@ DType readDType(const ObjectReader &reader, const char *key) {
   std::string text = reader.string(key);
   std::optional<DType> dtype = parseDType(text);
   if (!dtype)
-    fail("field '" + reader.qualified(key) + "': unknown dtype '" + text + "'");
+    fail("field '" + reader.qualified(key) + "': unknown dtype '" +
+         printable(text) + "'");
   return *dtype;
 }
 
@@ -162,12 +163,24 @@ std::vector<WeightTableEntry> readWeightTable(const ObjectReader &weights) {
     parsed.name = entry.string("name");
     if (parsed.name.empty() || !names.insert(parsed.name).second)
       fail("field '" + entry.qualified("name") + "': empty or repeated name '" +
-           parsed.name + "'");
+           printable(parsed.name) + "'");
     parsed.dtype = readDType(entry, "dtype");
     parsed.shape = readShape(entry.member("shape"), entry.qualified("shape"));
     entries.push_back(std::move(parsed));
   }
   return entries;
+}
+
+/// A data file the manifest names must be in the artifact directory itself:
+/// a path elsewhere would read (and quote in errors) a file outside it.
+std::string fileNameIn(const ObjectReader &root, const char *key) {
+  std::string name = root.string(key);
+  if (name.empty() || name == "." || name == ".." ||
+      name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos)
+    fail("field '" + std::string(key) + "' is '" + printable(name) +
+         "', not a file name in the artifact directory");
+  return name;
 }
 
 /// The cache geometry is implied by the config and the limits; a manifest that
@@ -208,7 +221,7 @@ void readOutput(const ObjectReader &output, Manifest &manifest) {
     manifest.outputKind = OutputKind::Scores;
     return;
   }
-  fail("field 'output' (kind '" + kind + "', size " +
+  fail("field 'output' (kind '" + printable(kind) + "', size " +
        std::to_string(manifest.outputSize) +
        ") does not match config.architecture and its vocab_size/num_labels");
 }
@@ -217,7 +230,8 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   ObjectReader root(document, "");
   std::string format = root.string("format");
   if (format != "llamac-artifact")
-    fail("field 'format' is '" + format + "', expected 'llamac-artifact'");
+    fail("field 'format' is '" + printable(format) +
+         "', expected 'llamac-artifact'");
   int64_t version = root.integer("format_version");
   if (version != kArtifactFormatVersion)
     fail("field 'format_version' is " + std::to_string(version) +
@@ -226,6 +240,8 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
 
   Manifest manifest;
   manifest.artifactDir = artifactDir;
+  // model.so is native code: loading an artifact trusts it, so the library
+  // may be named by any path (tests point it at a stand-in).
   std::string library = root.string("library");
   if (library.empty())
     fail("field 'library' is empty");
@@ -237,7 +253,8 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   if (target == "cuda")
     manifest.target = Manifest::Target::CUDA;
   else if (target != "cpu")
-    fail("field 'target' is '" + target + "', expected 'cpu' or 'cuda'");
+    fail("field 'target' is '" + printable(target) +
+         "', expected 'cpu' or 'cuda'");
   manifest.chip = root.string("chip");
   std::optional<DType> compute = parseDType(root.string("compute_dtype"));
   if (!compute || (manifest.target == Manifest::Target::CPU && *compute != DType::F32))
@@ -254,9 +271,10 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   ObjectReader weights = root.object("weights");
   manifest.weightSource = weights.nullableString("source");
   manifest.weightTable = readWeightTable(weights);
-  if (std::optional<std::string> tokenizer = root.nullableString("tokenizer"))
+  if (!root.member("tokenizer").is_null())
     manifest.tokenizerPath =
-        (std::filesystem::path(artifactDir) / *tokenizer).string();
+        (std::filesystem::path(artifactDir) / fileNameIn(root, "tokenizer"))
+            .string();
   if (const json &generation = root.member("generation_config");
       !generation.is_null()) {
     std::string error;

@@ -8,6 +8,7 @@
 #define LLAMAC_RUNTIME_MANIFEST_H
 
 #include "frontends/ModelSpec.h"
+#include "runtime/GenerationConfig.h"
 
 #include <array>
 #include <cstdint>
@@ -30,6 +31,7 @@ struct WeightTableEntry {
 enum class OutputKind { Logits, Scores };
 
 struct Manifest {
+  std::string artifactDir;
   std::string libraryPath; ///< model.so, resolved against artifactDir.
   std::string prefillSymbol;
   std::string decodeSymbol;
@@ -50,6 +52,11 @@ struct Manifest {
   /// compiled from a config alone.
   std::optional<std::string> weightSource;
   std::vector<WeightTableEntry> weightTable;
+  /// The SentencePiece model copied into the artifact, resolved against
+  /// artifactDir; nullopt when the checkpoint had none.
+  std::optional<std::string> tokenizerPath;
+  /// The checkpoint's generation_config.json; nullopt when it had none.
+  std::optional<GenerationConfig> generationConfig;
 };
 
 /// Reads and validates `artifactDir/manifest.json`. On failure returns nullopt

@@ -120,8 +120,8 @@ static uint64_t mixSeed(uint64_t value) {
   return value ^ (value >> 31);
 }
 
-Sampler::Sampler(const SamplingOptions &options, uint64_t rowIndex)
-    : options(options), random(mixSeed(mixSeed(options.seed) + rowIndex)) {}
+Sampler::Sampler(const SamplingOptions &options)
+    : options(options), random(mixSeed(options.seed)) {}
 
 int32_t Sampler::next(float *logits, int64_t size,
                       const std::vector<int32_t> &history) {

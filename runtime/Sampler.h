@@ -2,8 +2,9 @@
 //
 // Hugging Face generate() semantics: the repetition penalty first (also when
 // greedy), then temperature, top-k, top-p and min-p, then a draw. Each row
-// owns one random stream derived from the seed and its row index, so a row's
-// tokens do not depend on how many other rows run beside it.
+// owns a random stream derived from the seed alone, so a row's tokens depend
+// on its prompt, the options and the seed, never on the batch around it: the
+// same prompt gives the same text alone, in a batch, and in any row of it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SAMPLER_H
@@ -56,7 +57,7 @@ samplingCandidates(const float *logits, int64_t size,
 /// Chooses the tokens of one row.
 class Sampler {
 public:
-  Sampler(const SamplingOptions &options, uint64_t rowIndex);
+  explicit Sampler(const SamplingOptions &options);
 
   /// Applies the repetition penalty to `logits` in place and returns the next
   /// token, given every earlier id of the row (prompt included).

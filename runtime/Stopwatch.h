@@ -3,6 +3,7 @@
 #define LLAMAC_RUNTIME_STOPWATCH_H
 
 #include <chrono>
+#include <cstdint>
 
 namespace llamac {
 
@@ -13,6 +14,11 @@ template <typename Work> double secondsSpentIn(Work &&work) {
   std::chrono::duration<double> elapsed =
       std::chrono::steady_clock::now() - start;
   return elapsed.count();
+}
+
+/// `count` things done in `seconds`, per second; 0 when no time passed.
+inline double perSecond(int64_t count, double seconds) {
+  return seconds > 0 ? double(count) / seconds : 0;
 }
 
 } // namespace llamac

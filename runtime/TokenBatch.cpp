@@ -26,6 +26,19 @@ TokenBatch padLeft(const std::vector<std::vector<int32_t>> &rows,
   return batch;
 }
 
+TokenBatch continueRow(const std::vector<int32_t> &tokens,
+                       int64_t cachedLength) {
+  assert(!tokens.empty() && "a prefill needs at least one token");
+  TokenBatch batch;
+  batch.batchSize = 1;
+  batch.length = int64_t(tokens.size());
+  batch.tokens = tokens;
+  batch.firstSlot = {0};
+  for (int64_t t = 0; t < batch.length; ++t)
+    batch.positions.push_back(int32_t(cachedLength + t));
+  return batch;
+}
+
 TokenBatch nextDecodeStep(const TokenBatch &previous,
                           const std::vector<int32_t> &tokens) {
   assert(int64_t(tokens.size()) == previous.batchSize);

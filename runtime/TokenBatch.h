@@ -27,6 +27,13 @@ struct TokenBatch {
 TokenBatch padLeft(const std::vector<std::vector<int32_t>> &rows,
                    int32_t padId);
 
+/// One row continuing a sequence whose first `cachedLength` tokens are in
+/// the cache already (slots [0, cachedLength), positions 0, 1, ...): `tokens`
+/// (at least one) take the positions that follow. Run it at startSlot =
+/// cachedLength.
+TokenBatch continueRow(const std::vector<int32_t> &tokens,
+                       int64_t cachedLength);
+
 /// The next decode step after `previous` (a prompt or a decode step): one
 /// token per row, each row's position one past its previous last position.
 TokenBatch nextDecodeStep(const TokenBatch &previous,

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs everything llamac needs to build and test on Debian 12 (idempotent).
 # CUDA is optional: the CUDA target is built when /usr/local/cuda exists.
+# libclang-rt-22-dev: clang-22's sanitizer runtimes and libFuzzer
+# (scripts/sanitize.sh, scripts/fuzz.sh).
+# tmux: test/Chat/terminal.test types into `llamac-run chat` on a terminal.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build git python3
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools libomp-22-dev clang-22
+  libclang-rt-22-dev
   libsentencepiece-dev sentencepiece nlohmann-json3-dev
   libgtest-dev googletest
+  tmux
 )
 
 missing=()

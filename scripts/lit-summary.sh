@@ -8,8 +8,12 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 "$lit" -sv "$@" "$dir" "$dir/unittests" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-count() { grep -E "^ *$1: *[0-9]+" "$log" | awk '{s += $2} END {print s + 0}'; }
-passed=$(( $(count Passed) + $(count "Expectedly Failed") ))
+# lit pads the labels to the longest one present ("  Passed     : 12 (..)").
+count() {
+  grep -E "^ *$1 *: *[0-9]+" "$log" | sed -E 's/^[^:]*: *([0-9]+).*/\1/' |
+    awk '{s += $1} END {print s + 0}'
+}
+passed=$(( $(count Passed) + $(count "Passed With Retry") + $(count "Expectedly Failed") ))
 failed=$(( $(count Failed) + $(count "Unexpectedly Passed") + $(count Unresolved) + $(count "Timed Out") ))
 skipped=$(( $(count Unsupported) + $(count Excluded) + $(count Skipped) ))
 echo "$passed passed, $failed failed, $skipped skipped"

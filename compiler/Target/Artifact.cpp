@@ -33,8 +33,10 @@ std::unique_ptr<TargetMachine> createHostTargetMachine(const std::string &cpu,
   InitializeNativeTargetAsmPrinter();
   Triple triple(sys::getDefaultTargetTriple());
   const Target *target = TargetRegistry::lookupTarget(triple, error);
-  if (!target)
+  if (!target) {
+    error = "no code generator for this machine: " + error;
     return nullptr;
+  }
   std::string cpuName = cpu.empty() ? sys::getHostCPUName().str() : cpu;
   // LLVM only warns about an unknown CPU and then aborts in code generation
   // ("64-bit code requested on a subtarget that doesn't support it").
@@ -341,7 +343,7 @@ std::unique_ptr<Module> translateForCpu(mlir::ModuleOp module, LLVMContext &cont
   std::string error;
   std::unique_ptr<TargetMachine> machine = createHostTargetMachine(options.cpu, error);
   if (!machine) {
-    module.emitError() << "no code generator for this machine: " << error;
+    module.emitError() << error;
     return nullptr;
   }
   llvmModule->setDataLayout(machine->createDataLayout());
@@ -369,7 +371,7 @@ std::string writeArtifact(Module &module, const ModelSpec &spec,
   std::string error;
   std::unique_ptr<TargetMachine> machine = createHostTargetMachine(options.cpu, error);
   if (!machine)
-    return "no code generator for this machine: " + error;
+    return error;
   SmallString<256> staging;
   if (std::error_code ec = sys::fs::createUniqueDirectory(destination + ".partial",
                                                           staging))

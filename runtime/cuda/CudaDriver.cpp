@@ -39,7 +39,6 @@ LoadedDriver load() {
             resolve(library, "cuDeviceGetAttribute", d.cuDeviceGetAttribute, e) &&
             resolve(library, "cuDeviceGetName", d.cuDeviceGetName, e) &&
             resolve(library, "cuDevicePrimaryCtxRetain", d.cuDevicePrimaryCtxRetain, e) &&
-            resolve(library, "cuDevicePrimaryCtxRelease_v2", d.cuDevicePrimaryCtxRelease, e) &&
             resolve(library, "cuCtxSetCurrent", d.cuCtxSetCurrent, e) &&
             resolve(library, "cuMemGetInfo_v2", d.cuMemGetInfo, e) &&
             resolve(library, "cuMemAlloc_v2", d.cuMemAlloc, e) &&

@@ -29,11 +29,28 @@ std::string dummyPrefixOverride(bool enabled) {
   return std::string(fragment, sizeof(fragment));
 }
 
+/// Real SentencePiece models are well under 10 MiB (Llama 2's is 500 KB);
+/// the file is read whole, so anything larger is refused before reading.
+constexpr uintmax_t kMaxModelBytes = uintmax_t(64) << 20;
+
 bool readFile(const std::string &path, std::string &bytes,
               std::string &problem) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     problem = "is a directory, not a tokenizer.model file";
+    return false;
+  }
+  // A FIFO or a device (/dev/zero) would be read without end.
+  std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (!ec && !std::filesystem::is_regular_file(status)) {
+    problem = "not a regular file";
+    return false;
+  }
+  if (uintmax_t size = std::filesystem::file_size(path, ec);
+      !ec && size > kMaxModelBytes) {
+    problem = "file is " + std::to_string(size) + " bytes, more than the " +
+              std::to_string(kMaxModelBytes >> 20) +
+              " MiB a tokenizer model may have";
     return false;
   }
   std::ifstream file(path, std::ios::binary);
@@ -75,6 +92,21 @@ std::string replaceAll(std::string text, std::string_view from,
        at = text.find(from, at + to.size()))
     text.replace(at, from.size(), to);
   return text;
+}
+
+/// SentencePiece's messages quote the model file ("byte piece <...> is
+/// invalid"): control bytes, newlines and bytes that may not be UTF-8 are
+/// shown as '?' and the message is cut, so an error stays one printable
+/// line whatever the file holds.
+std::string printableStatus(const sentencepiece::util::Status &status) {
+  constexpr size_t kMaxChars = 200;
+  std::string text = status.ToString();
+  bool cut = text.size() > kMaxChars;
+  text.resize(std::min(text.size(), kMaxChars));
+  for (char &c : text)
+    if (c < 0x20 || c > 0x7e)
+      c = '?';
+  return cut ? text + "..." : text;
 }
 
 bool startsWithSpace(std::string_view text) {
@@ -125,7 +157,7 @@ bool Tokenizer::initialize(const std::string &bytes, std::string &problem) {
     sentencepiece::util::Status status = processor->LoadFromSerializedProto(
         bytes + dummyPrefixOverride(dummyPrefix));
     if (!status.ok()) {
-      problem = "not a SentencePiece model (" + status.ToString() + ")";
+      problem = "not a SentencePiece model (" + printableStatus(status) + ")";
       return false;
     }
   }
@@ -194,7 +226,7 @@ bool Tokenizer::appendSegment(std::string_view text, bool dummyPrefix,
       dummyPrefix ? *withDummyPrefix : *withoutDummyPrefix;
   sentencepiece::util::Status status = processor.Encode(text, &segmentIds);
   if (!status.ok()) {
-    error = "SentencePiece failed to encode the text: " + status.ToString();
+    error = "SentencePiece failed to encode the text: " + printableStatus(status);
     return false;
   }
   ids.insert(ids.end(), segmentIds.begin(), segmentIds.end());

@@ -40,7 +40,7 @@ Cases:
   manifest-table-missing      the table without its last weight
   manifest-table-extra        the table with a weight the checkpoint lacks
   manifest-huge               manifest.json padded past 64 MiB
-  manifest-library-outside    a library path that leaves the artifact directory
+  manifest-tokenizer-outside  a tokenizer path that leaves the artifact directory
 
 Python 3 standard library only; nothing is written outside OUT.
 """
@@ -190,8 +190,8 @@ def make_manifest(case, source, out):
         table.append({"name": "model.extra.weight", "dtype": table[0]["dtype"], "shape": [4]})
     elif case == "manifest-huge":
         padding = (64 << 20) + 1
-    elif case == "manifest-library-outside":
-        manifest["library"] = "../" + os.path.basename(os.path.normpath(source)) + "/model.so"
+    elif case == "manifest-tokenizer-outside":
+        manifest["tokenizer"] = "../" + os.path.basename(os.path.normpath(source)) + "/tokenizer.model"
     else:
         sys.exit("unknown case " + case)
     write_json(path, manifest, padding)

@@ -12,7 +12,13 @@ namespace llamac {
 
 std::string ParsedArguments::get(const std::string &name) const {
   auto it = values.find(name);
-  return it == values.end() ? "" : it->second;
+  return it == values.end() ? "" : it->second.back();
+}
+
+std::vector<std::string>
+ParsedArguments::getAll(const std::string &name) const {
+  auto it = values.find(name);
+  return it == values.end() ? std::vector<std::string>() : it->second;
 }
 
 bool ParsedArguments::readInteger(const std::string &name, int64_t &value,
@@ -71,16 +77,18 @@ parseArguments(int argc, char **argv, const std::vector<OptionSpec> &specs,
       error = "unknown option '" + name + "'";
       return std::nullopt;
     }
+    std::vector<std::string> &values =
+        parsed.values[spec->aliasOf.empty() ? name : spec->aliasOf];
     if (!spec->takesValue) {
       if (equals != std::string::npos) {
         error = name + " takes no value";
         return std::nullopt;
       }
-      parsed.values[name] = "";
+      values.push_back("");
     } else if (equals != std::string::npos) {
-      parsed.values[name] = argument.substr(equals + 1);
+      values.push_back(argument.substr(equals + 1));
     } else if (i + 1 < argc) {
-      parsed.values[name] = argv[++i];
+      values.push_back(argv[++i]);
     } else {
       error = name + " expects a value";
       return std::nullopt;
@@ -94,6 +102,11 @@ bool wantsHelp(int argc, char **argv) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))
       return true;
   return false;
+}
+
+void printNow(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
 }
 
 int reportError(const std::string &message) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llamac {
@@ -20,15 +21,23 @@ namespace llamac {
 struct OptionSpec {
   std::string name; ///< As typed, e.g. "--weights" or "-p".
   bool takesValue;
+  /// Set for a second spelling of an option ("-p" for "--prompt"): its
+  /// values are recorded under that option's name.
+  std::string aliasOf = "";
 };
 
 class ParsedArguments {
 public:
   std::vector<std::string> positional;
-  std::map<std::string, std::string> values; ///< Flags map to "".
+  /// Every value given to each option, in command-line order; a flag gets
+  /// "" each time.
+  std::map<std::string, std::vector<std::string>> values;
 
   bool has(const std::string &name) const { return values.count(name); }
+  /// The last value given to `name`, or "".
   std::string get(const std::string &name) const;
+  /// Every value given to a repeatable option, in order.
+  std::vector<std::string> getAll(const std::string &name) const;
 
   /// Leave `value` as it is when `name` is absent; false (and `error` set)
   /// when it is present but not a number of that kind.
@@ -51,6 +60,10 @@ bool wantsHelp(int argc, char **argv);
 /// Print "llamac-run: error: MESSAGE" and return the exit code.
 int reportError(const std::string &message);
 int reportUsageError(const std::string &message);
+
+/// Writes `text` to stdout and flushes it: streamed text is read as it is
+/// produced.
+void printNow(std::string_view text);
 
 /// JSON whose floats are float32: each prints as the shortest text that
 /// reads back as the same float (at most 9 significant digits).

@@ -10,6 +10,7 @@
 namespace llamac {
 
 int runGenerateCommand(int argc, char **argv);
+int runChatCommand(int argc, char **argv);
 int runClassifyCommand(int argc, char **argv);
 int runBenchCommand(int argc, char **argv);
 int runSynthCommand(int argc, char **argv);

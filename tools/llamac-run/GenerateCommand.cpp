@@ -1,8 +1,10 @@
 //===- GenerateCommand.cpp - llamac-run generate --------------------------===//
 
-#include "runtime/Generator.h"
 #include "runtime/PromptIds.h"
+#include "runtime/Stopwatch.h"
+#include "runtime/TextGeneration.h"
 #include "tools/llamac-run/Commands.h"
+#include "tools/llamac-run/GenerationArguments.h"
 #include "tools/llamac-run/ModelArguments.h"
 
 #include <cerrno>
@@ -12,82 +14,127 @@
 namespace llamac {
 
 static const char *const kUsage =
-    "usage: llamac-run generate OUT.lmc [--weights MODEL] --prompt-ids "
-    "\"1,2,3;4,5\" --max-new-tokens N\n"
-    "         [--json] [--dump-logits FILE] [--threads N] [--seed S]\n"
-    "         [--temperature T] [--top-k K] [--top-p P] [--min-p P] "
-    "[--repetition-penalty R]\n"
-    "Generates after each prompt (rows separated by ';'). Greedy unless "
-    "--temperature > 0;\n"
-    "top-k, top-p and min-p only apply when sampling. --dump-logits writes "
-    "the prompt's\n"
-    "logits (one row only) as little-endian float32 [prompt length, vocab].\n";
+    "usage: llamac-run generate OUT.lmc (-p TEXT... | --prompt-ids "
+    "\"1,2,3;4,5\") [--max-new-tokens N]\n"
+    "         [--stop STR]... [--temperature T] [--top-k K] [--top-p P] "
+    "[--min-p P]\n"
+    "         [--repetition-penalty R] [--seed S] [--no-bos] "
+    "[--parse-special] [--json]\n"
+    "         [--dump-logits FILE] [--weights MODEL] [--threads N]\n"
+    "Prompts: -p/--prompt TEXT, once per batch row (\"\" is BOS alone), is "
+    "encoded with the\n"
+    "artifact's tokenizer: BOS first unless --no-bos, and \"<s>\"-like text "
+    "stays text unless\n"
+    "--parse-special. --prompt-ids gives rows of ids instead, ';' between "
+    "rows.\n"
+    "Output: text prompts stream the text generated after them to stdout as "
+    "it is produced\n"
+    "(with a batch, each row's text at the end, after a \"[row N]\" line); "
+    "--prompt-ids prints\n"
+    "the generated ids, one row per line. --json prints one object instead "
+    "(text, generated_ids,\n"
+    "finish_reason, sampling, timings). Timings go to stderr. "
+    "--max-new-tokens defaults to\n"
+    "what max_seq leaves after the longest prompt. --dump-logits writes the "
+    "prompt's logits\n"
+    "(one row only) as little-endian float32 [prompt length, vocab].\n";
 
 namespace {
 struct GenerateArguments {
   ModelArguments model;
-  std::vector<std::vector<int32_t>> prompts;
-  GenerationOptions generation;
+  /// -p/--prompt texts, or the rows of --prompt-ids.
+  std::vector<std::string> promptTexts;
+  std::vector<std::vector<int32_t>> promptIds;
+  EncodeOptions encoding;
+  GenerationArguments generation;
   bool json = false;
   std::string dumpLogitsPath;
+
+  bool textPrompts() const { return !promptTexts.empty(); }
+  size_t rows() const {
+    return textPrompts() ? promptTexts.size() : promptIds.size();
+  }
 };
 } // namespace
-
-static bool readSamplingOptions(const ParsedArguments &args,
-                                SamplingOptions &sampling,
-                                std::string &error) {
-  int64_t seed = 0;
-  if (!args.readFloat("--temperature", sampling.temperature, error) ||
-      !args.readInteger("--top-k", sampling.topK, error) ||
-      !args.readFloat("--top-p", sampling.topP, error) ||
-      !args.readFloat("--min-p", sampling.minP, error) ||
-      !args.readFloat("--repetition-penalty", sampling.repetitionPenalty,
-                      error) ||
-      !args.readInteger("--seed", seed, error))
-    return false;
-  sampling.seed = uint64_t(seed);
-  error = validateSamplingOptions(sampling);
-  return error.empty();
-}
 
 static bool readGenerateArguments(int argc, char **argv,
                                   GenerateArguments &parsed,
                                   std::string &error) {
   std::vector<OptionSpec> specs = modelOptionSpecs();
-  specs.insert(specs.end(), {{"--prompt-ids", true},
-                             {"--max-new-tokens", true},
+  std::vector<OptionSpec> generationSpecs = generationOptionSpecs();
+  specs.insert(specs.end(), generationSpecs.begin(), generationSpecs.end());
+  specs.insert(specs.end(), {{"--prompt", true},
+                             {"-p", true, "--prompt"},
+                             {"--prompt-ids", true},
+                             {"--no-bos", false},
+                             {"--parse-special", false},
                              {"--json", false},
-                             {"--dump-logits", true},
-                             {"--temperature", true},
-                             {"--top-k", true},
-                             {"--top-p", true},
-                             {"--min-p", true},
-                             {"--repetition-penalty", true},
-                             {"--seed", true}});
-  std::optional<ParsedArguments> args = parseArguments(argc, argv, specs, error);
-  if (!args || !readModelArguments(*args, parsed.model, error))
+                             {"--dump-logits", true}});
+  std::optional<ParsedArguments> args =
+      parseArguments(argc, argv, specs, error);
+  if (!args || !readModelArguments(*args, parsed.model, error) ||
+      !readGenerationArguments(*args, parsed.generation, error))
     return false;
-  for (const char *required : {"--prompt-ids", "--max-new-tokens"}) {
-    if (!args->has(required)) {
-      error = std::string(required) + " is required";
-      return false;
-    }
+  parsed.promptTexts = args->getAll("--prompt");
+  if (args->has("--prompt-ids") == parsed.textPrompts()) {
+    error = parsed.textPrompts()
+                ? "give -p or --prompt-ids, not both"
+                : "a prompt is required: -p TEXT or --prompt-ids IDS";
+    return false;
   }
-  std::optional<std::vector<std::vector<int32_t>>> prompts =
-      parsePromptIds(args->get("--prompt-ids"), error);
-  if (!prompts)
-    return false;
-  parsed.prompts = std::move(*prompts);
+  if (args->has("--prompt-ids")) {
+    std::optional<std::vector<std::vector<int32_t>>> rows =
+        parsePromptIds(args->get("--prompt-ids"), error);
+    if (!rows)
+      return false;
+    parsed.promptIds = std::move(*rows);
+  }
+  parsed.encoding.addSpecialTokens = !args->has("--no-bos");
+  if (args->has("--parse-special"))
+    parsed.encoding.specialTokens = SpecialTokenText::Parse;
   parsed.json = args->has("--json");
   parsed.dumpLogitsPath = args->get("--dump-logits");
-  if (!parsed.dumpLogitsPath.empty() && parsed.prompts.size() != 1) {
+  if (!parsed.dumpLogitsPath.empty() && parsed.rows() != 1) {
     error = "--dump-logits takes a single prompt row";
     return false;
   }
-  parsed.generation.keepPromptLogits = !parsed.dumpLogitsPath.empty();
-  return args->readInteger("--max-new-tokens", parsed.generation.maxNewTokens,
-                           error) &&
-         readSamplingOptions(*args, parsed.generation.sampling, error);
+  return true;
+}
+
+/// The artifact's tokenizer when it has one; what needs it fails without.
+static bool loadTokenizerIfAny(const Manifest &manifest,
+                               const GenerateArguments &args,
+                               std::unique_ptr<Tokenizer> &tokenizer,
+                               std::string &error) {
+  if (!manifest.tokenizerPath) {
+    const char *need = args.textPrompts()                     ? "-p text"
+                       : !args.generation.stopStrings.empty() ? "--stop"
+                                                              : nullptr;
+    if (need)
+      error = std::string(need) +
+              " needs a tokenizer, and the artifact has none (its checkpoint "
+              "came without tokenizer.model)" +
+              (args.textPrompts() ? "; give --prompt-ids" : "");
+    return !need;
+  }
+  tokenizer = loadArtifactTokenizer(manifest, error);
+  return tokenizer != nullptr;
+}
+
+static std::optional<std::vector<std::vector<int32_t>>>
+encodePrompts(const Tokenizer &tokenizer, const GenerateArguments &args,
+              std::string &error) {
+  std::vector<std::vector<int32_t>> rows;
+  for (size_t row = 0; row < args.promptTexts.size(); ++row) {
+    std::optional<std::vector<TokenId>> ids =
+        tokenizer.encode(args.promptTexts[row], args.encoding, error);
+    if (!ids) {
+      error = "prompt " + std::to_string(row) + ": " + error;
+      return std::nullopt;
+    }
+    rows.push_back(std::move(*ids));
+  }
+  return rows;
 }
 
 static bool writeLogits(const std::string &path,
@@ -95,9 +142,8 @@ static bool writeLogits(const std::string &path,
   static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                 "logits files are little-endian float32");
   FILE *file = std::fopen(path.c_str(), "wb");
-  bool written =
-      file && std::fwrite(logits.data(), sizeof(float), logits.size(), file) ==
-                  logits.size();
+  bool written = file && std::fwrite(logits.data(), sizeof(float),
+                                     logits.size(), file) == logits.size();
   if (file && std::fclose(file) != 0)
     written = false;
   if (!written)
@@ -105,43 +151,84 @@ static bool writeLogits(const std::string &path,
   return written;
 }
 
-static double perSecond(int64_t count, double seconds) {
-  return seconds > 0 ? double(count) / seconds : 0;
+static int64_t generatedTokens(const GenerationResult &result) {
+  int64_t count = 0;
+  for (const std::vector<int32_t> &row : result.generated)
+    count += int64_t(row.size());
+  return count;
 }
 
-static void printJson(const GenerationResult &result) {
+static void printJson(const TextGenerationResult &result,
+                      const std::vector<std::vector<int32_t>> &prompts,
+                      const SamplingOptions &sampling, bool hasText) {
+  const GenerationResult &ids = result.ids;
   OutputJson output;
-  output["generated_ids"] = result.generated;
-  output["prompt_tokens"] = result.promptTokens;
-  output["prefill_seconds"] = result.prefillSeconds;
+  if (hasText) {
+    output["text"] = result.texts;
+    std::vector<std::string> reasons;
+    for (FinishReason reason : result.finishReasons)
+      reasons.push_back(finishReasonName(reason));
+    output["finish_reason"] = reasons;
+  }
+  output["prompt_ids"] = prompts;
+  output["generated_ids"] = ids.generated;
+  output["sampling"] = samplingToJson(sampling);
+  output["prompt_tokens"] = ids.promptTokens;
+  output["prefill_seconds"] = ids.prefillSeconds;
   output["prompt_tokens_per_second"] =
-      perSecond(result.promptTokens, result.prefillSeconds);
-  output["decode_tokens"] = result.decodeTokens;
-  output["decode_seconds"] = result.decodeSeconds;
+      perSecond(ids.promptTokens, ids.prefillSeconds);
+  output["generated_tokens"] = generatedTokens(ids);
+  output["decode_tokens"] = ids.decodeTokens;
+  output["decode_seconds"] = ids.decodeSeconds;
   output["decode_tokens_per_second"] =
-      perSecond(result.decodeTokens, result.decodeSeconds);
+      perSecond(ids.decodeTokens, ids.decodeSeconds);
   std::printf("%s\n", output.dump().c_str());
 }
 
-/// Ids on stdout, one row per line; timing on stderr.
-static void printText(const GenerationResult &result) {
+static void printIds(const GenerationResult &result) {
   for (const std::vector<int32_t> &row : result.generated) {
     for (size_t i = 0; i < row.size(); ++i)
       std::printf(i ? " %d" : "%d", row[i]);
     std::printf("\n");
   }
+}
+
+static void printTimings(const GenerationResult &result) {
   std::fprintf(stderr,
-               "prompt: %lld tokens, %.1f tokens/s; decode: %lld tokens, "
+               "prompt: %lld tokens, %.1f tokens/s; generated: %lld tokens, "
                "%.1f tokens/s\n",
                (long long)result.promptTokens,
                perSecond(result.promptTokens, result.prefillSeconds),
-               (long long)result.decodeTokens,
+               (long long)generatedTokens(result),
                perSecond(result.decodeTokens, result.decodeSeconds));
+}
+
+/// Everything but text streamed while it was generated.
+static void printResult(const GenerateArguments &args,
+                        const TextGenerationResult &result,
+                        const std::vector<std::vector<int32_t>> &prompts,
+                        const SamplingOptions &sampling, bool hasText,
+                        bool streamed) {
+  if (args.json) {
+    printJson(result, prompts, sampling, hasText);
+    return;
+  }
+  if (streamed) {
+    printNow("\n");
+  } else if (args.textPrompts()) {
+    for (size_t row = 0; row < result.texts.size(); ++row) {
+      std::printf("[row %zu]\n", row);
+      printNow(result.texts[row] + "\n");
+    }
+  } else {
+    printIds(result.ids);
+  }
+  printTimings(result.ids);
 }
 
 int runGenerateCommand(int argc, char **argv) {
   if (wantsHelp(argc, argv)) {
-    std::printf("%s", kUsage);
+    std::printf("%s%s", kUsage, kGenerationUsage);
     return 0;
   }
   GenerateArguments args;
@@ -151,17 +238,45 @@ int runGenerateCommand(int argc, char **argv) {
   std::unique_ptr<CompiledModel> model = loadCompiledModel(args.model, error);
   if (!model)
     return reportError(error);
-  std::optional<GenerationResult> result =
-      generate(*model, args.prompts, args.generation, error);
+  const Manifest &manifest = model->manifest();
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (!loadTokenizerIfAny(manifest, args, tokenizer, error))
+    return reportError(error);
+  std::optional<std::vector<std::vector<int32_t>>> prompts =
+      args.textPrompts() ? encodePrompts(*tokenizer, args, error)
+                         : args.promptIds;
+  if (!prompts)
+    return reportError(error);
+
+  TextGenerationOptions options;
+  options.stopStrings = args.generation.stopStrings;
+  GenerationOptions &generation = options.generation;
+  generation.sampling = args.generation.sampling(manifest);
+  generation.keepPromptLogits = !args.dumpLogitsPath.empty();
+  size_t longest = 0;
+  for (const std::vector<int32_t> &prompt : *prompts)
+    longest = std::max(longest, prompt.size());
+  generation.maxNewTokens = args.generation.maxNewTokens.value_or(
+      std::max<int64_t>(0, manifest.maxSeq - int64_t(longest)));
+
+  bool streaming = args.textPrompts() && !args.json && prompts->size() == 1;
+  TextSink sink;
+  if (streaming)
+    sink = [](size_t, std::string_view text) { printNow(text); };
+  std::optional<TextGenerationResult> result;
+  if (tokenizer) {
+    result = generateText(*model, *tokenizer, *prompts, options, sink, error);
+  } else if (std::optional<GenerationResult> ids =
+                 generate(*model, *prompts, generation, error)) {
+    result = TextGenerationResult{std::move(*ids), {}, {}};
+  }
   if (!result)
     return reportError(error);
   if (!args.dumpLogitsPath.empty() &&
-      !writeLogits(args.dumpLogitsPath, result->promptLogits, error))
+      !writeLogits(args.dumpLogitsPath, result->ids.promptLogits, error))
     return reportError(error);
-  if (args.json)
-    printJson(*result);
-  else
-    printText(*result);
+  printResult(args, *result, *prompts, generation.sampling,
+              tokenizer != nullptr, streaming);
   return 0;
 }
 

@@ -18,7 +18,7 @@ static int availableCpus() {
 }
 
 std::vector<OptionSpec> modelOptionSpecs() {
-  return {{"--weights", true}, {"--threads", true}};
+  return {{"--weights", true}, {"--threads", true}, {"--no-cuda-graph", false}};
 }
 
 bool readModelArguments(const ParsedArguments &args, ModelArguments &model,
@@ -38,6 +38,7 @@ bool readModelArguments(const ParsedArguments &args, ModelArguments &model,
     return false;
   }
   model.threads = int(threads);
+  model.cudaGraphs = !args.has("--no-cuda-graph");
   return true;
 }
 
@@ -45,8 +46,10 @@ std::unique_ptr<CompiledModel> loadCompiledModel(const ModelArguments &model,
                                                  std::string &error) {
   std::unique_ptr<CompiledModel> compiled =
       CompiledModel::load(model.artifactDir, model.weightsPath, error);
-  if (compiled)
+  if (compiled) {
     compiled->library().setThreadCount(model.threads);
+    compiled->useCudaGraphs(model.cudaGraphs);
+  }
   return compiled;
 }
 

@@ -1,7 +1,7 @@
 //===- ModelArguments.h - Which artifact to run, and how --------*- C++ -*-===//
 //
 // The arguments shared by the subcommands that run an artifact: its path (the
-// one positional argument), --weights and --threads.
+// one positional argument), --weights, --threads and --no-cuda-graph.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_TOOLS_LLAMAC_RUN_MODELARGUMENTS_H
@@ -20,6 +20,7 @@ struct ModelArguments {
   std::string artifactDir;
   std::string weightsPath; ///< "" means the manifest's weights.source.
   int threads = 1;         ///< Defaults to every CPU this process may use.
+  bool cudaGraphs = true;  ///< CUDA: replay decode steps from a graph.
 };
 
 /// The option specs of ModelArguments, to extend with a command's own.

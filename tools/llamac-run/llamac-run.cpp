@@ -25,7 +25,9 @@ struct Subcommand {
 } // namespace
 
 static const Subcommand kSubcommands[] = {
-    {"generate", runGenerateCommand, "generate token ids after prompts"},
+    {"generate", runGenerateCommand,
+     "generate text (or token ids) after prompts"},
+    {"chat", runChatCommand, "a Llama-2-chat conversation on stdin/stdout"},
     {"classify", runClassifyCommand,
      "sequence-classification scores of prompts"},
     {"bench", runBenchCommand,

@@ -113,8 +113,9 @@ struct ConvertLlamaToCPUPass
     ModuleOp module = getOperation();
     // 0 divides by zero in the loop bounds, a negative width never ends, and
     // thousands of lanes would swamp LLVM's code generator.
-    if (vectorWidth < 1 || vectorWidth > 64) {
-      module.emitError() << "vector-width " << vectorWidth
+    const int64_t width = vectorWidth;
+    if (width < 1 || width > 64) {
+      module.emitError() << "vector-width " << width
                          << " must be between 1 and 64";
       return signalPassFailure();
     }

@@ -5,9 +5,9 @@
 // activation row m and walks the weight row with aligned 16-byte loads
 // (8 f16/bf16 or 4 f32), accumulating in float32 vector registers, then
 // reduces across the warp with shuffles. Blocks hold 8 warps (8 features);
-// the grid's y dimension is the activation row, so prefill (rows = B * T)
-// runs the same kernel once per row: correct, and fast enough for prompts;
-// a tiled tensor-core GEMM for prefill is future work.
+// the grid's y dimension walks the activation rows. Prefill (rows = B * T)
+// gives each warp 4 rows, so a weight load serves 4 rows: a SIMT stopgap, a
+// tiled tensor-core GEMM for prefill is future work.
 //
 // swiglu reads its gate and up rows in the same pass and applies
 // silu(gate) * up before the single store.
@@ -25,21 +25,26 @@ namespace llamac::gpu {
 namespace {
 
 constexpr int64_t kWarpsPerBlock = kBlockThreads / kWarpSize;
+/// Activation rows a prefill warp computes per weight row it streams.
+constexpr int64_t kPrefillRowsPerWarp = 4;
 
-/// out[m, n] = epilogue(sum_k x[m, k] * w_i[n, k] for each weight i).
-/// Arguments: x, the weights, out, N. With two weights the epilogue is
-/// silu(first) * second (swiglu), with one the identity.
+/// out[m, n] = epilogue(sum_k x[m, k] * w_i[n, k] for each weight i), each
+/// warp computing rows [R * block.y, R * block.y + R) of feature n, so one
+/// weight load serves R rows (R = `rowsPerWarp`). Arguments: x, the weights,
+/// out, N, M. With two weights the epilogue is silu(first) * second
+/// (swiglu), with one the identity.
 mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, int64_t inFeatures,
-                                     int64_t numWeights) {
+                                     int64_t numWeights, int64_t rowsPerWarp) {
   OpBuilder &b = l.builder();
   Type f32 = b.getF32Type();
   int64_t lanes = vectorLanes(l.computeType(), inFeatures);
   SmallVector<Type> args = {l.flatType(f32)};
   args.append(numWeights, l.flatType(l.computeType()));
-  args.append({l.flatType(f32), b.getIndexType()});
+  args.append({l.flatType(f32), b.getIndexType(), b.getIndexType()});
   std::string name = std::string(numWeights == 2 ? "swiglu_" : "matvec_") +
                      typeName(l.computeType()) + "_k" +
-                     std::to_string(inFeatures) + "_v" + std::to_string(lanes);
+                     std::to_string(inFeatures) + "_v" + std::to_string(lanes) +
+                     (rowsPerWarp > 1 ? "_r" + std::to_string(rowsPerWarp) : "");
   return l.getOrCreateKernel(
       name, args, {}, [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         OpBuilder &kb = d.builder();
@@ -47,50 +52,70 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, int64_t inFeatures,
         Value x = f.getArgument(0);
         Value out = f.getArgument(1 + numWeights);
         Value outFeatures = f.getArgument(2 + numWeights);
+        Value rows = f.getArgument(3 + numWeights);
         Value n = d.add(d.mul(d.blockId(mlir::gpu::Dimension::x),
                               d.index(kWarpsPerBlock)),
                         d.warpId());
-        Value m = d.blockId(mlir::gpu::Dimension::y);
+        Value firstRow =
+            d.mul(d.blockId(mlir::gpu::Dimension::y), d.index(rowsPerWarp));
+        // Rows past the end read the last row instead (no branch in the
+        // loop); their results are not stored.
+        Value lastRow = d.sub(rows, d.index(1));
+        SmallVector<Value> xRows;
+        for (int64_t r = 0; r < rowsPerWarp; ++r) {
+          Value row = arith::MinUIOp::create(kb, loc, d.add(firstRow, d.index(r)),
+                                             lastRow);
+          xRows.push_back(d.mul(row, d.index(inFeatures)));
+        }
         // Warp-uniform: every lane of a warp takes the same side, so the
         // shuffles inside see all 32 lanes.
         d.ifThen(d.cmp(arith::CmpIPredicate::ult, n, outFeatures), [&] {
           auto accType = VectorType::get({lanes}, f32);
           Value zero = arith::ConstantOp::create(
               kb, loc, DenseElementsAttr::get(accType, kb.getF32FloatAttr(0)));
-          SmallVector<Value> init(numWeights, zero);
-          Value xRow = d.mul(m, d.index(inFeatures));
+          SmallVector<Value> init(rowsPerWarp * numWeights, zero);
           Value wRow = d.mul(n, d.index(inFeatures));
           ValueRange sums = d.forLoop(
               d.mul(d.laneId(), d.index(lanes)), d.index(inFeatures),
               d.index(kWarpSize * lanes), init,
               [&](Value k, ValueRange acc) -> SmallVector<Value> {
-                Value xv = d.loadVectorF32(x, d.add(xRow, k), lanes);
+                SmallVector<Value> weights;
+                for (int64_t i = 0; i < numWeights; ++i)
+                  weights.push_back(d.loadVectorF32(f.getArgument(1 + i),
+                                                    d.add(wRow, k), lanes));
                 SmallVector<Value> next;
-                for (int64_t i = 0; i < numWeights; ++i) {
-                  Value wv = d.loadVectorF32(f.getArgument(1 + i),
-                                             d.add(wRow, k), lanes);
-                  next.push_back(vector::FMAOp::create(kb, loc, xv, wv, acc[i]));
+                for (int64_t r = 0; r < rowsPerWarp; ++r) {
+                  Value xv = d.loadVectorF32(x, d.add(xRows[r], k), lanes);
+                  for (int64_t i = 0; i < numWeights; ++i)
+                    next.push_back(vector::FMAOp::create(
+                        kb, loc, xv, weights[i], acc[r * numWeights + i]));
                 }
                 return next;
               });
-          SmallVector<Value> dots;
-          for (Value sum : sums) {
-            Value lanesSum = vector::ReductionOp::create(
-                kb, loc, vector::CombiningKind::ADD, sum);
-            dots.push_back(d.warpReduce(lanesSum, Reduction::Sum));
+          for (int64_t r = 0; r < rowsPerWarp; ++r) {
+            SmallVector<Value> dots;
+            for (int64_t i = 0; i < numWeights; ++i) {
+              Value lanesSum = vector::ReductionOp::create(
+                  kb, loc, vector::CombiningKind::ADD, sums[r * numWeights + i]);
+              dots.push_back(d.warpReduce(lanesSum, Reduction::Sum));
+            }
+            Value result = dots[0];
+            if (numWeights == 2) {
+              // silu(g) = g / (1 + exp(-g)), as torch computes it in float32.
+              Value negated = arith::NegFOp::create(kb, loc, dots[0]);
+              Value denominator =
+                  d.fadd(d.f32(1), math::ExpOp::create(kb, loc, negated));
+              Value silu = arith::DivFOp::create(kb, loc, dots[0], denominator);
+              result = d.fmul(silu, dots[1]);
+            }
+            Value row = d.add(firstRow, d.index(r));
+            Value store = arith::AndIOp::create(
+                kb, loc, d.cmp(arith::CmpIPredicate::eq, d.laneId(), d.index(0)),
+                d.cmp(arith::CmpIPredicate::ult, row, rows));
+            d.ifThen(store, [&] {
+              d.storeF32(result, out, d.add(d.mul(row, outFeatures), n));
+            });
           }
-          Value result = dots[0];
-          if (numWeights == 2) {
-            // silu(g) = g / (1 + exp(-g)), as torch computes it in float32.
-            Value negated = arith::NegFOp::create(kb, loc, dots[0]);
-            Value denominator =
-                d.fadd(d.f32(1), math::ExpOp::create(kb, loc, negated));
-            Value silu = arith::DivFOp::create(kb, loc, dots[0], denominator);
-            result = d.fmul(silu, dots[1]);
-          }
-          d.ifThen(d.cmp(arith::CmpIPredicate::eq, d.laneId(), d.index(0)), [&] {
-            d.storeF32(result, out, d.add(d.mul(m, outFeatures), n));
-          });
         });
       });
 }
@@ -108,11 +133,18 @@ LogicalResult launchMatvec(GPULowering &l, Location loc, Value input,
       return failure();
     args.push_back(*weight);
   }
+  Value rows = l.rowCount(loc, input);
   args.push_back(l.flatten(loc, result));
   args.push_back(l.index(loc, outFeatures));
-  auto kernel = getMatvecKernel(l, inFeatures, weightTensors.size());
+  args.push_back(rows);
+  // Decode (one token per row) streams the weights once per row; prefill
+  // shares each weight load among kPrefillRowsPerWarp rows.
+  auto inputType = cast<MemRefType>(input.getType());
+  bool decode = inputType.getRank() == 3 && inputType.getDimSize(1) == 1;
+  int64_t rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
+  auto kernel = getMatvecKernel(l, inFeatures, weightTensors.size(), rowsPerWarp);
   Value blocks = l.index(loc, (outFeatures + kWarpsPerBlock - 1) / kWarpsPerBlock);
-  l.launch(loc, kernel, {blocks, l.rowCount(loc, input), l.index(loc, 1)},
+  l.launch(loc, kernel, {blocks, l.ceilDiv(loc, rows, rowsPerWarp), l.index(loc, 1)},
            kBlockThreads, args);
   return success();
 }

@@ -253,7 +253,8 @@ TEST_F(ConfigFileTest, RefusesDeeplyNestedValues) {
                                       std::string(1 << 20, '[') +
                                       std::string(1 << 20, ']') + "}");
   EXPECT_FALSE(loadConfigFile(path, error));
-  EXPECT_TRUE(mentions(error, {path, "'hidden_size' must be an integer, got array [[...]]"}));
+  // Refused while parsing: deep nesting multiplies the parsed size.
+  EXPECT_TRUE(mentions(error, {path, "nested more than 64 levels deep"}));
 }
 
 TEST_F(ConfigFileTest, RefusesNonPositiveEpsilon) {

@@ -53,32 +53,6 @@ LlamaConfig tinyClassifierConfig() {
   return config;
 }
 
-static json configJson(const LlamaConfig &config) {
-  bool causal = config.architecture == Architecture::CausalLM;
-  return {
-      {"architecture",
-       causal ? "LlamaForCausalLM" : "LlamaForSequenceClassification"},
-      {"vocab_size", config.vocabSize},
-      {"hidden_size", config.hiddenSize},
-      {"intermediate_size", config.intermediateSize},
-      {"num_hidden_layers", config.numLayers},
-      {"num_attention_heads", config.numHeads},
-      {"num_key_value_heads", config.numKeyValueHeads},
-      {"head_dim", config.headDim},
-      {"max_position_embeddings", config.maxPositionEmbeddings},
-      {"rms_norm_eps", config.rmsNormEps},
-      {"rope_theta", config.ropeTheta},
-      {"rope_linear_factor", config.ropeLinearFactor},
-      {"tie_word_embeddings", config.tieWordEmbeddings},
-      {"num_labels", config.numLabels},
-      {"bos_token_id", config.bosTokenId},
-      {"eos_token_id", config.eosTokenId},
-      {"pad_token_id",
-       config.padTokenId ? json(*config.padTokenId) : json(nullptr)},
-      {"dtype", dtypeName(config.dtype)},
-  };
-}
-
 static json weightTableJson(const ModelSpec &spec) {
   json table = json::array();
   for (const WeightInfo &weight : spec.weights)
@@ -97,6 +71,8 @@ static json fakeManifest(const ModelSpec &spec, int64_t maxBatch,
       {"format_version", kArtifactFormatVersion},
       {"producer", "RuntimeTests"},
       {"target", "cpu"},
+      {"chip", "x86-64"},
+      {"compute_dtype", "f32"},
       {"library", FAKE_MODEL_PATH},
       {"entry_points",
        {{"prefill", kPrefillSymbol}, {"decode", kDecodeSymbol}}},
@@ -110,12 +86,13 @@ static json fakeManifest(const ModelSpec &spec, int64_t maxBatch,
       {"output",
        {{"kind", causal ? "logits" : "scores"},
         {"size", causal ? config.vocabSize : config.numLabels}}},
-      {"config", configJson(config)},
+      {"config", json::parse(configToJson(config))},
       {"weights",
        {{"source", spec.sourcePath},
         {"format", "huggingface"},
         {"table", weightTableJson(spec)}}},
       {"tokenizer", nullptr},
+      {"generation_config", nullptr},
   };
 }
 
@@ -135,6 +112,20 @@ FakeArtifact makeFakeArtifact(const TemporaryDirectory &root,
     return artifact;
   artifact.manifest = fakeManifest(*spec, maxBatch, maxSeq);
   fs::create_directories(artifact.artifactDir);
+  writeManifest(artifact.artifactDir, artifact.manifest);
+  return artifact;
+}
+
+FakeArtifact makeFakeArtifactWithTokenizer(const TemporaryDirectory &root,
+                                           const LlamaConfig &config,
+                                           int64_t maxBatch, int64_t maxSeq) {
+  FakeArtifact artifact = makeFakeArtifact(root, config, maxBatch, maxSeq);
+  std::error_code error;
+  fs::copy_file(fs::path(LLAMAC_SHARED_DIR) /
+                    "models/stories260K/llama2c/tok512.model",
+                fs::path(artifact.artifactDir) / "tokenizer.model", error);
+  EXPECT_FALSE(error) << error.message();
+  artifact.manifest["tokenizer"] = "tokenizer.model";
   writeManifest(artifact.artifactDir, artifact.manifest);
   return artifact;
 }

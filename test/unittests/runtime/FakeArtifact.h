@@ -48,6 +48,12 @@ FakeArtifact makeFakeArtifact(const TemporaryDirectory &root,
                               const LlamaConfig &config, int64_t maxBatch,
                               int64_t maxSeq);
 
+/// The fake artifact of `config` with stories260K's tokenizer (tok512.model,
+/// 512 pieces) copied in as `llamac compile` copies a checkpoint's.
+FakeArtifact makeFakeArtifactWithTokenizer(const TemporaryDirectory &root,
+                                           const LlamaConfig &config,
+                                           int64_t maxBatch, int64_t maxSeq);
+
 /// Writes `artifactDir`/manifest.json.
 void writeManifest(const std::string &artifactDir,
                    const nlohmann::json &manifest);

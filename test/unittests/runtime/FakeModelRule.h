@@ -12,6 +12,7 @@
 #define LLAMAC_TEST_UNITTESTS_RUNTIME_FAKEMODELRULE_H
 
 #include <cstdint>
+#include <vector>
 
 namespace llamac::fake {
 
@@ -37,6 +38,26 @@ inline float outputValue(int64_t index, int32_t winner) {
   if (index == winner)
     return 4.0f;
   return -float((index * 37 + winner) % 101) / 50.0f;
+}
+
+/// What the fake generates greedily after `prompt` run alone, unpadded:
+/// at most `maxNewTokens` ids, ending early with `eos`.
+inline std::vector<int32_t> greedy(const std::vector<int32_t> &prompt,
+                                   int64_t maxNewTokens, int64_t outputSize,
+                                   int32_t eos) {
+  std::vector<int32_t> tokens = prompt, positions, generated;
+  for (int32_t position = 0; position < int32_t(prompt.size()); ++position)
+    positions.push_back(position);
+  while (int64_t(generated.size()) < maxNewTokens) {
+    int32_t next = nextIndex(tokens.data(), positions.data(),
+                             int64_t(tokens.size()), outputSize);
+    generated.push_back(next);
+    if (next == eos)
+      break;
+    positions.push_back(int32_t(tokens.size()));
+    tokens.push_back(next);
+  }
+  return generated;
 }
 
 } // namespace llamac::fake

@@ -17,21 +17,8 @@ using Ids = std::vector<int32_t>;
 constexpr int64_t kVocab = 64;
 constexpr int32_t kEos = 2;
 
-/// What the fake model generates greedily after `prompt` run alone, unpadded.
 Ids referenceGreedy(const Ids &prompt, int64_t maxNewTokens) {
-  Ids tokens = prompt, positions, generated;
-  for (int32_t position = 0; position < int32_t(prompt.size()); ++position)
-    positions.push_back(position);
-  while (int64_t(generated.size()) < maxNewTokens) {
-    int32_t next = fake::nextIndex(tokens.data(), positions.data(),
-                                   int64_t(tokens.size()), kVocab);
-    generated.push_back(next);
-    if (next == kEos)
-      break;
-    positions.push_back(int32_t(tokens.size()));
-    tokens.push_back(next);
-  }
-  return generated;
+  return fake::greedy(prompt, maxNewTokens, kVocab, kEos);
 }
 
 /// A prompt whose greedy continuation ends with EOS before `maxNewTokens`
@@ -195,4 +182,68 @@ TEST_F(GeneratorTest, RefusesInvalidSamplingOptions) {
   options.maxNewTokens = 1;
   options.sampling.topP = 0;
   EXPECT_THAT(refusal({{1}}, options), HasSubstr("--top-p"));
+}
+
+TEST_F(GeneratorTest, ARowInABatchSamplesAsItDoesAlone) {
+  GenerationOptions options;
+  options.maxNewTokens = 12;
+  options.sampling.temperature = 1.5f;
+  options.sampling.seed = 5;
+  Ids prompt = findPrompt(/*stops=*/false, 12);
+  Ids alone = generateOrFail({prompt}, options).generated.front();
+  std::vector<Ids> batched =
+      generateOrFail({{1, 4}, prompt, prompt}, options).generated;
+  EXPECT_EQ(batched[1], alone);
+  EXPECT_EQ(batched[2], alone);
+}
+
+TEST_F(GeneratorTest, TheObserverSeesEveryTokenAndCanEndARow) {
+  Ids prompt = findPrompt(/*stops=*/false, 10);
+  Ids expected = referenceGreedy(prompt, 10);
+  GenerationOptions options;
+  options.maxNewTokens = 10;
+  std::vector<std::pair<size_t, int32_t>> seen;
+  options.onToken = [&](size_t row, int32_t token) {
+    seen.push_back({row, token});
+    return seen.size() < 4;
+  };
+  Ids generated = generateOrFail({prompt}, options).generated.front();
+  EXPECT_EQ(generated, Ids(expected.begin(), expected.begin() + 4));
+  ASSERT_EQ(seen.size(), 4u);
+  for (size_t i = 0; i < seen.size(); ++i)
+    EXPECT_EQ(seen[i], std::make_pair(size_t(0), expected[i])) << i;
+}
+
+TEST_F(GeneratorTest, ContinuingPrefillsOnlyTheNewTokens) {
+  const int64_t maxNew = 8;
+  Ids first = findPrompt(/*stops=*/false, maxNew);
+  Ids firstAnswer = greedy({first}, maxNew).front();
+  // The cache holds `first` and the answer but its last token, which the
+  // continuation prefills with the new tokens.
+  Ids cached = first;
+  cached.insert(cached.end(), firstAnswer.begin(), firstAnswer.end() - 1);
+  Ids added = {firstAnswer.back(), 9, 11, 13};
+  Ids whole = cached;
+  whole.insert(whole.end(), added.begin(), added.end());
+
+  GenerationOptions options;
+  options.maxNewTokens = maxNew;
+  std::string error;
+  std::optional<GenerationResult> continued =
+      generateContinuing(*model, cached, added, options, error);
+  ASSERT_TRUE(continued) << error;
+  EXPECT_EQ(continued->generated.front(), referenceGreedy(whole, maxNew));
+  EXPECT_EQ(continued->promptTokens, int64_t(added.size()));
+}
+
+TEST_F(GeneratorTest, ContinuingRefusesToExceedMaxSeq) {
+  GenerationOptions options;
+  options.maxNewTokens = 9;
+  std::string error;
+  int64_t callsBefore = fakeModelCallCount();
+  EXPECT_FALSE(
+      generateContinuing(*model, Ids(30, 5), Ids(10, 6), options, error));
+  EXPECT_THAT(error, HasSubstr("a prompt of 40 tokens plus 9 new tokens"));
+  EXPECT_FALSE(generateContinuing(*model, {1}, {}, options, error));
+  EXPECT_EQ(fakeModelCallCount(), callsBefore);
 }

@@ -78,11 +78,20 @@ TEST_F(ManifestTest, RefusesAnotherFormatVersion) {
 TEST_F(ManifestTest, NamesAMissingField) {
   EXPECT_THAT(loadError([](json &m) { m.erase("max_seq"); }),
               HasSubstr("missing field 'max_seq'"));
-  EXPECT_THAT(loadError([](json &m) { m["config"].erase("vocab_size"); }),
-              HasSubstr("missing field 'config.vocab_size'"));
+  EXPECT_THAT(loadError([](json &m) { m.erase("config"); }),
+              HasSubstr("missing field 'config'"));
   EXPECT_THAT(
       loadError([](json &m) { m["weights"]["table"][3].erase("dtype"); }),
       HasSubstr("missing field 'weights.table[3].dtype'"));
+}
+
+TEST_F(ManifestTest, ReadsTheConfigWithTheCheckpointRules) {
+  EXPECT_THAT(
+      loadError([](json &m) { m["config"]["num_attention_heads"] = "eight"; }),
+      AllOf(HasSubstr("field 'config'"), HasSubstr("num_attention_heads")));
+  EXPECT_THAT(
+      loadError([](json &m) { m["config"]["num_key_value_heads"] = 3; }),
+      AllOf(HasSubstr("field 'config'"), HasSubstr("num_key_value_heads")));
 }
 
 TEST_F(ManifestTest, NamesAFieldOfTheWrongType) {

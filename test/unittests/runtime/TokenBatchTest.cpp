@@ -30,6 +30,16 @@ TEST(TokenBatchTest, DecodeStepsContinueEachRowsPositions) {
   EXPECT_EQ(step.firstSlot, (Ids{0, 2}));
 }
 
+TEST(TokenBatchTest, AContinuationFollowsTheCachedTokens) {
+  TokenBatch batch = continueRow({7, 8, 9}, 5);
+  EXPECT_EQ(batch.batchSize, 1);
+  EXPECT_EQ(batch.length, 3);
+  EXPECT_EQ(batch.tokens, (Ids{7, 8, 9}));
+  EXPECT_EQ(batch.positions, (Ids{5, 6, 7}));
+  EXPECT_EQ(batch.firstSlot, (Ids{0}));
+  EXPECT_EQ(nextDecodeStep(batch, {4}).positions, (Ids{8}));
+}
+
 TEST(TokenBatchTest, ScoreIsReadAtTheRightmostNonPadToken) {
   // The seqcls fixture's rows: the first right-padded with its pad id 0.
   TokenBatch batch = padLeft({{1, 10, 20, 30, 40, 0, 0},

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""The CUDA backend's checks on a GPU machine (run by check.sh).
+
+Uses only what prepare.sh put in .device/: llamac-run, CUDA artifacts of
+every fixture in f32/f16/bf16, CPU artifacts of the same fixtures, and the
+fixture files (weights, golden.json, reference logits).
+
+  f32        test/tools/check_golden.py on the CUDA f32 artifact: prompt
+             logits within 1e-4 of Hugging Face, greedy ids identical,
+             left-padded batch rows (batch 2) identical.
+  tf-DTYPE   teacher forcing: the prompt plus HF's greedy ids as one prompt;
+             every position's logits within 1e-4 (f32) / 5e-2 (f16, bf16) of
+             the CPU artifact computing in f32 on the same weights (for
+             f16/bf16, the checkpoint rounded to that dtype by prepare.sh),
+             and the prompt positions within the same tolerance of the
+             golden logits, or, where rounding the checkpoint to the dtype
+             alone moves the CPU's logits further than that from Hugging
+             Face, within that rounding error plus the tolerance.
+  cpu-ids    greedy ids of the CUDA f32 and the CPU artifact identical.
+  graph      decode replayed from a CUDA graph and launched directly give
+             identical ids (f32 and f16).
+  memcheck   compute-sanitizer --tool memcheck on one generation: 0 errors.
+
+Python 3 standard library only.
+"""
+import argparse
+import json
+import os
+import shutil
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+
+TOLERANCE = {"f32": 1e-4, "f16": 5e-2, "bf16": 5e-2}
+
+
+class Checks:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, fixture, ok, detail):
+        self.rows.append((name, fixture, ok, detail))
+        print("%s: %-9s %-28s %s" % ("PASS" if ok else "FAIL", name, fixture, detail),
+              flush=True)
+
+    def table(self):
+        print("\n| check | fixture | result | detail |\n| --- | --- | --- | --- |")
+        for name, fixture, ok, detail in self.rows:
+            print("| %s | %s | %s | %s |" % (name, fixture, "PASS" if ok else "FAIL",
+                                             detail))
+        failed = sum(1 for row in self.rows if not row[2])
+        print("\n%s: %d checks, %d failed" % ("FAIL" if failed else "PASS",
+                                              len(self.rows), failed))
+        return failed == 0
+
+
+class Device:
+    def __init__(self, root):
+        self.root = root
+        self.runner = os.path.join(root, "bin", "llamac-run")
+
+    def artifact(self, fixture, kind):
+        return os.path.join(self.root, "artifacts", "%s-%s.lmc" % (fixture, kind))
+
+    def fixture(self, name):
+        return os.path.join(self.root, "fixtures", name)
+
+    def run(self, command, artifact, fixture, args, prefix=()):
+        argv = list(prefix) + [self.runner, command, artifact] + list(args) + [
+            "--weights", self.fixture(fixture)]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+    def reference(self, fixture, dtype):
+        """(artifact kind, weights) of the CPU f32 run on `dtype` weights."""
+        rounded = "%s@%s" % (fixture, dtype)
+        if dtype != "f32" and os.path.isdir(self.fixture(rounded)):
+            return "cpu-" + dtype, rounded
+        return "cpu", fixture
+
+    def generate(self, fixture, kind, rows, new_tokens, dump=None, extra=(),
+                 weights=None):
+        args = ["--prompt-ids", ";".join(",".join(map(str, r)) for r in rows),
+                "--max-new-tokens", str(new_tokens), "--json"] + list(extra)
+        if dump:
+            args += ["--dump-logits", dump]
+        result = self.run("generate", self.artifact(fixture, kind), weights or fixture,
+                          args)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.strip().splitlines()[-1]
+                               if result.stderr.strip() else "exit %d" % result.returncode)
+        return json.loads(result.stdout)["generated_ids"]
+
+    def classify(self, fixture, kind, rows, weights=None):
+        args = ["--prompt-ids", ";".join(",".join(map(str, r)) for r in rows), "--json"]
+        result = self.run("classify", self.artifact(fixture, kind), weights or fixture,
+                          args)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.strip())
+        return [v for row in json.loads(result.stdout)["logits"] for v in row]
+
+
+def read_floats(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return struct.unpack("<%df" % (len(data) // 4), data)
+
+
+def max_diff(actual, expected):
+    if len(actual) != len(expected):
+        raise RuntimeError("%d values, expected %d" % (len(actual), len(expected)))
+    return max(abs(a - b) for a, b in zip(actual, expected))
+
+
+def until_eos(ids, eos):
+    return ids[:ids.index(eos) + 1] if eos in ids else ids
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def check_golden_f32(checks, device, checker, fixture, scratch):
+    # check_golden.py runs `llamac-run ARGS`; the weights live in .device.
+    wrapper = os.path.join(scratch, "llamac-run-%s" % fixture)
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexec "%s" "$@" --weights "%s"\n' %
+                (device.runner, device.fixture(fixture)))
+    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
+    result = subprocess.run([sys.executable, checker, "--artifact",
+                             device.artifact(fixture, "cuda-f32"), "--fixture",
+                             device.fixture(fixture), "--runner", wrapper],
+                            capture_output=True, text=True, timeout=600)
+    lines = result.stdout.strip().splitlines()
+    diffs = [line.split("|diff|")[1].split("<=")[0].strip()
+             for line in lines if "|diff|" in line and "<=" in line]
+    detail = ("max |diff| " + ", ".join(diffs) + "; " if diffs else "") + \
+        ("%d comparisons" % len(lines) if result.returncode == 0
+         else (lines[-1] if lines else result.stderr.strip()[-300:]))
+    checks.add("f32", fixture, result.returncode == 0, detail)
+
+
+def golden_prompt_logits(device, fixture, case, logits, positions):
+    """(the prompt positions of `logits`, the golden logits they compare to)."""
+    vocab = len(logits) // positions
+    prompt = len(case["input_ids"])
+    if "logits_file" in case:
+        return logits[:prompt * vocab], read_floats(
+            os.path.join(device.fixture(fixture), case["logits_file"]))
+    return logits[(prompt - 1) * vocab:prompt * vocab], read_floats(
+        os.path.join(device.fixture(fixture), case["last_logits_file"]))
+
+
+def within_golden(tolerance, gpu, floor):
+    """The golden bound: the tolerance, or the dtype's own rounding error on
+    the CPU plus the tolerance where that rounding alone exceeds it."""
+    return gpu <= tolerance or (floor > tolerance and gpu <= floor + tolerance)
+
+
+def check_teacher_forced(checks, device, fixture, golden, config, scratch):
+    eos = config.get("eos_token_id", 2)
+    for dtype in ("f32", "f16", "bf16"):
+        tolerance = TOLERANCE[dtype]
+        kind, weights = device.reference(fixture, dtype)
+        worst_ref, worst_golden, floor = 0.0, 0.0, 0.0
+        try:
+            for index, case in enumerate(golden["cases"]):
+                ids = case["input_ids"] + until_eos(case["greedy_dynamic"], eos)
+                gpu_dump = os.path.join(scratch, "%s-%s-%d.f32" % (fixture, dtype, index))
+                ref_dump = os.path.join(scratch, "%s-%s-%d.f32" % (fixture, kind, index))
+                device.generate(fixture, "cuda-" + dtype, [ids], 1, gpu_dump)
+                if not os.path.exists(ref_dump):
+                    device.generate(fixture, kind, [ids], 1, ref_dump, weights=weights)
+                gpu, ref = read_floats(gpu_dump), read_floats(ref_dump)
+                worst_ref = max(worst_ref, max_diff(gpu, ref))
+                actual, expected = golden_prompt_logits(device, fixture, case, gpu,
+                                                        len(ids))
+                worst_golden = max(worst_golden, max_diff(actual, expected))
+                actual, expected = golden_prompt_logits(device, fixture, case, ref,
+                                                        len(ids))
+                floor = max(floor, max_diff(actual, expected))
+            ok = worst_ref <= tolerance and within_golden(tolerance, worst_golden, floor)
+            detail = "vs CPU on %s weights %.3g, vs HF %.3g (CPU %.3g) (<= %g)" % (
+                dtype, worst_ref, worst_golden, floor, tolerance)
+        except RuntimeError as error:
+            ok, detail = False, str(error)
+        checks.add("tf-" + dtype, fixture, ok, detail)
+
+
+def check_classifier(checks, device, fixture, golden):
+    expected = [v for row in golden["logits"] for v in row]
+    for dtype in ("f32", "f16", "bf16"):
+        tolerance = TOLERANCE[dtype]
+        kind, weights = device.reference(fixture, dtype)
+        try:
+            scores = device.classify(fixture, "cuda-" + dtype, golden["input_ids"])
+            reference = device.classify(fixture, kind, golden["input_ids"], weights)
+            vs_ref, vs_hf = max_diff(scores, reference), max_diff(scores, expected)
+            floor = max_diff(reference, expected)
+            checks.add("cls-" + dtype, fixture,
+                       vs_ref <= tolerance and within_golden(tolerance, vs_hf, floor),
+                       "vs CPU on %s weights %.3g, vs HF %.3g (CPU %.3g) (<= %g)" % (
+                           dtype, vs_ref, vs_hf, floor, tolerance))
+        except RuntimeError as error:
+            checks.add("cls-" + dtype, fixture, False, str(error))
+
+
+def check_ids_and_graphs(checks, device, fixture, golden):
+    prompt = golden["cases"][0]["input_ids"]
+    try:
+        gpu = device.generate(fixture, "cuda-f32", [prompt], 24)
+        cpu = device.generate(fixture, "cpu", [prompt], 24)
+        checks.add("cpu-ids", fixture, gpu == cpu, "%d ids%s" % (
+            len(gpu[0]), "" if gpu == cpu else ": %s vs CPU %s" % (gpu, cpu)))
+        for dtype in ("f32", "f16"):
+            rows = [prompt, prompt[:max(1, len(prompt) // 2)]]
+            graph = device.generate(fixture, "cuda-" + dtype, rows, 32)
+            direct = device.generate(fixture, "cuda-" + dtype, rows, 32,
+                                     extra=["--no-cuda-graph"])
+            checks.add("graph-" + dtype, fixture, graph == direct,
+                       "batch 2, %d+%d ids" % (len(graph[0]), len(graph[1])) +
+                       ("" if graph == direct else ": %s vs %s" % (graph, direct)))
+    except RuntimeError as error:
+        checks.add("ids", fixture, False, str(error))
+
+
+def find_sanitizer():
+    found = shutil.which("compute-sanitizer")
+    if found:
+        return found
+    for base in ["/usr/local/cuda"] + sorted(
+            os.path.join("/usr/local", d) for d in os.listdir("/usr/local")
+            if d.startswith("cuda")):
+        path = os.path.join(base, "bin", "compute-sanitizer")
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def check_memcheck(checks, device, fixture, golden):
+    sanitizer = find_sanitizer()
+    if not sanitizer:
+        checks.add("memcheck", fixture, False, "compute-sanitizer not found")
+        return
+    prompt = ",".join(map(str, golden["cases"][0]["input_ids"]))
+    for kind, extra in (("graph", []), ("direct", ["--no-cuda-graph"])):
+        result = device.run("generate", device.artifact(fixture, "cuda-f16"), fixture,
+                            ["--prompt-ids", prompt + ";" + prompt[:prompt.find(",")],
+                             "--max-new-tokens", "8", "--json"] + extra,
+                            prefix=[sanitizer, "--tool", "memcheck", "--error-exitcode", "3"])
+        summary = [line for line in (result.stdout + result.stderr).splitlines()
+                   if "ERROR SUMMARY" in line]
+        ok = result.returncode == 0 and summary and " 0 errors" in summary[-1]
+        checks.add("memcheck", fixture, bool(ok), "%s, batch 2: %s" % (
+            kind, summary[-1].strip() if summary else result.stderr.strip()[-300:]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device-dir", required=True)
+    parser.add_argument("--golden-checker", required=True)
+    args = parser.parse_args()
+    device = Device(args.device_dir)
+    checks = Checks()
+    # NAME@DTYPE folders are prepare.sh's rounded copies, references only.
+    fixtures = sorted(name for name in os.listdir(os.path.join(args.device_dir, "fixtures"))
+                      if "@" not in name)
+    with tempfile.TemporaryDirectory() as scratch:
+        for fixture in fixtures:
+            golden = load_json(os.path.join(device.fixture(fixture), "golden.json"))
+            config = load_json(os.path.join(device.fixture(fixture), "config.json"))
+            if "cases" not in golden:
+                check_classifier(checks, device, fixture, golden)
+                continue
+            check_golden_f32(checks, device, args.golden_checker, fixture, scratch)
+            check_teacher_forced(checks, device, fixture, golden, config, scratch)
+            check_ids_and_graphs(checks, device, fixture, golden)
+        check_memcheck(checks, device, "tiny-llama2-gqa",
+                       load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
+                                              "golden.json")))
+    sys.exit(0 if checks.table() else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Prepares .device/ for bench/device/check.sh, HERE, where the compiler is:
+# the GPU machine has the CUDA driver and Python but no MLIR and builds
+# nothing. Compiles every fixture of fixtures/hf/ and stories260K for
+# --target cuda in f32, f16 and bf16, and for the CPU (a portable x86-64-v3
+# build, the reference check.sh compares against, also on copies of the
+# checkpoints rounded to f16/bf16); copies llamac-run, the libraries it needs
+# beyond glibc, and the fixture files.
+#
+#   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${LLAMAC_BUILD:-$root/build}
+shared=${LLAMAC_SHARED:-/work/shared}
+out=$root/.device
+llamac=$build/bin/llamac
+
+rm -rf "$out"
+mkdir -p "$out/bin" "$out/lib" "$out/fixtures" "$out/artifacts"
+
+cp "$build/bin/llamac-run" "$out/bin/"
+# Everything but the C library itself, so a GPU machine with an older
+# libstdc++ or without sentencepiece still runs it.
+ldd "$build/bin/llamac-run" | awk '/=> \// {print $3}' | while read -r lib; do
+  case $(basename "$lib") in
+    libc.so.*|libm.so.*|libdl.so.*|libpthread.so.*|librt.so.*|ld-linux*) ;;
+    *) cp -L "$lib" "$out/lib/" ;;
+  esac
+done
+
+fixtures=()
+for dir in "$shared"/fixtures/hf/*/; do
+  fixtures+=("$(basename "$dir"):$dir")
+done
+fixtures+=("stories260K:$shared/models/stories260K/hf/")
+
+for entry in "${fixtures[@]}"; do
+  name=${entry%%:*}
+  source=${entry#*:}
+  mkdir -p "$out/fixtures/$name"
+  cp "$source"/*.json "$source"/*.safetensors "$out/fixtures/$name/"
+  cp "$source"/*.f32 "$out/fixtures/$name/" 2>/dev/null || true
+  cp "$source"/tokenizer.model "$out/fixtures/$name/" 2>/dev/null || true
+  fixture=$out/fixtures/$name
+  echo "compiling $name"
+  "$llamac" compile "$fixture" -o "$out/artifacts/$name-cpu.lmc" --target cpu \
+    --cpu x86-64-v3 --vector-width 8 --max-batch 2
+  for dtype in f32 f16 bf16; do
+    "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-$dtype.lmc" \
+      --target cuda --chip sm_90 --dtype "$dtype" --max-batch 2
+  done
+  # The f16/bf16 reference: the CPU in f32 on the checkpoint rounded to that
+  # dtype, i.e. on the very weights the CUDA artifact computes with.
+  for dtype in f16 bf16; do
+    status=0
+    python3 "$root/bench/device/round_checkpoint.py" "$fixture" \
+      "$out/fixtures/$name@$dtype" "$dtype" || status=$?
+    case $status in
+      0) "$llamac" compile "$out/fixtures/$name@$dtype" \
+           -o "$out/artifacts/$name-cpu-$dtype.lmc" --target cpu --cpu x86-64-v3 \
+           --vector-width 8 --max-batch 2 ;;
+      2) ;; # Already stored in $dtype: the plain CPU artifact is the reference.
+      *) exit 1 ;;
+    esac
+  done
+done
+
+# Llama-2-7B's shape for bench.sh (weights synthesized there).
+mkdir -p "$out/configs/llama-2-7b"
+cp "$shared/configs/llama-2-7b/config.json" "$out/configs/llama-2-7b/"
+"$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+  -o "$out/artifacts/llama-2-7b-cuda-f16.lmc" --target cuda --chip sm_90 --dtype f16
+
+du -sh "$out"
+size=$(du -sm "$out" | cut -f1)
+if [ "$size" -ge 60 ]; then
+  echo "error: .device is ${size} MiB, over the 60 MiB the GPU run carries" >&2
+  exit 1
+fi
+echo "ready: run  bash bench/device/check.sh  on the GPU machine (carry .device)"

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Writes a copy of a Hugging Face checkpoint with every tensor rounded to
+f16 or bf16 (round to nearest even, as the CUDA runtime converts weights).
+
+    round_checkpoint.py SRC_DIR DST_DIR f16|bf16
+
+The CPU artifact compiled from the copy computes in float32 on exactly the
+weights a CUDA artifact of that compute dtype holds, which separates the
+GPU's own error from the dtype's rounding of a wider checkpoint. Exits 2
+without writing when every tensor is already stored in that dtype.
+Python 3 standard library only.
+"""
+import json
+import os
+import shutil
+import struct
+import sys
+
+SIZES = {"F32": 4, "F16": 2, "BF16": 2}
+
+
+def to_floats(raw, dtype):
+    count = len(raw) // SIZES[dtype]
+    if dtype == "F32":
+        return struct.unpack("<%df" % count, raw)
+    if dtype == "F16":
+        return struct.unpack("<%de" % count, raw)
+    bits = struct.unpack("<%dH" % count, raw)
+    return struct.unpack("<%df" % count, struct.pack("<%dI" % count,
+                                                     *[b << 16 for b in bits]))
+
+
+def from_floats(values, dtype):
+    if dtype == "F16":
+        return struct.pack("<%de" % len(values), *values)  # Nearest even.
+    words = struct.unpack("<%dI" % len(values), struct.pack("<%df" % len(values),
+                                                            *values))
+    rounded = [w >> 16 | 0x40 if (w & 0x7fffffff) > 0x7f800000
+               else (w + 0x7fff + ((w >> 16) & 1)) >> 16 for w in words]
+    return struct.pack("<%dH" % len(rounded), *rounded)
+
+
+def main():
+    source, target, dtype = sys.argv[1], sys.argv[2], sys.argv[3].upper()
+    path = os.path.join(source, "model.safetensors")
+    with open(path, "rb") as f:
+        data = f.read()
+    length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + length])
+    body = data[8 + length:]
+    names = [name for name in header if name != "__metadata__"]
+    if all(header[name]["dtype"] == dtype for name in names):
+        return 2
+    out_header = {"__metadata__": header["__metadata__"]} if "__metadata__" in header else {}
+    chunks, offset = [], 0
+    for name in sorted(names, key=lambda n: header[n]["data_offsets"][0]):
+        entry = header[name]
+        begin, end = entry["data_offsets"]
+        chunk = from_floats(to_floats(body[begin:end], entry["dtype"]), dtype)
+        out_header[name] = {"dtype": dtype, "shape": entry["shape"],
+                            "data_offsets": [offset, offset + len(chunk)]}
+        chunks.append(chunk)
+        offset += len(chunk)
+    encoded = json.dumps(out_header).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(source):
+        if name != "model.safetensors" and not name.endswith(".f32"):
+            shutil.copy(os.path.join(source, name), target)
+    with open(os.path.join(target, "model.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

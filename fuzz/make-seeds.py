@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Derives small seed inputs for the fuzz targets from the shared fixtures.
+
+Usage: make-seeds.py SHARED_DIR OUT_DIR
+
+Writes OUT_DIR/<target>/<name> for every target in fuzz/CMakeLists.txt. The
+fixtures themselves are megabytes; a fuzzer learns more from small inputs
+that have their structure, so the seeds are the fixtures' headers with a
+little data, valid files repacked to a few tensors, and the fixtures' JSON
+documents. Nothing here is copied into the repository: scripts/fuzz.sh runs
+this into the build directory every time.
+"""
+import json
+import os
+import struct
+import sys
+
+SHARED, OUT = sys.argv[1], sys.argv[2]
+MAX_DATA = 4096  # bytes of tensor data kept in a truncated seed
+
+
+def write(target, name, data):
+    folder = os.path.join(OUT, target)
+    os.makedirs(folder, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+def checkpoints():
+    """(name, directory) of every Hugging Face checkpoint in the fixtures."""
+    found = []
+    for parent in ("fixtures/hf", "models/stories260K"):
+        base = os.path.join(SHARED, parent)
+        for entry in sorted(os.listdir(base)):
+            directory = os.path.join(base, entry)
+            if os.path.isfile(os.path.join(directory, "model.safetensors")):
+                found.append((entry if parent == "fixtures/hf" else "stories260K", directory))
+    return found
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (length,) = struct.unpack("<Q", blob[:8])
+    return blob, length, json.loads(blob[8 : 8 + length])
+
+
+def pack_safetensors(entries):
+    """entries: [(name, dtype, shape, bytes)] -> a valid file."""
+    header, data = {}, b""
+    for name, dtype, shape, payload in entries:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(payload)]}
+        data += payload
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def safetensors_seeds():
+    for name, directory in checkpoints():
+        blob, length, header = read_safetensors(os.path.join(directory, "model.safetensors"))
+        # The real header with the start of the data (offsets then run past the end).
+        write("safetensors_fuzzer", f"{name}-truncated", blob[: 8 + length + MAX_DATA])
+        # A valid file of the smallest tensors, with their real bytes.
+        tensors = [(k, v) for k, v in header.items() if k != "__metadata__"]
+        tensors.sort(key=lambda item: item[1]["data_offsets"][1] - item[1]["data_offsets"][0])
+        chosen, total = [], 0
+        for key, value in tensors:
+            begin, end = value["data_offsets"]
+            if total + end - begin > MAX_DATA:
+                break
+            payload = blob[8 + length + begin : 8 + length + end]
+            chosen.append((key, value["dtype"], value["shape"], payload))
+            total += end - begin
+        if chosen:
+            write("safetensors_fuzzer", f"{name}-small", pack_safetensors(chosen))
+        # The index a sharded copy of this checkpoint would have.
+        weight_map = {key: f"model-0000{1 + i % 2}-of-00002.safetensors" for i, (key, _) in enumerate(tensors)}
+        write("safetensors_index_fuzzer", f"{name}-index.json",
+              json.dumps({"metadata": {"total_size": len(blob)}, "weight_map": weight_map}, indent=2))
+
+
+def json_seeds():
+    for name, directory in checkpoints():
+        for document in ("config.json", "generation_config.json"):
+            path = os.path.join(directory, document)
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    write("config_fuzzer", f"{name}-{document}", f.read())
+    configs = os.path.join(SHARED, "configs")
+    for entry in sorted(os.listdir(configs)):
+        path = os.path.join(configs, entry, "config.json")
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                write("config_fuzzer", f"{entry}-config.json", f.read())
+
+
+def manifest_for(config, header, generation):
+    """What compiler/Target/Artifact.cpp writes for this checkpoint (the
+    fields the runtime reads, docs/ARTIFACT.md)."""
+    classifier = config.get("architectures", ["LlamaForCausalLM"])[0] == "LlamaForSequenceClassification"
+    heads = config["num_attention_heads"]
+    head_dim = config.get("head_dim", config["hidden_size"] // heads)
+    kv_heads = config.get("num_key_value_heads", heads)
+    num_labels = config.get("num_labels", len(config.get("id2label", {})) or 2) if classifier else 0
+    dtypes = {"F32": "f32", "F16": "f16", "BF16": "bf16"}
+    table = [{"name": k, "dtype": dtypes[v["dtype"]], "shape": v["shape"]}
+             for k, v in header.items() if k != "__metadata__"]
+    return {
+        "format": "llamac-artifact",
+        "format_version": 1,
+        "producer": "llamac 0.1.0",
+        "target": "cpu",
+        "chip": "x86-64",
+        "opt_level": 2,
+        "compute_dtype": "f32",
+        "library": "model.so",
+        "entry_points": {"prefill": "_mlir_ciface_prefill", "decode": "_mlir_ciface_decode"},
+        "max_batch": 2,
+        "max_seq": 16,
+        "kv_cache": {"dtype": "f32", "shape": [config["num_hidden_layers"], 2, 2, kv_heads, 16, head_dim]},
+        "output": {"kind": "scores" if classifier else "logits",
+                   "size": num_labels if classifier else config["vocab_size"]},
+        # The checkpoint's config.json as it is: the runtime reads it with the
+        # frontends' parser.
+        "config": config,
+        "weights": {"source": "/nonexistent/checkpoint", "format": "huggingface", "table": table},
+        "tokenizer": None,
+        "generation_config": generation,
+        "memory_plan": {"weight_bytes": 0, "kv_cache_bytes": 0, "scratch_bytes": 4096},
+        "functions": [],
+    }
+
+
+def manifest_seeds():
+    for name, directory in checkpoints():
+        with open(os.path.join(directory, "config.json")) as f:
+            config = json.load(f)
+        _, _, header = read_safetensors(os.path.join(directory, "model.safetensors"))
+        generation = None
+        if os.path.isfile(os.path.join(directory, "generation_config.json")):
+            with open(os.path.join(directory, "generation_config.json")) as f:
+                generation = json.load(f)
+        write("manifest_fuzzer", f"{name}-manifest.json",
+              json.dumps(manifest_for(config, header, generation), indent=2))
+
+
+def llama2c_seeds():
+    path = os.path.join(SHARED, "models/stories260K/llama2c/stories260K.bin")
+    with open(path, "rb") as f:
+        blob = f.read()
+    write("llama2c_fuzzer", "stories260K-truncated", blob[: 28 + MAX_DATA])
+    # Valid files of a tiny shape: the real header's layout with small sizes.
+    for dim, hidden, layers, heads, kv_heads, vocab, seq in ((8, 16, 1, 2, 1, 8, 4), (8, 12, 2, 2, 2, -6, 2)):
+        head_dim = dim // heads
+        kv_dim = kv_heads * head_dim
+        floats = abs(vocab) * dim + layers * (dim + dim * dim + 2 * kv_dim * dim + dim * dim + dim + 3 * hidden * dim)
+        floats += dim + seq * head_dim  # final norm, the two rotary tables
+        if vocab < 0:
+            floats += -vocab * dim
+        header = struct.pack("<7i", dim, hidden, layers, heads, kv_heads, vocab, seq)
+        data = struct.pack(f"<{floats}f", *[(i % 7) * 0.25 - 0.75 for i in range(floats)])
+        write("llama2c_fuzzer", f"tiny-{dim}-{hidden}-{layers}-{heads}-{kv_heads}-{vocab}-{seq}.bin", header + data)
+
+
+def tokenizer_seeds():
+    with open(os.path.join(SHARED, "fixtures/tokenizer/llama2/vectors.json")) as f:
+        vectors = json.load(f)["vectors"]
+    for i, vector in enumerate(vectors):
+        text = vector["text"].encode()
+        # Mode byte: bit 0 BOS, bit 1 dummy prefix, bits 2.. the special-token mode.
+        write("tokenizer_fuzzer", f"encode-{i:03d}", bytes([0x03 | (i % 3) << 2]) + text)
+        ids = vector["ids"]
+        write("tokenizer_fuzzer", f"decode-{i:03d}", bytes([0x80 | i % 2]) + struct.pack(f"<{len(ids)}H", *ids))
+    with open(os.path.join(SHARED, "fixtures/tokenizer/llama2/chat.json")) as f:
+        chat = f.read()
+    write("tokenizer_fuzzer", "chat-json", bytes([0x07]) + chat.encode()[:MAX_DATA])
+    # The small real model (stories260K's, 512 pieces); Llama 2's is 500 KB.
+    with open(os.path.join(SHARED, "models/stories260K/hf/tokenizer.model"), "rb") as f:
+        write("tokenizer_model_fuzzer", "stories260K.model", f.read())
+
+
+safetensors_seeds()
+json_seeds()
+manifest_seeds()
+llama2c_seeds()
+tokenizer_seeds()

@@ -1,0 +1,163 @@
+//===- TextGeneration.cpp - Token ids to text as they are generated -------===//
+
+#include "runtime/TextGeneration.h"
+
+#include "runtime/StopStrings.h"
+
+namespace llamac {
+
+std::unique_ptr<Tokenizer> loadArtifactTokenizer(const Manifest &manifest,
+                                                 std::string &error) {
+  if (!manifest.tokenizerPath) {
+    error = "the artifact has no tokenizer (its checkpoint came without "
+            "tokenizer.model)";
+    return nullptr;
+  }
+  std::unique_ptr<Tokenizer> tokenizer =
+      Tokenizer::load(*manifest.tokenizerPath, error);
+  if (tokenizer && tokenizer->vocabSize() > manifest.config.vocabSize) {
+    error = *manifest.tokenizerPath + " has " +
+            std::to_string(tokenizer->vocabSize()) +
+            " pieces, more than the model's vocab_size of " +
+            std::to_string(manifest.config.vocabSize);
+    return nullptr;
+  }
+  return tokenizer;
+}
+
+const char *finishReasonName(FinishReason reason) {
+  switch (reason) {
+  case FinishReason::EndOfSequence:
+    return "eos";
+  case FinishReason::StopString:
+    return "stop";
+  case FinishReason::Length:
+    return "length";
+  }
+  return "unknown";
+}
+
+namespace {
+
+/// One row's ids on their way to text.
+struct RowText {
+  RowText(const Tokenizer &tokenizer, const std::vector<TokenId> &context,
+          const std::vector<std::string> &stopStrings)
+      : decoder(tokenizer, DecodeOptions{/*skipSpecialTokens=*/true}),
+        filter(stopStrings) {
+    // Decoding the context first gives the continuation the spacing it has
+    // after that context; the context's own text is not part of the output.
+    std::string ignored;
+    for (TokenId id : context)
+      decoder.push(id, ignored);
+  }
+
+  StreamingDecoder decoder;
+  StopStringFilter filter;
+  std::string text;
+};
+
+/// Decodes the rows' tokens as the generation loop reports them.
+class TextRows {
+public:
+  TextRows(const Tokenizer &tokenizer,
+           const std::vector<std::vector<TokenId>> &contexts,
+           const std::vector<std::string> &stopStrings, const TextSink &sink)
+      : sink(sink) {
+    for (const std::vector<TokenId> &context : contexts)
+      rows.emplace_back(tokenizer, context, stopStrings);
+  }
+
+  /// GenerationOptions::onToken.
+  bool accept(size_t row, TokenId token) {
+    std::optional<std::string> piece = rows[row].decoder.push(token, error);
+    if (!piece)
+      return false;
+    emit(row, rows[row].filter.push(*piece));
+    return !rows[row].filter.stopped();
+  }
+
+  /// Flushes what the rows held back and pairs their texts with `ids`.
+  std::optional<TextGenerationResult>
+  finish(GenerationResult ids, int32_t eosId, std::string &error) {
+    if (!this->error.empty()) {
+      error = "cannot decode a generated token: " + this->error;
+      return std::nullopt;
+    }
+    TextGenerationResult result;
+    for (size_t row = 0; row < rows.size(); ++row) {
+      RowText &text = rows[row];
+      emit(row, text.filter.push(text.decoder.finish()));
+      emit(row, text.filter.finish());
+      const std::vector<int32_t> &generated = ids.generated[row];
+      result.finishReasons.push_back(
+          text.filter.stopped() ? FinishReason::StopString
+          : !generated.empty() && generated.back() == eosId
+              ? FinishReason::EndOfSequence
+              : FinishReason::Length);
+      result.texts.push_back(std::move(text.text));
+    }
+    result.ids = std::move(ids);
+    return result;
+  }
+
+private:
+  void emit(size_t row, std::string piece) {
+    if (piece.empty())
+      return;
+    if (sink)
+      sink(row, piece);
+    rows[row].text += piece;
+  }
+
+  std::vector<RowText> rows;
+  const TextSink &sink;
+  std::string error;
+};
+
+/// Runs `generateIds` (a Generator.h call taking the options) with `rows`
+/// observing its tokens.
+template <typename GenerateIds>
+std::optional<TextGenerationResult>
+generateWithText(CompiledModel &model, TextRows &rows,
+                 const TextGenerationOptions &options, std::string &error,
+                 GenerateIds &&generateIds) {
+  GenerationOptions generation = options.generation;
+  generation.onToken = [&rows](size_t row, int32_t token) {
+    return rows.accept(row, token);
+  };
+  std::optional<GenerationResult> ids = generateIds(generation);
+  if (!ids)
+    return std::nullopt;
+  return rows.finish(std::move(*ids),
+                     int32_t(model.manifest().config.eosTokenId), error);
+}
+
+} // namespace
+
+std::optional<TextGenerationResult>
+generateText(CompiledModel &model, const Tokenizer &tokenizer,
+             const std::vector<std::vector<TokenId>> &prompts,
+             const TextGenerationOptions &options, const TextSink &sink,
+             std::string &error) {
+  TextRows rows(tokenizer, prompts, options.stopStrings, sink);
+  return generateWithText(model, rows, options, error,
+                          [&](const GenerationOptions &generation) {
+                            return generate(model, prompts, generation, error);
+                          });
+}
+
+std::optional<TextGenerationResult>
+generateTextContinuing(CompiledModel &model, const Tokenizer &tokenizer,
+                       const std::vector<TokenId> &cached,
+                       const std::vector<TokenId> &added,
+                       const TextGenerationOptions &options,
+                       const TextSink &sink, std::string &error) {
+  TextRows rows(tokenizer, {{}}, options.stopStrings, sink);
+  return generateWithText(
+      model, rows, options, error, [&](const GenerationOptions &generation) {
+        return generateContinuing(model, cached, added, generation, error);
+      });
+}
+
+} // namespace llamac

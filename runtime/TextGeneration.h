@@ -1,0 +1,76 @@
+//===- TextGeneration.h - Generated ids as streamed text --------*- C++ -*-===//
+//
+// The generation loop (Generator.h) with each row's ids decoded as they are
+// chosen: the text reaches a sink piece by piece, never splitting a UTF-8
+// character (StreamingDecoder) and never showing a stop string, even one
+// that spans tokens (StopStringFilter), and a row ends at its first stop
+// string as it ends at EOS.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_TEXTGENERATION_H
+#define LLAMAC_RUNTIME_TEXTGENERATION_H
+
+#include "runtime/Generator.h"
+#include "runtime/tokenizer/Tokenizer.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llamac {
+
+/// The artifact's tokenizer.model. On failure (none in the artifact, an
+/// unreadable file, more pieces than the model has logits) returns null and
+/// sets `error`.
+std::unique_ptr<Tokenizer> loadArtifactTokenizer(const Manifest &manifest,
+                                                 std::string &error);
+
+struct TextGenerationOptions {
+  /// generateText() observes the tokens itself: leave `onToken` empty.
+  GenerationOptions generation;
+  /// Non-empty strings; a row ends where the first of them appears.
+  std::vector<std::string> stopStrings;
+};
+
+enum class FinishReason {
+  EndOfSequence, ///< The model produced EOS.
+  StopString,    ///< One of the stop strings appeared.
+  Length,        ///< maxNewTokens ran out.
+};
+
+/// "eos", "stop" or "length".
+const char *finishReasonName(FinishReason reason);
+
+struct TextGenerationResult {
+  GenerationResult ids;
+  /// Per row: the text, without the stop string and what followed it.
+  std::vector<std::string> texts;
+  std::vector<FinishReason> finishReasons;
+};
+
+/// Receives a row's text as it becomes final, in order, in non-empty pieces.
+using TextSink = std::function<void(size_t row, std::string_view text)>;
+
+/// generate() with text: each row's text is what its generated ids add to
+/// the text of its prompt, so a continuation keeps the space it starts with.
+std::optional<TextGenerationResult>
+generateText(CompiledModel &model, const Tokenizer &tokenizer,
+             const std::vector<std::vector<TokenId>> &prompts,
+             const TextGenerationOptions &options, const TextSink &sink,
+             std::string &error);
+
+/// generateContinuing() with text: the generated ids decoded on their own,
+/// as a chat answer is.
+std::optional<TextGenerationResult>
+generateTextContinuing(CompiledModel &model, const Tokenizer &tokenizer,
+                       const std::vector<TokenId> &cached,
+                       const std::vector<TokenId> &added,
+                       const TextGenerationOptions &options,
+                       const TextSink &sink, std::string &error);
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_TEXTGENERATION_H

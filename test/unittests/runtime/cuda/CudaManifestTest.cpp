@@ -1,0 +1,84 @@
+//===- CudaManifestTest.cpp - CUDA artifacts' manifest fields -------------===//
+
+#include "runtime/Manifest.h"
+#include "runtime/cuda/CudaExecutor.h"
+#include "test/unittests/runtime/FakeArtifact.h"
+
+#include <dlfcn.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using namespace llamac;
+using namespace llamac::test;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+namespace {
+
+class CudaManifestTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    artifact = makeFakeArtifact(root, tinyCausalConfig(), 2, 32);
+    manifest = artifact.manifest;
+    manifest["target"] = "cuda";
+    manifest["chip"] = "sm_90";
+    manifest["compute_dtype"] = "f16";
+    manifest["kv_cache"]["dtype"] = "f16";
+    manifest["memory_plan"] = {{"scratch_bytes", 1 << 20}};
+  }
+
+  std::optional<Manifest> parse(std::string &error) {
+    return parseManifest(manifest, artifact.artifactDir, error);
+  }
+
+  TemporaryDirectory root;
+  FakeArtifact artifact;
+  json manifest;
+};
+
+} // namespace
+
+TEST_F(CudaManifestTest, ReadsTargetChipDTypeAndScratch) {
+  std::string error;
+  std::optional<Manifest> parsed = parse(error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_EQ(parsed->target, Manifest::Target::CUDA);
+  EXPECT_EQ(parsed->chip, "sm_90");
+  EXPECT_EQ(parsed->computeDType, DType::F16);
+  EXPECT_EQ(parsed->scratchBytes, 1u << 20);
+  EXPECT_EQ(parsed->artifactDir, artifact.artifactDir);
+}
+
+TEST_F(CudaManifestTest, RefusesACacheInAnotherDType) {
+  manifest["kv_cache"]["dtype"] = "f32";
+  std::string error;
+  EXPECT_FALSE(parse(error));
+  EXPECT_THAT(error, HasSubstr("kv_cache.dtype"));
+}
+
+TEST_F(CudaManifestTest, RefusesReducedPrecisionOnTheCPU) {
+  manifest["target"] = "cpu";
+  std::string error;
+  EXPECT_FALSE(parse(error));
+  EXPECT_THAT(error, HasSubstr("compute_dtype"));
+}
+
+TEST_F(CudaManifestTest, RefusesAnUnknownTarget) {
+  manifest["target"] = "rocm";
+  std::string error;
+  EXPECT_FALSE(parse(error));
+  EXPECT_THAT(error, HasSubstr("'target'"));
+}
+
+TEST_F(CudaManifestTest, WithoutADriverTheExecutorSaysSoInOneLine) {
+  if (void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
+    dlclose(driver);
+    GTEST_SKIP() << "this machine has a CUDA driver";
+  }
+  std::string error;
+  std::optional<Manifest> parsed = parse(error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_FALSE(cuda::CudaExecutor::create(*parsed, {}, error));
+  EXPECT_THAT(error, HasSubstr("no CUDA driver"));
+  EXPECT_EQ(error.find('\n'), std::string::npos);
+}

@@ -1,0 +1,110 @@
+//===- GenerationArguments.cpp - Options of generate and chat -------------===//
+
+#include "tools/llamac-run/GenerationArguments.h"
+
+#include "runtime/GenerationConfig.h"
+
+namespace llamac {
+
+const char *const kGenerationUsage =
+    "Generation: until EOS, --max-new-tokens N, or a --stop STR (repeatable; "
+    "the stop string\n"
+    "is not printed). Sampling starts from the artifact's generation_config "
+    "as Hugging Face\n"
+    "reads it: greedy unless it sets do_sample; when sampling, temperature 1, "
+    "top-k 50,\n"
+    "top-p 1 unless it says otherwise. Flags replace single settings:\n"
+    "  --temperature T (0: greedy, > 0: sample)  --top-k K (0: all)  --top-p "
+    "P  --min-p P\n"
+    "  --repetition-penalty R (also when greedy)  --seed S (default 0; the "
+    "same seed gives\n"
+    "  the same text, alone or in a batch)\n";
+
+std::vector<OptionSpec> generationOptionSpecs() {
+  return {{"--temperature", true},
+          {"--top-k", true},
+          {"--top-p", true},
+          {"--min-p", true},
+          {"--repetition-penalty", true},
+          {"--seed", true},
+          {"--max-new-tokens", true},
+          {"--stop", true}};
+}
+
+/// Reads `name` into `field` when it was given.
+template <typename T>
+static bool readOptional(const ParsedArguments &args, const char *name,
+                         std::optional<T> &field, std::string &error) {
+  if (!args.has(name))
+    return true;
+  T value{};
+  bool read;
+  if constexpr (std::is_integral_v<T>)
+    read = args.readInteger(name, value, error);
+  else
+    read = args.readFloat(name, value, error);
+  if (read)
+    field = value;
+  return read;
+}
+
+static SamplingOptions applyFlags(const GenerationArguments &generation,
+                                  SamplingOptions options) {
+  options.temperature = generation.temperature.value_or(options.temperature);
+  options.topK = generation.topK.value_or(options.topK);
+  options.topP = generation.topP.value_or(options.topP);
+  options.minP = generation.minP.value_or(options.minP);
+  options.repetitionPenalty =
+      generation.repetitionPenalty.value_or(options.repetitionPenalty);
+  options.seed = generation.seed.value_or(options.seed);
+  return options;
+}
+
+SamplingOptions GenerationArguments::sampling(const Manifest &manifest) const {
+  return applyFlags(*this, defaultSampling(manifest.generationConfig));
+}
+
+bool readGenerationArguments(const ParsedArguments &args,
+                             GenerationArguments &generation,
+                             std::string &error) {
+  std::optional<int64_t> seed;
+  if (!readOptional(args, "--temperature", generation.temperature, error) ||
+      !readOptional(args, "--top-k", generation.topK, error) ||
+      !readOptional(args, "--top-p", generation.topP, error) ||
+      !readOptional(args, "--min-p", generation.minP, error) ||
+      !readOptional(args, "--repetition-penalty", generation.repetitionPenalty,
+                    error) ||
+      !readOptional(args, "--seed", seed, error) ||
+      !readOptional(args, "--max-new-tokens", generation.maxNewTokens, error))
+    return false;
+  if (seed)
+    generation.seed = uint64_t(*seed);
+  if (generation.maxNewTokens && *generation.maxNewTokens < 0) {
+    error = "--max-new-tokens must be >= 0";
+    return false;
+  }
+  generation.stopStrings = args.getAll("--stop");
+  for (const std::string &stop : generation.stopStrings) {
+    if (stop.empty()) {
+      error = "--stop needs a non-empty string";
+      return false;
+    }
+  }
+  // The flags' own ranges, before any artifact is read.
+  error = validateSamplingOptions(applyFlags(generation, defaultSampling({})));
+  return error.empty();
+}
+
+OutputJson samplingToJson(const SamplingOptions &sampling) {
+  OutputJson json;
+  json["do_sample"] = !sampling.isGreedy();
+  json["temperature"] = sampling.temperature;
+  json["top_k"] = sampling.topK;
+  json["top_p"] = sampling.topP;
+  json["min_p"] = sampling.minP;
+  json["repetition_penalty"] = sampling.repetitionPenalty;
+  json["seed"] = sampling.seed;
+  return json;
+}
+
+} // namespace llamac

@@ -1,0 +1,53 @@
+//===- GenerationArguments.h - Options of generate and chat -----*- C++ -*-===//
+//
+// The sampling flags, --max-new-tokens and --stop, which `generate` and
+// `chat` share. Sampling starts from the artifact's generation_config (see
+// runtime/GenerationConfig.h); each flag given replaces one setting.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_TOOLS_LLAMAC_RUN_GENERATIONARGUMENTS_H
+#define LLAMAC_TOOLS_LLAMAC_RUN_GENERATIONARGUMENTS_H
+
+#include "runtime/Manifest.h"
+#include "runtime/Sampler.h"
+#include "tools/llamac-run/CommandLine.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// The usage lines of these options.
+extern const char *const kGenerationUsage;
+
+struct GenerationArguments {
+  std::optional<float> temperature;
+  std::optional<int64_t> topK;
+  std::optional<float> topP;
+  std::optional<float> minP;
+  std::optional<float> repetitionPenalty;
+  std::optional<uint64_t> seed;
+  std::optional<int64_t> maxNewTokens;
+  std::vector<std::string> stopStrings;
+
+  /// The artifact's defaults with the flags given applied.
+  SamplingOptions sampling(const Manifest &manifest) const;
+};
+
+/// The option specs, to extend a command's own with.
+std::vector<OptionSpec> generationOptionSpecs();
+
+/// False (and `error` set, a usage error) for a malformed or out-of-range
+/// value.
+bool readGenerationArguments(const ParsedArguments &args,
+                             GenerationArguments &generation,
+                             std::string &error);
+
+/// The settings a generation used, for --json.
+OutputJson samplingToJson(const SamplingOptions &sampling);
+
+} // namespace llamac
+
+#endif // LLAMAC_TOOLS_LLAMAC_RUN_GENERATIONARGUMENTS_H
