@@ -122,6 +122,9 @@ runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
         model.run(EntryPoint::Decode, step, slot, stepLogits.data());
       });
       result.decodeTokens += step.batchSize;
+      if (options.keepDecodeLogits)
+        result.decodeLogits.insert(result.decodeLogits.end(), stepLogits.begin(),
+                                   stepLogits.end());
       ++slot;
       nextTokens = rows.advance(stepLogits.data(), vocab, vocab);
     }

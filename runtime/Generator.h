@@ -29,6 +29,8 @@ struct GenerationOptions {
   SamplingOptions sampling;
   /// Keep prefill's logits in GenerationResult::promptLogits.
   bool keepPromptLogits = false;
+  /// Keep every decode step's logits in GenerationResult::decodeLogits.
+  bool keepDecodeLogits = false;
   /// Sees every row's tokens as they are chosen, EOS included. Returning
   /// false ends the row there as EOS would; the token stays in its output.
   std::function<bool(size_t row, int32_t token)> onToken;
@@ -39,6 +41,8 @@ struct GenerationResult {
   std::vector<std::vector<int32_t>> generated;
   /// [rows, prefilled length, vocab] (left-padded rows) when asked for.
   std::vector<float> promptLogits;
+  /// [decode steps, rows, vocab] when asked for.
+  std::vector<float> decodeLogits;
   int64_t promptTokens = 0; ///< Real (not padding) tokens prefilled.
   int64_t decodeTokens = 0; ///< Tokens the decode steps computed, all rows.
   double prefillSeconds = 0;

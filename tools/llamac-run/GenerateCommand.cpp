@@ -20,7 +20,8 @@ static const char *const kUsage =
     "[--min-p P]\n"
     "         [--repetition-penalty R] [--seed S] [--no-bos] "
     "[--parse-special] [--json]\n"
-    "         [--dump-logits FILE] [--weights MODEL] [--threads N]\n"
+    "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights MODEL] "
+    "[--threads N]\n"
     "Prompts: -p/--prompt TEXT, once per batch row (\"\" is BOS alone), is "
     "encoded with the\n"
     "artifact's tokenizer: BOS first unless --no-bos, and \"<s>\"-like text "
@@ -37,7 +38,8 @@ static const char *const kUsage =
     "--max-new-tokens defaults to\n"
     "what max_seq leaves after the longest prompt. --dump-logits writes the "
     "prompt's logits\n"
-    "(one row only) as little-endian float32 [prompt length, vocab].\n";
+    "(one row only) as little-endian float32 [prompt length, vocab];\n"
+    "--dump-decode-logits the logits of every decode step [steps, vocab].\n";
 
 namespace {
 struct GenerateArguments {
@@ -49,6 +51,7 @@ struct GenerateArguments {
   GenerationArguments generation;
   bool json = false;
   std::string dumpLogitsPath;
+  std::string dumpDecodeLogitsPath;
 
   bool textPrompts() const { return !promptTexts.empty(); }
   size_t rows() const {
@@ -69,7 +72,8 @@ static bool readGenerateArguments(int argc, char **argv,
                              {"--no-bos", false},
                              {"--parse-special", false},
                              {"--json", false},
-                             {"--dump-logits", true}});
+                             {"--dump-logits", true},
+                             {"--dump-decode-logits", true}});
   std::optional<ParsedArguments> args =
       parseArguments(argc, argv, specs, error);
   if (!args || !readModelArguments(*args, parsed.model, error) ||
@@ -94,8 +98,10 @@ static bool readGenerateArguments(int argc, char **argv,
     parsed.encoding.specialTokens = SpecialTokenText::Parse;
   parsed.json = args->has("--json");
   parsed.dumpLogitsPath = args->get("--dump-logits");
-  if (!parsed.dumpLogitsPath.empty() && parsed.rows() != 1) {
-    error = "--dump-logits takes a single prompt row";
+  parsed.dumpDecodeLogitsPath = args->get("--dump-decode-logits");
+  if ((!parsed.dumpLogitsPath.empty() || !parsed.dumpDecodeLogitsPath.empty()) &&
+      parsed.rows() != 1) {
+    error = "--dump-logits and --dump-decode-logits take a single prompt row";
     return false;
   }
   return true;
@@ -253,6 +259,7 @@ int runGenerateCommand(int argc, char **argv) {
   GenerationOptions &generation = options.generation;
   generation.sampling = args.generation.sampling(manifest);
   generation.keepPromptLogits = !args.dumpLogitsPath.empty();
+  generation.keepDecodeLogits = !args.dumpDecodeLogitsPath.empty();
   size_t longest = 0;
   for (const std::vector<int32_t> &prompt : *prompts)
     longest = std::max(longest, prompt.size());
@@ -274,6 +281,9 @@ int runGenerateCommand(int argc, char **argv) {
     return reportError(error);
   if (!args.dumpLogitsPath.empty() &&
       !writeLogits(args.dumpLogitsPath, result->ids.promptLogits, error))
+    return reportError(error);
+  if (!args.dumpDecodeLogitsPath.empty() &&
+      !writeLogits(args.dumpDecodeLogitsPath, result->ids.decodeLogits, error))
     return reportError(error);
   printResult(args, *result, *prompts, generation.sampling,
               tokenizer != nullptr, streaming);

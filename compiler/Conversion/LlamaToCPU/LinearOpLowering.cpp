@@ -25,7 +25,8 @@ constexpr int64_t kFeatureTile = 2;
 /// For every output feature n (in parallel) and input row m:
 /// output[m, n] = epilogue(dot(input[m], weights[i][n]) for each weight i).
 /// Features go kFeatureTile at a time when they divide evenly; input rows
-/// kRowTile at a time (prefill), the rest one by one (decode).
+/// kRowTile at a time (prefill), the rest one by one (decode), with the same
+/// summation order either way.
 void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
                  Value output,
                  function_ref<Value(OpBuilder &, Location, ValueRange)> epilogue,
@@ -65,17 +66,6 @@ void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
                                 outputRows, ValueRange{m, n});
       }
   };
-  auto storeRow = [&](OpBuilder &sb, Location sloc, ValueRange ns, Value m) {
-    for (Value n : ns) {
-      SmallVector<Value> dots;
-      for (Value weight : weights)
-        dots.push_back(buildDotProduct(sb, sloc, rows, m, weight, n, inFeatures,
-                                       options));
-      memref::StoreOp::create(sb, sloc, epilogue(sb, sloc, dots), outputRows,
-                              ValueRange{m, n});
-    }
-  };
-
   Value blocks = indexConstant(b, loc, features / featureTile);
   buildParallelLoops(
       b, loc, {blocks}, [&](OpBuilder &pb, Location ploc, ValueRange block) {
@@ -93,7 +83,7 @@ void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
         scf::ForOp::create(
             pb, ploc, tiledRows, rowCount, indexConstant(pb, ploc, 1), ValueRange{},
             [&](OpBuilder &sb, Location sloc, Value m, ValueRange) {
-              storeRow(sb, sloc, ns, m);
+              storeTile(sb, sloc, ns, {m});
               scf::YieldOp::create(sb, sloc);
             });
       });

@@ -105,6 +105,9 @@ void insertDeallocations(func::FuncOp func) {
   }
 }
 
+/// Real models use 64 to 256.
+constexpr int64_t kMaxAttentionHeadDim = 1024;
+
 struct ConvertLlamaToCPUPass
     : llamac::impl::ConvertLlamaToCPUBase<ConvertLlamaToCPUPass> {
   using ConvertLlamaToCPUBase::ConvertLlamaToCPUBase;
@@ -119,6 +122,18 @@ struct ConvertLlamaToCPUPass
                          << " must be between 1 and 64";
       return signalPassFailure();
     }
+    // The fused attention kernel holds a head in one vector<head_dim x f32>:
+    // a config with an absurd head_dim would make LLVM run out of memory.
+    WalkResult tooWide = module.walk([](llama::AttentionOp op) {
+      if (op.getHeadDim() <= kMaxAttentionHeadDim)
+        return WalkResult::advance();
+      op.emitOpError() << "head_dim " << op.getHeadDim() << " is more than the "
+                       << kMaxAttentionHeadDim
+                       << " lanes the CPU attention kernel holds a head in";
+      return WalkResult::interrupt();
+    });
+    if (tooWide.wasInterrupted())
+      return signalPassFailure();
     LoweringContext context;
     context.options.vectorWidth = vectorWidth;
     for (auto decl : module.getOps<llama::WeightDeclOp>())

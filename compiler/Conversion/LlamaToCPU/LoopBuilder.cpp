@@ -168,40 +168,69 @@ Value buildDotProduct(OpBuilder &b, Location loc, Value lhs, Value lhsRow,
   return tail.getResult(0);
 }
 
+namespace {
+
+/// One step of the tile's vector loop: for each of `unroll` consecutive
+/// vectors from k, every (lhs row, rhs row) pair's accumulator u gets one FMA.
+/// Accumulators are laid out [pair][u].
+SmallVector<Value> accumulateTile(OpBuilder &b, Location loc, Value lhs,
+                                  ValueRange lhsRows,
+                                  ArrayRef<std::pair<Value, Value>> rhs,
+                                  Value k, int64_t width, int64_t unroll,
+                                  ValueRange acc) {
+  SmallVector<Value> next(acc);
+  for (int64_t u = 0; u < unroll; ++u) {
+    Value offset = arith::AddIOp::create(b, loc, k, indexConstant(b, loc, u * width));
+    SmallVector<Value> rhsVectors;
+    for (auto [buffer, row] : rhs)
+      rhsVectors.push_back(loadVectorAsF32(b, loc, buffer, {row, offset}, width));
+    for (auto [i, lhsRow] : llvm::enumerate(lhsRows)) {
+      Value x = loadVectorAsF32(b, loc, lhs, {lhsRow, offset}, width);
+      for (auto [j, w] : llvm::enumerate(rhsVectors)) {
+        size_t slot = (i * rhs.size() + j) * unroll + u;
+        next[slot] = vector::FMAOp::create(b, loc, x, w, next[slot]);
+      }
+    }
+  }
+  return next;
+}
+
+} // namespace
+
 SmallVector<Value>
 buildDotProductTile(OpBuilder &b, Location loc, Value lhs, ValueRange lhsRows,
                     ArrayRef<std::pair<Value, Value>> rhs, int64_t length,
                     const KernelOptions &options) {
+  // Two interleaved accumulators per pair hide the FMA latency even when the
+  // tile is a single pair (decode). Prefill and decode run this same code, so
+  // a logit does not depend on how many tokens were computed with it.
+  constexpr int64_t kUnroll = 2;
   int64_t width = options.vectorWidth;
-  int64_t tile = lhsRows.size() * rhs.size();
+  int64_t pairs = lhsRows.size() * rhs.size();
   auto vectorType = VectorType::get({width}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
-  int64_t vectorEnd = length / width * width;
-  SmallVector<Value> partials(tile, zero);
+  int64_t vectorEnd = length / (width * kUnroll) * width * kUnroll;
+  SmallVector<Value> partials(pairs * kUnroll, zero);
   if (vectorEnd > 0) {
     auto loop = scf::ForOp::create(
         b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, vectorEnd),
-        indexConstant(b, loc, width), partials,
+        indexConstant(b, loc, width * kUnroll), partials,
         [&](OpBuilder &nb, Location nloc, Value k, ValueRange acc) {
-          SmallVector<Value> rhsVectors;
-          for (auto [buffer, row] : rhs)
-            rhsVectors.push_back(loadVectorAsF32(nb, nloc, buffer, {row, k}, width));
-          SmallVector<Value> next;
-          for (auto [i, lhsRow] : llvm::enumerate(lhsRows)) {
-            Value x = loadVectorAsF32(nb, nloc, lhs, {lhsRow, k}, width);
-            for (auto [j, w] : llvm::enumerate(rhsVectors))
-              next.push_back(vector::FMAOp::create(nb, nloc, x, w,
-                                                   acc[i * rhs.size() + j]));
-          }
-          scf::YieldOp::create(nb, nloc, next);
+          scf::YieldOp::create(nb, nloc,
+                               accumulateTile(nb, nloc, lhs, lhsRows, rhs, k,
+                                              width, kUnroll, acc));
         });
     partials = SmallVector<Value>(loop.getResults());
   }
   SmallVector<Value> sums;
-  for (Value partial : partials)
-    sums.push_back(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                               partial));
+  for (int64_t pair = 0; pair < pairs; ++pair) {
+    Value partial = partials[pair * kUnroll];
+    for (int64_t u = 1; u < kUnroll; ++u)
+      partial = arith::AddFOp::create(b, loc, partial, partials[pair * kUnroll + u]);
+    sums.push_back(
+        vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, partial));
+  }
   if (vectorEnd == length)
     return sums;
   auto tail = scf::ForOp::create(
@@ -209,12 +238,11 @@ buildDotProductTile(OpBuilder &b, Location loc, Value lhs, ValueRange lhsRows,
       indexConstant(b, loc, 1), sums,
       [&](OpBuilder &nb, Location nloc, Value k, ValueRange acc) {
         SmallVector<Value> next;
-        for (auto [i, lhsRow] : llvm::enumerate(lhsRows)) {
+        for (Value lhsRow : lhsRows) {
           Value x = loadAsF32(nb, nloc, lhs, {lhsRow, k});
-          for (auto [j, pair] : llvm::enumerate(rhs)) {
-            Value w = loadAsF32(nb, nloc, pair.first, {pair.second, k});
-            next.push_back(math::FmaOp::create(nb, nloc, x, w,
-                                               acc[i * rhs.size() + j]));
+          for (auto [buffer, row] : rhs) {
+            Value w = loadAsF32(nb, nloc, buffer, {row, k});
+            next.push_back(math::FmaOp::create(nb, nloc, x, w, acc[next.size()]));
           }
         }
         scf::YieldOp::create(nb, nloc, next);
