@@ -9,6 +9,10 @@ namespace llamac {
 
 namespace fs = std::filesystem;
 
+DType kvCacheDType(DType compute) {
+  return compute == DType::BF16 ? DType::F16 : compute;
+}
+
 const char *dtypeName(DType dtype) {
   switch (dtype) {
   case DType::F32:

@@ -36,6 +36,12 @@ uint64_t elementCount(const std::vector<int64_t> &shape);
 /// "[4096, 11008]", for messages.
 std::string formatShape(const std::vector<int64_t> &shape);
 
+/// The KV cache's element type for a compute dtype. A bf16 cache keeps 8
+/// mantissa bits of every key and value that all later tokens read, which
+/// costs small models up to 0.1 in a logit; f16 keeps 11 and its range holds
+/// Llama's keys and values (llama.cpp stores its cache in f16 by default).
+DType kvCacheDType(DType compute);
+
 enum class Architecture { CausalLM, SequenceClassification };
 
 /// The subset of transformers' LlamaConfig that changes the computation, with

@@ -187,9 +187,10 @@ std::string fileNameIn(const ObjectReader &root, const char *key) {
 /// disagrees with itself would make the runtime allocate the wrong buffer.
 std::array<int64_t, 6> readKVCacheShape(const ObjectReader &kvCache,
                                         const Manifest &manifest) {
-  if (kvCache.string("dtype") != dtypeName(manifest.computeDType))
-    fail("field 'kv_cache.dtype' must be the compute dtype '" +
-         std::string(dtypeName(manifest.computeDType)) + "'");
+  DType cacheDType = kvCacheDType(manifest.computeDType);
+  if (kvCache.string("dtype") != dtypeName(cacheDType))
+    fail("field 'kv_cache.dtype' must be '" + std::string(dtypeName(cacheDType)) +
+         "' for compute dtype '" + dtypeName(manifest.computeDType) + "'");
   const LlamaConfig &config = manifest.config;
   std::array<int64_t, 6> expected = {
       config.numLayers,       2,           manifest.maxBatch,

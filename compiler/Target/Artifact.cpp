@@ -200,7 +200,8 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
   std::vector<int64_t> cacheShape = {c.numLayers, 2, importOptions.maxBatch,
                                      c.numKeyValueHeads, importOptions.maxSeq,
                                      c.headDim};
-  uint64_t cacheBytes = options.computeDType == "f32" ? 4 : 2;
+  DType cacheDType = kvCacheDType(*parseDType(options.computeDType));
+  uint64_t cacheBytes = dtypeSize(cacheDType);
   for (int64_t size : cacheShape)
     cacheBytes *= size;
   bool classifier = c.architecture == Architecture::SequenceClassification;
@@ -223,7 +224,7 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
        json::Object{{"prefill", kPrefillSymbol}, {"decode", kDecodeSymbol}}},
       {"max_batch", importOptions.maxBatch},
       {"max_seq", importOptions.maxSeq},
-      {"kv_cache", json::Object{{"dtype", options.computeDType},
+      {"kv_cache", json::Object{{"dtype", dtypeName(cacheDType)},
                                 {"shape", shapeToJson(cacheShape)}}},
       {"output", json::Object{{"kind", classifier ? "scores" : "logits"},
                               {"size", classifier ? c.numLabels : c.vocabSize}}},

@@ -103,7 +103,8 @@ CudaExecutor::create(const Manifest &manifest,
   for (const WeightTableEntry &entry : manifest.weightTable)
     weightBytes += elementCount(entry.shape) * dtypeSize(compute);
   x.kvCacheShape = manifest.kvCacheShape;
-  uint64_t cacheBytes = elements(manifest.kvCacheShape) * dtypeSize(compute);
+  uint64_t cacheBytes =
+      elements(manifest.kvCacheShape) * dtypeSize(kvCacheDType(compute));
   uint64_t tokenSlots = uint64_t(manifest.maxBatch * manifest.maxSeq);
   x.outputSize = manifest.outputSize;
   uint64_t ioBytes = tokenSlots * (8 + 4 * uint64_t(manifest.outputSize)) +

@@ -21,6 +21,7 @@ Cases:
   config-zero-vocab           vocab_size 0
   config-string-size          hidden_size as a string
   config-huge                 a valid config padded to 100 MB
+  config-huge-head-dim        a valid config with head_dim 2^26 (one head)
   st-header-past-end          header length equal to the file size
   st-negative-offset          a tensor whose data_offsets begin at -4
   st-overlap                  two tensors sharing their bytes
@@ -71,6 +72,8 @@ CONFIG_EDITS = {
     "config-kv-not-dividing": lambda c: c.update(num_key_value_heads=3),
     "config-zero-vocab": lambda c: c.update(vocab_size=0),
     "config-string-size": lambda c: c.update(hidden_size=str(c["hidden_size"])),
+    "config-huge-head-dim": lambda c: c.update(hidden_size=1 << 26, head_dim=1 << 26,
+                                               num_attention_heads=1, num_key_value_heads=1),
 }
 
 

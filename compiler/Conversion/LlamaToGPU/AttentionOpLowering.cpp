@@ -23,6 +23,8 @@
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 #include <limits>
@@ -97,7 +99,7 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
   Type index = b.getIndexType();
   return l.getOrCreateKernel(
       "rope_kv_" + shape.suffix(l),
-      {f32Buffer, f32Buffer, i32Buffer, i32Buffer, l.flatType(l.computeType()),
+      {f32Buffer, f32Buffer, i32Buffer, i32Buffer, l.flatType(l.cacheType()),
        index, index, index},
       {}, [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         Value key = f.getArgument(0), value = f.getArgument(1),
@@ -147,7 +149,7 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
   Type index = b.getIndexType();
   return l.getOrCreateKernel(
       "attention_" + shape.suffix(l),
-      {f32Buffer, i32Buffer, i32Buffer, l.flatType(l.computeType()), f32Buffer,
+      {f32Buffer, i32Buffer, i32Buffer, l.flatType(l.cacheType()), f32Buffer,
        index, index, index, f32},
       {l.sharedType(f32, shape.headDim), l.sharedType(f32, shape.cacheSeq),
        l.sharedType(f32, kAttentionThreads / kWarpSize)},
@@ -269,13 +271,12 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
   SmallVector<float> frequencies =
       inverseFrequencies(shape.headDim, op.getRopeTheta().convertToDouble(),
                          op.getRopeScale().convertToDouble());
-  std::string tableName = "rope_inv_freq_d" + std::to_string(shape.headDim) +
-                          "_theta" +
-                          std::to_string(static_cast<int64_t>(
-                              op.getRopeTheta().convertToDouble())) +
-                          "_scale" +
-                          std::to_string(static_cast<int64_t>(
-                              op.getRopeScale().convertToDouble() * 1000));
+  // Named by the exact bits of theta and scale: distinct tables never share
+  // a name.
+  std::string tableName = llvm::formatv(
+      "rope_inv_freq_d{0}_{1:x16}_{2:x16}", shape.headDim,
+      llvm::bit_cast<uint64_t>(op.getRopeTheta().convertToDouble()),
+      llvm::bit_cast<uint64_t>(op.getRopeScale().convertToDouble()));
   memref::GlobalOp table = l.getOrCreateDeviceTable(tableName, frequencies);
 
   Value query = l.bufferOf(op.getQuery());

@@ -234,6 +234,12 @@ FailureOr<Value> GPULowering::weight(Location loc, Value tensor) {
   return flatBufferAt(b, loc, pointer, count, flatType(compute));
 }
 
+Type GPULowering::cacheType() const {
+  if (compute.isBF16())
+    return Float16Type::get(compute.getContext());
+  return compute;
+}
+
 Value GPULowering::cache(Location loc, Value cacheBuffer) {
   auto type = cast<MemRefType>(cacheBuffer.getType());
   Value address =
@@ -241,7 +247,7 @@ Value GPULowering::cache(Location loc, Value cacheBuffer) {
   Value address64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
   Value pointer = LLVM::IntToPtrOp::create(
       b, loc, LLVM::LLVMPointerType::get(b.getContext()), address64);
-  return flatBufferAt(b, loc, pointer, type.getNumElements(), flatType(compute));
+  return flatBufferAt(b, loc, pointer, type.getNumElements(), flatType(cacheType()));
 }
 
 void GPULowering::launch(Location loc, mlir::gpu::GPUFuncOp kernel,

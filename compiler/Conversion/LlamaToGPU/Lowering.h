@@ -42,8 +42,8 @@ public:
 
   mlir::OpBuilder &builder() { return b; }
   mlir::Type computeType() const { return compute; }
-  int64_t maxBatch() const { return batchLimit; }
-  int64_t maxSeq() const { return seqLimit; }
+  /// The KV cache's element type (see kvCacheDType in frontends/ModelSpec.h).
+  mlir::Type cacheType() const;
 
   /// Starts lowering `func`: maps its `llama.weight_table` argument and
   /// opens the function's stream (`gpu.wait async`) and its scratch arena.
@@ -109,6 +109,7 @@ private:
   mlir::gpu::GPUModuleOp kernels;
   mlir::OpBuilder b;
   mlir::Type compute;
+  /// The limits scratch buffers are sized for.
   int64_t batchLimit;
   int64_t seqLimit;
   llvm::StringMap<int64_t> weightIndex;
