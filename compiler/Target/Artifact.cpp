@@ -147,12 +147,45 @@ const char *formatName(SourceFormat format) {
   return "none";
 }
 
-/// generation_config.json's contents, or null.
+/// Whether `text` nests arrays and objects deeper than `limit`. LLVM's JSON
+/// parser recurses once per level: a generation_config.json of a million
+/// '[' overflowed the stack (and the crash handler then hung).
+bool nestsDeeperThan(StringRef text, int limit) {
+  int depth = 0;
+  bool inString = false, escaped = false;
+  for (char c : text) {
+    if (inString) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit)
+        return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+/// generation_config.json's contents, or null (also for a file that is not
+/// JSON, larger than 1 MiB or nested deeper than 64 levels: real ones are a
+/// few hundred bytes, two levels).
 json::Value readGenerationConfig(const ModelSpec &spec) {
+  constexpr uint64_t kMaxBytes = 1 << 20;
+  constexpr int kMaxDepth = 64;
   if (spec.generationConfigPath.empty())
     return nullptr;
+  uint64_t size = 0;
+  if (sys::fs::file_size(spec.generationConfigPath, size) || size > kMaxBytes)
+    return nullptr;
   auto buffer = MemoryBuffer::getFile(spec.generationConfigPath);
-  if (!buffer)
+  if (!buffer || nestsDeeperThan((*buffer)->getBuffer(), kMaxDepth))
     return nullptr;
   Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
   if (!parsed) {
@@ -206,8 +239,9 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
     cacheBytes *= size;
   bool classifier = c.architecture == Architecture::SequenceClassification;
   // Absolute, so the artifact finds its weights from any directory.
-  SmallString<256> sourcePath(spec.sourcePath);
-  sys::fs::make_absolute(sourcePath);
+  SmallString<256> sourcePath;
+  if (sys::fs::real_path(spec.sourcePath, sourcePath))
+    sourcePath = spec.sourcePath;
   json::Value source = spec.format == SourceFormat::ConfigOnly
                            ? json::Value(nullptr)
                            : json::Value(std::string(sourcePath));

@@ -2,6 +2,7 @@
 #include "tools/llamac/Inspect.h"
 
 #include "llvm/Support/FormatVariadic.h"
+#include <map>
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -46,9 +47,13 @@ void printModel(raw_ostream &os, const json::Object &manifest) {
                        : formatv("grouped-query, {0} query heads per kv head",
                                  kvHeads ? heads / kvHeads : 0)
                              .str();
+  std::string architecture = "?";
+  if (const json::Array *architectures = config ? config->getArray("architectures") : nullptr)
+    if (!architectures->empty() && architectures->front().getAsString())
+      architecture = architectures->front().getAsString()->str();
   os << formatv("model:      {0}: {1} layers, hidden {2}, {3} heads / {4} kv heads "
                 "({5}), head_dim {6}, ffn {7}, vocab {8}\n",
-                text(config, "architecture"), integer(config, "num_hidden_layers"),
+                architecture, integer(config, "num_hidden_layers"),
                 integer(config, "hidden_size"), heads, kvHeads, attention,
                 integer(config, "head_dim"), integer(config, "intermediate_size"),
                 integer(config, "vocab_size"));
@@ -78,9 +83,13 @@ void printFunctions(raw_ostream &os, const json::Object &manifest) {
       continue;
     os << formatv("  {0}: {1} kernels, {2} per layer; a layer is", text(function, "name"),
                   integer(function, "kernels"), integer(function, "kernels_per_layer"));
-    if (const json::Object *ops = function->getObject("layer_ops"))
+    if (const json::Object *ops = function->getObject("layer_ops")) {
+      std::map<std::string, int64_t> sorted;
       for (const auto &[name, count] : *ops)
-        os << formatv(" {0} x{1}", name.str(), count.getAsInteger().value_or(0));
+        sorted[name.str()] = count.getAsInteger().value_or(0);
+      for (const auto &[name, count] : sorted)
+        os << formatv(" {0} x{1}", name, count);
+    }
     os << "\n";
   }
 }
