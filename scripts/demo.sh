@@ -42,6 +42,7 @@ artifact="$work/model.lmc"
 "$build/bin/llamac" compile "$model" -o "$artifact" --target cpu -O2 --force
 "$build/bin/llamac" inspect "$artifact" 2>/dev/null || true
 if [ -f "$artifact/tokenizer.model" ]; then
+  printf '%s' "$prompt"   # the generated text continues it
   "$build/bin/llamac-run" generate "$artifact" -p "$prompt" --max-new-tokens 200 --temperature 0
 else
   "$build/bin/llamac-run" generate "$artifact" --prompt-ids 1 --max-new-tokens 64
