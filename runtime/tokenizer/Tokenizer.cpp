@@ -98,15 +98,18 @@ std::string replaceAll(std::string text, std::string_view from,
 /// invalid"): control bytes, newlines and bytes that may not be UTF-8 are
 /// shown as '?' and the message is cut, so an error stays one printable
 /// line whatever the file holds.
-std::string printableStatus(const sentencepiece::util::Status &status) {
+std::string printableMessage(std::string text) {
   constexpr size_t kMaxChars = 200;
-  std::string text = status.ToString();
   bool cut = text.size() > kMaxChars;
   text.resize(std::min(text.size(), kMaxChars));
   for (char &c : text)
     if (c < 0x20 || c > 0x7e)
       c = '?';
   return cut ? text + "..." : text;
+}
+
+std::string printableStatus(const sentencepiece::util::Status &status) {
+  return printableMessage(status.ToString());
 }
 
 bool startsWithSpace(std::string_view text) {
@@ -154,8 +157,16 @@ bool Tokenizer::initialize(const std::string &bytes, std::string &problem) {
   for (auto [processor, dummyPrefix] :
        {std::pair{withDummyPrefix.get(), true},
         std::pair{withoutDummyPrefix.get(), false}}) {
-    sentencepiece::util::Status status = processor->LoadFromSerializedProto(
-        bytes + dummyPrefixOverride(dummyPrefix));
+    sentencepiece::util::Status status;
+    try {
+      status = processor->LoadFromSerializedProto(
+          bytes + dummyPrefixOverride(dummyPrefix));
+    } catch (const std::exception &e) {
+      // SentencePiece's trie builder throws on some malformed models (a
+      // piece of zero length: "failed to insert key: zero-length key").
+      problem = "not a SentencePiece model (" + printableMessage(e.what()) + ")";
+      return false;
+    }
     if (!status.ok()) {
       problem = "not a SentencePiece model (" + printableStatus(status) + ")";
       return false;
@@ -224,7 +235,14 @@ bool Tokenizer::appendSegment(std::string_view text, bool dummyPrefix,
   std::vector<int> segmentIds;
   const sentencepiece::SentencePieceProcessor &processor =
       dummyPrefix ? *withDummyPrefix : *withoutDummyPrefix;
-  sentencepiece::util::Status status = processor.Encode(text, &segmentIds);
+  sentencepiece::util::Status status;
+  try {
+    status = processor.Encode(text, &segmentIds);
+  } catch (const std::exception &e) {
+    error = "SentencePiece failed to encode the text: " +
+            printableMessage(e.what());
+    return false;
+  }
   if (!status.ok()) {
     error = "SentencePiece failed to encode the text: " + printableStatus(status);
     return false;

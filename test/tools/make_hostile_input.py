@@ -9,6 +9,8 @@ one problem. SOURCE and OUT are, by case prefix:
   config-*     SOURCE a config.json, OUT a config.json
   st-*         SOURCE a checkpoint directory (config.json, model.safetensors),
                OUT a directory with config.json and a broken model.safetensors
+  checkpoint-* SOURCE a checkpoint directory, OUT a copy with a hostile
+               companion file
   llama2c-*    SOURCE a config.json whose shape the .bin takes, OUT a .bin
   manifest-*   SOURCE an artifact directory, OUT a copy with a broken
                manifest.json
@@ -31,6 +33,11 @@ Cases:
   st-garbage-dtype            a dtype of control bytes and junk
   st-duplicate-name           the same tensor name twice in the header
   st-deep-header              a header nested a million levels deep
+  checkpoint-deep-generation-config
+                              generation_config.json nested a million levels
+  checkpoint-garbage-tokenizer
+                              a tokenizer.model that is not a SentencePiece model
+                              and whose bytes include a newline and an escape
   llama2c-negative-dim        a header whose dim is -16
   llama2c-absurd-layers       a header claiming 2^31 - 1 layers
   llama2c-absurd-sizes        sizes whose file would exceed 2^64 bytes
@@ -149,6 +156,18 @@ def make_safetensors(case, source, out):
         f.write(blob)
 
 
+def make_checkpoint(case, source, out):
+    shutil.copytree(source, out)
+    if case == "checkpoint-deep-generation-config":
+        with open(os.path.join(out, "generation_config.json"), "w") as f:
+            f.write("[" * 1000000 + "]" * 1000000)
+    elif case == "checkpoint-garbage-tokenizer":
+        with open(os.path.join(out, "tokenizer.model"), "wb") as f:
+            f.write(b"\x1b[31mnot a model\n\xff\xfe" * 4)
+    else:
+        sys.exit("unknown case " + case)
+
+
 def make_llama2c(case, source, out):
     config = load_json(source)
     dim, hidden, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
@@ -208,6 +227,8 @@ def main():
         make_config(case, source, out)
     elif case.startswith("st-"):
         make_safetensors(case, source, out)
+    elif case.startswith("checkpoint-"):
+        make_checkpoint(case, source, out)
     elif case.startswith("llama2c-"):
         make_llama2c(case, source, out)
     elif case.startswith("manifest-"):

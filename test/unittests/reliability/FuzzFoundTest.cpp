@@ -41,5 +41,28 @@ TEST(FuzzFound, TokenizerModelErrorQuotingThePieceIsOnePrintableLine) {
     EXPECT_TRUE(c >= 0x20 && c <= 0x7e) << "unprintable byte in: " << error;
 }
 
+// tokenizer_model_fuzzer: a 68-byte model whose pieces include one of zero
+// length. SentencePiece's trie builder throws (Darts "failed to insert key:
+// zero-length key") out of LoadFromSerializedProto, which escaped
+// Tokenizer::loadFromBytes and terminated the process.
+TEST(FuzzFound, TokenizerModelWithAnEmptyPieceIsRefusedNotThrown) {
+  const unsigned char model[] = {
+      0x0a, 0x0e, 0x0a, 0x05, 0x77, 0x6f, 0x72, 0x6c, 0x64, 0x15, 0x00, 0x00,
+      0x00, 0x00, 0x18, 0x02, 0x0a, 0x0c, 0x0a, 0x03, 0x3c, 0x73, 0x0e, 0x0a,
+      0x05, 0x00, 0x72, 0x77, 0x6f, 0x00, 0x18, 0x02, 0x0a, 0x0c, 0x0a, 0x03,
+      0x3c, 0x73, 0x3e, 0x15, 0x00, 0x00, 0x00, 0x00, 0x18, 0x03, 0x0a, 0x0d,
+      0x0a, 0x04, 0x3c, 0x2f, 0x73, 0x3e, 0x15, 0x00, 0x00, 0x00, 0x00, 0x18,
+      0x03, 0x15, 0x00, 0x00, 0x00, 0x00, 0x18, 0x0a};
+  std::string error;
+  std::unique_ptr<Tokenizer> tokenizer;
+  EXPECT_NO_THROW(tokenizer = Tokenizer::loadFromBytes(
+                      std::string(reinterpret_cast<const char *>(model),
+                                  sizeof(model)),
+                      "tokenizer.model", error));
+  EXPECT_FALSE(tokenizer);
+  EXPECT_TRUE(isOneLineNaming(error, {"tokenizer.model: not a SentencePiece model",
+                                      "zero-length key"}));
+}
+
 } // namespace
 } // namespace llamac::reliability
