@@ -1,4 +1,5 @@
 //===- GPULowering.cpp - State shared by the llama to GPU lowerings -------===//
+#include "compiler/Conversion/DenseMemRef.h"
 #include "compiler/Conversion/LlamaToGPU/Lowering.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
@@ -191,33 +192,6 @@ MemRefType GPULowering::sharedType(Type element, int64_t size) const {
   return MemRefType::get({size}, element, MemRefLayoutAttrInterface{}, workgroup);
 }
 
-namespace {
-
-/// A `memref<?xT>` over `count` elements at the device address `pointer`.
-Value flatBufferAt(OpBuilder &b, Location loc, Value pointer, int64_t count,
-                   MemRefType type) {
-  MLIRContext *ctx = b.getContext();
-  auto i64 = IntegerType::get(ctx, 64);
-  auto ptrType = LLVM::LLVMPointerType::get(ctx);
-  auto array = LLVM::LLVMArrayType::get(i64, 1);
-  auto structType =
-      LLVM::LLVMStructType::getLiteral(ctx, {ptrType, ptrType, i64, array, array});
-  auto constant = [&](int64_t value) -> Value {
-    return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
-  };
-  Value desc = LLVM::PoisonOp::create(b, loc, structType);
-  desc = LLVM::InsertValueOp::create(b, loc, desc, pointer, ArrayRef<int64_t>{0});
-  desc = LLVM::InsertValueOp::create(b, loc, desc, pointer, ArrayRef<int64_t>{1});
-  desc = LLVM::InsertValueOp::create(b, loc, desc, constant(0), ArrayRef<int64_t>{2});
-  desc = LLVM::InsertValueOp::create(b, loc, desc, constant(count),
-                                     ArrayRef<int64_t>{3, 0});
-  desc = LLVM::InsertValueOp::create(b, loc, desc, constant(1),
-                                     ArrayRef<int64_t>{4, 0});
-  return UnrealizedConversionCastOp::create(b, loc, type, desc).getResult(0);
-}
-
-} // namespace
-
 FailureOr<Value> GPULowering::weight(Location loc, Value tensor) {
   auto weightOp = tensor.getDefiningOp<llama::WeightOp>();
   if (!weightOp)
@@ -231,7 +205,7 @@ FailureOr<Value> GPULowering::weight(Location loc, Value tensor) {
       ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(found->second)});
   Value pointer = LLVM::LoadOp::create(b, loc, ptrType, slot);
   int64_t count = cast<RankedTensorType>(tensor.getType()).getNumElements();
-  return flatBufferAt(b, loc, pointer, count, flatType(compute));
+  return denseMemRefAt(b, loc, pointer, flatType(compute), {count});
 }
 
 Type GPULowering::cacheType() const {
@@ -247,7 +221,7 @@ Value GPULowering::cache(Location loc, Value cacheBuffer) {
   Value address64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
   Value pointer = LLVM::IntToPtrOp::create(
       b, loc, LLVM::LLVMPointerType::get(b.getContext()), address64);
-  return flatBufferAt(b, loc, pointer, type.getNumElements(), flatType(cacheType()));
+  return denseMemRefAt(b, loc, pointer, flatType(cacheType()), {type.getNumElements()});
 }
 
 void GPULowering::launch(Location loc, mlir::gpu::GPUFuncOp kernel,
