@@ -33,20 +33,9 @@ case $seconds in
   ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2 ;;
 esac
 
-if [ ! -f "$build/build.ninja" ]; then
-  # fuzzer-no-link: coverage feedback from every library the targets link.
-  sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
-  cmake -G Ninja -S "$root" -B "$build" \
-    -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DCMAKE_C_FLAGS="-O1 -fno-omit-frame-pointer $sanitize" \
-    -DCMAKE_CXX_FLAGS="-O1 -fno-omit-frame-pointer $sanitize" \
-    -DCMAKE_EXE_LINKER_FLAGS="$sanitize" \
-    -DCMAKE_SHARED_LINKER_FLAGS="$sanitize" \
-    -DCMAKE_MODULE_LINKER_FLAGS="$sanitize" \
-    -DLLAMAC_ENABLE_COMPILER=OFF -DLLAMAC_ENABLE_TESTS=OFF -DLLAMAC_FUZZ=ON \
-    -DLLAMAC_SHARED_DIR="$shared" >/dev/null
-fi
+# fuzzer-no-link: coverage feedback from every library the targets link.
+"$root/scripts/configure-sanitized.sh" "$build" fuzzer-no-link,address,undefined \
+  -DLLAMAC_ENABLE_TESTS=OFF -DLLAMAC_FUZZ=ON -DLLAMAC_SHARED_DIR="$shared"
 ninja -C "$build" -j "$jobs" "${targets[@]}"
 
 work=$build/fuzz

@@ -22,20 +22,8 @@ shared=$(cd "${LLAMAC_SHARED_DIR:-$root/../shared}" && pwd)
 jobs=${LLAMAC_JOBS:-2}
 llvm=/usr/lib/llvm-22/bin
 
-if [ ! -f "$build/build.ninja" ]; then
-  sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all"
-  cmake -G Ninja -S "$root" -B "$build" \
-    -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DCMAKE_C_FLAGS="-O1 -fno-omit-frame-pointer $sanitize" \
-    -DCMAKE_CXX_FLAGS="-O1 -fno-omit-frame-pointer $sanitize" \
-    -DCMAKE_EXE_LINKER_FLAGS="$sanitize" \
-    -DCMAKE_SHARED_LINKER_FLAGS="$sanitize" \
-    -DCMAKE_MODULE_LINKER_FLAGS="$sanitize" \
-    -DLLAMAC_ENABLE_COMPILER=OFF \
-    -DLLVM_EXTERNAL_LIT="$llvm/lit" \
-    -DLLAMAC_SHARED_DIR="$shared" >/dev/null
-fi
+"$root/scripts/configure-sanitized.sh" "$build" address,undefined \
+  -DLLVM_EXTERNAL_LIT="$llvm/lit" -DLLAMAC_SHARED_DIR="$shared"
 ninja -C "$build" -j "$jobs" llamac-run llamac-unittests
 
 # abort_on_error: a report ends in SIGABRT, never in a plain exit status 1
