@@ -15,11 +15,6 @@
 
 namespace llamac::cuda {
 
-float halfToFloat(uint16_t bits);
-uint16_t floatToHalf(float value);
-float bfloat16ToFloat(uint16_t bits);
-uint16_t floatToBfloat16(float value);
-
 /// `count` elements of `from` at `source` converted to `to`, as bytes.
 std::vector<uint8_t> convertElements(const void *source, uint64_t count,
                                      DType from, DType to);

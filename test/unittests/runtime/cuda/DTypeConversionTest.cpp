@@ -1,5 +1,6 @@
 //===- DTypeConversionTest.cpp - Weights to the device compute dtype ------===//
 
+#include "frontends/FloatConversion.h"
 #include "runtime/cuda/DTypeConversion.h"
 
 #include <cmath>
@@ -11,57 +12,57 @@ using namespace llamac;
 using namespace llamac::cuda;
 
 TEST(DTypeConversionTest, HalfKnownValues) {
-  EXPECT_EQ(floatToHalf(1.0f), 0x3c00);
-  EXPECT_EQ(floatToHalf(-2.0f), 0xc000);
-  EXPECT_EQ(floatToHalf(65504.0f), 0x7bff);
-  EXPECT_EQ(floatToHalf(std::ldexp(1.0f, -24)), 0x0001); // Smallest subnormal.
-  EXPECT_EQ(floatToHalf(std::ldexp(1.0f, -14)), 0x0400); // Smallest normal.
-  EXPECT_EQ(floatToHalf(0.0f), 0x0000);
-  EXPECT_EQ(floatToHalf(-0.0f), 0x8000);
-  EXPECT_EQ(halfToFloat(0x3555), 0.333251953125f);
+  EXPECT_EQ(floatToHalfBits(1.0f), 0x3c00);
+  EXPECT_EQ(floatToHalfBits(-2.0f), 0xc000);
+  EXPECT_EQ(floatToHalfBits(65504.0f), 0x7bff);
+  EXPECT_EQ(floatToHalfBits(std::ldexp(1.0f, -24)), 0x0001); // Smallest subnormal.
+  EXPECT_EQ(floatToHalfBits(std::ldexp(1.0f, -14)), 0x0400); // Smallest normal.
+  EXPECT_EQ(floatToHalfBits(0.0f), 0x0000);
+  EXPECT_EQ(floatToHalfBits(-0.0f), 0x8000);
+  EXPECT_EQ(halfBitsToFloat(0x3555), 0.333251953125f);
 }
 
 TEST(DTypeConversionTest, HalfRoundsToNearestEven) {
   // 1 + 2^-11 lies halfway between 1 and 1 + 2^-10: ties go to the even 1.
-  EXPECT_EQ(floatToHalf(1.0f + std::ldexp(1.0f, -11)), 0x3c00);
+  EXPECT_EQ(floatToHalfBits(1.0f + std::ldexp(1.0f, -11)), 0x3c00);
   // 1 + 3 * 2^-11 lies halfway between 0x3c01 and 0x3c02: to 0x3c02.
-  EXPECT_EQ(floatToHalf(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);
+  EXPECT_EQ(floatToHalfBits(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);
   // Just above the half point rounds up.
-  EXPECT_EQ(floatToHalf(std::nextafter(1.0f + std::ldexp(1.0f, -11), 2.0f)), 0x3c01);
+  EXPECT_EQ(floatToHalfBits(std::nextafter(1.0f + std::ldexp(1.0f, -11), 2.0f)), 0x3c01);
   // Half subnormals round to nearest even too: 1.5 * 2^-24 -> 2 * 2^-24.
-  EXPECT_EQ(floatToHalf(1.5f * std::ldexp(1.0f, -24)), 0x0002);
-  EXPECT_EQ(floatToHalf(0.5f * std::ldexp(1.0f, -24)), 0x0000);
+  EXPECT_EQ(floatToHalfBits(1.5f * std::ldexp(1.0f, -24)), 0x0002);
+  EXPECT_EQ(floatToHalfBits(0.5f * std::ldexp(1.0f, -24)), 0x0000);
 }
 
 TEST(DTypeConversionTest, HalfOverflowAndNaN) {
-  EXPECT_EQ(floatToHalf(65519.0f), 0x7bff);
-  EXPECT_EQ(floatToHalf(65520.0f), 0x7c00);
-  EXPECT_EQ(floatToHalf(-std::numeric_limits<float>::infinity()), 0xfc00);
-  uint16_t nan = floatToHalf(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_EQ(floatToHalfBits(65519.0f), 0x7bff);
+  EXPECT_EQ(floatToHalfBits(65520.0f), 0x7c00);
+  EXPECT_EQ(floatToHalfBits(-std::numeric_limits<float>::infinity()), 0xfc00);
+  uint16_t nan = floatToHalfBits(std::numeric_limits<float>::quiet_NaN());
   EXPECT_EQ(nan & 0x7c00, 0x7c00);
   EXPECT_NE(nan & 0x3ff, 0);
-  EXPECT_TRUE(std::isnan(halfToFloat(0x7e00)));
-  EXPECT_TRUE(std::isinf(halfToFloat(0x7c00)));
+  EXPECT_TRUE(std::isnan(halfBitsToFloat(0x7e00)));
+  EXPECT_TRUE(std::isinf(halfBitsToFloat(0x7c00)));
 }
 
 TEST(DTypeConversionTest, EveryHalfRoundTripsThroughFloat) {
   for (uint32_t bits = 0; bits <= 0xffff; ++bits) {
     if ((bits & 0x7c00) == 0x7c00 && (bits & 0x3ff) != 0)
       continue; // NaN payloads are not preserved bit for bit.
-    ASSERT_EQ(floatToHalf(halfToFloat(uint16_t(bits))), bits) << std::hex << bits;
+    ASSERT_EQ(floatToHalfBits(halfBitsToFloat(uint16_t(bits))), bits) << std::hex << bits;
   }
 }
 
 TEST(DTypeConversionTest, Bfloat16RoundsToNearestEven) {
-  EXPECT_EQ(floatToBfloat16(1.0f), 0x3f80);
-  EXPECT_EQ(floatToBfloat16(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
-  EXPECT_EQ(floatToBfloat16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
-  EXPECT_EQ(floatToBfloat16(-3.0f), 0xc040);
-  EXPECT_EQ(bfloat16ToFloat(0x3f80), 1.0f);
-  EXPECT_TRUE(std::isnan(bfloat16ToFloat(
-      floatToBfloat16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_EQ(floatToBFloat16Bits(1.0f), 0x3f80);
+  EXPECT_EQ(floatToBFloat16Bits(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
+  EXPECT_EQ(floatToBFloat16Bits(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
+  EXPECT_EQ(floatToBFloat16Bits(-3.0f), 0xc040);
+  EXPECT_EQ(bfloat16BitsToFloat(0x3f80), 1.0f);
+  EXPECT_TRUE(std::isnan(bfloat16BitsToFloat(
+      floatToBFloat16Bits(std::numeric_limits<float>::quiet_NaN()))));
   // The largest float rounds up to infinity, as torch does.
-  EXPECT_EQ(floatToBfloat16(std::numeric_limits<float>::max()), 0x7f80);
+  EXPECT_EQ(floatToBFloat16Bits(std::numeric_limits<float>::max()), 0x7f80);
 }
 
 TEST(DTypeConversionTest, ConvertsTensors) {
