@@ -72,6 +72,6 @@ for label in labels:
     print(f"| {label} | {r['prompt_tokens_per_second']:.1f} "
           f"| {r['decode_tokens_per_second']:.1f} | {r['decode_ms_per_token']:.2f} "
           f"| {r['weight_bytes_per_token'] / 2**20:.2f} "
-          f"| {r['read_bytes_per_second'] / 1e9:.2f} "
+          f"| {r['bandwidth_gb_per_second']:.2f} "
           f"| {r['floor_tokens_per_second']:.1f} | {100 * r['fraction_of_floor']:.0f}% |")
 PY

@@ -51,6 +51,10 @@ public:
       device->useGraphs(enabled);
   }
 
+  /// CUDA artifacts: the device they run on, for what the benchmark measures
+  /// there (bandwidth, kernels, GPU time). Null for CPU artifacts.
+  cuda::CudaExecutor *cudaExecutor() { return device.get(); }
+
 private:
   CompiledModel(Manifest manifest, ModelSpec spec,
                 std::vector<const void *> weights,

@@ -39,6 +39,12 @@ checkGenerationRequest(const Manifest &manifest,
   return "";
 }
 
+int32_t endOfSequenceId(const Manifest &manifest,
+                        const GenerationOptions &options) {
+  // No token id is negative: then no token ends a row.
+  return options.ignoreEos ? -1 : int32_t(manifest.config.eosTokenId);
+}
+
 namespace {
 
 /// The rows' progress through one generation.
@@ -107,7 +113,7 @@ runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
   });
 
   RowStates rows(histories, options,
-                 int32_t(model.manifest().config.eosTokenId));
+                 endOfSequenceId(model.manifest(), options));
   if (options.maxNewTokens > 0) {
     // Each row's last prompt position predicts its first new token.
     std::vector<int32_t> nextTokens =

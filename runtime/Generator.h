@@ -31,10 +31,16 @@ struct GenerationOptions {
   bool keepPromptLogits = false;
   /// Keep every decode step's logits in GenerationResult::decodeLogits.
   bool keepDecodeLogits = false;
+  /// Go on past EOS (benchmarks and long-context checks want a fixed length).
+  bool ignoreEos = false;
   /// Sees every row's tokens as they are chosen, EOS included. Returning
   /// false ends the row there as EOS would; the token stays in its output.
   std::function<bool(size_t row, int32_t token)> onToken;
 };
+
+/// The token that ends a row: the config's EOS, or none (-1) with ignoreEos.
+int32_t endOfSequenceId(const Manifest &manifest,
+                        const GenerationOptions &options);
 
 struct GenerationResult {
   /// Per row, the ids after the prompt, ending with EOS if it was produced.

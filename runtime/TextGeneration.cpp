@@ -130,7 +130,7 @@ generateWithText(CompiledModel &model, TextRows &rows,
   if (!ids)
     return std::nullopt;
   return rows.finish(std::move(*ids),
-                     int32_t(model.manifest().config.eosTokenId), error);
+                     endOfSequenceId(model.manifest(), generation), error);
 }
 
 } // namespace

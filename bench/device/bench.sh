@@ -1,24 +1,95 @@
 #!/usr/bin/env bash
-# Decode and prefill speed of the Llama-2-7B shape on the GPU machine, from
-# .device/ (prepare.sh): synthesizes random f16 weights (13.5 GB, throughput
-# does not depend on the values) and runs llamac-run bench with and without
-# the CUDA graph. Compare with ../shared/bench/BASELINES.md (224.5 tok/s is
-# the H100's bandwidth floor for these weights).
+# The GPU-speed benchmark, in one go on the GPU machine, from what
+# prepare.sh put in .device/ (nothing is built there, ../shared is absent):
 #
-#   bash bench/device/bench.sh [PROMPT_TOKENS [NEW_TOKENS]]
-set -euo pipefail
+#  1. random f16 weights of the Llama-2-7B shape (13.5 GB; speed does not
+#     depend on the values), unless already there;
+#  2. llamac-run bench -p 512 -n 128 at --ctx 256 (decode after a 128-token
+#     prompt) and --ctx 2048 (after a 1920-token prompt), JSON;
+#  3. Hugging Face's baseline in the same session, on the same card
+#     (.device/bench/hf_decode_baseline.py): eager and static cache with a
+#     128-token prompt and 256 new tokens, static with 1920 + 128;
+#  4. unless LLAMAC_BENCH_13B=0, the 13B shape at --ctx 256 (26 GB of
+#     weights; the 7B ones are deleted first, so that the 64 GB disk holds
+#     one checkpoint at a time);
+#  5. summarize.py: one markdown table with the ratios and the issue's
+#     targets.
+#
+# Each step prints its elapsed time. Estimated at 8 minutes on an H100:
+# synthesizing about 1 (7B) and 2 (13B), Hugging Face about 3 (each static
+# run compiles for ~46 s). A failed step is reported and the others still
+# run; the exit status is 1 if one failed.
+#
+#   bash bench/device/bench.sh [OUT_DIR]        (default: /tmp/llamac-bench)
+# Environment: LLAMAC_BENCH_13B (1; 0 skips the 13B shape),
+#              LLAMAC_BENCH_WEIGHTS (/tmp/llamac-weights: the synthesized
+#              checkpoints, reused by the next run; deleted as needed).
+set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 device=$root/.device
+out=${1:-/tmp/llamac-bench}
+weights=${LLAMAC_BENCH_WEIGHTS:-/tmp/llamac-weights}
+weights7b=$weights/llama-2-7b-f16
+weights13b=$weights/llama-2-13b-f16
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-weights=${LLAMAC_BENCH_WEIGHTS:-/tmp/llamac-llama-2-7b-f16}
-if [ ! -f "$weights/model.safetensors" ] && [ ! -f "$weights/model.safetensors.index.json" ]; then
-  "$device/bin/llamac-run" synth --config "$device/configs/llama-2-7b/config.json" \
-    -o "$weights" --dtype f16
+mkdir -p "$out"
+rm -f "$out"/*.json
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null \
+  || echo "(nvidia-smi unavailable)"
+
+failures=0
+started=$SECONDS
+# step NAME COMMAND...: runs COMMAND and prints how it ended and how long it
+# took.
+step() {
+  local name=$1 begin=$SECONDS status=0
+  shift
+  echo "== $name" >&2
+  "$@" || status=$?
+  if [ "$status" -ne 0 ]; then
+    failures=$((failures + 1))
+    echo "== $name: FAILED (exit $status) after $((SECONDS - begin)) s" >&2
+  else
+    echo "== $name: $((SECONDS - begin)) s" >&2
+  fi
+}
+
+# synth SHAPE DIR: the shape's random f16 checkpoint in DIR, unless a
+# complete one is there (the marker is written last).
+synth() {
+  if [ -f "$2/.complete" ]; then
+    echo "(reusing $2)" >&2
+    return 0
+  fi
+  rm -rf "$2"
+  "$device/bin/llamac-run" synth --config "$device/configs/$1/config.json" \
+    -o "$2" --dtype f16 && touch "$2/.complete"
+}
+
+# bench SHAPE DIR CTX: our benchmark's JSON in $out/ours-SHAPE-ctxCTX.json.
+bench() {
+  "$device/bin/llamac-run" bench "$device/artifacts/$1-cuda-f16.lmc" \
+    --weights "$2" -p 512 -n 128 --ctx "$3" --json >"$out/ours-$1-ctx$3.json"
+}
+
+# hf MODE PROMPT NEW: the baseline's JSON in $out/hf-MODE-PROMPT-NEW.json.
+hf() {
+  python3 "$device/bench/hf_decode_baseline.py" "$out/hf-$1-$2-$3.json" "$1" "$2" "$3" >&2
+}
+
+step "synthesize llama-2-7b f16" synth llama-2-7b "$weights7b"
+step "llamac bench llama-2-7b --ctx 256" bench llama-2-7b "$weights7b" 256
+step "llamac bench llama-2-7b --ctx 2048" bench llama-2-7b "$weights7b" 2048
+step "HF eager, prompt 128, 256 new" hf eager 128 256
+step "HF static, prompt 128, 256 new" hf static 128 256
+step "HF static, prompt 1920, 128 new" hf static 1920 128
+if [ "${LLAMAC_BENCH_13B:-1}" != 0 ]; then
+  rm -rf "$weights7b"
+  step "synthesize llama-2-13b f16" synth llama-2-13b "$weights13b"
+  step "llamac bench llama-2-13b --ctx 256" bench llama-2-13b "$weights13b" 256
 fi
-artifact=$device/artifacts/llama-2-7b-cuda-f16.lmc
-for graph in "" --no-cuda-graph; do
-  echo "== llama-2-7b f16 ${graph:-(CUDA graph)}"
-  "$device/bin/llamac-run" bench "$artifact" --weights "$weights" \
-    -p "${1:-128}" -n "${2:-128}" $graph
-done
+echo "== total: $((SECONDS - started)) s" >&2
+
+python3 "$root/bench/device/summarize.py" "$out" || failures=$((failures + 1))
+[ "$failures" -eq 0 ]

@@ -226,6 +226,35 @@ def check_ids_and_graphs(checks, device, fixture, golden):
         checks.add("ids", fixture, False, str(error))
 
 
+def check_decode_attention(checks, device, fixture, golden, config, scratch, steps):
+    """Decode attention (split along the cache, combined across chunks)
+    against prefill attention on the same GPU and dtype: the logits of
+    `steps` greedy steps, past EOS, against one prefill over the sequence
+    they produced. Long enough to cross many chunk boundaries."""
+    prompt = golden["cases"][0]["input_ids"]
+    vocab = config["vocab_size"]
+    for dtype in ("f32", "f16"):
+        decode_dump = os.path.join(scratch, "%s-decode-%s.f32" % (fixture, dtype))
+        prefill_dump = os.path.join(scratch, "%s-prefill-%s.f32" % (fixture, dtype))
+        try:
+            ids = device.generate(fixture, "cuda-" + dtype, [prompt], steps,
+                                  extra=["--ignore-eos", "--dump-decode-logits",
+                                         decode_dump])[0]
+            # Decode step i fed ids[i] at position len(prompt) + i.
+            device.generate(fixture, "cuda-" + dtype, [prompt + ids[:-1]], 1,
+                            prefill_dump)
+            decode, prefill = read_floats(decode_dump), read_floats(prefill_dump)
+            rows = len(decode) // vocab
+            start = len(prompt) * vocab
+            diff = max_diff(decode, prefill[start:start + len(decode)])
+            ok = rows == steps - 1 and diff <= TOLERANCE[dtype]
+            detail = "%d decode steps from position %d vs prefill: max |diff| %.3g (<= %g)" % (
+                rows, len(prompt), diff, TOLERANCE[dtype])
+        except RuntimeError as error:
+            ok, detail = False, str(error)
+        checks.add("decode-" + dtype, fixture, ok, detail)
+
+
 def find_sanitizer():
     found = shutil.which("compute-sanitizer")
     if found:
@@ -277,6 +306,9 @@ def main():
             check_golden_f32(checks, device, args.golden_checker, fixture, scratch)
             check_teacher_forced(checks, device, fixture, golden, config, scratch)
             check_ids_and_graphs(checks, device, fixture, golden)
+            check_decode_attention(checks, device, fixture, golden, config, scratch,
+                                   min(200, config["max_position_embeddings"] -
+                                       len(golden["cases"][0]["input_ids"])))
         check_memcheck(checks, device, "tiny-llama2-gqa",
                        load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
                                               "golden.json")))

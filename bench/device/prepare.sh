@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Prepares .device/ for bench/device/check.sh, HERE, where the compiler is:
-# the GPU machine has the CUDA driver and Python but no MLIR and builds
-# nothing. Compiles every fixture of fixtures/hf/ and stories260K for
+# Prepares .device/ for bench/device/check.sh and bench.sh, HERE, where the
+# compiler is: the GPU machine has the CUDA driver and Python but no MLIR and
+# builds nothing. Compiles every fixture of fixtures/hf/ and stories260K for
 # --target cuda in f32, f16 and bf16, and for the CPU (a portable x86-64-v3
 # build, the reference check.sh compares against, also on copies of the
 # checkpoints rounded to f16/bf16); copies llamac-run, the libraries it needs
-# beyond glibc, and the fixture files.
+# beyond glibc, and the fixture files. For bench.sh: the CUDA artifacts of
+# the Llama-2-7B and 13B shapes and Hugging Face's baseline script.
 #
 #   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared)
 set -euo pipefail
@@ -66,11 +67,16 @@ for entry in "${fixtures[@]}"; do
   done
 done
 
-# Llama-2-7B's shape for bench.sh (weights synthesized there).
-mkdir -p "$out/configs/llama-2-7b"
-cp "$shared/configs/llama-2-7b/config.json" "$out/configs/llama-2-7b/"
-"$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
-  -o "$out/artifacts/llama-2-7b-cuda-f16.lmc" --target cuda --chip sm_90 --dtype f16
+# bench.sh: the Llama-2-7B and 13B shapes (weights synthesized there) and
+# Hugging Face's baseline script, as ../shared is not on the GPU machine.
+for shape in llama-2-7b llama-2-13b; do
+  mkdir -p "$out/configs/$shape"
+  cp "$shared/configs/$shape/config.json" "$out/configs/$shape/"
+  "$llamac" compile --config "$out/configs/$shape/config.json" \
+    -o "$out/artifacts/$shape-cuda-f16.lmc" --target cuda --chip sm_90 --dtype f16
+done
+mkdir -p "$out/bench"
+cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
 
 du -sh "$out"
 size=$(du -sm "$out" | cut -f1)
@@ -78,4 +84,4 @@ if [ "$size" -ge 60 ]; then
   echo "error: .device is ${size} MiB, over the 60 MiB the GPU run carries" >&2
   exit 1
 fi
-echo "ready: run  bash bench/device/check.sh  on the GPU machine (carry .device)"
+echo "ready: run  bash bench/device/check.sh  or  bash bench/device/bench.sh  on the GPU machine (carry .device)"

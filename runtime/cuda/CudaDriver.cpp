@@ -46,6 +46,7 @@ LoadedDriver load() {
             resolve(library, "cuMemsetD8Async", d.cuMemsetD8Async, e) &&
             resolve(library, "cuMemcpyHtoDAsync_v2", d.cuMemcpyHtoDAsync, e) &&
             resolve(library, "cuMemcpyDtoHAsync_v2", d.cuMemcpyDtoHAsync, e) &&
+            resolve(library, "cuMemcpyDtoDAsync_v2", d.cuMemcpyDtoDAsync, e) &&
             resolve(library, "cuModuleLoadData", d.cuModuleLoadData, e) &&
             resolve(library, "cuModuleUnload", d.cuModuleUnload, e) &&
             resolve(library, "cuModuleGetFunction", d.cuModuleGetFunction, e) &&
@@ -60,7 +61,16 @@ LoadedDriver load() {
                     d.cuGraphInstantiateWithFlags, e) &&
             resolve(library, "cuGraphLaunch", d.cuGraphLaunch, e) &&
             resolve(library, "cuGraphExecDestroy", d.cuGraphExecDestroy, e) &&
-            resolve(library, "cuGraphDestroy", d.cuGraphDestroy, e);
+            resolve(library, "cuGraphDestroy", d.cuGraphDestroy, e) &&
+            resolve(library, "cuGraphGetNodes", d.cuGraphGetNodes, e) &&
+            resolve(library, "cuGraphNodeGetType", d.cuGraphNodeGetType, e) &&
+            resolve(library, "cuEventCreate", d.cuEventCreate, e) &&
+            resolve(library, "cuEventDestroy_v2", d.cuEventDestroy, e) &&
+            resolve(library, "cuEventRecord", d.cuEventRecord, e) &&
+            resolve(library, "cuEventSynchronize", d.cuEventSynchronize, e) &&
+            // Not cuEventElapsedTime_v2 (same signature), which drivers
+            // before CUDA 12.8 lack: the runtime would refuse them entirely.
+            resolve(library, "cuEventElapsedTime", d.cuEventElapsedTime, e);
   if (!ok)
     return loaded;
   if (CUresult result = d.cuInit(0); result != CUDA_SUCCESS)
@@ -78,6 +88,14 @@ std::string CudaDriver::describe(const char *call, CUresult result) const {
   if (cuGetErrorString(result, &text) != CUDA_SUCCESS || !text)
     text = "";
   return std::string(call) + ": " + name + " (" + text + ")";
+}
+
+bool CudaDriver::check(const char *call, CUresult result,
+                       std::string &error) const {
+  if (result == CUDA_SUCCESS)
+    return true;
+  error = describe(call, result);
+  return false;
 }
 
 const CudaDriver *loadCudaDriver(std::string &error) {

@@ -36,14 +36,6 @@ uint64_t elements(const std::array<int64_t, 6> &shape) {
 
 } // namespace
 
-bool CudaExecutor::check(const char *call, CUresult result,
-                         std::string &error) const {
-  if (result == CUDA_SUCCESS)
-    return true;
-  error = driver->describe(call, result);
-  return false;
-}
-
 bool CudaExecutor::allocate(uint64_t bytes, CUdeviceptr &pointer,
                             std::string &error) {
   if (!check("cuMemAlloc", driver->cuMemAlloc(&pointer, bytes ? bytes : 1), error))
@@ -83,6 +75,7 @@ CudaExecutor::create(const Manifest &manifest,
       !x.check("cuDeviceGetName", d.cuDeviceGetName(name, sizeof(name) - 1, x.device),
                error))
     return nullptr;
+  x.name = name;
   // A cubin runs on its own major architecture at the same or a later minor
   // revision only.
   int chip = chipNumber(manifest.chip);
@@ -221,6 +214,44 @@ bool CudaExecutor::callEntry(EntryPointFn function, const TokenBatch &batch,
   return true;
 }
 
+bool CudaExecutor::timeDecodeKernels(std::string &error) {
+  if (!decodeTimer)
+    decodeTimer = StreamTimer::create(*driver, error);
+  return decodeTimer != nullptr;
+}
+
+bool CudaExecutor::prepareDecodeGraph(EntryPointFn function, const TokenBatch &batch,
+                                      int64_t startSlot, std::string &error) {
+  // The decode step reads its per-token inputs from the fixed buffers, so
+  // one graph per batch size serves every step.
+  if (decodeGraph && graphBatch == batch.batchSize)
+    return true;
+  destroyGraph();
+  std::optional<int64_t> kernels = captureGraph(
+      *driver, stream, [&] { return callEntry(function, batch, startSlot, error); },
+      decodeGraph, error);
+  if (!kernels)
+    return false;
+  decodeKernels = *kernels;
+  graphBatch = batch.batchSize;
+  return true;
+}
+
+bool CudaExecutor::launchDecode(EntryPointFn function, const TokenBatch &batch,
+                                int64_t startSlot, std::string &error) {
+  if (graphsEnabled && !prepareDecodeGraph(function, batch, startSlot, error))
+    return false;
+  // The events go after the capture: recorded while capturing, they would
+  // become nodes of the graph.
+  if (decodeTimer && !decodeTimer->start(stream, error))
+    return false;
+  bool launched = graphsEnabled
+                      ? check("cuGraphLaunch", driver->cuGraphLaunch(decodeGraph, stream),
+                              error)
+                      : callEntry(function, batch, startSlot, error);
+  return launched && (!decodeTimer || decodeTimer->stop(stream, error));
+}
+
 bool CudaExecutor::run(EntryPointFn function, bool decode, const TokenBatch &batch,
                        int64_t startSlot, float *output, std::string &error) {
   const CudaDriver &d = *driver;
@@ -236,38 +267,24 @@ bool CudaExecutor::run(EntryPointFn function, bool decode, const TokenBatch &bat
                                  4 * uint64_t(batch.batchSize), stream),
              error))
     return false;
-
-  if (decode && graphsEnabled) {
-    // The decode step reads its per-token inputs from the fixed buffers
-    // above, so one graph per batch size serves every step.
-    if (!decodeGraph || graphBatch != batch.batchSize) {
-      destroyGraph();
-      if (!check("cuStreamBeginCapture",
-                 d.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-                 error))
-        return false;
-      bool called = callEntry(function, batch, startSlot, error);
-      CUgraph graph = nullptr;
-      CUresult ended = d.cuStreamEndCapture(stream, &graph);
-      if (!called || !check("cuStreamEndCapture", ended, error))
-        return false;
-      CUresult instantiated = d.cuGraphInstantiateWithFlags(&decodeGraph, graph, 0);
-      d.cuGraphDestroy(graph);
-      if (!check("cuGraphInstantiateWithFlags", instantiated, error))
-        return false;
-      graphBatch = batch.batchSize;
-    }
-    if (!check("cuGraphLaunch", d.cuGraphLaunch(decodeGraph, stream), error))
-      return false;
-  } else if (!callEntry(function, batch, startSlot, error)) {
+  bool launched = decode ? launchDecode(function, batch, startSlot, error)
+                         : callEntry(function, batch, startSlot, error);
+  if (!launched)
     return false;
-  }
 
   uint64_t outputBytes =
       4 * uint64_t(batch.batchSize * batch.length) * uint64_t(outputSize);
-  return check("cuMemcpyDtoHAsync",
-               d.cuMemcpyDtoHAsync(output, outputs, outputBytes, stream), error) &&
-         check("cuStreamSynchronize", d.cuStreamSynchronize(stream), error);
+  if (!check("cuMemcpyDtoHAsync",
+             d.cuMemcpyDtoHAsync(output, outputs, outputBytes, stream), error) ||
+      !check("cuStreamSynchronize", d.cuStreamSynchronize(stream), error))
+    return false;
+  if (decode && decodeTimer) {
+    std::optional<double> seconds = decodeTimer->seconds(error);
+    if (!seconds)
+      return false;
+    decodeKernelTime += *seconds;
+  }
+  return true;
 }
 
 } // namespace llamac::cuda

@@ -16,9 +16,11 @@
 #include "runtime/ModelABI.h"
 #include "runtime/TokenBatch.h"
 #include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/DeviceTiming.h"
 #include "runtime/cuda/ModelRuntimeAPI.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,15 +50,55 @@ public:
   bool run(EntryPointFn function, bool decode, const TokenBatch &batch,
            int64_t startSlot, float *output, std::string &error);
 
+  // What `llamac-run bench` measures besides run() (see DeviceTiming.h).
+
+  /// The card, as cuDeviceGetName names it.
+  const std::string &deviceName() const { return name; }
+
+  /// Bytes read plus written per second by device-to-device copies of a
+  /// `bytes` buffer (measureCopyBandwidth) on the executor's stream.
+  std::optional<double> measureCopyBandwidth(size_t bytes, int copies,
+                                             std::string &error) {
+    return cuda::measureCopyBandwidth(*driver, stream, bytes, copies, error);
+  }
+
+  /// The kernel nodes of the captured decode graph: the kernels one decode
+  /// step launches. Nullopt before the first decode step and when decode
+  /// steps launch their kernels directly (no graph to count).
+  std::optional<int64_t> decodeKernelsPerStep() const {
+    return graphsEnabled && decodeGraph ? std::optional<int64_t>(decodeKernels)
+                                        : std::nullopt;
+  }
+
+  /// From now on every decode step records CUDA events just before and
+  /// after its kernels (the graph launch, or the direct launches) and adds
+  /// the GPU time between them to decodeKernelSeconds().
+  bool timeDecodeKernels(std::string &error);
+  double decodeKernelSeconds() const { return decodeKernelTime; }
+
+  /// Mean GPU seconds of one replay of a graph of `kernels` empty kernels
+  /// (measureLaunchSeconds) on the executor's stream.
+  std::optional<double> measureLaunchSeconds(int64_t kernels, int replays,
+                                             std::string &error) {
+    return cuda::measureLaunchSeconds(*driver, stream, kernels, replays, error);
+  }
+
 private:
   CudaExecutor() = default;
-  bool check(const char *call, CUresult result, std::string &error) const;
+  bool check(const char *call, CUresult result, std::string &error) const {
+    return driver->check(call, result, error);
+  }
   bool allocate(uint64_t bytes, CUdeviceptr &pointer, std::string &error);
   bool callEntry(EntryPointFn function, const TokenBatch &batch,
                  int64_t startSlot, std::string &error);
+  bool prepareDecodeGraph(EntryPointFn function, const TokenBatch &batch,
+                          int64_t startSlot, std::string &error);
+  bool launchDecode(EntryPointFn function, const TokenBatch &batch,
+                    int64_t startSlot, std::string &error);
   void destroyGraph();
 
   const CudaDriver *driver = nullptr;
+  std::string name;
   CUdevice device = 0;
   CUcontext context = nullptr;
   CUstream stream = nullptr;
@@ -74,6 +116,10 @@ private:
   bool graphsEnabled = true;
   CUgraphExec decodeGraph = nullptr;
   int64_t graphBatch = 0;
+  int64_t decodeKernels = 0; ///< Kernel nodes of decodeGraph.
+
+  std::unique_ptr<StreamTimer> decodeTimer; ///< Set by timeDecodeKernels.
+  double decodeKernelTime = 0;
 };
 
 } // namespace llamac::cuda

@@ -40,7 +40,7 @@ module attributes {llama.model = {max_batch = 2 : i64, max_seq = 16 : i64}} {
   // The kernels: one gpu.func per op family and specialisation.
   // CHECK: gpu.module @llama_kernels
   // CHECK: gpu.func @embedding_f16_h32(%{{.*}}: memref<?xf16>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xf32>) kernel
-  // CHECK: gpu.func @rms_norm_f16_h32({{.*}}) workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>) kernel
+  // CHECK: gpu.func @rms_norm_f16_h32({{.*}}) workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
   // CHECK:   gpu.shuffle xor
   // CHECK:   gpu.barrier
   // CHECK:   math.rsqrt

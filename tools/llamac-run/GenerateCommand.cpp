@@ -22,6 +22,7 @@ static const char *const kUsage =
     "[--parse-special] [--json]\n"
     "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights MODEL] "
     "[--threads N]\n"
+    "         [--ignore-eos]\n"
     "Prompts: -p/--prompt TEXT, once per batch row (\"\" is BOS alone), is "
     "encoded with the\n"
     "artifact's tokenizer: BOS first unless --no-bos, and \"<s>\"-like text "
@@ -39,7 +40,8 @@ static const char *const kUsage =
     "what max_seq leaves after the longest prompt. --dump-logits writes the "
     "prompt's logits\n"
     "(one row only) as little-endian float32 [prompt length, vocab];\n"
-    "--dump-decode-logits the logits of every decode step [steps, vocab].\n";
+    "--dump-decode-logits the logits of every decode step [steps, vocab].\n"
+    "--ignore-eos generates past EOS, up to --max-new-tokens.\n";
 
 namespace {
 struct GenerateArguments {
@@ -50,6 +52,7 @@ struct GenerateArguments {
   EncodeOptions encoding;
   GenerationArguments generation;
   bool json = false;
+  bool ignoreEos = false;
   std::string dumpLogitsPath;
   std::string dumpDecodeLogitsPath;
 
@@ -73,7 +76,8 @@ static bool readGenerateArguments(int argc, char **argv,
                              {"--parse-special", false},
                              {"--json", false},
                              {"--dump-logits", true},
-                             {"--dump-decode-logits", true}});
+                             {"--dump-decode-logits", true},
+                             {"--ignore-eos", false}});
   std::optional<ParsedArguments> args =
       parseArguments(argc, argv, specs, error);
   if (!args || !readModelArguments(*args, parsed.model, error) ||
@@ -97,6 +101,7 @@ static bool readGenerateArguments(int argc, char **argv,
   if (args->has("--parse-special"))
     parsed.encoding.specialTokens = SpecialTokenText::Parse;
   parsed.json = args->has("--json");
+  parsed.ignoreEos = args->has("--ignore-eos");
   parsed.dumpLogitsPath = args->get("--dump-logits");
   parsed.dumpDecodeLogitsPath = args->get("--dump-decode-logits");
   if ((!parsed.dumpLogitsPath.empty() || !parsed.dumpDecodeLogitsPath.empty()) &&
@@ -260,6 +265,7 @@ int runGenerateCommand(int argc, char **argv) {
   generation.sampling = args.generation.sampling(manifest);
   generation.keepPromptLogits = !args.dumpLogitsPath.empty();
   generation.keepDecodeLogits = !args.dumpDecodeLogitsPath.empty();
+  generation.ignoreEos = args.ignoreEos;
   size_t longest = 0;
   for (const std::vector<int32_t> &prompt : *prompts)
     longest = std::max(longest, prompt.size());

@@ -1,28 +1,37 @@
 //===- AttentionOpLowering.cpp - rotary embedding, KV cache, attention ----===//
 //
-// llama.attention becomes two kernels on the stream:
+// llama.attention becomes a rope_kv kernel and then the attention proper:
 //
 //  * rope_kv: one block per (token, kv head, row); thread i rotates the pair
 //    (i, i + d/2) of the key and stores key and value into the cache slot.
 //    A separate launch, because every query block of the next kernel reads
 //    the slots of all earlier tokens.
-//  * attention: one block per (token, head, row). The rotated query sits in
-//    shared memory; the threads stride over the visible slots
+//  * prefill attention: one block per (token, head, row). The rotated query
+//    sits in shared memory; the threads stride over the visible slots
 //    [first_slot[b], slot(t)] computing scaled scores into shared memory,
 //    block-reduce the maximum and the exponential sum, and then each thread
 //    owns output dimensions and sums probability-weighted values. Fully
 //    masked (left-pad) queries produce zeros.
+//  * decode attention is split along the cache (flash-decoding): one token
+//    per row gives only heads x rows blocks, too few to read a long cache at
+//    the memory's speed. attention_split runs one block per (chunk of
+//    slots, head, row) and writes the chunk's maximum score m, exponential
+//    sum l and unnormalized output o; attention_combine rescales each chunk
+//    by exp(m - max m) and divides by the total sum. Within a chunk, groups
+//    of lanes read one key or value row each with 16-byte loads.
 //
 // A token's cache slot is start + t in prefill. In decode (one token per
 // row, static shape) it is first_slot[b] + positions[b] instead, the
 // invariant of the runtime's left-padded batches: the step then reads no
-// scalar that changes per token, so a CUDA graph of it can be replayed.
+// scalar that changes per token, so a CUDA graph of it can be replayed (the
+// chunks past the visible slots find nothing to do).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/Lowering.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -88,6 +97,53 @@ std::pair<Value, Value> rotate(DeviceBuilder &d, Value table, Value position,
   Value sin = math::SinOp::create(b, loc, angle);
   return {d.fsub(d.fmul(x1, cos), d.fmul(x2, sin)),
           d.fadd(d.fmul(x2, cos), d.fmul(x1, sin))};
+}
+
+/// The query of `head` at `queryBase`, rotated for `position`, into the
+/// shared buffer `rotated` (threads split the pairs); ends with a barrier.
+void rotateQueryToShared(DeviceBuilder &d, const AttentionShape &shape,
+                         memref::GlobalOp table, Value query, Value queryBase,
+                         Value position, Value rotated) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  int64_t half = shape.headDim / 2;
+  Value tableRef =
+      memref::GetGlobalOp::create(b, loc, table.getType(), table.getSymName());
+  d.forLoop(d.threadId(), d.index(half), d.index(kAttentionThreads), [&](Value i) {
+    Value x1 = d.loadF32(query, d.add(queryBase, i));
+    Value x2 = d.loadF32(query, d.add(queryBase, d.add(i, d.index(half))));
+    auto [y1, y2] = rotate(d, tableRef, position, i, x1, x2);
+    memref::StoreOp::create(b, loc, y1, rotated, i);
+    memref::StoreOp::create(b, loc, y2, rotated, d.add(i, d.index(half)));
+  });
+  d.barrier();
+}
+
+/// Offsets of the keys of `kvHead` of `row` in the cache; its values
+/// follow half a layer later.
+Value keyBaseOf(DeviceBuilder &d, const AttentionShape &shape, Value layerBase,
+                Value row, Value kvHead) {
+  Value headInCache = d.add(d.mul(row, d.index(shape.numKVHeads)), kvHead);
+  return d.add(layerBase,
+               d.mul(headInCache, d.index(shape.cacheSeq * shape.headDim)));
+}
+
+/// Replaces the first `count` scores in the shared buffer `scores` by
+/// exp(score - max) and returns their sum over the block, whose barriers
+/// also publish the probabilities to every thread.
+Value exponentiateScores(DeviceBuilder &d, Value scores, Value count, Value max,
+                         Value scratch) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  Value localSum = d.forLoop(
+      d.threadId(), count, d.index(kAttentionThreads), {d.f32(0)},
+      [&](Value offset, ValueRange acc) -> SmallVector<Value> {
+        Value score = memref::LoadOp::create(b, loc, scores, offset);
+        Value p = math::ExpOp::create(b, loc, d.fsub(score, max));
+        memref::StoreOp::create(b, loc, p, scores, offset);
+        return {d.fadd(acc[0], p)};
+      })[0];
+  return d.blockReduce(localSum, Reduction::Sum, scratch, kAttentionThreads);
 }
 
 /// Args: key, value, positions, first_slot, cache, start, tokens, layer base.
@@ -164,7 +220,6 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
         Value rotated = f.getWorkgroupAttributions()[0];
         Value scores = f.getWorkgroupAttributions()[1];
         Value scratch = f.getWorkgroupAttributions()[2];
-        int64_t half = shape.headDim / 2;
         Value token = d.blockId(mlir::gpu::Dimension::x);
         Value head = d.blockId(mlir::gpu::Dimension::y);
         Value row = d.blockId(mlir::gpu::Dimension::z);
@@ -180,21 +235,9 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
                   d.index(shape.headDim));
         Value tid = d.threadId();
         Value threads = d.index(kAttentionThreads);
+        rotateQueryToShared(d, shape, table, query, queryBase, position, rotated);
 
-        Value tableRef = memref::GetGlobalOp::create(kb, loc, table.getType(),
-                                                     table.getSymName());
-        d.forLoop(tid, d.index(half), threads, [&](Value i) {
-          Value x1 = d.loadF32(query, d.add(queryBase, i));
-          Value x2 = d.loadF32(query, d.add(queryBase, d.add(i, d.index(half))));
-          auto [y1, y2] = rotate(d, tableRef, position, i, x1, x2);
-          memref::StoreOp::create(kb, loc, y1, rotated, i);
-          memref::StoreOp::create(kb, loc, y2, rotated, d.add(i, d.index(half)));
-        });
-        d.barrier();
-
-        Value headInCache = d.add(d.mul(row, d.index(shape.numKVHeads)), kvHead);
-        Value keyBase = d.add(layerBase, d.mul(headInCache,
-                                               d.index(shape.cacheSeq * shape.headDim)));
+        Value keyBase = keyBaseOf(d, shape, layerBase, row, kvHead);
         Value valueBase = d.add(keyBase, d.index(shape.halfLayer()));
         float lowest = -std::numeric_limits<float>::infinity();
         Value localMax = d.forLoop(
@@ -214,18 +257,8 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
             })[0];
         Value max = d.blockReduce(localMax, Reduction::Max, scratch,
                                   kAttentionThreads);
-        Value localSum = d.forLoop(
-            d.add(first, tid), end, threads, {d.f32(0)},
-            [&](Value slot, ValueRange acc) -> SmallVector<Value> {
-              Value offset = d.sub(slot, first);
-              Value score = memref::LoadOp::create(kb, loc, scores, offset);
-              Value p = math::ExpOp::create(kb, loc, d.fsub(score, max));
-              memref::StoreOp::create(kb, loc, p, scores, offset);
-              return {d.fadd(acc[0], p)};
-            })[0];
-        // Its barriers also publish the probabilities to every thread.
-        Value sum = d.blockReduce(localSum, Reduction::Sum, scratch,
-                                  kAttentionThreads);
+        // A fully masked query's count is negative: no iterations.
+        Value sum = exponentiateScores(d, scores, d.sub(end, first), max, scratch);
         Value hasKeys = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
                                               sum, d.f32(0));
         Value inverse = arith::SelectOp::create(
@@ -246,6 +279,266 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
       });
 }
 
+/// How decode attention splits the cache and how a block's lanes read a
+/// cache row (head_dim elements) with vector loads.
+struct DecodeLayout {
+  int64_t chunk;        ///< Slots per block.
+  int64_t splits;       ///< Chunks covering the cache.
+  int64_t vectorLanes;  ///< Elements per load (16 bytes where they divide).
+  int64_t rowLanes;     ///< Lanes sharing one row: a power of two, <= 32.
+  int64_t loadsPerLane; ///< Vector loads each of them does per row.
+  int64_t slotsPerPass() const { return kAttentionThreads / rowLanes; }
+
+  DecodeLayout(const AttentionShape &shape, Type cacheType) {
+    // About kDecodeSplits chunks of at least 32 slots: a 7B layer's 32 heads
+    // then make 512 blocks at max_seq 2048, enough to fill an H100 at long
+    // contexts, while short caches still split (and exercise the combine).
+    constexpr int64_t kDecodeSplits = 16;
+    int64_t perSplit = (shape.cacheSeq + kDecodeSplits - 1) / kDecodeSplits;
+    chunk = std::max<int64_t>(32, (perSplit + 31) / 32 * 32);
+    splits = (shape.cacheSeq + chunk - 1) / chunk;
+    vectorLanes = gpu::vectorLanes(cacheType, shape.headDim);
+    int64_t loadsPerRow = shape.headDim / vectorLanes;
+    rowLanes = 1;
+    while (rowLanes < 32 && loadsPerRow % (2 * rowLanes) == 0)
+      rowLanes *= 2;
+    loadsPerLane = loadsPerRow / rowLanes;
+  }
+};
+
+/// Args: query, positions, first_slot, cache, partial outputs [B, H, S, d],
+/// partial stats [B, H, S, 2] (m, l), layer base, scale.
+mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
+                                          const AttentionShape &shape,
+                                          const DecodeLayout &layout,
+                                          memref::GlobalOp table) {
+  OpBuilder &b = l.builder();
+  Type f32 = b.getF32Type();
+  Type f32Buffer = l.flatType(f32);
+  Type i32Buffer = l.flatType(b.getI32Type());
+  return l.getOrCreateKernel(
+      "attention_split_" + shape.suffix(l) + "_c" + std::to_string(layout.chunk),
+      {f32Buffer, i32Buffer, i32Buffer, l.flatType(l.cacheType()), f32Buffer,
+       f32Buffer, b.getIndexType(), f32},
+      {l.sharedType(f32, shape.headDim), l.sharedType(f32, layout.chunk),
+       l.sharedType(f32, layout.slotsPerPass() * shape.headDim),
+       l.sharedType(f32, kAttentionThreads / kWarpSize)},
+      [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
+        OpBuilder &kb = d.builder();
+        Location loc = d.location();
+        Value query = f.getArgument(0), positions = f.getArgument(1),
+              firstSlot = f.getArgument(2), cache = f.getArgument(3),
+              partialOut = f.getArgument(4), partialStats = f.getArgument(5),
+              layerBase = f.getArgument(6), scale = f.getArgument(7);
+        Value rotated = f.getWorkgroupAttributions()[0];
+        Value scores = f.getWorkgroupAttributions()[1];
+        Value partialShared = f.getWorkgroupAttributions()[2];
+        Value scratch = f.getWorkgroupAttributions()[3];
+        int64_t headDim = shape.headDim;
+        Value split = d.blockId(mlir::gpu::Dimension::x);
+        Value head = d.blockId(mlir::gpu::Dimension::y);
+        Value row = d.blockId(mlir::gpu::Dimension::z);
+        Value kvHead = d.div(head, d.index(shape.numHeads / shape.numKVHeads));
+        Value position = d.loadIndex(positions, row);
+        Value first = d.loadIndex(firstSlot, row);
+        Value end = d.add(d.add(first, position), d.index(1));
+        // The chunk's visible slots: [chunkBegin, chunkBegin + count).
+        Value chunkBegin = d.add(first, d.mul(split, d.index(layout.chunk)));
+        Value chunkEnd = arith::MinUIOp::create(
+            kb, loc, end, d.add(chunkBegin, d.index(layout.chunk)));
+        Value count = arith::SelectOp::create(
+            kb, loc, d.cmp(arith::CmpIPredicate::ult, chunkBegin, chunkEnd),
+            d.sub(chunkEnd, chunkBegin), d.index(0));
+        Value queryBase = d.mul(d.add(d.mul(row, d.index(shape.numHeads)), head),
+                                d.index(headDim));
+        rotateQueryToShared(d, shape, table, query, queryBase, position, rotated);
+
+        Value tid = d.threadId();
+        Value rowLane = arith::RemUIOp::create(kb, loc, tid, d.index(layout.rowLanes));
+        Value slotOffset = d.div(tid, d.index(layout.rowLanes));
+        // The row elements this lane reads: load c covers `lanes` elements
+        // from columns[c].
+        int64_t lanes = layout.vectorLanes;
+        SmallVector<Value> columns;
+        for (int64_t c = 0; c < layout.loadsPerLane; ++c)
+          columns.push_back(d.mul(d.add(rowLane, d.index(c * layout.rowLanes)),
+                                  d.index(lanes)));
+        auto vectorType = VectorType::get({lanes}, f32);
+        SmallVector<Value> queryParts;
+        for (Value column : columns)
+          queryParts.push_back(vector::LoadOp::create(kb, loc, vectorType,
+                                                      rotated, column));
+        Value keyBase = keyBaseOf(d, shape, layerBase, row, kvHead);
+        Value valueBase = d.add(keyBase, d.index(shape.halfLayer()));
+        Value slotsPerPass = d.index(layout.slotsPerPass());
+        // Every lane runs every pass (the shuffles need all of them); lanes
+        // past the chunk read its first row and discard the result.
+        auto slotOfPass = [&](Value base) {
+          Value offset = d.add(base, slotOffset);
+          Value valid = d.cmp(arith::CmpIPredicate::ult, offset, count);
+          Value clamped = arith::SelectOp::create(kb, loc, valid, offset, d.index(0));
+          return std::make_tuple(valid, clamped,
+                                 d.mul(d.add(chunkBegin, clamped), d.index(headDim)));
+        };
+        Value zeroVector = arith::ConstantOp::create(
+            kb, loc, DenseElementsAttr::get(vectorType, kb.getF32FloatAttr(0)));
+
+        float lowest = -std::numeric_limits<float>::infinity();
+        Value localMax = d.forLoop(
+            d.index(0), count, slotsPerPass, {d.f32(lowest)},
+            [&](Value base, ValueRange acc) -> SmallVector<Value> {
+              auto [valid, offset, rowStart] = slotOfPass(base);
+              Value products = zeroVector;
+              for (auto [part, column] : llvm::zip(queryParts, columns)) {
+                Value key = d.loadVectorF32(
+                    cache, d.add(keyBase, d.add(rowStart, column)), lanes);
+                products = vector::FMAOp::create(kb, loc, part, key, products);
+              }
+              Value partial = vector::ReductionOp::create(
+                  kb, loc, vector::CombiningKind::ADD, products);
+              Value score = d.fmul(
+                  d.warpReduce(partial, Reduction::Sum, layout.rowLanes), scale);
+              Value writer = arith::AndIOp::create(
+                  kb, loc, valid,
+                  d.cmp(arith::CmpIPredicate::eq, rowLane, d.index(0)));
+              d.ifThen(writer, [&] {
+                memref::StoreOp::create(kb, loc, score, scores, offset);
+              });
+              Value larger = arith::MaximumFOp::create(kb, loc, acc[0], score);
+              return {arith::SelectOp::create(kb, loc, valid, larger, acc[0])};
+            })[0];
+        // Its barriers also publish the scores.
+        Value max = d.blockReduce(localMax, Reduction::Max, scratch,
+                                  kAttentionThreads);
+        Value sum = exponentiateScores(d, scores, count, max, scratch);
+
+        SmallVector<Value> init(layout.loadsPerLane, zeroVector);
+        ValueRange weighted = d.forLoop(
+            d.index(0), count, slotsPerPass, init,
+            [&](Value base, ValueRange acc) -> SmallVector<Value> {
+              auto [valid, offset, rowStart] = slotOfPass(base);
+              Value p = arith::SelectOp::create(
+                  kb, loc, valid, memref::LoadOp::create(kb, loc, scores, offset),
+                  d.f32(0));
+              Value pVector = vector::BroadcastOp::create(kb, loc, vectorType, p);
+              SmallVector<Value> next;
+              for (auto [sumSoFar, column] : llvm::zip(acc, columns)) {
+                Value value = d.loadVectorF32(
+                    cache, d.add(valueBase, d.add(rowStart, column)), lanes);
+                next.push_back(
+                    vector::FMAOp::create(kb, loc, pVector, value, sumSoFar));
+              }
+              return next;
+            });
+        // Lanes of one slot offset own disjoint columns; the slot offsets
+        // are summed in a fixed order through shared memory.
+        Value sharedRow = d.mul(slotOffset, d.index(headDim));
+        for (auto [part, column] : llvm::zip(weighted, columns))
+          vector::StoreOp::create(kb, loc, part, partialShared,
+                                  ValueRange{d.add(sharedRow, column)});
+        d.barrier();
+        Value chunkIndex = d.add(
+            d.mul(d.add(d.mul(row, d.index(shape.numHeads)), head),
+                  d.index(layout.splits)),
+            split);
+        d.forLoop(tid, d.index(headDim), d.index(kAttentionThreads), [&](Value j) {
+          Value total = d.forLoop(
+              d.index(0), slotsPerPass, d.index(1), {d.f32(0)},
+              [&](Value g, ValueRange acc) -> SmallVector<Value> {
+                Value part = memref::LoadOp::create(
+                    kb, loc, partialShared, d.add(d.mul(g, d.index(headDim)), j));
+                return {d.fadd(acc[0], part)};
+              })[0];
+          memref::StoreOp::create(
+              kb, loc, total, partialOut,
+              d.add(d.mul(chunkIndex, d.index(headDim)), j));
+        });
+        d.ifThen(d.cmp(arith::CmpIPredicate::eq, tid, d.index(0)), [&] {
+          Value statsAt = d.mul(chunkIndex, d.index(2));
+          memref::StoreOp::create(kb, loc, max, partialStats, statsAt);
+          memref::StoreOp::create(kb, loc, sum, partialStats,
+                                  d.add(statsAt, d.index(1)));
+        });
+      });
+}
+
+/// Args: partial outputs, partial stats, out. One block per (head, row):
+/// out = sum_s w_s o_s / sum_s w_s l_s with w_s = exp(m_s - max m), over the
+/// chunks that saw a slot (l_s > 0); a row that saw none gets zeros.
+mlir::gpu::GPUFuncOp getDecodeCombineKernel(GPULowering &l,
+                                            const AttentionShape &shape,
+                                            const DecodeLayout &layout) {
+  OpBuilder &b = l.builder();
+  Type f32Buffer = l.flatType(b.getF32Type());
+  return l.getOrCreateKernel(
+      "attention_combine_h" + std::to_string(shape.numHeads) + "_d" +
+          std::to_string(shape.headDim) + "_n" + std::to_string(layout.splits),
+      {f32Buffer, f32Buffer, f32Buffer}, {},
+      [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
+        OpBuilder &kb = d.builder();
+        Location loc = d.location();
+        Value partialOut = f.getArgument(0), partialStats = f.getArgument(1),
+              out = f.getArgument(2);
+        Value head = d.blockId(mlir::gpu::Dimension::x);
+        Value row = d.blockId(mlir::gpu::Dimension::y);
+        Value headIndex = d.add(d.mul(row, d.index(shape.numHeads)), head);
+        Value firstChunk = d.mul(headIndex, d.index(layout.splits));
+        Value splits = d.index(layout.splits);
+        auto statsOf = [&](Value split) {
+          Value at = d.mul(d.add(firstChunk, split), d.index(2));
+          Value m = memref::LoadOp::create(kb, loc, partialStats, at);
+          Value sum =
+              memref::LoadOp::create(kb, loc, partialStats, d.add(at, d.index(1)));
+          Value seen = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
+                                             sum, d.f32(0));
+          return std::make_tuple(m, sum, seen);
+        };
+        float lowest = -std::numeric_limits<float>::infinity();
+        Value max = d.forLoop(
+            d.index(0), splits, d.index(1), {d.f32(lowest)},
+            [&](Value split, ValueRange acc) -> SmallVector<Value> {
+              auto [m, sum, seen] = statsOf(split);
+              Value larger = arith::MaximumFOp::create(kb, loc, acc[0], m);
+              return {arith::SelectOp::create(kb, loc, seen, larger, acc[0])};
+            })[0];
+        // exp(-inf - -inf) is NaN: chunks that saw nothing weigh 0 by select.
+        auto weightOf = [&](Value m, Value seen) -> Value {
+          Value w = math::ExpOp::create(kb, loc, d.fsub(m, max));
+          return arith::SelectOp::create(kb, loc, seen, w, d.f32(0));
+        };
+        Value total = d.forLoop(
+            d.index(0), splits, d.index(1), {d.f32(0)},
+            [&](Value split, ValueRange acc) -> SmallVector<Value> {
+              auto [m, sum, seen] = statsOf(split);
+              Value weighted = d.fmul(weightOf(m, seen), sum);
+              return {arith::SelectOp::create(kb, loc, seen,
+                                              d.fadd(acc[0], weighted), acc[0])};
+            })[0];
+        Value hasKeys = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
+                                              total, d.f32(0));
+        Value inverse = arith::SelectOp::create(
+            kb, loc, hasKeys, arith::DivFOp::create(kb, loc, d.f32(1), total),
+            d.f32(0));
+        Value outBase = d.mul(headIndex, d.index(shape.headDim));
+        d.forLoop(d.threadId(), d.index(shape.headDim),
+                  d.index(kAttentionThreads), [&](Value j) {
+          Value acc = d.forLoop(
+              d.index(0), splits, d.index(1), {d.f32(0)},
+              [&](Value split, ValueRange acc) -> SmallVector<Value> {
+                auto [m, sum, seen] = statsOf(split);
+                Value part = memref::LoadOp::create(
+                    kb, loc, partialOut,
+                    d.add(d.mul(d.add(firstChunk, split), d.index(shape.headDim)),
+                          j));
+                Value weighted = d.fmul(weightOf(m, seen), part);
+                return {arith::SelectOp::create(kb, loc, seen,
+                                                d.fadd(acc[0], weighted), acc[0])};
+              })[0];
+          d.storeF32(d.fmul(acc, inverse), out, d.add(outBase, j));
+        });
+      });
+}
+
 } // namespace
 
 LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
@@ -259,9 +552,10 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
                        cacheType.getDimSize(2),
                        cacheType.getDimSize(4),
                        positionsType.getDimSize(1) == 1};
+  // The prefill kernel keeps a score per slot in shared memory.
   int64_t sharedBytes =
       4 * (shape.headDim + shape.cacheSeq + kAttentionThreads / kWarpSize);
-  if (sharedBytes > 48 * 1024)
+  if (!shape.decode && sharedBytes > 48 * 1024)
     return op.emitOpError() << "max_seq " << shape.cacheSeq
                             << " needs more than the 48 KiB of shared memory "
                                "the CUDA attention kernel can use";
@@ -301,10 +595,31 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
             flatFirstSlot, cache, start, tokens, layerBase});
   Value scale = arith::ConstantOp::create(
       b, loc, b.getF32FloatAttr(op.getScale().convertToFloat()));
-  l.launch(loc, getAttentionKernel(l, shape, table),
-           {tokens, l.index(loc, shape.numHeads), rows}, kAttentionThreads,
+  Value heads = l.index(loc, shape.numHeads);
+  if (!shape.decode) {
+    l.launch(loc, getAttentionKernel(l, shape, table), {tokens, heads, rows},
+             kAttentionThreads,
+             {l.flatten(loc, query), flatPositions, flatFirstSlot, cache,
+              l.flatten(loc, result), start, tokens, layerBase, scale});
+    l.setBuffer(op.getResult(), result);
+    return success();
+  }
+  DecodeLayout layout(shape, l.cacheType());
+  auto scratchType = [&](int64_t inner) {
+    return MemRefType::get(
+        {ShapedType::kDynamic, shape.numHeads, layout.splits, inner},
+        b.getF32Type());
+  };
+  Value partialOut = l.allocateScratch(loc, scratchType(shape.headDim), rows);
+  Value partialStats = l.allocateScratch(loc, scratchType(2), rows);
+  Value flatPartialOut = l.flatten(loc, partialOut);
+  Value flatPartialStats = l.flatten(loc, partialStats);
+  l.launch(loc, getDecodeSplitKernel(l, shape, layout, table),
+           {l.index(loc, layout.splits), heads, rows}, kAttentionThreads,
            {l.flatten(loc, query), flatPositions, flatFirstSlot, cache,
-            l.flatten(loc, result), start, tokens, layerBase, scale});
+            flatPartialOut, flatPartialStats, layerBase, scale});
+  l.launch(loc, getDecodeCombineKernel(l, shape, layout), {heads, rows, l.index(loc, 1)},
+           kAttentionThreads, {flatPartialOut, flatPartialStats, l.flatten(loc, result)});
   l.setBuffer(op.getResult(), result);
   return success();
 }

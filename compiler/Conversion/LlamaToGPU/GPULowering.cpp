@@ -163,6 +163,11 @@ Value GPULowering::allocate(Location loc, Value result, Value like) {
   for (int64_t i = 0; i < type.getRank(); ++i)
     if (type.isDynamicDim(i))
       sizes.push_back(dim(loc, like, i));
+  return allocateScratch(loc, type, sizes);
+}
+
+Value GPULowering::allocateScratch(Location loc, MemRefType type,
+                                   ValueRange sizes) {
   return memref::AllocOp::create(b, loc, type, sizes);
 }
 
@@ -248,6 +253,12 @@ mlir::gpu::GPUFuncOp GPULowering::getOrCreateKernel(
       b, loc, name, b.getFunctionType(args, {}), workgroup, TypeRange{});
   kernel->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(),
                   b.getUnitAttr());
+  // Kernels read shared buffers with 16-byte vector loads, which need the
+  // alignment (the default is the element's).
+  for (unsigned i = 0; i < workgroup.size(); ++i)
+    kernel.setWorkgroupAttributionAttr(
+        i, b.getStringAttr(LLVM::LLVMDialect::getAlignAttrName()),
+        b.getI64IntegerAttr(16));
   b.setInsertionPointToStart(&kernel.getBody().front());
   DeviceBuilder device(b, loc);
   body(device, kernel);

@@ -83,19 +83,34 @@ void DeviceBuilder::storeF32(Value value, Value buffer, Value position) {
   memref::StoreOp::create(b, loc, value, buffer, position);
 }
 
+/// The alignment of `lanes` consecutive elements of `buffer` at a position
+/// that is a multiple of `lanes`. Without it vector accesses are only
+/// element-aligned and NVPTX splits them into scalar ones.
+static llvm::MaybeAlign vectorAlignment(Value buffer, int64_t lanes) {
+  Type element = cast<MemRefType>(buffer.getType()).getElementType();
+  return llvm::MaybeAlign(lanes * element.getIntOrFloatBitWidth() / 8);
+}
+
 Value DeviceBuilder::loadVectorF32(Value buffer, Value position, int64_t lanes) {
   Type element = cast<MemRefType>(buffer.getType()).getElementType();
   auto type = VectorType::get({lanes}, element);
-  int64_t bytes = lanes * element.getIntOrFloatBitWidth() / 8;
-  // Without the alignment the load is only element-aligned and NVPTX splits
-  // it into scalar loads.
   Value vector = vector::LoadOp::create(b, loc, type, buffer, ValueRange{position},
                                         /*nontemporal=*/false,
-                                        llvm::MaybeAlign(bytes));
+                                        vectorAlignment(buffer, lanes));
   if (element.isF32())
     return vector;
   return arith::ExtFOp::create(b, loc, VectorType::get({lanes}, b.getF32Type()),
                                vector);
+}
+
+void DeviceBuilder::storeVectorF32(Value vector, Value buffer, Value position) {
+  Type element = cast<MemRefType>(buffer.getType()).getElementType();
+  auto type = cast<VectorType>(vector.getType());
+  if (!element.isF32())
+    vector = arith::TruncFOp::create(b, loc, type.clone(element), vector);
+  vector::StoreOp::create(b, loc, vector, buffer, ValueRange{position},
+                          /*nontemporal=*/false,
+                          vectorAlignment(buffer, type.getNumElements()));
 }
 
 void DeviceBuilder::forLoop(Value lb, Value ub, Value step,
@@ -137,9 +152,9 @@ Value DeviceBuilder::combine(Value lhs, Value rhs, Reduction kind) {
   return arith::MaximumFOp::create(b, loc, lhs, rhs);
 }
 
-Value DeviceBuilder::warpReduce(Value value, Reduction kind) {
+Value DeviceBuilder::warpReduce(Value value, Reduction kind, int32_t lanes) {
   Value width = i32(32);
-  for (int32_t offset = 16; offset >= 1; offset /= 2) {
+  for (int32_t offset = lanes / 2; offset >= 1; offset /= 2) {
     auto shuffle = mlir::gpu::ShuffleOp::create(b, loc, value, i32(offset), width,
                                                 mlir::gpu::ShuffleMode::XOR);
     value = combine(value, shuffle.getShuffleResult(), kind);

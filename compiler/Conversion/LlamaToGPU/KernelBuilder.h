@@ -56,6 +56,9 @@ public:
   /// to vector<lanes x f32>.
   mlir::Value loadVectorF32(mlir::Value buffer, mlir::Value position,
                             int64_t lanes);
+  /// `vector` (float32 lanes) narrowed to the buffer's element type and
+  /// stored at `position`, aligned like loadVectorF32's loads.
+  void storeVectorF32(mlir::Value vector, mlir::Value buffer, mlir::Value position);
 
   /// for (iv = lb; iv < ub; iv += step) body(iv).
   void forLoop(mlir::Value lb, mlir::Value ub, mlir::Value step,
@@ -69,9 +72,10 @@ public:
               body);
   void ifThen(mlir::Value condition, llvm::function_ref<void()> body);
 
-  /// Reduces `value` over the 32 lanes of a warp with butterfly shuffles;
-  /// every lane gets the result.
-  mlir::Value warpReduce(mlir::Value value, Reduction kind);
+  /// Reduces `value` over aligned groups of `lanes` lanes (a power of two
+  /// up to the 32 of a warp) with butterfly shuffles; every lane of a group
+  /// gets its group's result. All 32 lanes of the warp must take part.
+  mlir::Value warpReduce(mlir::Value value, Reduction kind, int32_t lanes = 32);
   /// Reduces `value` over the block (`threads` threads, a multiple of 32)
   /// through `scratch`, a shared buffer of at least threads / 32 floats.
   /// Every thread gets the result; `scratch` is free again on return.

@@ -4,13 +4,22 @@
 // the kernel streams them: each warp owns one output feature n of one
 // activation row m and walks the weight row with aligned 16-byte loads
 // (8 f16/bf16 or 4 f32), accumulating in float32 vector registers, then
-// reduces across the warp with shuffles. Blocks hold 8 warps (8 features);
-// the grid's y dimension walks the activation rows. Prefill (rows = B * T)
-// gives each warp 4 rows, so a weight load serves 4 rows: a SIMT stopgap, a
-// tiled tensor-core GEMM for prefill is future work.
+// reduces across the warp with shuffles. Decode issues kDecodeUnroll such
+// loads per lane before their first use: one load in flight per lane leaves
+// an H100 short of the bytes in flight its bandwidth needs (Little's law:
+// ~3 TB/s x ~0.7 us is ~16 KiB per multiprocessor). The accumulation order
+// per lane stays that of the plain loop.
 //
-// swiglu reads its gate and up rows in the same pass and applies
-// silu(gate) * up before the single store.
+// Blocks hold 8 warps (8 features). Grid x walks the activation rows, grid y
+// the feature blocks: consecutive blocks then read the same weight rows,
+// which prefill (rows = B * T) finds in L2. Prefill gives each warp 4 rows,
+// so a weight load serves 4 rows: a SIMT stopgap, a tiled tensor-core GEMM
+// for prefill is future work.
+//
+// One launch computes all outputs of a multi_matmul (q, k and v): the
+// feature blocks of the weights follow each other along grid y and each
+// block picks its weight and output. swiglu reads its gate and up rows in
+// the same pass and applies silu(gate) * up before the single store.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/Lowering.h"
@@ -27,72 +36,189 @@ namespace {
 constexpr int64_t kWarpsPerBlock = kBlockThreads / kWarpSize;
 /// Activation rows a prefill warp computes per weight row it streams.
 constexpr int64_t kPrefillRowsPerWarp = 4;
+/// 16-byte weight loads a decode lane issues before their first use.
+constexpr int64_t kDecodeUnroll = 4;
+
+/// What one matrix-vector kernel computes. Gated (swiglu): two weights of
+/// `outFeatures[0]` rows, one output. Otherwise one output per weight, of
+/// `outFeatures[i]` features each.
+struct MatvecShape {
+  int64_t inFeatures;
+  SmallVector<int64_t> outFeatures;
+  bool gated;
+  int64_t rowsPerWarp;
+  int64_t unroll;
+
+  int64_t numWeights() const { return gated ? 2 : outFeatures.size(); }
+  int64_t numOutputs() const { return outFeatures.size(); }
+  static int64_t blocksFor(int64_t features) {
+    return (features + kWarpsPerBlock - 1) / kWarpsPerBlock;
+  }
+  int64_t totalBlocks() const {
+    int64_t blocks = 0;
+    for (int64_t features : outFeatures)
+      blocks += blocksFor(features);
+    return blocks;
+  }
+
+  std::string name(Type compute, int64_t lanes) const {
+    std::string name = std::string(gated ? "swiglu_" : "matvec_") +
+                       typeName(compute) + "_k" + std::to_string(inFeatures);
+    if (outFeatures.size() > 1) {
+      name += "_n";
+      for (int64_t features : outFeatures)
+        name += (name.back() == 'n' ? "" : "x") + std::to_string(features);
+    }
+    name += "_v" + std::to_string(lanes);
+    if (rowsPerWarp > 1)
+      name += "_r" + std::to_string(rowsPerWarp);
+    if (unroll > 1)
+      name += "_u" + std::to_string(unroll);
+    return name;
+  }
+};
+
+/// The weights, output and feature range of the output group that feature
+/// block `block` belongs to (the groups' blocks follow each other).
+struct OutputGroup {
+  SmallVector<Value> weights;
+  Value out, outFeatures, firstBlock;
+};
+
+OutputGroup selectGroup(DeviceBuilder &d, const MatvecShape &shape,
+                        ValueRange weights, ValueRange outs, Value block) {
+  auto groupAt = [&](int64_t g, int64_t firstBlock) {
+    OutputGroup group;
+    if (shape.gated)
+      group.weights.assign(weights.begin(), weights.end());
+    else
+      group.weights.push_back(weights[g]);
+    group.out = outs[g];
+    group.outFeatures = d.index(shape.outFeatures[g]);
+    group.firstBlock = d.index(firstBlock);
+    return group;
+  };
+  SmallVector<int64_t> firstBlocks = {0};
+  for (int64_t features : shape.outFeatures)
+    firstBlocks.push_back(firstBlocks.back() + MatvecShape::blocksFor(features));
+  // Walks back from the last group, so the first whose end lies past
+  // `block` wins: block-uniform selects, no divergence.
+  int64_t last = shape.numOutputs() - 1;
+  OutputGroup chosen = groupAt(last, firstBlocks[last]);
+  for (int64_t g = last - 1; g >= 0; --g) {
+    OutputGroup candidate = groupAt(g, firstBlocks[g]);
+    Value inGroup = d.cmp(arith::CmpIPredicate::ult, block,
+                          d.index(firstBlocks[g + 1]));
+    auto select = [&](Value ifIn, Value otherwise) -> Value {
+      return arith::SelectOp::create(d.builder(), d.location(), inGroup, ifIn,
+                                     otherwise);
+    };
+    for (auto [mine, other] : llvm::zip(candidate.weights, chosen.weights))
+      other = select(mine, other);
+    chosen.out = select(candidate.out, chosen.out);
+    chosen.outFeatures = select(candidate.outFeatures, chosen.outFeatures);
+    chosen.firstBlock = select(candidate.firstBlock, chosen.firstBlock);
+  }
+  return chosen;
+}
+
+/// Accumulates `unroll` consecutive 32-lane rounds of the row starting at
+/// `k` into `acc` (rowsPerWarp x weights vectors): all loads first, then the
+/// FMAs in the order of the plain loop.
+SmallVector<Value> accumulateRounds(DeviceBuilder &d, Value x, ArrayRef<Value> xRows,
+                                    ArrayRef<Value> weights, Value wRow, Value k,
+                                    int64_t lanes, int64_t unroll, ValueRange acc) {
+  int64_t round = kWarpSize * lanes;
+  SmallVector<SmallVector<Value>> weightVectors, xVectors;
+  for (int64_t u = 0; u < unroll; ++u) {
+    Value ku = d.add(k, d.index(u * round));
+    SmallVector<Value> &w = weightVectors.emplace_back();
+    for (Value weight : weights)
+      w.push_back(d.loadVectorF32(weight, d.add(wRow, ku), lanes));
+    SmallVector<Value> &xs = xVectors.emplace_back();
+    for (Value xRow : xRows)
+      xs.push_back(d.loadVectorF32(x, d.add(xRow, ku), lanes));
+  }
+  SmallVector<Value> next(acc.begin(), acc.end());
+  int64_t numWeights = weights.size();
+  for (int64_t u = 0; u < unroll; ++u)
+    for (auto [r, xv] : llvm::enumerate(xVectors[u]))
+      for (int64_t i = 0; i < numWeights; ++i) {
+        Value &sum = next[r * numWeights + i];
+        sum = vector::FMAOp::create(d.builder(), d.location(), xv,
+                                    weightVectors[u][i], sum);
+      }
+  return next;
+}
 
 /// out[m, n] = epilogue(sum_k x[m, k] * w_i[n, k] for each weight i), each
-/// warp computing rows [R * block.y, R * block.y + R) of feature n, so one
-/// weight load serves R rows (R = `rowsPerWarp`). Arguments: x, the weights,
-/// out, N, M. With two weights the epilogue is silu(first) * second
-/// (swiglu), with one the identity.
-mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, int64_t inFeatures,
-                                     int64_t numWeights, int64_t rowsPerWarp) {
+/// warp computing rows [R * block.x, R * block.x + R) of feature n, so one
+/// weight load serves R rows (R = rowsPerWarp). Arguments: x, the weights,
+/// the outputs, M. Gated, the epilogue is silu(first) * second (swiglu),
+/// else the identity.
+mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
   OpBuilder &b = l.builder();
   Type f32 = b.getF32Type();
-  int64_t lanes = vectorLanes(l.computeType(), inFeatures);
+  int64_t lanes = vectorLanes(l.computeType(), shape.inFeatures);
+  int64_t numWeights = shape.numWeights();
   SmallVector<Type> args = {l.flatType(f32)};
   args.append(numWeights, l.flatType(l.computeType()));
-  args.append({l.flatType(f32), b.getIndexType(), b.getIndexType()});
-  std::string name = std::string(numWeights == 2 ? "swiglu_" : "matvec_") +
-                     typeName(l.computeType()) + "_k" +
-                     std::to_string(inFeatures) + "_v" + std::to_string(lanes) +
-                     (rowsPerWarp > 1 ? "_r" + std::to_string(rowsPerWarp) : "");
+  args.append(shape.numOutputs(), l.flatType(f32));
+  args.push_back(b.getIndexType());
   return l.getOrCreateKernel(
-      name, args, {}, [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
+      shape.name(l.computeType(), lanes), args, {},
+      [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         OpBuilder &kb = d.builder();
         Location loc = d.location();
+        int64_t inFeatures = shape.inFeatures;
         Value x = f.getArgument(0);
-        Value out = f.getArgument(1 + numWeights);
-        Value outFeatures = f.getArgument(2 + numWeights);
-        Value rows = f.getArgument(3 + numWeights);
-        Value n = d.add(d.mul(d.blockId(mlir::gpu::Dimension::x),
+        ValueRange weights = f.getArguments().slice(1, numWeights);
+        ValueRange outs =
+            f.getArguments().slice(1 + numWeights, shape.numOutputs());
+        Value rows = f.getArguments().back();
+        Value block = d.blockId(mlir::gpu::Dimension::y);
+        OutputGroup group = selectGroup(d, shape, weights, outs, block);
+        Value n = d.add(d.mul(d.sub(block, group.firstBlock),
                               d.index(kWarpsPerBlock)),
                         d.warpId());
-        Value firstRow =
-            d.mul(d.blockId(mlir::gpu::Dimension::y), d.index(rowsPerWarp));
+        Value firstRow = d.mul(d.blockId(mlir::gpu::Dimension::x),
+                               d.index(shape.rowsPerWarp));
         // Rows past the end read the last row instead (no branch in the
         // loop); their results are not stored.
         Value lastRow = d.sub(rows, d.index(1));
         SmallVector<Value> xRows;
-        for (int64_t r = 0; r < rowsPerWarp; ++r) {
+        for (int64_t r = 0; r < shape.rowsPerWarp; ++r) {
           Value row = arith::MinUIOp::create(kb, loc, d.add(firstRow, d.index(r)),
                                              lastRow);
           xRows.push_back(d.mul(row, d.index(inFeatures)));
         }
         // Warp-uniform: every lane of a warp takes the same side, so the
         // shuffles inside see all 32 lanes.
-        d.ifThen(d.cmp(arith::CmpIPredicate::ult, n, outFeatures), [&] {
+        d.ifThen(d.cmp(arith::CmpIPredicate::ult, n, group.outFeatures), [&] {
           auto accType = VectorType::get({lanes}, f32);
           Value zero = arith::ConstantOp::create(
               kb, loc, DenseElementsAttr::get(accType, kb.getF32FloatAttr(0)));
-          SmallVector<Value> init(rowsPerWarp * numWeights, zero);
+          SmallVector<Value> sums(shape.rowsPerWarp * numWeights, zero);
           Value wRow = d.mul(n, d.index(inFeatures));
-          ValueRange sums = d.forLoop(
-              d.mul(d.laneId(), d.index(lanes)), d.index(inFeatures),
-              d.index(kWarpSize * lanes), init,
-              [&](Value k, ValueRange acc) -> SmallVector<Value> {
-                SmallVector<Value> weights;
-                for (int64_t i = 0; i < numWeights; ++i)
-                  weights.push_back(d.loadVectorF32(f.getArgument(1 + i),
-                                                    d.add(wRow, k), lanes));
-                SmallVector<Value> next;
-                for (int64_t r = 0; r < rowsPerWarp; ++r) {
-                  Value xv = d.loadVectorF32(x, d.add(xRows[r], k), lanes);
-                  for (int64_t i = 0; i < numWeights; ++i)
-                    next.push_back(vector::FMAOp::create(
-                        kb, loc, xv, weights[i], acc[r * numWeights + i]));
-                }
-                return next;
-              });
-          for (int64_t r = 0; r < rowsPerWarp; ++r) {
+          Value laneStart = d.mul(d.laneId(), d.index(lanes));
+          int64_t round = kWarpSize * lanes;
+          int64_t unrolledEnd =
+              inFeatures / (round * shape.unroll) * (round * shape.unroll);
+          auto accumulate = [&](int64_t unroll, int64_t begin, int64_t end) {
+            if (begin >= end)
+              return;
+            ValueRange result = d.forLoop(
+                d.add(laneStart, d.index(begin)), d.index(end),
+                d.index(round * unroll), sums,
+                [&](Value k, ValueRange acc) {
+                  return accumulateRounds(d, x, xRows, group.weights, wRow, k,
+                                          lanes, unroll, acc);
+                });
+            sums.assign(result.begin(), result.end());
+          };
+          accumulate(shape.unroll, 0, unrolledEnd);
+          accumulate(1, unrolledEnd, inFeatures);
+          for (int64_t r = 0; r < shape.rowsPerWarp; ++r) {
             SmallVector<Value> dots;
             for (int64_t i = 0; i < numWeights; ++i) {
               Value lanesSum = vector::ReductionOp::create(
@@ -100,7 +226,7 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, int64_t inFeatures,
               dots.push_back(d.warpReduce(lanesSum, Reduction::Sum));
             }
             Value result = dots[0];
-            if (numWeights == 2) {
+            if (shape.gated) {
               // silu(g) = g / (1 + exp(-g)), as torch computes it in float32.
               Value negated = arith::NegFOp::create(kb, loc, dots[0]);
               Value denominator =
@@ -113,38 +239,49 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, int64_t inFeatures,
                 kb, loc, d.cmp(arith::CmpIPredicate::eq, d.laneId(), d.index(0)),
                 d.cmp(arith::CmpIPredicate::ult, row, rows));
             d.ifThen(store, [&] {
-              d.storeF32(result, out, d.add(d.mul(row, outFeatures), n));
+              d.storeF32(result, group.out,
+                         d.add(d.mul(row, group.outFeatures), n));
             });
           }
         });
       });
 }
 
-/// Launches the matvec kernel for `weights` (all [N, K]) into `result`.
+/// Launches one matvec kernel computing every result from `input`: one
+/// result per weight, or (gated) silu(x w0^T) * (x w1^T) into the single
+/// result. Every weight is [N_i, K].
 LogicalResult launchMatvec(GPULowering &l, Location loc, Value input,
-                           ValueRange weightTensors, Value result) {
-  auto weightType = cast<RankedTensorType>(weightTensors.front().getType());
-  int64_t outFeatures = weightType.getDimSize(0);
-  int64_t inFeatures = weightType.getDimSize(1);
+                           ValueRange weightTensors, ValueRange results,
+                           bool gated) {
+  MatvecShape shape;
+  shape.gated = gated;
   SmallVector<Value> args = {l.flatten(loc, input)};
   for (Value tensor : weightTensors) {
+    auto weightType = cast<RankedTensorType>(tensor.getType());
+    shape.inFeatures = weightType.getDimSize(1);
+    if (!gated || shape.outFeatures.empty())
+      shape.outFeatures.push_back(weightType.getDimSize(0));
     FailureOr<Value> weight = l.weight(loc, tensor);
     if (failed(weight))
       return failure();
     args.push_back(*weight);
   }
+  for (Value result : results)
+    args.push_back(l.flatten(loc, result));
   Value rows = l.rowCount(loc, input);
-  args.push_back(l.flatten(loc, result));
-  args.push_back(l.index(loc, outFeatures));
   args.push_back(rows);
   // Decode (one token per row) streams the weights once per row; prefill
   // shares each weight load among kPrefillRowsPerWarp rows.
   auto inputType = cast<MemRefType>(input.getType());
   bool decode = inputType.getRank() == 3 && inputType.getDimSize(1) == 1;
-  int64_t rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
-  auto kernel = getMatvecKernel(l, inFeatures, weightTensors.size(), rowsPerWarp);
-  Value blocks = l.index(loc, (outFeatures + kWarpsPerBlock - 1) / kWarpsPerBlock);
-  l.launch(loc, kernel, {blocks, l.ceilDiv(loc, rows, rowsPerWarp), l.index(loc, 1)},
+  shape.rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
+  // Rows shorter than the unrolled rounds take the plain loop alone.
+  int64_t round = kWarpSize * vectorLanes(l.computeType(), shape.inFeatures);
+  shape.unroll =
+      decode && shape.inFeatures >= round * kDecodeUnroll ? kDecodeUnroll : 1;
+  l.launch(loc, getMatvecKernel(l, shape),
+           {l.ceilDiv(loc, rows, shape.rowsPerWarp),
+            l.index(loc, shape.totalBlocks()), l.index(loc, 1)},
            kBlockThreads, args);
   return success();
 }
@@ -155,7 +292,8 @@ LogicalResult lowerMatmul(llama::MatmulOp op, GPULowering &l) {
   Location loc = op.getLoc();
   Value input = l.bufferOf(op.getInput());
   Value result = l.allocate(loc, op.getResult(), input);
-  if (failed(launchMatvec(l, loc, input, op.getWeight(), result)))
+  if (failed(launchMatvec(l, loc, input, op.getWeight(), result,
+                          /*gated=*/false)))
     return failure();
   l.setBuffer(op.getResult(), result);
   return success();
@@ -164,12 +302,14 @@ LogicalResult lowerMatmul(llama::MatmulOp op, GPULowering &l) {
 LogicalResult lowerMultiMatmul(llama::MultiMatmulOp op, GPULowering &l) {
   Location loc = op.getLoc();
   Value input = l.bufferOf(op.getInput());
-  for (auto [weight, output] : llvm::zip(op.getWeights(), op.getResults())) {
-    Value result = l.allocate(loc, output, input);
-    if (failed(launchMatvec(l, loc, input, weight, result)))
-      return failure();
+  SmallVector<Value> results;
+  for (Value output : op.getResults())
+    results.push_back(l.allocate(loc, output, input));
+  if (failed(launchMatvec(l, loc, input, op.getWeights(), results,
+                          /*gated=*/false)))
+    return failure();
+  for (auto [output, result] : llvm::zip(op.getResults(), results))
     l.setBuffer(output, result);
-  }
   return success();
 }
 
@@ -177,7 +317,8 @@ LogicalResult lowerSwiGLU(llama::SwiGLUOp op, GPULowering &l) {
   Location loc = op.getLoc();
   Value input = l.bufferOf(op.getInput());
   Value result = l.allocate(loc, op.getResult(), input);
-  if (failed(launchMatvec(l, loc, input, {op.getGate(), op.getUp()}, result)))
+  if (failed(launchMatvec(l, loc, input, {op.getGate(), op.getUp()}, result,
+                          /*gated=*/true)))
     return failure();
   l.setBuffer(op.getResult(), result);
   return success();

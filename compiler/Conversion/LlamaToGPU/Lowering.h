@@ -64,6 +64,11 @@ public:
   /// pass later places in the scratch arena. Dynamic dimensions are taken
   /// from the leading dimensions of `like`.
   mlir::Value allocate(mlir::Location loc, mlir::Value result, mlir::Value like);
+  /// A scratch buffer of `type` that the pass later places in the arena;
+  /// its dynamic dimensions, given by `sizes`, are bounded like those of
+  /// activations (dimension 0 by max_batch, others by max_seq).
+  mlir::Value allocateScratch(mlir::Location loc, mlir::MemRefType type,
+                              mlir::ValueRange sizes);
 
   /// `buffer` collapsed to one dimension (kernels index flat buffers).
   mlir::Value flatten(mlir::Location loc, mlir::Value buffer);

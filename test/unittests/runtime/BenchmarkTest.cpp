@@ -56,22 +56,82 @@ TEST_F(BenchmarkTest, ATiedEmbeddingIsReadWhole) {
   EXPECT_EQ(weightBytesReadPerToken(manifest), untied - oneRow + embedding);
 }
 
-TEST_F(BenchmarkTest, MeasuresEveryRate) {
+TEST_F(BenchmarkTest, MeasuresEveryRateAgainstTheHostBandwidth) {
   std::string error;
   std::optional<BenchmarkResult> result =
       runBenchmark(*model, smallOptions(), error);
   ASSERT_TRUE(result) << error;
   EXPECT_GT(result->prefillTokensPerSecond, 0);
   EXPECT_GT(result->decodeTokensPerSecond, 0);
-  EXPECT_GT(result->readBytesPerSecond, 0);
+  EXPECT_GT(result->bandwidthBytesPerSecond, 0);
   EXPECT_GT(result->floorTokensPerSecond(), 0);
+  EXPECT_EQ(result->bandwidthSource, kHostReadBandwidth);
+  EXPECT_FALSE(result->processor.empty());
+  // A CPU artifact has no device to profile.
+  EXPECT_FALSE(result->launches);
+}
+
+TEST_F(BenchmarkTest, WithoutAContextDecodeFollowsThePrompt) {
+  int64_t callsBefore = fakeModelCallCount();
+  std::string error;
+  std::optional<BenchmarkResult> result =
+      runBenchmark(*model, smallOptions(), error);
+  ASSERT_TRUE(result) << error;
+  EXPECT_EQ(result->contextTokens, 8 + 4);
+  // One prefill, then the decode steps.
+  EXPECT_EQ(fakeModelCallCount() - callsBefore, 1 + 4);
+}
+
+TEST_F(BenchmarkTest, WithAContextDecodeFillsItsLastSlots) {
+  BenchmarkOptions options = smallOptions();
+  options.contextTokens = 32;
+  int64_t callsBefore = fakeModelCallCount();
+  std::string error;
+  std::optional<BenchmarkResult> result = runBenchmark(*model, options, error);
+  ASSERT_TRUE(result) << error;
+  EXPECT_EQ(result->contextTokens, 32);
+  EXPECT_EQ(result->promptTokens, 8);
+  // The timed prefill, the untimed 28-token prompt decode follows, then the
+  // decode steps in slots 28..31, the artifact's last.
+  EXPECT_EQ(fakeModelCallCount() - callsBefore, 2 + 4);
+}
+
+/// The error of a refused request, which must compute nothing.
+static std::string refusal(CompiledModel &model,
+                           const BenchmarkOptions &options) {
+  int64_t callsBefore = fakeModelCallCount();
+  std::string error;
+  EXPECT_FALSE(runBenchmark(model, options, error));
+  EXPECT_EQ(fakeModelCallCount(), callsBefore);
+  return error;
 }
 
 TEST_F(BenchmarkTest, RefusesMoreTokensThanMaxSeq) {
   BenchmarkOptions options = smallOptions();
   options.promptTokens = 30;
   options.decodeTokens = 3;
-  std::string error;
-  EXPECT_FALSE(runBenchmark(*model, options, error));
-  EXPECT_THAT(error, ::testing::HasSubstr("max_seq of 32"));
+  EXPECT_EQ(refusal(*model, options),
+            "-p 30 plus -n 3 exceeds the artifact's max_seq of 32");
+}
+
+TEST_F(BenchmarkTest, RefusesAContextBeyondMaxSeq) {
+  BenchmarkOptions options = smallOptions();
+  options.contextTokens = 33;
+  EXPECT_EQ(refusal(*model, options),
+            "--ctx 33 exceeds the artifact's max_seq of 32");
+}
+
+TEST_F(BenchmarkTest, RefusesAContextNoLongerThanTheDecodeSteps) {
+  BenchmarkOptions options = smallOptions();
+  options.contextTokens = 4;
+  EXPECT_THAT(refusal(*model, options),
+              ::testing::StartsWith("--ctx 4 must exceed -n 4"));
+}
+
+TEST_F(BenchmarkTest, WithAContextRefusesAPromptBeyondMaxSeq) {
+  BenchmarkOptions options = smallOptions();
+  options.contextTokens = 16;
+  options.promptTokens = 40;
+  EXPECT_EQ(refusal(*model, options),
+            "-p 40 exceeds the artifact's max_seq of 32");
 }
