@@ -9,9 +9,13 @@
 #include "frontends/SafetensorsWriter.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 namespace llamac {
@@ -175,6 +179,38 @@ std::string indexJson(const std::vector<WeightRequirement> &weights,
   return index.dump(2) + "\n";
 }
 
+/// Runs `work(0..count-1)` on up to one thread per core. Drawing the random
+/// values is the bottleneck (a 7B checkpoint takes a minute on one core), and
+/// every shard has its own streams, so the bytes do not depend on the order.
+/// The first failure is rethrown once all threads have stopped.
+template <typename Work> void forEachInParallel(size_t count, Work work) {
+  const size_t threads =
+      std::min<size_t>(count, std::max(1u, std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failureMutex;
+  auto worker = [&] {
+    for (size_t i; (i = next++) < count;) {
+      try {
+        work(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failureMutex);
+        if (!failure)
+          failure = std::current_exception();
+        next = count;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t i = 1; i < threads; ++i)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &thread : pool)
+    thread.join();
+  if (failure)
+    std::rethrow_exception(failure);
+}
+
 void synthesize(const LlamaConfig &requested, DType dtype, uint64_t seed,
                 const fs::path &dir, uint64_t maxShardBytes) {
   if (std::string problem = validateConfig(requested); !problem.empty())
@@ -195,9 +231,10 @@ void synthesize(const LlamaConfig &requested, DType dtype, uint64_t seed,
     // A loader prefers model.safetensors, but leave nothing stale behind.
     fs::remove(index);
   } else {
-    for (size_t shard = 0; shard < shards.size(); ++shard)
+    forEachInParallel(shards.size(), [&](size_t shard) {
       writeShard(dir / shardName(shard, shards.size()), weights, shards[shard],
                  dtype, seed);
+    });
     writeTextFile(index, indexJson(weights, shards, dtype));
     fs::remove(single);
   }

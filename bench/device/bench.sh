@@ -9,21 +9,22 @@
 #  3. Hugging Face's baseline in the same session, on the same card
 #     (.device/bench/hf_decode_baseline.py): eager and static cache with a
 #     128-token prompt and 256 new tokens, static with 1920 + 128;
-#  4. unless LLAMAC_BENCH_13B=0, the 13B shape at --ctx 256 (26 GB of
-#     weights; the 7B ones are deleted first, so that the 64 GB disk holds
-#     one checkpoint at a time);
+#  4. the 13B shape at --ctx 256 (26 GB of weights; the 7B ones are deleted
+#     first, so that the 64 GB disk holds one checkpoint at a time);
 #  5. summarize.py: one markdown table with the ratios and the issue's
 #     targets.
 #
-# Each step prints its elapsed time. Estimated at 8 minutes on an H100:
-# synthesizing about 1 (7B) and 2 (13B), Hugging Face about 3 (each static
-# run compiles for ~46 s). A failed step is reported and the others still
+# Each step prints its elapsed time. Estimated at 6 minutes on an H100:
+# synthesizing well under a minute per shape (one thread per shard),
+# Hugging Face about 3 (each static run compiles for ~46 s). A failed step is reported and the others still
 # run; the exit status is 1 if one failed.
 #
 #   bash bench/device/bench.sh [OUT_DIR]        (default: /tmp/llamac-bench)
-# Environment: LLAMAC_BENCH_13B (1; 0 skips the 13B shape),
-#              LLAMAC_BENCH_WEIGHTS (/tmp/llamac-weights: the synthesized
-#              checkpoints, reused by the next run; deleted as needed).
+# Environment: LLAMAC_BENCH_PARTS ("7b hf 13b": which of steps 2, 3 and 4
+#              run; a later run with other parts adds to the same OUT_DIR
+#              and table), LLAMAC_BENCH_WEIGHTS (/tmp/llamac-weights: the
+#              synthesized checkpoints, reused by the next run; deleted as
+#              needed).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,8 +34,8 @@ weights=${LLAMAC_BENCH_WEIGHTS:-/tmp/llamac-weights}
 weights7b=$weights/llama-2-7b-f16
 weights13b=$weights/llama-2-13b-f16
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+parts=" ${LLAMAC_BENCH_PARTS:-7b hf 13b} "
 mkdir -p "$out"
-rm -f "$out"/*.json
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null \
   || echo "(nvidia-smi unavailable)"
 
@@ -78,13 +79,20 @@ hf() {
   python3 "$device/bench/hf_decode_baseline.py" "$out/hf-$1-$2-$3.json" "$1" "$2" "$3" >&2
 }
 
-step "synthesize llama-2-7b f16" synth llama-2-7b "$weights7b"
-step "llamac bench llama-2-7b --ctx 256" bench llama-2-7b "$weights7b" 256
-step "llamac bench llama-2-7b --ctx 2048" bench llama-2-7b "$weights7b" 2048
-step "HF eager, prompt 128, 256 new" hf eager 128 256
-step "HF static, prompt 128, 256 new" hf static 128 256
-step "HF static, prompt 1920, 128 new" hf static 1920 128
-if [ "${LLAMAC_BENCH_13B:-1}" != 0 ]; then
+if [[ $parts == *" 7b "* ]]; then
+  rm -f "$out"/ours-llama-2-7b-*.json
+  step "synthesize llama-2-7b f16" synth llama-2-7b "$weights7b"
+  step "llamac bench llama-2-7b --ctx 256" bench llama-2-7b "$weights7b" 256
+  step "llamac bench llama-2-7b --ctx 2048" bench llama-2-7b "$weights7b" 2048
+fi
+if [[ $parts == *" hf "* ]]; then
+  rm -f "$out"/hf-*.json
+  step "HF eager, prompt 128, 256 new" hf eager 128 256
+  step "HF static, prompt 128, 256 new" hf static 128 256
+  step "HF static, prompt 1920, 128 new" hf static 1920 128
+fi
+if [[ $parts == *" 13b "* ]]; then
+  rm -f "$out"/ours-llama-2-13b-*.json
   rm -rf "$weights7b"
   step "synthesize llama-2-13b f16" synth llama-2-13b "$weights13b"
   step "llamac bench llama-2-13b --ctx 256" bench llama-2-13b "$weights13b" 256

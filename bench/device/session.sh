@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One GPU session's device work in one call, inside a time budget, from what
+# prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
+# shape and Hugging Face, profile.sh on the 7B weights bench.sh left, then
+# bench.sh's 13B shape with whatever time is left. Logs, the benchmark's
+# JSON (bench.tgz) and the kernel CSV go to OUT_DIR; the last lines printed
+# are the check's verdict, the benchmark table and the decode profile.
+#
+#   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: session.sh OUT_DIR [BUDGET_SECONDS]}
+budget=${2:-560}
+results=/tmp/llamac-bench
+weights=${LLAMAC_BENCH_WEIGHTS:-/tmp/llamac-weights}
+mkdir -p "$out"
+
+# left: seconds of the budget remaining.
+left() { echo $((budget - SECONDS)); }
+
+timeout "${LLAMAC_CHECK_SECONDS:-150}" bash "$here/check.sh" >"$out/check.log" 2>&1
+echo "check.sh: exit $? after $SECONDS s"
+
+LLAMAC_BENCH_PARTS="7b hf" timeout "$(left)" bash "$here/bench.sh" "$results" \
+  >"$out/bench.log" 2>&1
+echo "bench.sh 7b hf: exit $? at $SECONDS s"
+
+timeout "$(( $(left) < 90 ? $(left) : 90 ))" bash "$here/profile.sh" \
+  "$weights/llama-2-7b-f16" "$out" >"$out/profile.log" 2>&1
+echo "profile.sh: exit $? at $SECONDS s"
+
+LLAMAC_BENCH_PARTS=13b timeout "$(left)" bash "$here/bench.sh" "$results" \
+  >>"$out/bench.log" 2>&1
+echo "bench.sh 13b: exit $? at $SECONDS s"
+tar czf "$out/bench.tgz" -C "$results" .
+
+echo; grep -E "^(FAIL|PASS)" "$out/check.log" | grep -v "^PASS: " ; tail -1 "$out/check.log"
+echo; grep -E "^== " "$out/bench.log"
+echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -20
+echo; sed -n '/^decode:/,$p' "$out/profile.log" | head -30
