@@ -159,6 +159,7 @@ profileDecodeLaunches(cuda::CudaExecutor &device, const RepetitionTimes &decode,
   profile.hostMillisecondsPerToken =
       1e3 * (decode.decodeSeconds - decode.decodeGpuSeconds) / tokens;
   profile.kernelsPerToken = device.decodeKernelsPerStep();
+  profile.dependentLaunch = device.launchesDependent();
   if (!profile.kernelsPerToken)
     return profile;
   // As many replays as decode steps, each timed alone as a step is.

@@ -60,6 +60,9 @@ struct DecodeLaunchProfile {
   /// what the kernel boundaries alone cost per token. Unset with
   /// kernelsPerToken.
   std::optional<double> launchOverheadMillisecondsPerToken;
+  /// Whether the kernels were launched with programmatic stream
+  /// serialization (see CudaExecutor::useDependentLaunch).
+  bool dependentLaunch = false;
 };
 
 struct BenchmarkResult {

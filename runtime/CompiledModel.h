@@ -51,6 +51,13 @@ public:
       device->useGraphs(enabled);
   }
 
+  /// CUDA artifacts: launch kernels with programmatic stream serialization
+  /// where the artifact and driver allow it (the default), or plainly.
+  /// Returns whether dependent launch is on; false for CPU artifacts.
+  bool useDependentLaunch(bool enabled) {
+    return device && device->useDependentLaunch(enabled);
+  }
+
   /// CUDA artifacts: the device they run on, for what the benchmark measures
   /// there (bandwidth, kernels, GPU time). Null for CPU artifacts.
   cuda::CudaExecutor *cudaExecutor() { return device.get(); }

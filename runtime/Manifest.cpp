@@ -261,9 +261,11 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   if (!compute || (manifest.target == Manifest::Target::CPU && *compute != DType::F32))
     fail("field 'compute_dtype' must be f32 (cpu) or f32, f16, bf16 (cuda)");
   manifest.computeDType = *compute;
-  if (manifest.target == Manifest::Target::CUDA)
+  if (manifest.target == Manifest::Target::CUDA) {
     manifest.scratchBytes =
         uint64_t(root.object("memory_plan").positiveInteger("scratch_bytes"));
+    manifest.dependentLaunch = root.boolean("dependent_launch");
+  }
   manifest.maxBatch = root.positiveInteger("max_batch");
   manifest.maxSeq = root.positiveInteger("max_seq");
   manifest.config = readConfig(root.object("config"));

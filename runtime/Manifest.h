@@ -41,6 +41,9 @@ struct Manifest {
   DType computeDType = DType::F32;
   /// CUDA: device scratch the compiled code allocates per call.
   uint64_t scratchBytes = 0;
+  /// CUDA: the kernels start with griddepcontrol.wait, so they may be
+  /// launched with programmatic stream serialization (dependent launch).
+  bool dependentLaunch = false;
   int64_t maxBatch = 0;
   int64_t maxSeq = 0;
   /// [layers, 2, max_batch, kv_heads, max_seq, head_dim], computeDType.

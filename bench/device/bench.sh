@@ -5,7 +5,9 @@
 #  1. random f16 weights of the Llama-2-7B shape (13.5 GB; speed does not
 #     depend on the values), unless already there;
 #  2. llamac-run bench -p 512 -n 128 at --ctx 256 (decode after a 128-token
-#     prompt) and --ctx 2048 (after a 1920-token prompt), JSON;
+#     prompt) and --ctx 2048 (after a 1920-token prompt), JSON; and at
+#     --ctx 256 with --no-dependent-launch, what programmatic dependent
+#     launch gains;
 #  3. Hugging Face's baseline in the same session, on the same card
 #     (.device/bench/hf_decode_baseline.py): eager and static cache with a
 #     128-token prompt and 256 new tokens, static with 1920 + 128;
@@ -68,10 +70,14 @@ synth() {
     -o "$2" --dtype f16 && touch "$2/.complete"
 }
 
-# bench SHAPE DIR CTX: our benchmark's JSON in $out/ours-SHAPE-ctxCTX.json.
+# bench SHAPE DIR CTX [NAME_SUFFIX FLAG...]: our benchmark's JSON in
+# $out/ours-SHAPE-ctxCTX[NAME_SUFFIX].json.
 bench() {
-  "$device/bin/llamac-run" bench "$device/artifacts/$1-cuda-f16.lmc" \
-    --weights "$2" -p 512 -n 128 --ctx "$3" --json >"$out/ours-$1-ctx$3.json"
+  local shape=$1 weights=$2 ctx=$3 suffix=${4:-}
+  shift $(($# < 4 ? $# : 4))
+  "$device/bin/llamac-run" bench "$device/artifacts/$shape-cuda-f16.lmc" \
+    --weights "$weights" -p 512 -n 128 --ctx "$ctx" --json "$@" \
+    >"$out/ours-$shape-ctx$ctx$suffix.json"
 }
 
 # hf MODE PROMPT NEW: the baseline's JSON in $out/hf-MODE-PROMPT-NEW.json.
@@ -84,6 +90,8 @@ if [[ $parts == *" 7b "* ]]; then
   step "synthesize llama-2-7b f16" synth llama-2-7b "$weights7b"
   step "llamac bench llama-2-7b --ctx 256" bench llama-2-7b "$weights7b" 256
   step "llamac bench llama-2-7b --ctx 2048" bench llama-2-7b "$weights7b" 2048
+  step "llamac bench llama-2-7b --ctx 256 --no-dependent-launch" \
+    bench llama-2-7b "$weights7b" 256 -plain --no-dependent-launch
 fi
 if [[ $parts == *" hf "* ]]; then
   rm -f "$out"/hf-*.json

@@ -19,6 +19,8 @@ fixture files (weights, golden.json, reference logits).
   cpu-ids    greedy ids of the CUDA f32 and the CPU artifact identical.
   graph      decode replayed from a CUDA graph and launched directly give
              identical ids (f32 and f16).
+  pdl        kernels launched with programmatic stream serialization (the
+             default on sm_90) and plainly give identical ids (f32 and f16).
   memcheck   compute-sanitizer --tool memcheck on one generation: 0 errors.
 
 Python 3 standard library only.
@@ -222,6 +224,11 @@ def check_ids_and_graphs(checks, device, fixture, golden):
             checks.add("graph-" + dtype, fixture, graph == direct,
                        "batch 2, %d+%d ids" % (len(graph[0]), len(graph[1])) +
                        ("" if graph == direct else ": %s vs %s" % (graph, direct)))
+            plain = device.generate(fixture, "cuda-" + dtype, rows, 32,
+                                    extra=["--no-dependent-launch"])
+            checks.add("pdl-" + dtype, fixture, graph == plain,
+                       "dependent vs plain launches, batch 2" +
+                       ("" if graph == plain else ": %s vs %s" % (graph, plain)))
     except RuntimeError as error:
         checks.add("ids", fixture, False, str(error))
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One GPU session's device work in one call, inside a time budget, from what
 # prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
-# shape and Hugging Face, profile.sh on the 7B weights bench.sh left, then
-# bench.sh's 13B shape with whatever time is left. Logs, the benchmark's
+# shape and Hugging Face, profile.sh on the 7B weights bench.sh left (when
+# the budget has room for it), then bench.sh's 13B shape with whatever time
+# is left. Logs, the benchmark's
 # JSON (bench.tgz) and the kernel CSV go to OUT_DIR; the last lines printed
 # are the check's verdict, the benchmark table and the decode profile.
 #
@@ -26,9 +27,14 @@ LLAMAC_BENCH_PARTS="7b hf" timeout "$(left)" bash "$here/bench.sh" "$results" \
   >"$out/bench.log" 2>&1
 echo "bench.sh 7b hf: exit $? at $SECONDS s"
 
-timeout "$(( $(left) < 90 ? $(left) : 90 ))" bash "$here/profile.sh" \
-  "$weights/llama-2-7b-f16" "$out" >"$out/profile.log" 2>&1
-echo "profile.sh: exit $? at $SECONDS s"
+# The profile only when the 13B shape (about 70 s) still fits after it.
+if [ "$(left)" -ge 240 ]; then
+  timeout 90 bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" \
+    >"$out/profile.log" 2>&1
+  echo "profile.sh: exit $? at $SECONDS s"
+else
+  echo "profile.sh: skipped, $(left) s left" | tee "$out/profile.log"
+fi
 
 LLAMAC_BENCH_PARTS=13b timeout "$(left)" bash "$here/bench.sh" "$results" \
   >>"$out/bench.log" 2>&1

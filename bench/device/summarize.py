@@ -77,6 +77,7 @@ def main():
         sys.exit(__doc__)
     out = sys.argv[1]
     at256, at2k = load(out, "ours-llama-2-7b-ctx256"), load(out, "ours-llama-2-7b-ctx2048")
+    plain = load(out, "ours-llama-2-7b-ctx256-plain")
     big = load(out, "ours-llama-2-13b-ctx256")
     eager = load(out, "hf-eager-128-256")
     static = load(out, "hf-static-128-256")
@@ -104,6 +105,8 @@ def main():
         number(hf_static_prefill),
         (ratio(prefill, hf_static_prefill), ratio(prefill, hf_eager_prefill)),
         f">= {PREFILL_512_TARGET:,.0f} tok/s", verdict(prefill, PREFILL_512_TARGET))
+    row("7B decode tok/s, ctx 256, plain launches (--no-dependent-launch)",
+        number(plain.get("decode_tokens_per_second")))
     row("7B kernels per decode token", number(at256.get("kernels_per_token"), 0))
     row("7B decode ms/token, ctx 256: wall", number(at256.get("decode_ms_per_token"), 3),
         number(eager.get("decode_ms_per_token"), 3), number(static.get("decode_ms_per_token"), 3))

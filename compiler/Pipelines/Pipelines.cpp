@@ -94,12 +94,19 @@ std::vector<PipelineStep> getCpuToLLVMSteps() {
   };
 }
 
+bool usesDependentLaunch(const std::string &chip) { return chip == "sm_90"; }
+
 std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config) {
   ConvertLlamaToGPUOptions options;
   options.computeDType = config.computeDType;
-  return {moduleStep("lmc-convert-llama-to-gpu",
-                     [options] { return createConvertLlamaToGPU(options); }),
-          cleanupStep("canonicalize-cse")};
+  std::vector<PipelineStep> steps = {moduleStep(
+      "lmc-convert-llama-to-gpu", [options] { return createConvertLlamaToGPU(options); })};
+  if (usesDependentLaunch(config.chip))
+    steps.push_back({"lmc-gpu-dependent-launch", [](OpPassManager &pm) {
+                       pm.nest<gpu::GPUModuleOp>().addPass(createGpuDependentLaunch());
+                     }});
+  steps.push_back(cleanupStep("canonicalize-cse"));
+  return steps;
 }
 
 std::vector<PipelineStep> getCudaToLLVMSteps(const CudaPipelineConfig &config) {

@@ -36,6 +36,11 @@ struct CudaPipelineConfig {
   std::string toolkitPath = "/usr/local/cuda";
 };
 
+/// Whether the kernels for `chip` start with griddepcontrol (sm_90 and
+/// later; see lmc-gpu-dependent-launch), so that the runtime may launch
+/// them with programmatic stream serialization.
+bool usesDependentLaunch(const std::string &chip);
+
 /// One named step of a pipeline: the driver can run the steps one by one to
 /// dump the IR after each (`llamac compile --dump-ir-dir`).
 struct PipelineStep {

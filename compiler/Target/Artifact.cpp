@@ -251,6 +251,7 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"producer", "llamac 0.1.0"},
       {"target", options.target},
       {"chip", chip},
+      {"dependent_launch", options.dependentLaunch},
       {"opt_level", options.optLevel},
       {"compute_dtype", options.computeDType},
       {"library", "model.so"},

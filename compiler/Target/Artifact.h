@@ -33,6 +33,7 @@ struct ArtifactOptions {
   std::string chip;        ///< CUDA: the cubin's chip (sm_90); CPU: "" = cpu.
   std::string computeDType = "f32"; ///< Weights and KV cache when running.
   int64_t scratchBytes = 0; ///< CUDA: the device scratch arena per call.
+  bool dependentLaunch = false; ///< CUDA: kernels start with griddepcontrol.
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU

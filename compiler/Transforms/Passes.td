@@ -75,4 +75,21 @@ def FuseResidualNorm : Pass<"lmc-fuse-residual-norm", "mlir::func::FuncOp"> {
   ];
 }
 
+def GpuDependentLaunch : Pass<"lmc-gpu-dependent-launch", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Every kernel waits for its predecessor's grid, then lets its successor launch";
+  let description = [{
+    Starts every `gpu.func` kernel with `nvvm.griddepcontrol wait` and then
+    `nvvm.griddepcontrol launch_dependents` (sm_90 and later). Launched with
+    programmatic stream serialization (the runtime's dependent launch), a
+    kernel's blocks are then scheduled while the previous kernel is still
+    running, and wait at entry until it has finished and its writes are
+    visible: the launch latency between the hundreds of small kernels of a
+    decode step overlaps the previous kernel instead of following it. The
+    wait comes before any other instruction, so a kernel never reads what
+    its predecessor has not finished writing; launched without the
+    attribute, both instructions do nothing.
+  }];
+  let dependentDialects = ["mlir::NVVM::NVVMDialect"];
+}
+
 #endif // LLAMAC_TRANSFORMS_PASSES_TD

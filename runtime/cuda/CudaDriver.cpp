@@ -73,6 +73,8 @@ LoadedDriver load() {
             resolve(library, "cuEventElapsedTime", d.cuEventElapsedTime, e);
   if (!ok)
     return loaded;
+  d.cuLaunchKernelEx = reinterpret_cast<decltype(d.cuLaunchKernelEx)>(
+      dlsym(library, "cuLaunchKernelEx"));
   if (CUresult result = d.cuInit(0); result != CUDA_SUCCESS)
     e = d.describe("cuInit", result);
   return loaded;

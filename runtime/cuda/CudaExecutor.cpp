@@ -124,7 +124,9 @@ CudaExecutor::create(const Manifest &manifest,
   x.bind = reinterpret_cast<LmcCudaBindFn>(dlsym(runtime, kBindSymbol));
   x.rewind = reinterpret_cast<LmcCudaRewindFn>(dlsym(runtime, kRewindSymbol));
   x.takeError = reinterpret_cast<LmcCudaTakeErrorFn>(dlsym(runtime, kTakeErrorSymbol));
-  if (!x.bind || !x.rewind || !x.takeError) {
+  x.setDependentLaunch = reinterpret_cast<LmcCudaUseDependentLaunchFn>(
+      dlsym(runtime, kUseDependentLaunchSymbol));
+  if (!x.bind || !x.rewind || !x.takeError || !x.setDependentLaunch) {
     error = runtimePath + " is not the llamac CUDA model runtime";
     return nullptr;
   }
@@ -160,7 +162,15 @@ CudaExecutor::create(const Manifest &manifest,
       !x.check("cuStreamSynchronize", d.cuStreamSynchronize(x.stream), error))
     return nullptr;
   x.bind(x.stream, scratch, manifest.scratchBytes);
+  x.kernelsWait = manifest.dependentLaunch;
+  x.useDependentLaunch(true);
   return executor;
+}
+
+bool CudaExecutor::useDependentLaunch(bool enabled) {
+  dependentLaunchOn = enabled && kernelsWait && driver->cuLaunchKernelEx;
+  setDependentLaunch(dependentLaunchOn);
+  return dependentLaunchOn;
 }
 
 CudaExecutor::~CudaExecutor() {

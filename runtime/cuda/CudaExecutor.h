@@ -45,6 +45,14 @@ public:
   /// Capture decode steps into CUDA graphs (default) or launch them directly.
   void useGraphs(bool enabled) { graphsEnabled = enabled; }
 
+  /// Launch the kernels with programmatic stream serialization (default
+  /// where possible) or plainly. Possible when the artifact's kernels wait
+  /// for their predecessor (manifest dependent_launch) and the driver has
+  /// cuLaunchKernelEx; returns whether dependent launch is now on. Call
+  /// before the first step: captured graphs keep how they were launched.
+  bool useDependentLaunch(bool enabled);
+  bool launchesDependent() const { return dependentLaunchOn; }
+
   /// One prefill or decode step; `output` receives the float32 results on
   /// the host. Returns false with `error` set when a CUDA call fails.
   bool run(EntryPointFn function, bool decode, const TokenBatch &batch,
@@ -105,6 +113,9 @@ private:
   LmcCudaBindFn bind = nullptr;
   LmcCudaRewindFn rewind = nullptr;
   LmcCudaTakeErrorFn takeError = nullptr;
+  LmcCudaUseDependentLaunchFn setDependentLaunch = nullptr;
+  bool kernelsWait = false;
+  bool dependentLaunchOn = false;
 
   std::vector<CUdeviceptr> allocations;
   std::vector<void *> weightTable; ///< Device addresses, table order.

@@ -8,7 +8,10 @@
 //  * mgpuStreamCreate / Synchronize / Destroy: the host code opens one
 //    stream per call; it gets the runtime's stream, which is not destroyed,
 //    and not synchronized while a graph is being captured (not allowed);
-//  * mgpuLaunchKernel: cuLaunchKernel on that stream;
+//  * mgpuLaunchKernel: cuLaunchKernel on that stream, or cuLaunchKernelEx
+//    with programmatic stream serialization once the runtime asks for
+//    dependent launch (lmcCudaUseDependentLaunch): the next kernel's blocks
+//    are then scheduled while this one runs, and wait at their entry;
 //  * mgpuMemAlloc / MemFree: bump allocation from the runtime's scratch (see
 //    ScratchArena.h); frees are no-ops, the runtime rewinds per call.
 //
@@ -30,6 +33,7 @@ namespace {
 struct State {
   const CudaDriver *driver = nullptr;
   CUstream stream = nullptr;
+  bool dependentLaunch = false;
   ScratchArena scratch;
   std::string error;
   std::string reported;
@@ -77,6 +81,10 @@ __attribute__((visibility("default"))) void lmcCudaBind(void *stream,
   state().scratch.reset(scratch, bytes);
 }
 
+__attribute__((visibility("default"))) void lmcCudaUseDependentLaunch(int enabled) {
+  state().dependentLaunch = enabled != 0;
+}
+
 __attribute__((visibility("default"))) void lmcCudaRewind() {
   state().scratch.rewind();
 }
@@ -121,10 +129,23 @@ mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
                  void *stream, void **params, void **extra, size_t /*count*/) {
   if (!healthy())
     return;
-  check("cuLaunchKernel",
-        driver()->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
-                                 gridZ, blockX, blockY, blockZ, smem,
-                                 static_cast<CUstream>(stream), params, extra));
+  if (!state().dependentLaunch) {
+    check("cuLaunchKernel",
+          driver()->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
+                                   gridZ, blockX, blockY, blockZ, smem,
+                                   static_cast<CUstream>(stream), params, extra));
+    return;
+  }
+  CUlaunchAttribute dependent{};
+  dependent.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  dependent.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config{unsigned(gridX),  unsigned(gridY),  unsigned(gridZ),
+                        unsigned(blockX), unsigned(blockY), unsigned(blockZ),
+                        unsigned(smem),   static_cast<CUstream>(stream),
+                        &dependent,       1};
+  check("cuLaunchKernelEx",
+        driver()->cuLaunchKernelEx(&config, static_cast<CUfunction>(function),
+                                   params, extra));
 }
 
 __attribute__((visibility("default"))) void *mgpuStreamCreate() {

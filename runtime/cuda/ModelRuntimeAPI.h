@@ -21,6 +21,11 @@ using LmcCudaBindFn = void (*)(void *stream, uint64_t scratch, uint64_t bytes);
 using LmcCudaRewindFn = void (*)();
 /// The first error since the last call (one line), or null; clears it.
 using LmcCudaTakeErrorFn = const char *(*)();
+/// Non-zero: launch every kernel with programmatic stream serialization
+/// (dependent launch). Only for artifacts whose kernels start with
+/// griddepcontrol.wait (manifest cuda.dependent_launch), on a driver with
+/// cuLaunchKernelEx.
+using LmcCudaUseDependentLaunchFn = void (*)(int enabled);
 }
 
 namespace llamac::cuda {
@@ -28,6 +33,7 @@ inline constexpr const char *kModelRuntimeLibrary = "libllamac_cuda_rt.so";
 inline constexpr const char *kBindSymbol = "lmcCudaBind";
 inline constexpr const char *kRewindSymbol = "lmcCudaRewind";
 inline constexpr const char *kTakeErrorSymbol = "lmcCudaTakeError";
+inline constexpr const char *kUseDependentLaunchSymbol = "lmcCudaUseDependentLaunch";
 } // namespace llamac::cuda
 
 #endif // LLAMAC_RUNTIME_CUDA_MODELRUNTIMEAPI_H

@@ -18,7 +18,7 @@ module attributes {llama.model = {max_batch = 2 : i64, max_seq = 16 : i64}} {
   // CHECK:      %[[S2:.*]] = gpu.launch_func async [%[[S1]]] @llama_kernels::@embedding_f16_h32
   // CHECK:      memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x1x32xf32>
   // CHECK:      %[[S3:.*]] = gpu.launch_func async [%[[S2]]] @llama_kernels::@rms_norm_f16_h32
-  // CHECK:      %[[S4:.*]] = gpu.launch_func async [%[[S3]]] @llama_kernels::@matvec_f16_k32_v8
+  // CHECK:      %[[S4:.*]] = gpu.launch_func async [%[[S3]]] @llama_kernels::@matvec_f16_k32_n64_v8
   // CHECK-SAME:   blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}})
   // CHECK:      %[[S5:.*]] = gpu.dealloc async [%[[S4]]] %[[ARENA]]
   // CHECK:      gpu.wait [%[[S5]]]
@@ -44,7 +44,7 @@ module attributes {llama.model = {max_batch = 2 : i64, max_seq = 16 : i64}} {
   // CHECK:   gpu.shuffle xor
   // CHECK:   gpu.barrier
   // CHECK:   math.rsqrt
-  // CHECK: gpu.func @matvec_f16_k32_v8(
+  // CHECK: gpu.func @matvec_f16_k32_n64_v8(
   // CHECK:   vector.load %{{.*}} {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
   // CHECK:   vector.fma
   // CHECK:   gpu.shuffle xor

@@ -11,7 +11,8 @@ namespace llamac {
 
 static const char *const kUsage =
     R"(usage: llamac-run bench OUT.lmc [--weights MODEL] [-p 512] [-n 128] [--ctx C]
-                        [--threads N] [--no-cuda-graph] [--json]
+                        [--threads N] [--no-cuda-graph] [--no-dependent-launch]
+                        [--json]
 Times one prefill of -p tokens and -n decode steps, each the median of 3 runs.
 Decode follows the -p prompt or, with --ctx C, fills the last -n slots of a
 C-token context (after an untimed prompt of C - n tokens; n < C <= max_seq).
@@ -34,7 +35,9 @@ Prints a markdown table, or one JSON object with --json (its key in brackets):
                     [floor_tokens_per_second, weight_bytes_per_token]
   of floor          decode tok/s over floor tok/s [fraction_of_floor]
 CUDA artifacts only (absent from the JSON and "-" in the table for the CPU;
-the JSON also says whether decode replayed a CUDA graph [cuda_graph]):
+the JSON also says whether decode replayed a CUDA graph [cuda_graph] and
+whether kernels were launched with programmatic stream serialization, which
+--no-dependent-launch turns off [dependent_launch]):
   kernels/token     the kernel nodes of the captured decode CUDA graph
                     [kernels_per_token]
   GPU ms/token      GPU time between CUDA events recorded on the stream just
@@ -70,6 +73,7 @@ static void printJson(const ModelArguments &model,
   output["fraction_of_floor"] = result.fractionOfFloor();
   if (const std::optional<DecodeLaunchProfile> &launches = result.launches) {
     output["cuda_graph"] = model.cudaGraphs;
+    output["dependent_launch"] = launches->dependentLaunch;
     output["gpu_ms_per_token"] = launches->gpuMillisecondsPerToken;
     output["host_ms_per_token"] = launches->hostMillisecondsPerToken;
     if (launches->kernelsPerToken)

@@ -18,7 +18,10 @@ static int availableCpus() {
 }
 
 std::vector<OptionSpec> modelOptionSpecs() {
-  return {{"--weights", true}, {"--threads", true}, {"--no-cuda-graph", false}};
+  return {{"--weights", true},
+          {"--threads", true},
+          {"--no-cuda-graph", false},
+          {"--no-dependent-launch", false}};
 }
 
 bool readModelArguments(const ParsedArguments &args, ModelArguments &model,
@@ -39,6 +42,7 @@ bool readModelArguments(const ParsedArguments &args, ModelArguments &model,
   }
   model.threads = int(threads);
   model.cudaGraphs = !args.has("--no-cuda-graph");
+  model.dependentLaunch = !args.has("--no-dependent-launch");
   return true;
 }
 
@@ -49,6 +53,7 @@ std::unique_ptr<CompiledModel> loadCompiledModel(const ModelArguments &model,
   if (compiled) {
     compiled->library().setThreadCount(model.threads);
     compiled->useCudaGraphs(model.cudaGraphs);
+    compiled->useDependentLaunch(model.dependentLaunch);
   }
   return compiled;
 }

@@ -1,7 +1,8 @@
 //===- ModelArguments.h - Which artifact to run, and how --------*- C++ -*-===//
 //
 // The arguments shared by the subcommands that run an artifact: its path (the
-// one positional argument), --weights, --threads and --no-cuda-graph.
+// one positional argument), --weights, --threads, --no-cuda-graph and
+// --no-dependent-launch.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_TOOLS_LLAMAC_RUN_MODELARGUMENTS_H
@@ -21,6 +22,9 @@ struct ModelArguments {
   std::string weightsPath; ///< "" means the manifest's weights.source.
   int threads = 1;         ///< Defaults to every CPU this process may use.
   bool cudaGraphs = true;  ///< CUDA: replay decode steps from a graph.
+  /// CUDA: launch kernels with programmatic stream serialization where the
+  /// artifact and the driver allow it.
+  bool dependentLaunch = true;
 };
 
 /// The option specs of ModelArguments, to extend with a command's own.

@@ -358,6 +358,7 @@ int compile(MLIRContext &context) {
     if (compileTo == Stage::PTX)
       return emitText(llvm::StringRef(ptx));
     artifactOptions.chip = chipName;
+    artifactOptions.dependentLaunch = llamac::usesDependentLaunch(chipName);
     artifactOptions.computeDType = computeDType;
     if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))
       artifactOptions.scratchBytes = scratch.getInt();

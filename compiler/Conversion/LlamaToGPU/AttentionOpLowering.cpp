@@ -279,6 +279,16 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
       });
 }
 
+/// Passes over a chunk whose loads a decode attention lane has in flight.
+constexpr int64_t kPassesInFlight = 4;
+
+/// One pass of a decode attention block over a chunk: whether this lane's
+/// slot is in the chunk, its offset there (0 when not) and where its cache
+/// row starts.
+struct Pass {
+  Value valid, offset, rowStart;
+};
+
 /// How decode attention splits the cache and how a block's lanes read a
 /// cache row (head_dim elements) with vector loads.
 struct DecodeLayout {
@@ -377,35 +387,63 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           Value offset = d.add(base, slotOffset);
           Value valid = d.cmp(arith::CmpIPredicate::ult, offset, count);
           Value clamped = arith::SelectOp::create(kb, loc, valid, offset, d.index(0));
-          return std::make_tuple(valid, clamped,
-                                 d.mul(d.add(chunkBegin, clamped), d.index(headDim)));
+          return Pass{valid, clamped,
+                      d.mul(d.add(chunkBegin, clamped), d.index(headDim))};
         };
         Value zeroVector = arith::ConstantOp::create(
             kb, loc, DenseElementsAttr::get(vectorType, kb.getF32FloatAttr(0)));
 
+        // Each iteration runs kPassesInFlight passes and issues all their
+        // loads before the first use: one cache row per pass is a dependent
+        // memory latency, and a 128-slot chunk is 16 passes. Passes past the
+        // chunk read its first row and discard it, like lanes past it; each
+        // slot's score and each lane's sum come out as in one pass at a time.
+        Value passes = d.index(layout.slotsPerPass() * kPassesInFlight);
+        auto passesAt = [&](Value base) {
+          SmallVector<Pass> found;
+          for (int64_t pass = 0; pass < kPassesInFlight; ++pass)
+            found.push_back(slotOfPass(
+                d.add(base, d.index(pass * layout.slotsPerPass()))));
+          return found;
+        };
+        // Every pass's `columns` of the rows at `base` (keys or values).
+        auto loadRows = [&](Value base, ArrayRef<Pass> found) {
+          SmallVector<SmallVector<Value>> rows;
+          for (const Pass &pass : found) {
+            SmallVector<Value> &parts = rows.emplace_back();
+            for (Value column : columns)
+              parts.push_back(d.loadVectorF32(
+                  cache, d.add(base, d.add(pass.rowStart, column)), lanes));
+          }
+          return rows;
+        };
+
         float lowest = -std::numeric_limits<float>::infinity();
         Value localMax = d.forLoop(
-            d.index(0), count, slotsPerPass, {d.f32(lowest)},
+            d.index(0), count, passes, {d.f32(lowest)},
             [&](Value base, ValueRange acc) -> SmallVector<Value> {
-              auto [valid, offset, rowStart] = slotOfPass(base);
-              Value products = zeroVector;
-              for (auto [part, column] : llvm::zip(queryParts, columns)) {
-                Value key = d.loadVectorF32(
-                    cache, d.add(keyBase, d.add(rowStart, column)), lanes);
-                products = vector::FMAOp::create(kb, loc, part, key, products);
+              auto found = passesAt(base);
+              auto keys = loadRows(keyBase, found);
+              Value runningMax = acc[0];
+              for (auto [pass, keyParts] : llvm::zip(found, keys)) {
+                Value products = zeroVector;
+                for (auto [part, key] : llvm::zip(queryParts, keyParts))
+                  products = vector::FMAOp::create(kb, loc, part, key, products);
+                Value partial = vector::ReductionOp::create(
+                    kb, loc, vector::CombiningKind::ADD, products);
+                Value score = d.fmul(
+                    d.warpReduce(partial, Reduction::Sum, layout.rowLanes), scale);
+                Value writer = arith::AndIOp::create(
+                    kb, loc, pass.valid,
+                    d.cmp(arith::CmpIPredicate::eq, rowLane, d.index(0)));
+                d.ifThen(writer, [&] {
+                  memref::StoreOp::create(kb, loc, score, scores, pass.offset);
+                });
+                Value larger = arith::MaximumFOp::create(kb, loc, runningMax, score);
+                runningMax =
+                    arith::SelectOp::create(kb, loc, pass.valid, larger, runningMax);
               }
-              Value partial = vector::ReductionOp::create(
-                  kb, loc, vector::CombiningKind::ADD, products);
-              Value score = d.fmul(
-                  d.warpReduce(partial, Reduction::Sum, layout.rowLanes), scale);
-              Value writer = arith::AndIOp::create(
-                  kb, loc, valid,
-                  d.cmp(arith::CmpIPredicate::eq, rowLane, d.index(0)));
-              d.ifThen(writer, [&] {
-                memref::StoreOp::create(kb, loc, score, scores, offset);
-              });
-              Value larger = arith::MaximumFOp::create(kb, loc, acc[0], score);
-              return {arith::SelectOp::create(kb, loc, valid, larger, acc[0])};
+              return {runningMax};
             })[0];
         // Its barriers also publish the scores.
         Value max = d.blockReduce(localMax, Reduction::Max, scratch,
@@ -414,21 +452,20 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
 
         SmallVector<Value> init(layout.loadsPerLane, zeroVector);
         ValueRange weighted = d.forLoop(
-            d.index(0), count, slotsPerPass, init,
+            d.index(0), count, passes, init,
             [&](Value base, ValueRange acc) -> SmallVector<Value> {
-              auto [valid, offset, rowStart] = slotOfPass(base);
-              Value p = arith::SelectOp::create(
-                  kb, loc, valid, memref::LoadOp::create(kb, loc, scores, offset),
-                  d.f32(0));
-              Value pVector = vector::BroadcastOp::create(kb, loc, vectorType, p);
-              SmallVector<Value> next;
-              for (auto [sumSoFar, column] : llvm::zip(acc, columns)) {
-                Value value = d.loadVectorF32(
-                    cache, d.add(valueBase, d.add(rowStart, column)), lanes);
-                next.push_back(
-                    vector::FMAOp::create(kb, loc, pVector, value, sumSoFar));
+              auto found = passesAt(base);
+              auto values = loadRows(valueBase, found);
+              SmallVector<Value> sums(acc.begin(), acc.end());
+              for (auto [pass, valueParts] : llvm::zip(found, values)) {
+                Value p = arith::SelectOp::create(
+                    kb, loc, pass.valid,
+                    memref::LoadOp::create(kb, loc, scores, pass.offset), d.f32(0));
+                Value pVector = vector::BroadcastOp::create(kb, loc, vectorType, p);
+                for (auto [sumSoFar, value] : llvm::zip(sums, valueParts))
+                  sumSoFar = vector::FMAOp::create(kb, loc, pVector, value, sumSoFar);
               }
-              return next;
+              return sums;
             });
         // Lanes of one slot offset own disjoint columns; the slot offsets
         // are summed in a fixed order through shared memory.

@@ -64,11 +64,11 @@ struct MatvecShape {
   std::string name(Type compute, int64_t lanes) const {
     std::string name = std::string(gated ? "swiglu_" : "matvec_") +
                        typeName(compute) + "_k" + std::to_string(inFeatures);
-    if (outFeatures.size() > 1) {
-      name += "_n";
-      for (int64_t features : outFeatures)
-        name += (name.back() == 'n' ? "" : "x") + std::to_string(features);
-    }
+    // The output features are baked into the kernel, and kernels are shared
+    // by name: o_proj and lm_head have the same K but not the same N.
+    name += "_n";
+    for (int64_t features : outFeatures)
+      name += (name.back() == 'n' ? "" : "x") + std::to_string(features);
     name += "_v" + std::to_string(lanes);
     if (rowsPerWarp > 1)
       name += "_r" + std::to_string(rowsPerWarp);

@@ -25,6 +25,7 @@ protected:
     manifest["compute_dtype"] = "f16";
     manifest["kv_cache"]["dtype"] = "f16";
     manifest["memory_plan"] = {{"scratch_bytes", 1 << 20}};
+    manifest["dependent_launch"] = true;
   }
 
   std::optional<Manifest> parse(std::string &error) {
@@ -46,7 +47,18 @@ TEST_F(CudaManifestTest, ReadsTargetChipDTypeAndScratch) {
   EXPECT_EQ(parsed->chip, "sm_90");
   EXPECT_EQ(parsed->computeDType, DType::F16);
   EXPECT_EQ(parsed->scratchBytes, 1u << 20);
+  EXPECT_TRUE(parsed->dependentLaunch);
   EXPECT_EQ(parsed->artifactDir, artifact.artifactDir);
+}
+
+TEST_F(CudaManifestTest, DependentLaunchMustBeSaid) {
+  manifest.erase("dependent_launch");
+  std::string error;
+  EXPECT_FALSE(parse(error));
+  EXPECT_THAT(error, HasSubstr("dependent_launch"));
+  manifest["dependent_launch"] = "yes";
+  EXPECT_FALSE(parse(error));
+  EXPECT_THAT(error, HasSubstr("dependent_launch"));
 }
 
 TEST_F(CudaManifestTest, RefusesACacheInAnotherDType) {
