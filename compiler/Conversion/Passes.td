@@ -49,4 +49,28 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
   ];
 }
 
+def ConvertGPUToCPUEmulation
+    : Pass<"lmc-convert-gpu-to-cpu-emulation", "mlir::ModuleOp"> {
+  let summary = "rewrites GPU kernels and launches into host code that a SIMT emulator runs";
+  let description = [{
+    For checking the CUDA lowering's kernels without a GPU (the
+    `llamac-gpu-emulate` tool). Every `gpu.func` kernel of the module becomes
+    `func.func @lmc_emu_kernel_<name>(!llvm.ptr)`: its arguments are read
+    from an array of 64-bit words (a buffer's address, an index, a float's
+    bits), its workgroup buffers become module globals (the emulator runs
+    one block at a time), and the thread and block ids, `gpu.barrier` and
+    `gpu.shuffle xor` become calls of `lmcEmuThreadId`, `lmcEmuBlockId`,
+    `lmcEmuBarrier` and `lmcEmuShuffleXor`. Every `gpu.launch_func` becomes
+    a call of `lmcEmuLaunch(kernel number, words, grid x, y, z, block x)`,
+    the kernels numbered in module order (the module attribute
+    `lmc.emulated_kernels` lists their functions); `gpu.alloc` and `gpu.dealloc`
+    become host allocations and `gpu.wait` disappears (the emulator runs
+    each launch to completion). `nvvm.griddepcontrol` is dropped.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+    "mlir::memref::MemRefDialect", "mlir::LLVM::LLVMDialect",
+  ];
+}
+
 #endif // LLAMAC_CONVERSION_PASSES_TD

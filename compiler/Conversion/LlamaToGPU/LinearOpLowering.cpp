@@ -198,7 +198,10 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
           auto accType = VectorType::get({lanes}, f32);
           Value zero = arith::ConstantOp::create(
               kb, loc, DenseElementsAttr::get(accType, kb.getF32FloatAttr(0)));
-          SmallVector<Value> sums(shape.rowsPerWarp * numWeights, zero);
+          // A block streams its group's weights only: both of swiglu, one
+          // of q, k and v.
+          int64_t streamed = group.weights.size();
+          SmallVector<Value> sums(shape.rowsPerWarp * streamed, zero);
           Value wRow = d.mul(n, d.index(inFeatures));
           Value laneStart = d.mul(d.laneId(), d.index(lanes));
           int64_t round = kWarpSize * lanes;
@@ -220,9 +223,9 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
           accumulate(1, unrolledEnd, inFeatures);
           for (int64_t r = 0; r < shape.rowsPerWarp; ++r) {
             SmallVector<Value> dots;
-            for (int64_t i = 0; i < numWeights; ++i) {
+            for (int64_t i = 0; i < streamed; ++i) {
               Value lanesSum = vector::ReductionOp::create(
-                  kb, loc, vector::CombiningKind::ADD, sums[r * numWeights + i]);
+                  kb, loc, vector::CombiningKind::ADD, sums[r * streamed + i]);
               dots.push_back(d.warpReduce(lanesSum, Reduction::Sum));
             }
             Value result = dots[0];

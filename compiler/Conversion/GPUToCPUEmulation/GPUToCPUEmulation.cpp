@@ -1,0 +1,234 @@
+//===- GPUToCPUEmulation.cpp - GPU kernels as host code for an emulator ---===//
+//
+// The kernels keep their bodies; only what touches the GPU programming model
+// changes (see the pass description in Passes.td). A kernel's arguments
+// travel as 64-bit words so that one C signature, void(void *), fits every
+// kernel and the emulator can start any of them on its threads.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Conversion/DenseMemRef.h"
+#include "compiler/Conversion/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace llamac {
+#define GEN_PASS_DEF_CONVERTGPUTOCPUEMULATION
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace llamac
+
+using namespace mlir;
+
+namespace {
+
+/// Large enough for any buffer; the kernels index flat buffers and never ask
+/// for their size.
+constexpr int64_t kUnboundedElements = int64_t(1) << 40;
+
+/// Declares `name` as an external function of `type` unless it exists.
+func::FuncOp declareRuntime(ModuleOp module, StringRef name, FunctionType type) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto function = func::FuncOp::create(b, module.getLoc(), name, type);
+  function.setPrivate();
+  return function;
+}
+
+Value call(OpBuilder &b, Location loc, ModuleOp module, StringRef name,
+           TypeRange results, ValueRange operands) {
+  auto type = b.getFunctionType(operands.getTypes(), results);
+  func::FuncOp callee = declareRuntime(module, name, type);
+  auto op = func::CallOp::create(b, loc, callee, operands);
+  return results.empty() ? Value() : op.getResult(0);
+}
+
+Value i32Constant(OpBuilder &b, Location loc, int32_t value) {
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(value));
+}
+
+/// Kernel argument `index` of the word array `words`, as `type`.
+Value readArgument(OpBuilder &b, Location loc, Value words, int64_t index, Type type) {
+  auto i64 = b.getI64Type();
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  Value slot = LLVM::GEPOp::create(b, loc, ptr, i64, words,
+                                   ArrayRef<LLVM::GEPArg>{int32_t(index)});
+  Value word = LLVM::LoadOp::create(b, loc, i64, slot);
+  if (auto memref = dyn_cast<MemRefType>(type))
+    return llamac::denseMemRefAt(b, loc, LLVM::IntToPtrOp::create(b, loc, ptr, word),
+                                 memref, {kUnboundedElements});
+  if (type.isIndex())
+    return arith::IndexCastOp::create(b, loc, type, word);
+  auto bits = arith::TruncIOp::create(b, loc, b.getIntegerType(type.getIntOrFloatBitWidth()), word);
+  return type.isInteger() ? Value(bits) : Value(arith::BitcastOp::create(b, loc, type, bits));
+}
+
+/// The 64-bit word that carries `value` (a flat buffer's address, an index,
+/// an integer or a float's bits) to a kernel.
+Value toWord(OpBuilder &b, Location loc, Value value) {
+  auto i64 = b.getI64Type();
+  Type type = value.getType();
+  if (auto memref = dyn_cast<MemRefType>(type)) {
+    auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, value);
+    Value aligned = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, value);
+    int64_t bytes = memref.getElementTypeBitWidth() / 8;
+    Value offset = arith::MulIOp::create(
+        b, loc, metadata.getOffset(), arith::ConstantIndexOp::create(b, loc, bytes));
+    return arith::IndexCastOp::create(b, loc, i64,
+                                      arith::AddIOp::create(b, loc, aligned, offset));
+  }
+  if (type.isIndex())
+    return arith::IndexCastOp::create(b, loc, i64, value);
+  if (!type.isInteger())
+    value = arith::BitcastOp::create(
+        b, loc, b.getIntegerType(type.getIntOrFloatBitWidth()), value);
+  return type.getIntOrFloatBitWidth() == 64 ? value : arith::ExtUIOp::create(b, loc, i64, value);
+}
+
+/// Replaces the GPU programming model ops in `function` by runtime calls.
+void replaceThreadModel(func::FuncOp function, ModuleOp module) {
+  auto index = IndexType::get(module.getContext());
+  function.walk([&](Operation *op) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Value replacement;
+    if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
+      replacement = call(b, loc, module, "lmcEmuThreadId", index,
+                         i32Constant(b, loc, int32_t(id.getDimension())));
+    else if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+      replacement = call(b, loc, module, "lmcEmuBlockId", index,
+                         i32Constant(b, loc, int32_t(id.getDimension())));
+    else if (isa<gpu::BarrierOp>(op))
+      call(b, loc, module, "lmcEmuBarrier", {}, {});
+    else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
+      if (shuffle.getMode() != gpu::ShuffleMode::XOR ||
+          !shuffle.getValue().getType().isF32()) {
+        op->emitOpError("the emulator shuffles f32 values with xor only");
+        return;
+      }
+      Value result = call(b, loc, module, "lmcEmuShuffleXor", b.getF32Type(),
+                          {shuffle.getValue(), shuffle.getOffset()});
+      Value valid = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+      shuffle.getShuffleResult().replaceAllUsesWith(result);
+      shuffle.getValid().replaceAllUsesWith(valid);
+      op->erase();
+      return;
+    } else if (isa<NVVM::GriddepcontrolOp>(op)) {
+      op->erase();
+      return;
+    } else {
+      return;
+    }
+    if (replacement)
+      op->getResult(0).replaceAllUsesWith(replacement);
+    op->erase();
+  });
+}
+
+/// `kernel` as `func.func @lmc_emu_kernel_<name>(%words: !llvm.ptr)`.
+void emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
+  Location loc = kernel.getLoc();
+  auto ptr = LLVM::LLVMPointerType::get(module.getContext());
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto function = func::FuncOp::create(
+      b, loc, ("lmc_emu_kernel_" + kernel.getName()).str(), b.getFunctionType({ptr}, {}));
+  Block *entry = function.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  IRMapping mapping;
+  for (auto [i, argument] : llvm::enumerate(kernel.getArguments()))
+    mapping.map(argument, readArgument(b, loc, entry->getArgument(0), i, argument.getType()));
+  for (auto [i, buffer] : llvm::enumerate(kernel.getWorkgroupAttributions())) {
+    auto shared = cast<MemRefType>(buffer.getType());
+    auto hostType = MemRefType::get(shared.getShape(), shared.getElementType());
+    std::string name = ("lmc_emu_shared_" + kernel.getName() + "_" + Twine(i)).str();
+    OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
+    memref::GlobalOp::create(atEnd, loc, name, atEnd.getStringAttr("private"), hostType,
+                             /*initial_value=*/Attribute(), /*constant=*/false,
+                             /*alignment=*/atEnd.getI64IntegerAttr(64));
+    mapping.map(buffer, memref::GetGlobalOp::create(b, loc, hostType, name));
+  }
+  for (Operation &op : kernel.getBody().front()) {
+    if (isa<gpu::ReturnOp>(op))
+      func::ReturnOp::create(b, op.getLoc());
+    else
+      b.clone(op, mapping);
+  }
+  replaceThreadModel(function, module);
+}
+
+/// Replaces the launches, allocations and waits of a host function.
+void emulateHost(func::FuncOp host, ModuleOp module,
+                 const llvm::StringMap<int64_t> &kernelNumbers) {
+  auto i64 = IntegerType::get(module.getContext(), 64);
+  auto ptr = LLVM::LLVMPointerType::get(module.getContext());
+  SmallVector<Operation *> replaced;
+  host.walk([&](Operation *op) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
+      ValueRange arguments = launch.getKernelOperands();
+      Value count = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(
+                                                             std::max<int64_t>(1, arguments.size())));
+      Value words = LLVM::AllocaOp::create(b, loc, ptr, i64, count);
+      for (auto [i, argument] : llvm::enumerate(arguments)) {
+        Value slot = LLVM::GEPOp::create(b, loc, ptr, i64, words,
+                                         ArrayRef<LLVM::GEPArg>{int32_t(i)});
+        LLVM::StoreOp::create(b, loc, toWord(b, loc, argument), slot);
+      }
+      Value number = arith::ConstantOp::create(
+          b, loc, b.getI64IntegerAttr(kernelNumbers.lookup(launch.getKernelName())));
+      call(b, loc, module, "lmcEmuLaunch", {},
+           {number, words, launch.getGridSizeX(), launch.getGridSizeY(),
+            launch.getGridSizeZ(), launch.getBlockSizeX()});
+    } else if (auto alloc = dyn_cast<gpu::AllocOp>(op)) {
+      auto hostAlloc = memref::AllocOp::create(b, loc, alloc.getMemref().getType(),
+                                               alloc.getDynamicSizes(), alloc.getSymbolOperands(),
+                                               b.getI64IntegerAttr(64));
+      alloc.getMemref().replaceAllUsesWith(hostAlloc.getResult());
+    } else if (auto dealloc = dyn_cast<gpu::DeallocOp>(op)) {
+      memref::DeallocOp::create(b, loc, dealloc.getMemref());
+    } else if (!isa<gpu::WaitOp>(op)) {
+      return;
+    }
+    replaced.push_back(op);
+  });
+  // Later ops consume the earlier ones' async tokens.
+  for (Operation *op : llvm::reverse(replaced)) {
+    for (Value result : op->getResults())
+      if (isa<gpu::AsyncTokenType>(result.getType()))
+        result.dropAllUses();
+    op->erase();
+  }
+}
+
+struct ConvertGPUToCPUEmulationPass
+    : llamac::impl::ConvertGPUToCPUEmulationBase<ConvertGPUToCPUEmulationPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    llvm::StringMap<int64_t> kernelNumbers;
+    SmallVector<Attribute> kernelNames;
+    SmallVector<gpu::GPUModuleOp> kernelModules(module.getOps<gpu::GPUModuleOp>());
+    // The kernels' constant tables (rotary frequencies) move to the host.
+    OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
+    for (gpu::GPUModuleOp kernels : kernelModules)
+      for (auto table : kernels.getOps<memref::GlobalOp>())
+        atEnd.clone(*table);
+    for (gpu::GPUModuleOp kernels : kernelModules)
+      for (auto kernel : kernels.getOps<gpu::GPUFuncOp>()) {
+        int64_t number = kernelNames.size();
+        kernelNumbers[kernel.getName()] = number;
+        kernelNames.push_back(StringAttr::get(module.getContext(),
+                                              "lmc_emu_kernel_" + kernel.getName()));
+        emulateKernel(kernel, module);
+      }
+    module->setAttr("lmc.emulated_kernels", ArrayAttr::get(module.getContext(), kernelNames));
+    for (auto host : llvm::to_vector(module.getOps<func::FuncOp>()))
+      if (!host.isDeclaration() && !host.getName().starts_with("lmc_emu_"))
+        emulateHost(host, module, kernelNumbers);
+    for (gpu::GPUModuleOp kernels : kernelModules)
+      kernels.erase();
+    module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+  }
+};
+
+} // namespace
