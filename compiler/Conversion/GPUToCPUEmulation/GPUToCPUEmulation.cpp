@@ -135,7 +135,10 @@ void emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
   Block *entry = function.addEntryBlock();
   b.setInsertionPointToStart(entry);
   IRMapping mapping;
-  for (auto [i, argument] : llvm::enumerate(kernel.getArguments()))
+  // The entry block's arguments end with the workgroup buffers.
+  ValueRange arguments =
+      kernel.getArguments().take_front(kernel.getFunctionType().getNumInputs());
+  for (auto [i, argument] : llvm::enumerate(arguments))
     mapping.map(argument, readArgument(b, loc, entry->getArgument(0), i, argument.getType()));
   for (auto [i, buffer] : llvm::enumerate(kernel.getWorkgroupAttributions())) {
     auto shared = cast<MemRefType>(buffer.getType());

@@ -4,11 +4,13 @@
 // the kernel streams them: each warp owns one output feature n of one
 // activation row m and walks the weight row with aligned 16-byte loads
 // (8 f16/bf16 or 4 f32), accumulating in float32 vector registers, then
-// reduces across the warp with shuffles. Decode issues kDecodeUnroll such
-// loads per lane before their first use: one load in flight per lane leaves
-// an H100 short of the bytes in flight its bandwidth needs (Little's law:
-// ~3 TB/s x ~0.7 us is ~16 KiB per multiprocessor). The accumulation order
-// per lane stays that of the plain loop.
+// reduces across the warp with shuffles. Decode issues kDecodeLoadsInFlight
+// such weight loads per lane before their first use (8 rounds of one
+// weight, 4 of swiglu's two): one load in flight per lane leaves an H100
+// short of the bytes in flight its bandwidth needs (Little's law: ~3 TB/s x
+// ~0.7 us is ~16 KiB per multiprocessor, and o_proj and down_proj run only
+// ~4 blocks per multiprocessor). The accumulation order per lane stays that
+// of the plain loop.
 //
 // Blocks hold 8 warps (8 features). Grid x walks the activation rows, grid y
 // the feature blocks: consecutive blocks then read the same weight rows,
@@ -37,7 +39,7 @@ constexpr int64_t kWarpsPerBlock = kBlockThreads / kWarpSize;
 /// Activation rows a prefill warp computes per weight row it streams.
 constexpr int64_t kPrefillRowsPerWarp = 4;
 /// 16-byte weight loads a decode lane issues before their first use.
-constexpr int64_t kDecodeUnroll = 4;
+constexpr int64_t kDecodeLoadsInFlight = 8;
 
 /// What one matrix-vector kernel computes. Gated (swiglu): two weights of
 /// `outFeatures[0]` rows, one output. Otherwise one output per weight, of
@@ -77,6 +79,18 @@ struct MatvecShape {
     return name;
   }
 };
+
+/// Rounds a decode lane loads before using them: kDecodeLoadsInFlight
+/// weight loads, halved while the row is shorter than that many rounds
+/// (the rest of a row takes the plain loop).
+int64_t decodeUnroll(GPULowering &l, const MatvecShape &shape) {
+  int64_t streamed = shape.gated ? 2 : 1;
+  int64_t round = kWarpSize * vectorLanes(l.computeType(), shape.inFeatures);
+  int64_t unroll = kDecodeLoadsInFlight / streamed;
+  while (unroll > 1 && shape.inFeatures < round * unroll)
+    unroll /= 2;
+  return unroll;
+}
 
 /// The weights, output and feature range of the output group that feature
 /// block `block` belongs to (the groups' blocks follow each other).
@@ -278,10 +292,7 @@ LogicalResult launchMatvec(GPULowering &l, Location loc, Value input,
   auto inputType = cast<MemRefType>(input.getType());
   bool decode = inputType.getRank() == 3 && inputType.getDimSize(1) == 1;
   shape.rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
-  // Rows shorter than the unrolled rounds take the plain loop alone.
-  int64_t round = kWarpSize * vectorLanes(l.computeType(), shape.inFeatures);
-  shape.unroll =
-      decode && shape.inFeatures >= round * kDecodeUnroll ? kDecodeUnroll : 1;
+  shape.unroll = decode ? decodeUnroll(l, shape) : 1;
   l.launch(loc, getMatvecKernel(l, shape),
            {l.ceilDiv(loc, rows, shape.rowsPerWarp),
             l.index(loc, shape.totalBlocks()), l.index(loc, 1)},
