@@ -2,12 +2,14 @@
 """Checks the CUDA lowering's kernels on the CPU with llamac-gpu-emulate.
 
     check_emulated_kernels.py --lowered L.mlir --weights MODEL --dtype f32
-        (--fixture DIR | --reference A.lmc --prompt-ids 1,2,3) [--steps N]
-        [--tolerance T]
+        (--fixture DIR [--left-padded] | --reference A.lmc --prompt-ids 1,2,3)
+        [--steps N] [--tolerance T]
 
 --fixture (a fixtures/hf folder): case 0's prompt logits against Hugging
 Face's (`logits_file`, or `last_logits_file`) and the greedy ids against
-`greedy_dynamic`. --reference (a CPU artifact of the same weights): the
+`greedy_dynamic`; with --left-padded (the lowered model compiled with
+--max-batch 2), also `left_padded_batch`'s greedy ids, both rows in one
+batch. --reference (a CPU artifact of the same weights): the
 prompt's logits and greedy ids against `llamac-run generate` on it. Then, in
 both modes, decode against prefill: --steps greedy decode steps (each from
 the KV cache: split attention and its combine), compared with one prefill
@@ -61,15 +63,21 @@ class Emulator:
         self.args = args
         self.scratch = scratch
 
-    def run(self, ids, new_tokens, name):
+    def run_rows(self, rows, new_tokens, name):
+        """Each row's generated ids, the prompt logits and the decode logits."""
         logits = os.path.join(self.scratch, name + "-prompt.f32")
         decode = os.path.join(self.scratch, name + "-decode.f32")
         out = run(["llamac-gpu-emulate", self.args.lowered, "--weights", self.args.weights,
-                   "--dtype", self.args.dtype, "--prompt-ids", ",".join(map(str, ids)),
+                   "--dtype", self.args.dtype,
+                   "--prompt-ids", ";".join(",".join(map(str, row)) for row in rows),
                    "--new-tokens", str(new_tokens), "--dump-logits", logits,
                    "--dump-decode-logits", decode])
-        generated = [int(token) for token in out.strip().split(",")]
+        generated = [[int(token) for token in line.split(",")] for line in out.split()]
         return generated, read_floats(logits), read_floats(decode)
+
+    def run(self, ids, new_tokens, name):
+        generated, logits, decode = self.run_rows([ids], new_tokens, name)
+        return generated[0], logits, decode
 
 
 def against_fixture(emulator, fixture, tolerance):
@@ -89,6 +97,20 @@ def against_fixture(emulator, fixture, tolerance):
         fail("greedy ids %s, Hugging Face %s" % (ids[:len(greedy)], greedy))
     print("PASS: %d greedy ids as Hugging Face" % len(greedy))
     return prompt
+
+
+def left_padded_batch(emulator, fixture):
+    with open(os.path.join(fixture, "golden.json")) as f:
+        batch = json.load(f)["left_padded_batch"]
+    rows = [[token for token, real in zip(ids, mask) if real]
+            for ids, mask in zip(batch["input_ids"], batch["attention_mask"])]
+    steps = max(len(row) for row in batch["greedy"])
+    generated, _, _ = emulator.run_rows(rows, steps, "batch")
+    for index, (ids, expected) in enumerate(zip(generated, batch["greedy"])):
+        if ids[:len(expected)] != expected:
+            fail("left-padded row %d: greedy ids %s, Hugging Face %s" %
+                 (index, ids[:len(expected)], expected))
+    print("PASS: left-padded batch of %d rows, greedy ids as Hugging Face" % len(rows))
 
 
 def against_reference(emulator, reference, prompt, steps, tolerance, scratch):
@@ -121,6 +143,7 @@ def main():
     parser.add_argument("--weights", required=True)
     parser.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     parser.add_argument("--fixture")
+    parser.add_argument("--left-padded", action="store_true")
     parser.add_argument("--reference")
     parser.add_argument("--prompt-ids")
     parser.add_argument("--steps", type=int, default=40)
@@ -135,6 +158,8 @@ def main():
         emulator = Emulator(args, scratch)
         if args.fixture:
             prompt = against_fixture(emulator, args.fixture, tolerance)
+            if args.left_padded:
+                left_padded_batch(emulator, args.fixture)
         else:
             if not args.prompt_ids:
                 fail("--reference needs --prompt-ids")

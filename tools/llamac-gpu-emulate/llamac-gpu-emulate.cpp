@@ -1,6 +1,6 @@
 //===- llamac-gpu-emulate.cpp - The CUDA lowering's kernels on the CPU ----===//
 //
-//   llamac-gpu-emulate LOWERED.mlir --weights MODEL --prompt-ids 1,2,3
+//   llamac-gpu-emulate LOWERED.mlir --weights MODEL --prompt-ids "1,2,3[;4,5]"
 //                      [--dtype f32|f16|bf16] [--new-tokens N]
 //                      [--dump-logits FILE] [--dump-decode-logits FILE]
 //
@@ -8,9 +8,11 @@
 // model (the kernels before NVVM). lmc-convert-gpu-to-cpu-emulation turns
 // kernels and launches into host code, the CPU pipeline lowers it, the JIT
 // runs it, and SimtEmulator runs each launch's blocks thread by thread. The
-// tool then does what `llamac-run generate --prompt-ids` does for one row:
-// a prefill of the prompt and greedy decode steps, printing the generated
-// ids; the logits go to the dump files as little-endian float32. Without a
+// tool then does what `llamac-run generate --prompt-ids` does: a prefill of
+// the rows (left-padded with id 0, as the runtime pads a batch) and greedy
+// decode steps, printing each row's generated ids on a line; the logits go
+// to the dump files as little-endian float32 ([rows, prompt length, vocab]
+// and [steps - 1, rows, vocab]). Without a
 // GPU, this checks the kernels' arithmetic and indexing (not their timing
 // or memory model) against the CPU backend and Hugging Face.
 //
@@ -22,6 +24,8 @@
 #include "compiler/Registration.h"
 #include "frontends/ModelSpec.h"
 #include "runtime/ModelABI.h"
+#include "runtime/PromptIds.h"
+#include "runtime/TokenBatch.h"
 #include "runtime/cuda/DTypeConversion.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -35,7 +39,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 using namespace mlir;
 using namespace llamac;
@@ -85,15 +88,6 @@ Options parseOptions(int argc, char **argv) {
   return options;
 }
 
-std::vector<int32_t> parseIds(const std::string &text) {
-  std::vector<int32_t> ids;
-  std::stringstream stream(text);
-  for (std::string item; std::getline(stream, item, ',');)
-    ids.push_back(int32_t(std::stol(item)));
-  if (ids.empty())
-    fail("--prompt-ids is empty");
-  return ids;
-}
 
 /// The weights in table order, converted to the compute dtype.
 std::vector<std::vector<uint8_t>> loadWeights(const std::string &path, DType compute) {
@@ -184,21 +178,27 @@ void writeFloats(const std::string &path, const std::vector<float> &values) {
     fail("cannot write " + path);
 }
 
-int32_t argmax(const float *logits, int64_t count) {
-  return int32_t(std::max_element(logits, logits + count) - logits);
+/// Each row's greedy next token from the last position of `logits`
+/// ([rows, length, vocab]).
+std::vector<int32_t> greedy(const std::vector<float> &logits, const TokenBatch &batch,
+                            int64_t vocab) {
+  std::vector<int32_t> next;
+  for (int64_t row = 0; row < batch.batchSize; ++row) {
+    const float *last = &logits[((row + 1) * batch.length - 1) * vocab];
+    next.push_back(int32_t(std::max_element(last, last + vocab) - last));
+  }
+  return next;
 }
 
-/// One call of `entry` on a batch of one row: `tokens` at `positions`.
+/// One call of `entry` on `batch`, its first tokens at cache slot `startSlot`.
 std::vector<float> step(EntryPointFn entry, void *const *weights, KVCacheRef *cache,
-                        std::vector<int32_t> tokens, std::vector<int32_t> positions,
-                        int64_t startSlot, int64_t vocab) {
-  int64_t length = int64_t(tokens.size());
-  std::vector<int32_t> firstSlot = {0};
-  std::vector<float> logits(length * vocab);
-  auto tokenRef = makeDenseMemRef<int32_t, 2>(tokens.data(), {1, length});
-  auto positionRef = makeDenseMemRef<int32_t, 2>(positions.data(), {1, length});
-  auto firstRef = makeDenseMemRef<int32_t, 1>(firstSlot.data(), {1});
-  auto outRef = makeDenseMemRef<float, 3>(logits.data(), {1, length, vocab});
+                        TokenBatch batch, int64_t startSlot, int64_t vocab) {
+  int64_t rows = batch.batchSize, length = batch.length;
+  std::vector<float> logits(rows * length * vocab);
+  auto tokenRef = makeDenseMemRef<int32_t, 2>(batch.tokens.data(), {rows, length});
+  auto positionRef = makeDenseMemRef<int32_t, 2>(batch.positions.data(), {rows, length});
+  auto firstRef = makeDenseMemRef<int32_t, 1>(batch.firstSlot.data(), {rows});
+  auto outRef = makeDenseMemRef<float, 3>(logits.data(), {rows, length, vocab});
   entry(weights, cache, &tokenRef, &positionRef, &firstRef, startSlot, &outRef);
   return logits;
 }
@@ -210,7 +210,11 @@ int main(int argc, char **argv) {
   std::optional<DType> compute = parseDType(options.dtype);
   if (!compute)
     fail("--dtype must be f32, f16 or bf16");
-  std::vector<int32_t> prompt = parseIds(options.promptIds);
+  std::string error;
+  std::optional<std::vector<std::vector<int32_t>>> prompts =
+      parsePromptIds(options.promptIds, error);
+  if (!prompts)
+    fail("--prompt-ids: " + error);
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   Emulation emulation = compile(options.lowered);
@@ -230,26 +234,36 @@ int main(int argc, char **argv) {
   std::copy(shape.begin(), shape.end(), sizes);
   auto cacheRef = makeDenseMemRef<float, 6>(reinterpret_cast<float *>(cache.data()), sizes);
 
-  int64_t length = int64_t(prompt.size());
-  std::vector<int32_t> positions(length);
-  for (int64_t i = 0; i < length; ++i)
-    positions[i] = int32_t(i);
-  std::vector<float> logits = step(emulation.prefill, weightTable.data(), &cacheRef,
-                                   prompt, positions, 0, emulation.vocab);
+  if (int64_t(prompts->size()) > shape[2])
+    fail("the batch has " + std::to_string(prompts->size()) +
+         " rows, the lowered model at most " + std::to_string(shape[2]));
+  TokenBatch batch = padLeft(*prompts, /*padId=*/0);
+  if (batch.length + options.newTokens > shape[4])
+    fail("the prompt and the new tokens need more than the cache's " +
+         std::to_string(shape[4]) + " slots");
+  std::vector<float> logits =
+      step(emulation.prefill, weightTable.data(), &cacheRef, batch, 0, emulation.vocab);
   writeFloats(options.dumpLogits, logits);
+  const int64_t promptLength = batch.length;
+  std::vector<std::vector<int32_t>> generated(batch.batchSize);
   std::vector<float> decodeLogits;
-  int32_t next = argmax(&logits[(length - 1) * emulation.vocab], emulation.vocab);
-  std::printf("%d", next);
-  for (int64_t i = 0; i < options.newTokens - 1; ++i) {
-    int64_t position = length + i;
-    std::vector<float> stepLogits =
-        step(emulation.decode, weightTable.data(), &cacheRef, {next},
-             {int32_t(position)}, position, emulation.vocab);
+  std::vector<int32_t> next = greedy(logits, batch, emulation.vocab);
+  for (int64_t i = 0; i < options.newTokens; ++i) {
+    for (int64_t row = 0; row < batch.batchSize; ++row)
+      generated[row].push_back(next[row]);
+    if (i + 1 == options.newTokens)
+      break;
+    batch = nextDecodeStep(batch, next);
+    std::vector<float> stepLogits = step(emulation.decode, weightTable.data(), &cacheRef,
+                                         batch, promptLength + i, emulation.vocab);
     decodeLogits.insert(decodeLogits.end(), stepLogits.begin(), stepLogits.end());
-    next = argmax(stepLogits.data(), emulation.vocab);
-    std::printf(",%d", next);
+    next = greedy(stepLogits, batch, emulation.vocab);
   }
-  std::printf("\n");
+  for (const std::vector<int32_t> &row : generated) {
+    for (size_t i = 0; i < row.size(); ++i)
+      std::printf(i ? ",%d" : "%d", row[i]);
+    std::printf("\n");
+  }
   writeFloats(options.dumpDecodeLogits, decodeLogits);
   return 0;
 }
