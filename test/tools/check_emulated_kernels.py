@@ -68,7 +68,6 @@ class Emulator:
         logits = os.path.join(self.scratch, name + "-prompt.f32")
         decode = os.path.join(self.scratch, name + "-decode.f32")
         out = run(["llamac-gpu-emulate", self.args.lowered, "--weights", self.args.weights,
-                   "--dtype", self.args.dtype,
                    "--prompt-ids", ";".join(",".join(map(str, row)) for row in rows),
                    "--new-tokens", str(new_tokens), "--dump-logits", logits,
                    "--dump-decode-logits", decode])
@@ -141,6 +140,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lowered", required=True)
     parser.add_argument("--weights", required=True)
+    # The lowered model's compute dtype: it sets the default tolerance.
     parser.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     parser.add_argument("--fixture")
     parser.add_argument("--left-padded", action="store_true")

@@ -1,7 +1,7 @@
 //===- llamac-gpu-emulate.cpp - The CUDA lowering's kernels on the CPU ----===//
 //
 //   llamac-gpu-emulate LOWERED.mlir --weights MODEL --prompt-ids "1,2,3[;4,5]"
-//                      [--dtype f32|f16|bf16] [--new-tokens N]
+//                      [--new-tokens N]
 //                      [--dump-logits FILE] [--dump-decode-logits FILE]
 //
 // LOWERED.mlir is `llamac compile --target cuda --compile-to=lowered` of a
@@ -38,7 +38,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 
 using namespace mlir;
 using namespace llamac;
@@ -46,13 +48,21 @@ using namespace llamac;
 namespace {
 
 struct Options {
-  std::string lowered, weights, promptIds, dtype = "f32", dumpLogits, dumpDecodeLogits;
-  int64_t newTokens = 0;
+  std::string lowered, weights, promptIds, dumpLogits, dumpDecodeLogits;
+  int64_t newTokens = 1;
 };
 
 [[noreturn]] void fail(const std::string &message) {
   std::fprintf(stderr, "error: %s\n", message.c_str());
   std::exit(1);
+}
+
+int64_t parseCount(const std::string &flag, const std::string &text) {
+  char *end = nullptr;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < 1 || value > 1000000)
+    fail(flag + " must be a count from 1, got '" + text + "'");
+  return value;
 }
 
 Options parseOptions(int argc, char **argv) {
@@ -68,10 +78,8 @@ Options parseOptions(int argc, char **argv) {
       options.weights = value();
     else if (flag == "--prompt-ids")
       options.promptIds = value();
-    else if (flag == "--dtype")
-      options.dtype = value();
     else if (flag == "--new-tokens")
-      options.newTokens = std::stoll(value());
+      options.newTokens = parseCount(flag, value());
     else if (flag == "--dump-logits")
       options.dumpLogits = value();
     else if (flag == "--dump-decode-logits")
@@ -83,18 +91,30 @@ Options parseOptions(int argc, char **argv) {
   }
   if (options.lowered.empty() || options.weights.empty() || options.promptIds.empty())
     fail("usage: llamac-gpu-emulate LOWERED.mlir --weights MODEL --prompt-ids 1,2,3 "
-         "[--dtype f32|f16|bf16] [--new-tokens N] [--dump-logits FILE] "
-         "[--dump-decode-logits FILE]");
+         "[--new-tokens N] [--dump-logits FILE] [--dump-decode-logits FILE]");
   return options;
 }
 
 
-/// The weights in table order, converted to the compute dtype.
-std::vector<std::vector<uint8_t>> loadWeights(const std::string &path, DType compute) {
+/// The model's weights in table order, converted to the compute dtype,
+/// after checking they are the shape the lowered module was compiled for.
+std::vector<std::vector<uint8_t>> loadWeights(const std::string &path, DType compute,
+                                              const std::map<std::string, int64_t> &shape) {
   std::string error;
   std::optional<ModelSpec> spec = loadModel(path, error);
   if (!spec)
     fail(error);
+  const LlamaConfig &c = spec->config;
+  for (auto [name, value] : std::map<std::string, int64_t>{
+           {"hidden_size", c.hiddenSize},
+           {"intermediate_size", c.intermediateSize},
+           {"num_layers", c.numLayers},
+           {"num_heads", c.numHeads},
+           {"num_kv_heads", c.numKeyValueHeads},
+           {"vocab_size", c.vocabSize}})
+    if (shape.count(name) && shape.at(name) != value)
+      fail(path + " has " + name + " " + std::to_string(value) +
+           ", the lowered model was compiled for " + std::to_string(shape.at(name)));
   std::vector<std::vector<uint8_t>> weights;
   for (const WeightInfo &weight : spec->weights)
     weights.push_back(cuda::convertElements(weight.data, elementCount(weight.shape),
@@ -109,7 +129,25 @@ struct Emulation {
   std::vector<int64_t> cacheShape;
   int64_t cacheElementBytes = 0;
   int64_t vocab = 0;
+  DType compute = DType::F32;
+  std::map<std::string, int64_t> modelShape; ///< The llama.model attribute.
 };
+
+/// The dtype the kernels read weights in: the element type of the flat
+/// weight buffers the host code builds (the KV cache is f16 for bf16).
+DType computeDTypeOf(func::FuncOp prefill) {
+  DType compute = DType::F32;
+  prefill.walk([&](UnrealizedConversionCastOp cast) {
+    auto type = dyn_cast<MemRefType>(cast.getResult(0).getType());
+    if (!type || type.getRank() != 1)
+      return;
+    if (type.getElementType().isBF16())
+      compute = DType::BF16;
+    else if (type.getElementType().isF16() && compute == DType::F32)
+      compute = DType::F16;
+  });
+  return compute;
+}
 
 Emulation compile(const std::string &path) {
   DialectRegistry registry;
@@ -127,6 +165,11 @@ Emulation compile(const std::string &path) {
   emulation.cacheShape.assign(cacheType.getShape().begin(), cacheType.getShape().end());
   emulation.cacheElementBytes = cacheType.getElementTypeBitWidth() / 8;
   emulation.vocab = cast<MemRefType>(prefill.getArgumentTypes()[6]).getShape().back();
+  emulation.compute = computeDTypeOf(prefill);
+  if (auto model = (*module)->getAttrOfType<DictionaryAttr>("llama.model"))
+    for (NamedAttribute entry : model)
+      if (auto value = dyn_cast<IntegerAttr>(entry.getValue()))
+        emulation.modelShape[entry.getName().str()] = value.getInt();
 
   PassManager pm(&context);
   pm.addPass(llamac::createConvertGPUToCPUEmulation());
@@ -207,9 +250,6 @@ std::vector<float> step(EntryPointFn entry, void *const *weights, KVCacheRef *ca
 
 int main(int argc, char **argv) {
   Options options = parseOptions(argc, argv);
-  std::optional<DType> compute = parseDType(options.dtype);
-  if (!compute)
-    fail("--dtype must be f32, f16 or bf16");
   std::string error;
   std::optional<std::vector<std::vector<int32_t>>> prompts =
       parsePromptIds(options.promptIds, error);
@@ -219,7 +259,8 @@ int main(int argc, char **argv) {
   llvm::InitializeNativeTargetAsmPrinter();
   Emulation emulation = compile(options.lowered);
 
-  std::vector<std::vector<uint8_t>> weights = loadWeights(options.weights, *compute);
+  std::vector<std::vector<uint8_t>> weights =
+      loadWeights(options.weights, emulation.compute, emulation.modelShape);
   std::vector<void *> weightTable;
   for (std::vector<uint8_t> &weight : weights)
     weightTable.push_back(weight.data());
@@ -234,6 +275,8 @@ int main(int argc, char **argv) {
   std::copy(shape.begin(), shape.end(), sizes);
   auto cacheRef = makeDenseMemRef<float, 6>(reinterpret_cast<float *>(cache.data()), sizes);
 
+  if (std::string problem = checkPrompts(*prompts, emulation.vocab); !problem.empty())
+    fail("--prompt-ids: " + problem);
   if (int64_t(prompts->size()) > shape[2])
     fail("the batch has " + std::to_string(prompts->size()) +
          " rows, the lowered model at most " + std::to_string(shape[2]));
