@@ -520,37 +520,37 @@ mlir::gpu::GPUFuncOp getDecodeCombineKernel(GPULowering &l,
         Value row = d.blockId(mlir::gpu::Dimension::y);
         Value headIndex = d.add(d.mul(row, d.index(shape.numHeads)), head);
         Value firstChunk = d.mul(headIndex, d.index(layout.splits));
-        Value splits = d.index(layout.splits);
-        auto statsOf = [&](Value split) {
-          Value at = d.mul(d.add(firstChunk, split), d.index(2));
-          Value m = memref::LoadOp::create(kb, loc, partialStats, at);
-          Value sum =
+        // Straight-line over the chunks (at most about kDecodeSplits): every
+        // load is issued at once, where loops re-read the stats of one chunk
+        // after another. The sums run in chunk order, as a loop's would.
+        struct Chunk {
+          Value m, sum, seen, weight;
+        };
+        SmallVector<Chunk> chunks;
+        for (int64_t split = 0; split < layout.splits; ++split) {
+          Value at = d.mul(d.add(firstChunk, d.index(split)), d.index(2));
+          Chunk chunk;
+          chunk.m = memref::LoadOp::create(kb, loc, partialStats, at);
+          chunk.sum =
               memref::LoadOp::create(kb, loc, partialStats, d.add(at, d.index(1)));
-          Value seen = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
-                                             sum, d.f32(0));
-          return std::make_tuple(m, sum, seen);
-        };
+          chunk.seen = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
+                                             chunk.sum, d.f32(0));
+          chunks.push_back(chunk);
+        }
         float lowest = -std::numeric_limits<float>::infinity();
-        Value max = d.forLoop(
-            d.index(0), splits, d.index(1), {d.f32(lowest)},
-            [&](Value split, ValueRange acc) -> SmallVector<Value> {
-              auto [m, sum, seen] = statsOf(split);
-              Value larger = arith::MaximumFOp::create(kb, loc, acc[0], m);
-              return {arith::SelectOp::create(kb, loc, seen, larger, acc[0])};
-            })[0];
+        Value max = d.f32(lowest);
+        for (const Chunk &chunk : chunks)
+          max = arith::SelectOp::create(
+              kb, loc, chunk.seen, arith::MaximumFOp::create(kb, loc, max, chunk.m), max);
         // exp(-inf - -inf) is NaN: chunks that saw nothing weigh 0 by select.
-        auto weightOf = [&](Value m, Value seen) -> Value {
-          Value w = math::ExpOp::create(kb, loc, d.fsub(m, max));
-          return arith::SelectOp::create(kb, loc, seen, w, d.f32(0));
-        };
-        Value total = d.forLoop(
-            d.index(0), splits, d.index(1), {d.f32(0)},
-            [&](Value split, ValueRange acc) -> SmallVector<Value> {
-              auto [m, sum, seen] = statsOf(split);
-              Value weighted = d.fmul(weightOf(m, seen), sum);
-              return {arith::SelectOp::create(kb, loc, seen,
-                                              d.fadd(acc[0], weighted), acc[0])};
-            })[0];
+        Value total = d.f32(0);
+        for (Chunk &chunk : chunks) {
+          chunk.weight = arith::SelectOp::create(
+              kb, loc, chunk.seen,
+              math::ExpOp::create(kb, loc, d.fsub(chunk.m, max)), d.f32(0));
+          total = arith::SelectOp::create(
+              kb, loc, chunk.seen, d.fadd(total, d.fmul(chunk.weight, chunk.sum)), total);
+        }
         Value hasKeys = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
                                               total, d.f32(0));
         Value inverse = arith::SelectOp::create(
@@ -559,18 +559,16 @@ mlir::gpu::GPUFuncOp getDecodeCombineKernel(GPULowering &l,
         Value outBase = d.mul(headIndex, d.index(shape.headDim));
         d.forLoop(d.threadId(), d.index(shape.headDim),
                   d.index(kAttentionThreads), [&](Value j) {
-          Value acc = d.forLoop(
-              d.index(0), splits, d.index(1), {d.f32(0)},
-              [&](Value split, ValueRange acc) -> SmallVector<Value> {
-                auto [m, sum, seen] = statsOf(split);
-                Value part = memref::LoadOp::create(
-                    kb, loc, partialOut,
-                    d.add(d.mul(d.add(firstChunk, split), d.index(shape.headDim)),
-                          j));
-                Value weighted = d.fmul(weightOf(m, seen), part);
-                return {arith::SelectOp::create(kb, loc, seen,
-                                                d.fadd(acc[0], weighted), acc[0])};
-              })[0];
+          SmallVector<Value> parts;
+          for (int64_t split = 0; split < layout.splits; ++split)
+            parts.push_back(memref::LoadOp::create(
+                kb, loc, partialOut,
+                d.add(d.mul(d.add(firstChunk, d.index(split)), d.index(shape.headDim)),
+                      j)));
+          Value acc = d.f32(0);
+          for (auto [chunk, part] : llvm::zip(chunks, parts))
+            acc = arith::SelectOp::create(
+                kb, loc, chunk.seen, d.fadd(acc, d.fmul(chunk.weight, part)), acc);
           d.storeF32(d.fmul(acc, inverse), out, d.add(outBase, j));
         });
       });
