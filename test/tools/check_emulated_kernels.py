@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the CUDA lowering's kernels on the CPU with llamac-gpu-emulate.
 
-    check_emulated_kernels.py --lowered L.mlir --weights MODEL --dtype f32
+    check_emulated_kernels.py --lowered L.mlir --weights MODEL [--dtype f32|f16|bf16]
         (--fixture DIR [--left-padded] | --reference A.lmc --prompt-ids 1,2,3)
         [--steps N] [--tolerance T]
 
@@ -14,8 +14,8 @@ prompt's logits and greedy ids against `llamac-run generate` on it. Then, in
 both modes, decode against prefill: --steps greedy decode steps (each from
 the KV cache: split attention and its combine), compared with one prefill
 over the generated sequence. Every comparison is max |diff| <= --tolerance
-(default 1e-4 for f32, 5e-2 for f16/bf16: the KV cache and weights are
-rounded to the dtype). Prints one line per comparison; exits 1 on the first
+(by default from --dtype, the lowered model's compute dtype: 1e-4 for f32,
+5e-2 for f16/bf16, whose weights and KV cache are rounded to it). Prints one line per comparison; exits 1 on the first
 mismatch. Python 3 standard library only.
 """
 import argparse

@@ -1,9 +1,10 @@
 //===- SimtEmulator.cpp - GPU blocks run as fibers on one CPU thread ------===//
 #include "SimtEmulator.h"
 
+#include <algorithm>
+#include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
-#include <csetjmp>
 #include <memory>
 #include <ucontext.h>
 
