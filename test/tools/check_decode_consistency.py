@@ -12,10 +12,11 @@ Python 3 standard library only.
 import argparse
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+from float32_file import read_floats
 
 
 def run(args):
@@ -24,12 +25,6 @@ def run(args):
         print("FAIL: llamac-run %s: %s" % (" ".join(args), result.stderr.strip()))
         sys.exit(1)
     return result.stdout
-
-
-def read_floats(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    return struct.unpack("<%df" % (len(data) // 4), data)
 
 
 def main():

@@ -21,10 +21,11 @@ mismatch. Python 3 standard library only.
 import argparse
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+from float32_file import read_floats
 
 
 def fail(message):
@@ -37,12 +38,6 @@ def run(argv):
     if result.returncode != 0:
         fail(" ".join(argv) + ": " + result.stderr.strip())
     return result.stdout
-
-
-def read_floats(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    return struct.unpack("<%df" % (len(data) // 4), data)
 
 
 def max_diff(actual, expected):

@@ -15,10 +15,11 @@ Python 3 standard library only.
 import argparse
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+from float32_file import read_floats
 
 
 def fail(message):
@@ -36,12 +37,6 @@ def run_json(runner, args):
 
 def prompt_ids(rows):
     return ";".join(",".join(str(i) for i in row) for row in rows)
-
-
-def read_floats(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    return struct.unpack("<%df" % (len(data) // 4), data)
 
 
 def max_abs_diff(actual, expected, what):

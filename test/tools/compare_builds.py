@@ -11,10 +11,11 @@ comparison; exits 1 at the first mismatch. Python 3 standard library only.
 import argparse
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+from float32_file import read_floats
 
 
 def fail(message):
@@ -27,12 +28,6 @@ def run(runner, args):
     if result.returncode != 0:
         fail(" ".join(args) + ": " + result.stderr.strip())
     return result.stdout
-
-
-def read_floats(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    return struct.unpack("<%df" % (len(data) // 4), data)
 
 
 def prompt_logits(runner, artifact, ids, scratch):
