@@ -51,7 +51,10 @@ struct MatvecShape {
   int64_t rowsPerWarp;
   int64_t unroll;
 
+  /// Weight arguments of the kernel.
   int64_t numWeights() const { return gated ? 2 : outFeatures.size(); }
+  /// Weights one block streams: both of swiglu, one of q, k and v.
+  int64_t streamedWeights() const { return gated ? 2 : 1; }
   int64_t numOutputs() const { return outFeatures.size(); }
   static int64_t blocksFor(int64_t features) {
     return (features + kWarpsPerBlock - 1) / kWarpsPerBlock;
@@ -84,7 +87,7 @@ struct MatvecShape {
 /// weight loads, halved while the row is shorter than that many rounds
 /// (the rest of a row takes the plain loop).
 int64_t decodeUnroll(GPULowering &l, const MatvecShape &shape) {
-  int64_t streamed = shape.gated ? 2 : 1;
+  int64_t streamed = shape.streamedWeights();
   int64_t round = kWarpSize * vectorLanes(l.computeType(), shape.inFeatures);
   int64_t unroll = kDecodeLoadsInFlight / streamed;
   while (unroll > 1 && shape.inFeatures < round * unroll)
@@ -212,9 +215,7 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
           auto accType = VectorType::get({lanes}, f32);
           Value zero = arith::ConstantOp::create(
               kb, loc, DenseElementsAttr::get(accType, kb.getF32FloatAttr(0)));
-          // A block streams its group's weights only: both of swiglu, one
-          // of q, k and v.
-          int64_t streamed = group.weights.size();
+          int64_t streamed = shape.streamedWeights();
           SmallVector<Value> sums(shape.rowsPerWarp * streamed, zero);
           Value wRow = d.mul(n, d.index(inFeatures));
           Value laneStart = d.mul(d.laneId(), d.index(lanes));
