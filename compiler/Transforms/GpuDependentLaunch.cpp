@@ -1,5 +1,8 @@
-//===- GpuDependentLaunch.cpp - griddepcontrol at every kernel's entry ----===//
+//===- GpuDependentLaunch.cpp - griddepcontrol in every kernel ------------===//
 #include "compiler/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace llamac {
 #define GEN_PASS_DEF_GPUDEPENDENTLAUNCH
@@ -10,17 +13,66 @@ using namespace mlir;
 
 namespace {
 
+/// Whether `value` is, through selects, always a kernel argument marked
+/// llama.invariant.
+bool isInvariantArgument(Value value, gpu::GPUFuncOp kernel) {
+  if (auto select = value.getDefiningOp<arith::SelectOp>())
+    return isInvariantArgument(select.getTrueValue(), kernel) &&
+           isInvariantArgument(select.getFalseValue(), kernel);
+  auto argument = dyn_cast<BlockArgument>(value);
+  return argument && argument.getOwner() == &kernel.getBody().front() &&
+         argument.getArgNumber() < kernel.getNumArguments() &&
+         kernel.getArgAttr(argument.getArgNumber(), llama::kInvariantArgAttr);
+}
+
+/// Whether `op` and the ops inside it do nothing with memory but read
+/// invariant arguments: what may run before the wait.
+bool onlyReadsInvariants(Operation *op, gpu::GPUFuncOp kernel) {
+  WalkResult result = op->walk([&](Operation *nested) {
+    if (isMemoryEffectFree(nested) ||
+        nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return WalkResult::advance();
+    auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
+    if (!effects)
+      return WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> instances;
+    effects.getEffects(instances);
+    for (const MemoryEffects::EffectInstance &effect : instances)
+      if (!isa<MemoryEffects::Read>(effect.getEffect()) || !effect.getValue() ||
+          !isInvariantArgument(effect.getValue(), kernel))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return !result.wasInterrupted();
+}
+
+/// griddepcontrol.wait as inline assembly that clobbers memory, as CUTLASS
+/// writes it: LLVM models nvvm.griddepcontrol as touching no memory and
+/// moves loads across it, in both directions.
+void createWait(OpBuilder &b, Location loc) {
+  LLVM::InlineAsmOp::create(b, loc, TypeRange{}, ValueRange{},
+                            "griddepcontrol.wait;", "~{memory}",
+                            /*has_side_effects=*/true, /*is_align_stack=*/false,
+                            LLVM::tailcallkind::TailCallKind::None,
+                            LLVM::AsmDialectAttr(), ArrayAttr());
+}
+
 struct GpuDependentLaunchPass
     : llamac::impl::GpuDependentLaunchBase<GpuDependentLaunchPass> {
   void runOnOperation() override {
     getOperation().walk([](gpu::GPUFuncOp kernel) {
       if (!kernel.isKernel())
         return;
-      OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
-      NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
-                                     NVVM::GridDepActionKind::wait);
+      Block &entry = kernel.getBody().front();
+      OpBuilder b = OpBuilder::atBlockBegin(&entry);
       NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
                                      NVVM::GridDepActionKind::launch_dependents);
+      Operation *first = &*b.getInsertionPoint();
+      while (!first->hasTrait<OpTrait::IsTerminator>() &&
+             onlyReadsInvariants(first, kernel))
+        first = first->getNextNode();
+      b.setInsertionPoint(first);
+      createWait(b, kernel.getLoc());
     });
   }
 };

@@ -76,20 +76,27 @@ def FuseResidualNorm : Pass<"lmc-fuse-residual-norm", "mlir::func::FuncOp"> {
 }
 
 def GpuDependentLaunch : Pass<"lmc-gpu-dependent-launch", "mlir::gpu::GPUModuleOp"> {
-  let summary = "Every kernel waits for its predecessor's grid, then lets its successor launch";
+  let summary = "Every kernel lets its successor launch, then waits for its predecessor's grid";
   let description = [{
-    Starts every `gpu.func` kernel with `nvvm.griddepcontrol wait` and then
-    `nvvm.griddepcontrol launch_dependents` (sm_90 and later). Launched with
-    programmatic stream serialization (the runtime's dependent launch), a
-    kernel's blocks are then scheduled while the previous kernel is still
-    running, and wait at entry until it has finished and its writes are
-    visible: the launch latency between the hundreds of small kernels of a
-    decode step overlaps the previous kernel instead of following it. The
-    wait comes before any other instruction, so a kernel never reads what
-    its predecessor has not finished writing; launched without the
-    attribute, both instructions do nothing.
+    Starts every `gpu.func` kernel with `nvvm.griddepcontrol
+    launch_dependents` and puts `griddepcontrol.wait` before the first
+    top-level operation of its entry block that does anything with memory
+    but read an argument marked `llama.invariant` (the weights, which no
+    kernel writes). Launched with programmatic stream serialization (the
+    runtime's dependent launch), a kernel's blocks are then scheduled while
+    the previous kernel is still running: they issue their weight loads and
+    wait until that kernel has finished and its writes are visible. The
+    launch latency between the hundreds of small kernels of a decode step,
+    and the first round of each matrix-vector kernel's weight loads,
+    overlap the previous kernel instead of following it. Releasing the
+    successor before the wait is safe: a grid is released only once all its
+    blocks are resident, and its wait also covers the grids before it.
+
+    The wait is inline assembly that clobbers memory (as CUTLASS writes it):
+    LLVM models the NVVM intrinsic as touching no memory and moves loads
+    across it. Launched without the attribute, both instructions do nothing.
   }];
-  let dependentDialects = ["mlir::NVVM::NVVMDialect"];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect"];
 }
 
 #endif // LLAMAC_TRANSFORMS_PASSES_TD

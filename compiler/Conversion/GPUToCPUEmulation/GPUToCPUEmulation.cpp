@@ -85,6 +85,15 @@ Value toWord(OpBuilder &b, Location loc, Value value) {
   return type.getIntOrFloatBitWidth() == 64 ? value : arith::ExtUIOp::create(b, loc, i64, value);
 }
 
+/// griddepcontrol as lmc-gpu-dependent-launch writes it: the NVVM op, or
+/// inline assembly (the wait). One grid runs at a time here.
+bool isGridDependencyControl(Operation *op) {
+  if (isa<NVVM::GriddepcontrolOp>(op))
+    return true;
+  auto assembly = dyn_cast<LLVM::InlineAsmOp>(op);
+  return assembly && assembly.getAsmString().starts_with("griddepcontrol.");
+}
+
 /// Replaces the GPU programming model ops in `function` by runtime calls.
 void replaceThreadModel(func::FuncOp function, ModuleOp module) {
   auto index = IndexType::get(module.getContext());
@@ -113,7 +122,7 @@ void replaceThreadModel(func::FuncOp function, ModuleOp module) {
       shuffle.getValid().replaceAllUsesWith(valid);
       op->erase();
       return;
-    } else if (isa<NVVM::GriddepcontrolOp>(op)) {
+    } else if (isGridDependencyControl(op)) {
       op->erase();
       return;
     } else {

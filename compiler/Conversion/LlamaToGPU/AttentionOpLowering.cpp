@@ -17,8 +17,12 @@
 //    the memory's speed. attention_split runs one block per (chunk of
 //    slots, head, row) and writes the chunk's maximum score m, exponential
 //    sum l and unnormalized output o; attention_combine rescales each chunk
-//    by exp(m - max m) and divides by the total sum. Within a chunk, groups
-//    of lanes read one key or value row each with 16-byte loads.
+//    by exp(m - max m) and divides by the total sum. Chunk c holds the
+//    slots c, c + S, c + 2S, ... of S chunks: interleaved, every chunk has
+//    work at any context length, so a short context costs each block one
+//    round of loads instead of leaving all but the first chunks idle.
+//    Within a chunk, groups of lanes read one key or value row each with
+//    16-byte loads.
 //
 // A token's cache slot is start + t in prefill. In decode (one token per
 // row, static shape) it is first_slot[b] + positions[b] instead, the
@@ -292,8 +296,8 @@ struct Pass {
 /// How decode attention splits the cache and how a block's lanes read a
 /// cache row (head_dim elements) with vector loads.
 struct DecodeLayout {
-  int64_t chunk;        ///< Slots per block.
-  int64_t splits;       ///< Chunks covering the cache.
+  int64_t chunk;        ///< Most slots a block holds.
+  int64_t splits;       ///< Chunks, interleaved over the cache.
   int64_t vectorLanes;  ///< Elements per load (16 bytes where they divide).
   int64_t rowLanes;     ///< Lanes sharing one row: a power of two, <= 32.
   int64_t loadsPerLane; ///< Vector loads each of them does per row.
@@ -352,13 +356,13 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
         Value position = d.loadIndex(positions, row);
         Value first = d.loadIndex(firstSlot, row);
         Value end = d.add(d.add(first, position), d.index(1));
-        // The chunk's visible slots: [chunkBegin, chunkBegin + count).
-        Value chunkBegin = d.add(first, d.mul(split, d.index(layout.chunk)));
-        Value chunkEnd = arith::MinUIOp::create(
-            kb, loc, end, d.add(chunkBegin, d.index(layout.chunk)));
+        // The chunk's visible slots: chunkBegin + i * splits for i < count.
+        Value splits = d.index(layout.splits);
+        Value chunkBegin = d.add(first, split);
         Value count = arith::SelectOp::create(
-            kb, loc, d.cmp(arith::CmpIPredicate::ult, chunkBegin, chunkEnd),
-            d.sub(chunkEnd, chunkBegin), d.index(0));
+            kb, loc, d.cmp(arith::CmpIPredicate::ult, chunkBegin, end),
+            d.div(d.add(d.sub(end, chunkBegin), d.index(layout.splits - 1)), splits),
+            d.index(0));
         Value queryBase = d.mul(d.add(d.mul(row, d.index(shape.numHeads)), head),
                                 d.index(headDim));
         rotateQueryToShared(d, shape, table, query, queryBase, position, rotated);
@@ -388,7 +392,8 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           Value valid = d.cmp(arith::CmpIPredicate::ult, offset, count);
           Value clamped = arith::SelectOp::create(kb, loc, valid, offset, d.index(0));
           return Pass{valid, clamped,
-                      d.mul(d.add(chunkBegin, clamped), d.index(headDim))};
+                      d.mul(d.add(chunkBegin, d.mul(clamped, splits)),
+                            d.index(headDim))};
         };
         Value zeroVector = arith::ConstantOp::create(
             kb, loc, DenseElementsAttr::get(vectorType, kb.getF32FloatAttr(0)));

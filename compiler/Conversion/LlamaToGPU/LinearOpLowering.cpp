@@ -139,31 +139,44 @@ OutputGroup selectGroup(DeviceBuilder &d, const MatvecShape &shape,
   return chosen;
 }
 
-/// Accumulates `unroll` consecutive 32-lane rounds of the row starting at
-/// `k` into `acc` (rowsPerWarp x weights vectors): all loads first, then the
-/// FMAs in the order of the plain loop.
-SmallVector<Value> accumulateRounds(DeviceBuilder &d, Value x, ArrayRef<Value> xRows,
-                                    ArrayRef<Value> weights, Value wRow, Value k,
-                                    int64_t lanes, int64_t unroll, ValueRange acc) {
+/// The weight vectors of `unroll` consecutive 32-lane rounds of the row
+/// starting at `k`: [round][weight].
+using WeightRounds = SmallVector<SmallVector<Value>>;
+
+WeightRounds loadWeightRounds(DeviceBuilder &d, ArrayRef<Value> weights,
+                              Value wRow, Value k, int64_t lanes, int64_t unroll) {
   int64_t round = kWarpSize * lanes;
-  SmallVector<SmallVector<Value>> weightVectors, xVectors;
+  WeightRounds rounds;
   for (int64_t u = 0; u < unroll; ++u) {
     Value ku = d.add(k, d.index(u * round));
-    SmallVector<Value> &w = weightVectors.emplace_back();
+    SmallVector<Value> &w = rounds.emplace_back();
     for (Value weight : weights)
       w.push_back(d.loadVectorF32(weight, d.add(wRow, ku), lanes));
+  }
+  return rounds;
+}
+
+/// Accumulates the loaded weight rounds at `k` into `acc` (rowsPerWarp x
+/// weights vectors): the activation loads first, then the FMAs in the order
+/// of the plain loop.
+SmallVector<Value> accumulateLoadedRounds(DeviceBuilder &d, Value x,
+                                          ArrayRef<Value> xRows,
+                                          const WeightRounds &rounds, Value k,
+                                          int64_t lanes, ValueRange acc) {
+  int64_t round = kWarpSize * lanes;
+  SmallVector<SmallVector<Value>> xVectors;
+  for (int64_t u = 0, e = rounds.size(); u < e; ++u) {
+    Value ku = d.add(k, d.index(u * round));
     SmallVector<Value> &xs = xVectors.emplace_back();
     for (Value xRow : xRows)
       xs.push_back(d.loadVectorF32(x, d.add(xRow, ku), lanes));
   }
   SmallVector<Value> next(acc.begin(), acc.end());
-  int64_t numWeights = weights.size();
-  for (int64_t u = 0; u < unroll; ++u)
-    for (auto [r, xv] : llvm::enumerate(xVectors[u]))
-      for (int64_t i = 0; i < numWeights; ++i) {
-        Value &sum = next[r * numWeights + i];
-        sum = vector::FMAOp::create(d.builder(), d.location(), xv,
-                                    weightVectors[u][i], sum);
+  for (auto [weightVectors, xs] : llvm::zip(rounds, xVectors))
+    for (auto [r, xv] : llvm::enumerate(xs))
+      for (auto [i, w] : llvm::enumerate(weightVectors)) {
+        Value &sum = next[r * weightVectors.size() + i];
+        sum = vector::FMAOp::create(d.builder(), d.location(), xv, w, sum);
       }
   return next;
 }
@@ -193,6 +206,8 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
         ValueRange outs =
             f.getArguments().slice(1 + numWeights, shape.numOutputs());
         Value rows = f.getArguments().back();
+        for (int64_t i = 1; i <= numWeights; ++i)
+          f.setArgAttr(i, llama::kInvariantArgAttr, kb.getUnitAttr());
         Value block = d.blockId(mlir::gpu::Dimension::y);
         OutputGroup group = selectGroup(d, shape, weights, outs, block);
         Value n = d.add(d.mul(d.sub(block, group.firstBlock),
@@ -209,19 +224,35 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
                                              lastRow);
           xRows.push_back(d.mul(row, d.index(inFeatures)));
         }
+        Value inRange = d.cmp(arith::CmpIPredicate::ult, n, group.outFeatures);
+        // The first unrolled round of weights is loaded before anything
+        // else: weights are never written, so lmc-gpu-dependent-launch puts
+        // the wait for the previous kernel after these loads, and a kernel
+        // launched early streams weights while its predecessor finishes.
+        // Warps past the last feature load the last row and discard it.
+        Value wRow = d.mul(arith::SelectOp::create(
+                               kb, loc, inRange, n,
+                               d.sub(group.outFeatures, d.index(1))),
+                           d.index(inFeatures));
+        Value laneStart = d.mul(d.laneId(), d.index(lanes));
+        int64_t round = kWarpSize * lanes;
+        int64_t unrolledEnd =
+            inFeatures / (round * shape.unroll) * (round * shape.unroll);
+        WeightRounds prefetched;
+        if (unrolledEnd > 0)
+          prefetched = loadWeightRounds(d, group.weights, wRow, laneStart,
+                                        lanes, shape.unroll);
         // Warp-uniform: every lane of a warp takes the same side, so the
         // shuffles inside see all 32 lanes.
-        d.ifThen(d.cmp(arith::CmpIPredicate::ult, n, group.outFeatures), [&] {
+        d.ifThen(inRange, [&] {
           auto accType = VectorType::get({lanes}, f32);
           Value zero = arith::ConstantOp::create(
               kb, loc, DenseElementsAttr::get(accType, kb.getF32FloatAttr(0)));
           int64_t streamed = shape.streamedWeights();
           SmallVector<Value> sums(shape.rowsPerWarp * streamed, zero);
-          Value wRow = d.mul(n, d.index(inFeatures));
-          Value laneStart = d.mul(d.laneId(), d.index(lanes));
-          int64_t round = kWarpSize * lanes;
-          int64_t unrolledEnd =
-              inFeatures / (round * shape.unroll) * (round * shape.unroll);
+          if (!prefetched.empty())
+            sums = accumulateLoadedRounds(d, x, xRows, prefetched, laneStart,
+                                          lanes, sums);
           auto accumulate = [&](int64_t unroll, int64_t begin, int64_t end) {
             if (begin >= end)
               return;
@@ -229,12 +260,15 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
                 d.add(laneStart, d.index(begin)), d.index(end),
                 d.index(round * unroll), sums,
                 [&](Value k, ValueRange acc) {
-                  return accumulateRounds(d, x, xRows, group.weights, wRow, k,
-                                          lanes, unroll, acc);
+                  return accumulateLoadedRounds(
+                      d, x, xRows,
+                      loadWeightRounds(d, group.weights, wRow, k, lanes, unroll),
+                      k, lanes, acc);
                 });
             sums.assign(result.begin(), result.end());
           };
-          accumulate(shape.unroll, 0, unrolledEnd);
+          int64_t prefetchedEnd = prefetched.size() * round;
+          accumulate(shape.unroll, prefetchedEnd, unrolledEnd);
           accumulate(1, unrolledEnd, inFeatures);
           for (int64_t r = 0; r < shape.rowsPerWarp; ++r) {
             SmallVector<Value> dots;

@@ -7,4 +7,11 @@
 
 #include "dialects/llama/IR/LlamaDialect.h.inc"
 
+namespace mlir::llama {
+/// Marks a kernel argument whose memory no kernel writes (the weights): a
+/// kernel may read it before waiting for the grid it depends on (see
+/// lmc-gpu-dependent-launch).
+inline constexpr llvm::StringLiteral kInvariantArgAttr = "llama.invariant";
+} // namespace mlir::llama
+
 #endif // LLAMAC_DIALECTS_LLAMA_IR_LLAMADIALECT_H

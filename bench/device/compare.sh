@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# A/B of builds on the GPU machine: times batch-1 decode (ctx 256, as
+# bench.sh's headline row) of each given CUDA artifact on the same weights,
+# twice in alternating order (A B A B) so that drift between runs shows,
+# and prints one line per run: decode tok/s, GPU ms/token, kernels/token.
+# Meant for artifacts built here from other commits or patches and carried
+# in .device (bench/NOTES.md names what each was built from).
+#
+#   bash bench/device/compare.sh WEIGHTS_DIR ARTIFACT...
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+device=$root/.device
+weights=${1:?usage: compare.sh WEIGHTS_DIR ARTIFACT...}
+shift
+[ $# -gt 0 ] || { echo "usage: compare.sh WEIGHTS_DIR ARTIFACT..." >&2; exit 2; }
+export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+
+status=0
+for round in 1 2; do
+  for artifact in "$@"; do
+    if ! json=$("$device/bin/llamac-run" bench "$artifact" --weights "$weights" \
+        -p 512 -n 128 --ctx 256 --json); then
+      echo "$(basename "$artifact") round $round: FAILED"
+      status=1
+      continue
+    fi
+    python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"{sys.argv[2]} round {sys.argv[3]}: {r[\"decode_tokens_per_second\"]:.1f} tok/s, "
+      f"GPU {r[\"gpu_ms_per_token\"]:.3f} ms/token, {r[\"kernels_per_token\"]} kernels/token")
+' "$json" "$(basename "$artifact")" "$round"
+  done
+done
+exit $status
