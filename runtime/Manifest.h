@@ -41,8 +41,9 @@ struct Manifest {
   DType computeDType = DType::F32;
   /// CUDA: device scratch the compiled code allocates per call.
   uint64_t scratchBytes = 0;
-  /// CUDA: the kernels start with griddepcontrol.wait, so they may be
-  /// launched with programmatic stream serialization (dependent launch).
+  /// CUDA: the kernels wait for their predecessor's grid (griddepcontrol)
+  /// before touching memory a kernel writes, so they may be launched with
+  /// programmatic stream serialization (dependent launch).
   bool dependentLaunch = false;
   int64_t maxBatch = 0;
   int64_t maxSeq = 0;

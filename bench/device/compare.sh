@@ -28,8 +28,9 @@ for round in 1 2; do
     python3 -c '
 import json, sys
 r = json.loads(sys.argv[1])
-print(f"{sys.argv[2]} round {sys.argv[3]}: {r[\"decode_tokens_per_second\"]:.1f} tok/s, "
-      f"GPU {r[\"gpu_ms_per_token\"]:.3f} ms/token, {r[\"kernels_per_token\"]} kernels/token")
+print("{} round {}: {:.1f} tok/s, GPU {:.3f} ms/token, {} kernels/token".format(
+    sys.argv[2], sys.argv[3], r["decode_tokens_per_second"], r["gpu_ms_per_token"],
+    r["kernels_per_token"]))
 ' "$json" "$(basename "$artifact")" "$round"
   done
 done

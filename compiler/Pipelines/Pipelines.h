@@ -36,9 +36,9 @@ struct CudaPipelineConfig {
   std::string toolkitPath = "/usr/local/cuda";
 };
 
-/// Whether the kernels for `chip` start with griddepcontrol (sm_90 and
-/// later; see lmc-gpu-dependent-launch), so that the runtime may launch
-/// them with programmatic stream serialization.
+/// Whether the kernels for `chip` carry griddepcontrol (sm_90 and later;
+/// see lmc-gpu-dependent-launch), so that the runtime may launch them with
+/// programmatic stream serialization.
 bool usesDependentLaunch(const std::string &chip);
 
 /// One named step of a pipeline: the driver can run the steps one by one to

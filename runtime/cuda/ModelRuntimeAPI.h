@@ -22,9 +22,9 @@ using LmcCudaRewindFn = void (*)();
 /// The first error since the last call (one line), or null; clears it.
 using LmcCudaTakeErrorFn = const char *(*)();
 /// Non-zero: launch every kernel with programmatic stream serialization
-/// (dependent launch). Only for artifacts whose kernels start with
-/// griddepcontrol.wait (manifest cuda.dependent_launch), on a driver with
-/// cuLaunchKernelEx.
+/// (dependent launch). Only for artifacts whose kernels wait for their
+/// predecessor with griddepcontrol.wait (manifest cuda.dependent_launch),
+/// on a driver with cuLaunchKernelEx.
 using LmcCudaUseDependentLaunchFn = void (*)(int enabled);
 }
 
