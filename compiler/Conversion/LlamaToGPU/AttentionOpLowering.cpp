@@ -1,6 +1,7 @@
 //===- AttentionOpLowering.cpp - rotary embedding, KV cache, attention ----===//
 //
-// llama.attention becomes a rope_kv kernel and then the attention proper:
+// In prefill llama.attention becomes a rope_kv kernel and then the
+// attention proper; in decode, the split attention and its combine:
 //
 //  * rope_kv: one block per (token, kv head, row); thread i rotates the pair
 //    (i, i + d/2) of the key and stores key and value into the cache slot.
@@ -22,7 +23,9 @@
 //    work at any context length, so a short context costs each block one
 //    round of loads instead of leaving all but the first chunks idle.
 //    Within a chunk, groups of lanes read one key or value row each with
-//    16-byte loads.
+//    16-byte loads. The new token's slot is read by its own chunk only, so
+//    that chunk's block rotates and writes its key and value first: no
+//    rope_kv launch in decode.
 //
 // A token's cache slot is start + t in prefill. In decode (one token per
 // row, static shape) it is first_slot[b] + positions[b] instead, the
@@ -75,17 +78,6 @@ SmallVector<float> inverseFrequencies(int64_t headDim, double theta, double scal
                      static_cast<float>(scale));
   }
   return values;
-}
-
-/// The cache slot token `t` of row `b` writes and the last slot its query
-/// sees.
-Value tokenSlot(DeviceBuilder &d, const AttentionShape &shape, Value positions,
-                Value firstSlot, Value start, Value row, Value token,
-                Value tokens) {
-  if (shape.decode)
-    return d.add(d.loadIndex(firstSlot, row),
-                 d.loadIndex(positions, d.add(d.mul(row, tokens), token)));
-  return d.add(start, token);
 }
 
 /// (x1 cos - x2 sin, x2 cos + x1 sin) for the pair (i, i + d/2) at
@@ -150,7 +142,8 @@ Value exponentiateScores(DeviceBuilder &d, Value scores, Value count, Value max,
   return d.blockReduce(localSum, Reduction::Sum, scratch, kAttentionThreads);
 }
 
-/// Args: key, value, positions, first_slot, cache, start, tokens, layer base.
+/// Args: key, value, positions, cache, start, tokens, layer base. Prefill
+/// only: decode's split attention writes its token's key and value itself.
 mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape,
                                      memref::GlobalOp table) {
   OpBuilder &b = l.builder();
@@ -159,13 +152,13 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
   Type index = b.getIndexType();
   return l.getOrCreateKernel(
       "rope_kv_" + shape.suffix(l),
-      {f32Buffer, f32Buffer, i32Buffer, i32Buffer, l.flatType(l.cacheType()),
-       index, index, index},
+      {f32Buffer, f32Buffer, i32Buffer, l.flatType(l.cacheType()), index, index,
+       index},
       {}, [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         Value key = f.getArgument(0), value = f.getArgument(1),
-              positions = f.getArgument(2), firstSlot = f.getArgument(3),
-              cache = f.getArgument(4), start = f.getArgument(5),
-              tokens = f.getArgument(6), layerBase = f.getArgument(7);
+              positions = f.getArgument(2), cache = f.getArgument(3),
+              start = f.getArgument(4), tokens = f.getArgument(5),
+              layerBase = f.getArgument(6);
         int64_t half = shape.headDim / 2;
         Value token = d.blockId(mlir::gpu::Dimension::x);
         Value head = d.blockId(mlir::gpu::Dimension::y);
@@ -173,8 +166,7 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
         Value i = d.threadId();
         Value tokenIndex = d.add(d.mul(row, tokens), token);
         Value position = d.loadIndex(positions, tokenIndex);
-        Value slot =
-            tokenSlot(d, shape, positions, firstSlot, start, row, token, tokens);
+        Value slot = d.add(start, token);
         Value source = d.mul(d.add(d.mul(tokenIndex, d.index(shape.numKVHeads)), head),
                              d.index(shape.headDim));
         Value headInCache = d.add(d.mul(row, d.index(shape.numKVHeads)), head);
@@ -231,8 +223,7 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
         Value tokenIndex = d.add(d.mul(row, tokens), token);
         Value position = d.loadIndex(positions, tokenIndex);
         Value first = d.loadIndex(firstSlot, row);
-        Value last =
-            tokenSlot(d, shape, positions, firstSlot, start, row, token, tokens);
+        Value last = d.add(start, token);
         Value end = d.add(last, d.index(1));
         Value queryBase =
             d.mul(d.add(d.mul(tokenIndex, d.index(shape.numHeads)), head),
@@ -320,8 +311,31 @@ struct DecodeLayout {
   }
 };
 
-/// Args: query, positions, first_slot, cache, partial outputs [B, H, S, d],
-/// partial stats [B, H, S, 2] (m, l), layer base, scale.
+/// The new token's key of `kvHead` rotated for `position`, and its value,
+/// into the cache row at `rowStart` (threads split the pairs).
+void writeNewKeyValue(DeviceBuilder &d, const AttentionShape &shape,
+                      memref::GlobalOp table, Value key, Value value,
+                      Value source, Value position, Value cache, Value rowStart) {
+  int64_t half = shape.headDim / 2;
+  Value tableRef = memref::GetGlobalOp::create(d.builder(), d.location(),
+                                               table.getType(), table.getSymName());
+  Value valueStart = d.add(rowStart, d.index(shape.halfLayer()));
+  d.forLoop(d.threadId(), d.index(half), d.index(kAttentionThreads), [&](Value i) {
+    Value first = d.add(source, i);
+    Value second = d.add(first, d.index(half));
+    auto [k1, k2] = rotate(d, tableRef, position, i, d.loadF32(key, first),
+                           d.loadF32(key, second));
+    d.storeF32(k1, cache, d.add(rowStart, i));
+    d.storeF32(k2, cache, d.add(rowStart, d.add(i, d.index(half))));
+    d.storeF32(d.loadF32(value, first), cache, d.add(valueStart, i));
+    d.storeF32(d.loadF32(value, second), cache,
+               d.add(valueStart, d.add(i, d.index(half))));
+  });
+}
+
+/// Args: query, key, value (the new token's), positions, first_slot, cache,
+/// partial outputs [B, H, S, d], partial stats [B, H, S, 2] (m, l), layer
+/// base, scale.
 mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
                                           const AttentionShape &shape,
                                           const DecodeLayout &layout,
@@ -332,18 +346,19 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
   Type i32Buffer = l.flatType(b.getI32Type());
   return l.getOrCreateKernel(
       "attention_split_" + shape.suffix(l) + "_c" + std::to_string(layout.chunk),
-      {f32Buffer, i32Buffer, i32Buffer, l.flatType(l.cacheType()), f32Buffer,
-       f32Buffer, b.getIndexType(), f32},
+      {f32Buffer, f32Buffer, f32Buffer, i32Buffer, i32Buffer,
+       l.flatType(l.cacheType()), f32Buffer, f32Buffer, b.getIndexType(), f32},
       {l.sharedType(f32, shape.headDim), l.sharedType(f32, layout.chunk),
        l.sharedType(f32, layout.slotsPerPass() * shape.headDim),
        l.sharedType(f32, kAttentionThreads / kWarpSize)},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         OpBuilder &kb = d.builder();
         Location loc = d.location();
-        Value query = f.getArgument(0), positions = f.getArgument(1),
-              firstSlot = f.getArgument(2), cache = f.getArgument(3),
-              partialOut = f.getArgument(4), partialStats = f.getArgument(5),
-              layerBase = f.getArgument(6), scale = f.getArgument(7);
+        Value query = f.getArgument(0), key = f.getArgument(1),
+              value = f.getArgument(2), positions = f.getArgument(3),
+              firstSlot = f.getArgument(4), cache = f.getArgument(5),
+              partialOut = f.getArgument(6), partialStats = f.getArgument(7),
+              layerBase = f.getArgument(8), scale = f.getArgument(9);
         Value rotated = f.getWorkgroupAttributions()[0];
         Value scores = f.getWorkgroupAttributions()[1];
         Value partialShared = f.getWorkgroupAttributions()[2];
@@ -365,6 +380,21 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
             d.index(0));
         Value queryBase = d.mul(d.add(d.mul(row, d.index(shape.numHeads)), head),
                                 d.index(headDim));
+        Value keyBase = keyBaseOf(d, shape, layerBase, row, kvHead);
+        // The chunk that holds the new slot (first + position) writes its
+        // key and value, no separate launch before: no other chunk reads
+        // that slot. Under GQA the chunk of every query head of the group
+        // writes the same row. The query's barrier publishes the writes.
+        Value owner = d.cmp(arith::CmpIPredicate::eq,
+                            arith::RemUIOp::create(kb, loc, position, splits), split);
+        d.ifThen(owner, [&] {
+          Value source = d.mul(d.add(d.mul(row, d.index(shape.numKVHeads)), kvHead),
+                               d.index(headDim));
+          Value rowStart = d.add(keyBase, d.mul(d.sub(end, d.index(1)),
+                                                d.index(headDim)));
+          writeNewKeyValue(d, shape, table, key, value, source, position, cache,
+                           rowStart);
+        });
         rotateQueryToShared(d, shape, table, query, queryBase, position, rotated);
 
         Value tid = d.threadId();
@@ -382,7 +412,6 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
         for (Value column : columns)
           queryParts.push_back(vector::LoadOp::create(kb, loc, vectorType,
                                                       rotated, column));
-        Value keyBase = keyBaseOf(d, shape, layerBase, row, kvHead);
         Value valueBase = d.add(keyBase, d.index(shape.halfLayer()));
         Value slotsPerPass = d.index(layout.slotsPerPass());
         // Every lane runs every pass (the shuffles need all of them); lanes
@@ -629,14 +658,14 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
   Value flatPositions = l.flatten(loc, positions);
   Value flatFirstSlot = l.flatten(loc, firstSlot);
 
-  l.launch(loc, getRopeKVKernel(l, shape, table),
-           {tokens, l.index(loc, shape.numKVHeads), rows}, shape.headDim / 2,
-           {l.flatten(loc, key), l.flatten(loc, value), flatPositions,
-            flatFirstSlot, cache, start, tokens, layerBase});
   Value scale = arith::ConstantOp::create(
       b, loc, b.getF32FloatAttr(op.getScale().convertToFloat()));
   Value heads = l.index(loc, shape.numHeads);
   if (!shape.decode) {
+    l.launch(loc, getRopeKVKernel(l, shape, table),
+             {tokens, l.index(loc, shape.numKVHeads), rows}, shape.headDim / 2,
+             {l.flatten(loc, key), l.flatten(loc, value), flatPositions, cache,
+              start, tokens, layerBase});
     l.launch(loc, getAttentionKernel(l, shape, table), {tokens, heads, rows},
              kAttentionThreads,
              {l.flatten(loc, query), flatPositions, flatFirstSlot, cache,
@@ -656,8 +685,9 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
   Value flatPartialStats = l.flatten(loc, partialStats);
   l.launch(loc, getDecodeSplitKernel(l, shape, layout, table),
            {l.index(loc, layout.splits), heads, rows}, kAttentionThreads,
-           {l.flatten(loc, query), flatPositions, flatFirstSlot, cache,
-            flatPartialOut, flatPartialStats, layerBase, scale});
+           {l.flatten(loc, query), l.flatten(loc, key), l.flatten(loc, value),
+            flatPositions, flatFirstSlot, cache, flatPartialOut, flatPartialStats,
+            layerBase, scale});
   l.launch(loc, getDecodeCombineKernel(l, shape, layout), {heads, rows, l.index(loc, 1)},
            kAttentionThreads, {flatPartialOut, flatPartialStats, l.flatten(loc, result)});
   l.setBuffer(op.getResult(), result);
