@@ -10,7 +10,11 @@
 // short of the bytes in flight its bandwidth needs (Little's law: ~3 TB/s x
 // ~0.7 us is ~16 KiB per multiprocessor, and o_proj and down_proj run only
 // ~4 blocks per multiprocessor). The accumulation order per lane stays that
-// of the plain loop.
+// of the plain loop. The weights are kernel arguments marked
+// llama.invariant, and each warp loads its first unrolled round of them
+// before anything else: lmc-gpu-dependent-launch then waits for the
+// previous kernel only after those loads, so a kernel launched early
+// streams weights while the small kernels before it finish.
 //
 // Blocks hold 8 warps (8 features). Grid x walks the activation rows, grid y
 // the feature blocks: consecutive blocks then read the same weight rows,
