@@ -15,10 +15,12 @@ Prints one line per kernel; exits 1 if any kernel fails.
 import re
 import sys
 
-MEMORY = re.compile(r"^\s*(@!?%p\d+\s+)?(ld|st|atom|red|cp)\.(global|shared)")
-PARAM_LOAD = re.compile(r"ld\.param\.\w+\s+(%\w+),\s*\[\w+_param_(\d+)")
+INSTRUCTION = re.compile(r"^\s*(?:@!?%p\d+\s+)?([\w.:]+)\s*(.*?);")
 REGISTER = re.compile(r"%\w+")
+PARAMETER = re.compile(r"\[\w+_param_(\d+)")
 ADDRESS = re.compile(r"\[(%\w+)")
+# Instructions whose first operand is not a register they define.
+NO_DESTINATION = ("st.", "red.", "bra", "bar.", "ret", "griddepcontrol", "membar", "fence")
 
 
 def kernels(text):
@@ -40,39 +42,42 @@ def weight_parameters(name):
 def check(name, body):
     weights = weight_parameters(name)
     sources = {}  # register -> the parameters its value derives from
-    released = prefetched = 0
+    released = False
+    prefetched = 0
     for line in body:
-        if "griddepcontrol.launch_dependents" in line:
+        instruction = INSTRUCTION.match(line.split("//")[0])
+        if not instruction:
+            continue  # labels, declarations, braces
+        opcode, operands = instruction.groups()
+        if opcode == "griddepcontrol.launch_dependents":
             released = True
             continue
-        if "griddepcontrol.wait" in line:
+        if opcode == "griddepcontrol.wait":
             if not released:
                 return "wait before launch_dependents"
             if not prefetched:
                 return "ok"
             return f"ok, {prefetched} weight load{'s' if prefetched > 1 else ''} before the wait"
-        param = PARAM_LOAD.search(line)
-        if param:
-            sources[param.group(1)] = {int(param.group(2))}
-            continue
-        memory = MEMORY.match(line)
-        if memory:
-            address = ADDRESS.search(line)
-            derived = sources.get(address.group(1), set()) if address else {None}
-            if memory.group(2) != "ld" or memory.group(3) != "global" or not derived <= weights:
+        space = opcode.split(".")[1] if "." in opcode else ""
+        if opcode.split(".")[0] in ("ld", "st", "atom", "red", "cp") and space in ("global", "shared"):
+            address = ADDRESS.search(operands)
+            derived = sources.get(address.group(1), {None}) if address else {None}
+            if not (opcode.startswith("ld.global") and derived <= weights):
                 return "memory access before griddepcontrol.wait: " + line.strip()
             prefetched += 1
-        registers = REGISTER.findall(line.split("//")[0])
-        if registers:
-            # The destination(s) come first; a vector load's braces hold several.
-            destinations = re.findall(r"%\w+", line.split("{")[1].split("}")[0]) \
-                if "{" in line.split(",")[0] else registers[:1]
+        if opcode.startswith(NO_DESTINATION):
+            continue
+        if opcode.startswith("ld.param"):
+            parameter = PARAMETER.search(operands)
+            derived = {int(parameter.group(1))} if parameter else set()
+        else:
             derived = set()
-            for register in registers:
-                if register not in destinations:
-                    derived |= sources.get(register, set())
-            for register in destinations:
-                sources[register] = derived
+        destination, _, rest = operands.partition(",") if not operands.startswith("{") \
+            else operands[1:].partition("}")
+        for register in REGISTER.findall(rest):
+            derived |= sources.get(register, set())
+        for register in REGISTER.findall(destination):
+            sources[register] = derived
     return "no griddepcontrol.wait"
 
 
