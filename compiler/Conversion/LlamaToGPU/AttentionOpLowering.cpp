@@ -142,6 +142,30 @@ Value exponentiateScores(DeviceBuilder &d, Value scores, Value count, Value max,
   return d.blockReduce(localSum, Reduction::Sum, scratch, kAttentionThreads);
 }
 
+/// A token's key (at `source` in `key`) rotated for `position`, and its
+/// value, into the cache row at `rowStart`; the block's `threads` threads
+/// split the pairs (i, i + d/2).
+void writeNewKeyValue(DeviceBuilder &d, const AttentionShape &shape,
+                      memref::GlobalOp table, Value key, Value value,
+                      Value source, Value position, Value cache, Value rowStart,
+                      int64_t threads) {
+  int64_t half = shape.headDim / 2;
+  Value tableRef = memref::GetGlobalOp::create(d.builder(), d.location(),
+                                               table.getType(), table.getSymName());
+  Value valueStart = d.add(rowStart, d.index(shape.halfLayer()));
+  d.forLoop(d.threadId(), d.index(half), d.index(threads), [&](Value i) {
+    Value first = d.add(source, i);
+    Value second = d.add(first, d.index(half));
+    auto [k1, k2] = rotate(d, tableRef, position, i, d.loadF32(key, first),
+                           d.loadF32(key, second));
+    d.storeF32(k1, cache, d.add(rowStart, i));
+    d.storeF32(k2, cache, d.add(rowStart, d.add(i, d.index(half))));
+    d.storeF32(d.loadF32(value, first), cache, d.add(valueStart, i));
+    d.storeF32(d.loadF32(value, second), cache,
+               d.add(valueStart, d.add(i, d.index(half))));
+  });
+}
+
 /// Args: key, value, positions, cache, start, tokens, layer base. Prefill
 /// only: decode's split attention writes its token's key and value itself.
 mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape,
@@ -163,7 +187,6 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
         Value token = d.blockId(mlir::gpu::Dimension::x);
         Value head = d.blockId(mlir::gpu::Dimension::y);
         Value row = d.blockId(mlir::gpu::Dimension::z);
-        Value i = d.threadId();
         Value tokenIndex = d.add(d.mul(row, tokens), token);
         Value position = d.loadIndex(positions, tokenIndex);
         Value slot = d.add(start, token);
@@ -174,18 +197,8 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
             layerBase,
             d.mul(d.add(d.mul(headInCache, d.index(shape.cacheSeq)), slot),
                   d.index(shape.headDim)));
-        Value valueTarget = d.add(target, d.index(shape.halfLayer()));
-        Value first = d.add(source, i);
-        Value second = d.add(first, d.index(half));
-        Value tableRef = memref::GetGlobalOp::create(
-            d.builder(), d.location(), table.getType(), table.getSymName());
-        auto [k1, k2] = rotate(d, tableRef, position, i, d.loadF32(key, first),
-                               d.loadF32(key, second));
-        d.storeF32(k1, cache, d.add(target, i));
-        d.storeF32(k2, cache, d.add(target, d.add(i, d.index(half))));
-        d.storeF32(d.loadF32(value, first), cache, d.add(valueTarget, i));
-        d.storeF32(d.loadF32(value, second), cache,
-                   d.add(valueTarget, d.add(i, d.index(half))));
+        writeNewKeyValue(d, shape, table, key, value, source, position, cache,
+                         target, half);
       });
 }
 
@@ -311,28 +324,6 @@ struct DecodeLayout {
   }
 };
 
-/// The new token's key of `kvHead` rotated for `position`, and its value,
-/// into the cache row at `rowStart` (threads split the pairs).
-void writeNewKeyValue(DeviceBuilder &d, const AttentionShape &shape,
-                      memref::GlobalOp table, Value key, Value value,
-                      Value source, Value position, Value cache, Value rowStart) {
-  int64_t half = shape.headDim / 2;
-  Value tableRef = memref::GetGlobalOp::create(d.builder(), d.location(),
-                                               table.getType(), table.getSymName());
-  Value valueStart = d.add(rowStart, d.index(shape.halfLayer()));
-  d.forLoop(d.threadId(), d.index(half), d.index(kAttentionThreads), [&](Value i) {
-    Value first = d.add(source, i);
-    Value second = d.add(first, d.index(half));
-    auto [k1, k2] = rotate(d, tableRef, position, i, d.loadF32(key, first),
-                           d.loadF32(key, second));
-    d.storeF32(k1, cache, d.add(rowStart, i));
-    d.storeF32(k2, cache, d.add(rowStart, d.add(i, d.index(half))));
-    d.storeF32(d.loadF32(value, first), cache, d.add(valueStart, i));
-    d.storeF32(d.loadF32(value, second), cache,
-               d.add(valueStart, d.add(i, d.index(half))));
-  });
-}
-
 /// Args: query, key, value (the new token's), positions, first_slot, cache,
 /// partial outputs [B, H, S, d], partial stats [B, H, S, 2] (m, l), layer
 /// base, scale.
@@ -393,7 +384,7 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           Value rowStart = d.add(keyBase, d.mul(d.sub(end, d.index(1)),
                                                 d.index(headDim)));
           writeNewKeyValue(d, shape, table, key, value, source, position, cache,
-                           rowStart);
+                           rowStart, kAttentionThreads);
         });
         rotateQueryToShared(d, shape, table, query, queryBase, position, rotated);
 
