@@ -29,7 +29,8 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
   let summary = "lowers the fused llama dialect to GPU kernels and launches";
   let description = [{
     Builds `gpu.module @llama_kernels` with one `gpu.func` per op family and
-    specialisation (matrix-vector with fused epilogues, RMSNorm, rotary
+    specialisation (matrix-vector for decode and tensor-core `nvvm.mma.sync`
+    GEMMs for prefill, both with fused epilogues, RMSNorm, rotary
     embedding + KV-cache write, attention, embedding gather), and rewrites
     each entry function into asynchronous `gpu.launch_func` ops on a single
     stream over device buffers. Weights and the KV cache are read in
@@ -45,7 +46,7 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",
     "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
     "mlir::vector::VectorDialect", "mlir::LLVM::LLVMDialect",
-    "mlir::gpu::GPUDialect",
+    "mlir::gpu::GPUDialect", "mlir::NVVM::NVVMDialect",
   ];
 }
 
@@ -60,7 +61,9 @@ def ConvertGPUToCPUEmulation
     bits), its workgroup buffers become module globals (the emulator runs
     one block at a time), and the thread and block ids, `gpu.barrier` and
     `gpu.shuffle xor` become calls of `lmcEmuThreadId`, `lmcEmuBlockId`,
-    `lmcEmuBarrier` and `lmcEmuShuffleXor`. Every `gpu.launch_func` becomes
+    `lmcEmuBarrier` and `lmcEmuShuffleXor`, and `nvvm.mma.sync` (m16n8k16,
+    f16 or bf16, float32 accumulators) a call of `lmcEmuMma`, which gathers
+    the fragments of the warp's lanes. Every `gpu.launch_func` becomes
     a call of `lmcEmuLaunch(kernel number, words, grid x, y, z, block x)`,
     the kernels numbered in module order (the module attribute
     `lmc.emulated_kernels` lists their functions); `gpu.alloc` and `gpu.dealloc`

@@ -3,9 +3,9 @@
 griddepcontrol.launch_dependents, then griddepcontrol.wait before the
 kernel touches any memory an earlier kernel may have written. Before the
 wait a kernel may only load from its weights, which no kernel writes: the
-matvec and swiglu kernels' memref arguments 1..W (W is 2 for swiglu, the
-number of output groups in a matvec's `_n` name part, e.g. 3 for
-`_n4096x4096x4096`). Each memref argument is five PTX parameters (allocated
+memref arguments 1..W of the linear kernels (matvec, gemm and their swiglu
+forms; W is 2 for swiglu, else the number of output groups in the `_n`
+name part, e.g. 3 for `_n4096x4096x4096`). Each memref argument is five PTX parameters (allocated
 and aligned pointer, offset, size, stride); a load's address is traced back
 through the registers it is computed from to the parameters it derives from.
 Prints one line per kernel; exits 1 if any kernel fails.
@@ -32,7 +32,7 @@ def weight_parameters(name):
     """The PTX parameters of the kernel's weight pointers."""
     if name.startswith("swiglu_"):
         weights = 2
-    elif name.startswith("matvec_"):
+    elif name.startswith(("matvec_", "gemm_")):
         weights = len(re.search(r"_n([\dx]+)", name).group(1).split("x"))
     else:
         weights = 0

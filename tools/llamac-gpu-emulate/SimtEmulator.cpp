@@ -2,9 +2,11 @@
 #include "SimtEmulator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <ucontext.h>
 
@@ -14,7 +16,16 @@ namespace {
 constexpr int64_t kWarpSize = 32;
 constexpr size_t kStackBytes = 256 * 1024;
 
-enum class State { Ready, AtBarrier, AtShuffle, Done };
+enum class State { Ready, AtBarrier, AtShuffle, AtMma, Done };
+
+/// One lane's registers of an mma.sync m16n8k16: A, B as 32-bit words of
+/// two f16 or bf16 elements (the lower element in the low half), C then D.
+struct MmaFragments {
+  bool bf16 = false;
+  uint32_t a[4] = {};
+  uint32_t b[2] = {};
+  float c[4] = {};
+};
 
 struct Thread {
   /// Where the thread starts (makecontext) ...
@@ -28,6 +39,7 @@ struct Thread {
   State state = State::Ready;
   float value = 0;  ///< What it offers to a shuffle, then what it gets.
   int32_t offset = 0;
+  MmaFragments mma;
 };
 
 struct Launch {
@@ -84,33 +96,110 @@ void resume(Launch &l) {
   setcontext(&thread.context);
 }
 
-/// Releases the warps whose live lanes all wait at a shuffle; false if none.
-bool releaseShuffles(Launch &l) {
+/// The collective (shuffle or mma) that all lanes of warp [first, end)
+/// wait at; Ready if none does. Fails if only some lanes wait at one.
+State warpCollective(Launch &l, int64_t first, int64_t end) {
+  int64_t shuffles = 0, mmas = 0, live = 0;
+  for (int64_t t = first; t < end; ++t) {
+    live += l.threads[t].state != State::Done;
+    shuffles += l.threads[t].state == State::AtShuffle;
+    mmas += l.threads[t].state == State::AtMma;
+  }
+  if (shuffles + mmas == 0)
+    return State::Ready;
+  int64_t lanes = end - first;
+  if (shuffles != lanes && mmas != lanes)
+    fail("warp " + std::to_string(first / kWarpSize) + ": " +
+         std::to_string(shuffles) + " of its " + std::to_string(lanes) +
+         " lanes wait at a shuffle and " + std::to_string(mmas) +
+         " at an mma.sync, the others do not (" + std::to_string(live) + " live)");
+  return shuffles == lanes ? State::AtShuffle : State::AtMma;
+}
+
+void exchangeShuffle(Launch &l, int64_t first, int64_t end) {
+  std::vector<float> offered(end - first);
+  for (int64_t t = first; t < end; ++t)
+    offered[t - first] = l.threads[t].value;
+  for (int64_t t = first; t < end; ++t) {
+    int64_t partner = (t - first) ^ l.threads[t].offset;
+    if (partner >= end - first)
+      fail("shuffle partner outside the warp");
+    l.threads[t].value = offered[partner];
+  }
+}
+
+float halfToFloat(uint16_t bits) {
+  float sign = (bits & 0x8000) ? -1.0f : 1.0f;
+  int exponent = (bits >> 10) & 0x1f;
+  int mantissa = bits & 0x3ff;
+  if (exponent == 0)
+    return sign * std::ldexp(float(mantissa), -24);
+  if (exponent == 31)
+    return mantissa ? NAN : sign * INFINITY;
+  return sign * std::ldexp(float(mantissa | 0x400), exponent - 25);
+}
+
+float bf16ToFloat(uint16_t bits) {
+  uint32_t word = uint32_t(bits) << 16;
+  float value;
+  std::memcpy(&value, &word, sizeof value);
+  return value;
+}
+
+/// D = A B + C for the warp, with the PTX ISA's fragment layout of
+/// mma.m16n8k16: lane 4g + t holds A[g + 8(r & 1)][2t + 8(r >> 1) + {0,1}]
+/// in register r, B[2t + 8r + {0,1}][g], and C/D[g + 8(i >> 1)][2t + (i & 1)].
+void multiplyAccumulate(Launch &l, int64_t first, int64_t end) {
+  if (end - first != kWarpSize)
+    fail("mma.sync in a warp of " + std::to_string(end - first) + " lanes");
+  bool bf16 = l.threads[first].mma.bf16;
+  auto element = [&](uint32_t word, int half) {
+    uint16_t bits = uint16_t(word >> (16 * half));
+    return bf16 ? bf16ToFloat(bits) : halfToFloat(bits);
+  };
+  float a[16][16], b[16][8], c[16][8];
+  for (int64_t lane = 0; lane < kWarpSize; ++lane) {
+    const MmaFragments &f = l.threads[first + lane].mma;
+    if (f.bf16 != bf16)
+      fail("mma.sync lanes disagree on the operand type");
+    int64_t g = lane / 4, t = lane % 4;
+    for (int r = 0; r < 4; ++r)
+      for (int half = 0; half < 2; ++half)
+        a[g + 8 * (r & 1)][2 * t + 8 * (r >> 1) + half] = element(f.a[r], half);
+    for (int r = 0; r < 2; ++r)
+      for (int half = 0; half < 2; ++half)
+        b[2 * t + 8 * r + half][g] = element(f.b[r], half);
+    for (int i = 0; i < 4; ++i)
+      c[g + 8 * (i >> 1)][2 * t + (i & 1)] = f.c[i];
+  }
+  for (int64_t lane = 0; lane < kWarpSize; ++lane) {
+    MmaFragments &f = l.threads[first + lane].mma;
+    int64_t g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; ++i) {
+      int64_t row = g + 8 * (i >> 1), column = 2 * t + (i & 1);
+      float sum = c[row][column];
+      for (int k = 0; k < 16; ++k)
+        sum += a[row][k] * b[k][column];
+      f.c[i] = sum;
+    }
+  }
+}
+
+/// Runs the collectives of the warps whose lanes all wait at one; false if
+/// none does.
+bool releaseWarpCollectives(Launch &l) {
   bool released = false;
   for (int64_t first = 0; first < l.count; first += kWarpSize) {
     int64_t end = std::min(l.count, first + kWarpSize);
-    int64_t waiting = 0, live = 0;
-    for (int64_t t = first; t < end; ++t) {
-      live += l.threads[t].state != State::Done;
-      waiting += l.threads[t].state == State::AtShuffle;
-    }
-    if (waiting == 0)
+    State collective = warpCollective(l, first, end);
+    if (collective == State::Ready)
       continue;
-    if (waiting != end - first)
-      fail("warp " + std::to_string(first / kWarpSize) + ": " +
-           std::to_string(waiting) + " of its " + std::to_string(end - first) +
-           " lanes wait at a shuffle, the others do not (" + std::to_string(live) +
-           " live)");
-    std::vector<float> offered(end - first);
+    if (collective == State::AtShuffle)
+      exchangeShuffle(l, first, end);
+    else
+      multiplyAccumulate(l, first, end);
     for (int64_t t = first; t < end; ++t)
-      offered[t - first] = l.threads[t].value;
-    for (int64_t t = first; t < end; ++t) {
-      int64_t partner = (t - first) ^ l.threads[t].offset;
-      if (partner >= end - first)
-        fail("shuffle partner outside the warp");
-      l.threads[t].value = offered[partner];
       l.threads[t].state = State::Ready;
-    }
     released = true;
   }
   return released;
@@ -157,8 +246,8 @@ void runBlock(Launch &l) {
       done &= l.threads[t].state == State::Done;
     if (done)
       return;
-    if (!releaseShuffles(l) && !releaseBarrier(l))
-      fail("the block's threads wait at different barriers and shuffles");
+    if (!releaseWarpCollectives(l) && !releaseBarrier(l))
+      fail("the block's threads wait at different barriers and warp collectives");
   }
 }
 
@@ -192,6 +281,17 @@ static float lmcEmuShuffleXor(float value, int32_t offset) {
   return active().threads[active().current].value;
 }
 
+static void lmcEmuMma(int32_t bf16, uint32_t a0, uint32_t a1, uint32_t a2,
+                      uint32_t a3, uint32_t b0, uint32_t b1, float c0, float c1,
+                      float c2, float c3, float *d) {
+  Thread &thread = active().threads[active().current];
+  thread.state = State::AtMma;
+  thread.mma = {bf16 != 0, {a0, a1, a2, a3}, {b0, b1}, {c0, c1, c2, c3}};
+  yieldToScheduler();
+  const MmaFragments &result = active().threads[active().current].mma;
+  std::copy(result.c, result.c + 4, d);
+}
+
 static void lmcEmuLaunch(int64_t kernel, void *words, int64_t gridX, int64_t gridY,
                          int64_t gridZ, int64_t blockX) {
   if (kernel < 0 || kernel >= int64_t(kernelTable().size()))
@@ -221,6 +321,7 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
           {"lmcEmuBlockId", reinterpret_cast<void *>(&lmcEmuBlockId)},
           {"lmcEmuBarrier", reinterpret_cast<void *>(&lmcEmuBarrier)},
           {"lmcEmuShuffleXor", reinterpret_cast<void *>(&lmcEmuShuffleXor)},
+          {"lmcEmuMma", reinterpret_cast<void *>(&lmcEmuMma)},
           {"lmcEmuLaunch", reinterpret_cast<void *>(&lmcEmuLaunch)}};
 }
 

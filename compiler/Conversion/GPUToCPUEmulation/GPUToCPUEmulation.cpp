@@ -94,10 +94,75 @@ bool isGridDependencyControl(Operation *op) {
   return assembly && assembly.getAsmString().starts_with("griddepcontrol.");
 }
 
-/// Replaces the GPU programming model ops in `function` by runtime calls.
-void replaceThreadModel(func::FuncOp function, ModuleOp module) {
+/// `gpu.shuffle xor` of an f32 as a call of lmcEmuShuffleXor.
+LogicalResult replaceShuffle(gpu::ShuffleOp shuffle, ModuleOp module) {
+  if (shuffle.getMode() != gpu::ShuffleMode::XOR ||
+      !shuffle.getValue().getType().isF32())
+    return shuffle.emitOpError("the emulator shuffles f32 values with xor only");
+  OpBuilder b(shuffle);
+  Location loc = shuffle.getLoc();
+  Value result = call(b, loc, module, "lmcEmuShuffleXor", b.getF32Type(),
+                      {shuffle.getValue(), shuffle.getOffset()});
+  Value valid = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+  shuffle.getShuffleResult().replaceAllUsesWith(result);
+  shuffle.getValid().replaceAllUsesWith(valid);
+  shuffle.erase();
+  return success();
+}
+
+/// Whether the emulator runs `mma`: m16n8k16, f16 or bf16 operands, float32
+/// accumulators (what the CUDA lowering's GEMM issues).
+bool isEmulatedMma(NVVM::MmaOp mma) {
+  NVVM::MMAShapeAttr shape = mma.getShapeAttr();
+  std::optional<NVVM::MMATypes> types = mma.getMultiplicandAPtxType();
+  return shape.getM() == 16 && shape.getN() == 8 && shape.getK() == 16 &&
+         types && (*types == NVVM::MMATypes::f16 || *types == NVVM::MMATypes::bf16) &&
+         mma.getOperandC().size() == 4 &&
+         llvm::all_of(mma.getOperandC().getTypes(), [](Type t) { return t.isF32(); });
+}
+
+/// `nvvm.mma.sync` as `lmcEmuMma(bf16, a0, a1, a2, a3, b0, b1, c0, c1, c2,
+/// c3, d)`: each 32-bit operand register as an i32, the four results
+/// written to `d`, a buffer allocated at the function's entry. The
+/// emulator gathers the warp's fragments.
+LogicalResult replaceMma(NVVM::MmaOp mma, func::FuncOp function, ModuleOp module) {
+  if (!isEmulatedMma(mma))
+    return mma.emitOpError("the emulator runs mma.sync m16n8k16 with f16 or "
+                           "bf16 operands and float32 accumulators only");
+  OpBuilder b(mma);
+  Location loc = mma.getLoc();
+  auto i32 = b.getI32Type();
+  auto f32 = b.getF32Type();
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  OpBuilder atEntry = OpBuilder::atBlockBegin(&function.front());
+  Value four = LLVM::ConstantOp::create(atEntry, loc, i32, atEntry.getI32IntegerAttr(4));
+  Value results = LLVM::AllocaOp::create(atEntry, loc, ptr, f32, four, /*alignment=*/16);
+  bool bf16 = *mma.getMultiplicandAPtxType() == NVVM::MMATypes::bf16;
+  SmallVector<Value> operands = {i32Constant(b, loc, bf16)};
+  for (Value word : llvm::concat<Value>(mma.getOperandA(), mma.getOperandB()))
+    operands.push_back(word.getType() == i32
+                           ? word
+                           : Value(LLVM::BitcastOp::create(b, loc, i32, word)));
+  llvm::append_range(operands, mma.getOperandC());
+  operands.push_back(results);
+  call(b, loc, module, "lmcEmuMma", {}, operands);
+  Value result = LLVM::PoisonOp::create(b, loc, mma.getType());
+  for (int64_t i = 0; i < 4; ++i) {
+    Value slot = LLVM::GEPOp::create(b, loc, ptr, f32, results,
+                                     ArrayRef<LLVM::GEPArg>{int32_t(i)});
+    result = LLVM::InsertValueOp::create(b, loc, result,
+                                         LLVM::LoadOp::create(b, loc, f32, slot), i);
+  }
+  mma.getResult().replaceAllUsesWith(result);
+  mma.erase();
+  return success();
+}
+
+/// Replaces the GPU programming model ops in `function` by runtime calls;
+/// fails on one the emulator cannot run.
+LogicalResult replaceThreadModel(func::FuncOp function, ModuleOp module) {
   auto index = IndexType::get(module.getContext());
-  function.walk([&](Operation *op) {
+  WalkResult walked = function.walk([&](Operation *op) -> WalkResult {
     OpBuilder b(op);
     Location loc = op->getLoc();
     Value replacement;
@@ -109,33 +174,26 @@ void replaceThreadModel(func::FuncOp function, ModuleOp module) {
                          i32Constant(b, loc, int32_t(id.getDimension())));
     else if (isa<gpu::BarrierOp>(op))
       call(b, loc, module, "lmcEmuBarrier", {}, {});
-    else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
-      if (shuffle.getMode() != gpu::ShuffleMode::XOR ||
-          !shuffle.getValue().getType().isF32()) {
-        op->emitOpError("the emulator shuffles f32 values with xor only");
-        return;
-      }
-      Value result = call(b, loc, module, "lmcEmuShuffleXor", b.getF32Type(),
-                          {shuffle.getValue(), shuffle.getOffset()});
-      Value valid = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
-      shuffle.getShuffleResult().replaceAllUsesWith(result);
-      shuffle.getValid().replaceAllUsesWith(valid);
+    else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op))
+      return WalkResult(replaceShuffle(shuffle, module));
+    else if (auto mma = dyn_cast<NVVM::MmaOp>(op))
+      return WalkResult(replaceMma(mma, function, module));
+    else if (isGridDependencyControl(op)) {
       op->erase();
-      return;
-    } else if (isGridDependencyControl(op)) {
-      op->erase();
-      return;
+      return WalkResult::advance();
     } else {
-      return;
+      return WalkResult::advance();
     }
     if (replacement)
       op->getResult(0).replaceAllUsesWith(replacement);
     op->erase();
+    return WalkResult::advance();
   });
+  return failure(walked.wasInterrupted());
 }
 
 /// `kernel` as `func.func @lmc_emu_kernel_<name>(%words: !llvm.ptr)`.
-void emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
+LogicalResult emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
   Location loc = kernel.getLoc();
   auto ptr = LLVM::LLVMPointerType::get(module.getContext());
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
@@ -165,7 +223,7 @@ void emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
     else
       b.clone(op, mapping);
   }
-  replaceThreadModel(function, module);
+  return replaceThreadModel(function, module);
 }
 
 /// Replaces the launches, allocations and waits of a host function.
@@ -231,7 +289,8 @@ struct ConvertGPUToCPUEmulationPass
         kernelNumbers[kernel.getName()] = number;
         kernelNames.push_back(StringAttr::get(module.getContext(),
                                               "lmc_emu_kernel_" + kernel.getName()));
-        emulateKernel(kernel, module);
+        if (failed(emulateKernel(kernel, module)))
+          return signalPassFailure();
       }
     module->setAttr("lmc.emulated_kernels", ArrayAttr::get(module.getContext(), kernelNames));
     for (auto host : llvm::to_vector(module.getOps<func::FuncOp>()))

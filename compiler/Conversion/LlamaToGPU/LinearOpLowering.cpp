@@ -18,17 +18,12 @@
 //
 // Blocks hold 8 warps (8 features). Grid x walks the activation rows, grid y
 // the feature blocks: consecutive blocks then read the same weight rows,
-// which prefill (rows = B * T) finds in L2. Prefill gives each warp 4 rows,
-// so a weight load serves 4 rows: a SIMT stopgap, a tiled tensor-core GEMM
-// for prefill is future work.
-//
-// One launch computes all outputs of a multi_matmul (q, k and v): the
-// feature blocks of the weights follow each other along grid y and each
-// block picks its weight and output. swiglu reads its gate and up rows in
-// the same pass and applies silu(gate) * up before the single store.
+// which prefill (rows = B * T) finds in L2. Prefill runs on the tensor
+// cores (TensorCoreGemm.cpp) where the dtype allows; otherwise (float32)
+// this kernel gives each warp 4 rows, so a weight load serves 4 rows.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Conversion/LlamaToGPU/Lowering.h"
+#include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -45,40 +40,23 @@ constexpr int64_t kPrefillRowsPerWarp = 4;
 /// 16-byte weight loads a decode lane issues before their first use.
 constexpr int64_t kDecodeLoadsInFlight = 8;
 
-/// What one matrix-vector kernel computes. Gated (swiglu): two weights of
-/// `outFeatures[0]` rows, one output. Otherwise one output per weight, of
-/// `outFeatures[i]` features each.
-struct MatvecShape {
-  int64_t inFeatures;
-  SmallVector<int64_t> outFeatures;
-  bool gated;
-  int64_t rowsPerWarp;
-  int64_t unroll;
+/// A matrix-vector kernel: the linear shape, and how its warps walk it.
+struct MatvecShape : LinearShape {
+  int64_t rowsPerWarp = 1;
+  int64_t unroll = 1;
 
-  /// Weight arguments of the kernel.
-  int64_t numWeights() const { return gated ? 2 : outFeatures.size(); }
-  /// Weights one block streams: both of swiglu, one of q, k and v.
-  int64_t streamedWeights() const { return gated ? 2 : 1; }
-  int64_t numOutputs() const { return outFeatures.size(); }
   static int64_t blocksFor(int64_t features) {
     return (features + kWarpsPerBlock - 1) / kWarpsPerBlock;
   }
-  int64_t totalBlocks() const {
-    int64_t blocks = 0;
-    for (int64_t features : outFeatures)
-      blocks += blocksFor(features);
-    return blocks;
+  SmallVector<int64_t> blocksPerGroup() const {
+    return llvm::map_to_vector(outFeatures, blocksFor);
   }
+  int64_t totalBlocks() const { return llvm::sum_of(blocksPerGroup()); }
 
   std::string name(Type compute, int64_t lanes) const {
     std::string name = std::string(gated ? "swiglu_" : "matvec_") +
-                       typeName(compute) + "_k" + std::to_string(inFeatures);
-    // The output features are baked into the kernel, and kernels are shared
-    // by name: o_proj and lm_head have the same K but not the same N.
-    name += "_n";
-    for (int64_t features : outFeatures)
-      name += (name.back() == 'n' ? "" : "x") + std::to_string(features);
-    name += "_v" + std::to_string(lanes);
+                       typeName(compute) + "_k" + std::to_string(inFeatures) +
+                       featuresSuffix() + "_v" + std::to_string(lanes);
     if (rowsPerWarp > 1)
       name += "_r" + std::to_string(rowsPerWarp);
     if (unroll > 1)
@@ -97,50 +75,6 @@ int64_t decodeUnroll(GPULowering &l, const MatvecShape &shape) {
   while (unroll > 1 && shape.inFeatures < round * unroll)
     unroll /= 2;
   return unroll;
-}
-
-/// The weights, output and feature range of the output group that feature
-/// block `block` belongs to (the groups' blocks follow each other).
-struct OutputGroup {
-  SmallVector<Value> weights;
-  Value out, outFeatures, firstBlock;
-};
-
-OutputGroup selectGroup(DeviceBuilder &d, const MatvecShape &shape,
-                        ValueRange weights, ValueRange outs, Value block) {
-  auto groupAt = [&](int64_t g, int64_t firstBlock) {
-    OutputGroup group;
-    if (shape.gated)
-      group.weights.assign(weights.begin(), weights.end());
-    else
-      group.weights.push_back(weights[g]);
-    group.out = outs[g];
-    group.outFeatures = d.index(shape.outFeatures[g]);
-    group.firstBlock = d.index(firstBlock);
-    return group;
-  };
-  SmallVector<int64_t> firstBlocks = {0};
-  for (int64_t features : shape.outFeatures)
-    firstBlocks.push_back(firstBlocks.back() + MatvecShape::blocksFor(features));
-  // Walks back from the last group, so the first whose end lies past
-  // `block` wins: block-uniform selects, no divergence.
-  int64_t last = shape.numOutputs() - 1;
-  OutputGroup chosen = groupAt(last, firstBlocks[last]);
-  for (int64_t g = last - 1; g >= 0; --g) {
-    OutputGroup candidate = groupAt(g, firstBlocks[g]);
-    Value inGroup = d.cmp(arith::CmpIPredicate::ult, block,
-                          d.index(firstBlocks[g + 1]));
-    auto select = [&](Value ifIn, Value otherwise) -> Value {
-      return arith::SelectOp::create(d.builder(), d.location(), inGroup, ifIn,
-                                     otherwise);
-    };
-    for (auto [mine, other] : llvm::zip(candidate.weights, chosen.weights))
-      other = select(mine, other);
-    chosen.out = select(candidate.out, chosen.out);
-    chosen.outFeatures = select(candidate.outFeatures, chosen.outFeatures);
-    chosen.firstBlock = select(candidate.firstBlock, chosen.firstBlock);
-  }
-  return chosen;
 }
 
 /// The weight vectors of `unroll` consecutive 32-lane rounds of the row
@@ -213,7 +147,9 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
         for (int64_t i = 1; i <= numWeights; ++i)
           f.setArgAttr(i, llama::kInvariantArgAttr, kb.getUnitAttr());
         Value block = d.blockId(mlir::gpu::Dimension::y);
-        OutputGroup group = selectGroup(d, shape, weights, outs, block);
+        OutputGroup group =
+            selectOutputGroup(d, shape.outFeatures, shape.blocksPerGroup(),
+                              shape.gated, weights, outs, block);
         Value n = d.add(d.mul(d.sub(block, group.firstBlock),
                               d.index(kWarpsPerBlock)),
                         d.warpId());
@@ -282,14 +218,8 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
               dots.push_back(d.warpReduce(lanesSum, Reduction::Sum));
             }
             Value result = dots[0];
-            if (shape.gated) {
-              // silu(g) = g / (1 + exp(-g)), as torch computes it in float32.
-              Value negated = arith::NegFOp::create(kb, loc, dots[0]);
-              Value denominator =
-                  d.fadd(d.f32(1), math::ExpOp::create(kb, loc, negated));
-              Value silu = arith::DivFOp::create(kb, loc, dots[0], denominator);
-              result = d.fmul(silu, dots[1]);
-            }
+            if (shape.gated)
+              result = siluTimes(d, dots[0], dots[1]);
             Value row = d.add(firstRow, d.index(r));
             Value store = arith::AndIOp::create(
                 kb, loc, d.cmp(arith::CmpIPredicate::eq, d.laneId(), d.index(0)),
@@ -303,15 +233,15 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
       });
 }
 
-/// Launches one matvec kernel computing every result from `input`: one
-/// result per weight, or (gated) silu(x w0^T) * (x w1^T) into the single
-/// result. Every weight is [N_i, K].
-LogicalResult launchMatvec(GPULowering &l, Location loc, Value input,
+/// Launches the kernel computing every result from `input`: one result per
+/// weight, or (gated) silu(x w0^T) * (x w1^T) into the single result. Every
+/// weight is [N_i, K].
+LogicalResult launchLinear(GPULowering &l, Location loc, Value input,
                            ValueRange weightTensors, ValueRange results,
                            bool gated) {
   MatvecShape shape;
   shape.gated = gated;
-  SmallVector<Value> args = {l.flatten(loc, input)};
+  SmallVector<Value> weights;
   for (Value tensor : weightTensors) {
     auto weightType = cast<RankedTensorType>(tensor.getType());
     shape.inFeatures = weightType.getDimSize(1);
@@ -320,18 +250,26 @@ LogicalResult launchMatvec(GPULowering &l, Location loc, Value input,
     FailureOr<Value> weight = l.weight(loc, tensor);
     if (failed(weight))
       return failure();
-    args.push_back(*weight);
+    weights.push_back(*weight);
   }
-  for (Value result : results)
-    args.push_back(l.flatten(loc, result));
+  Value x = l.flatten(loc, input);
+  SmallVector<Value> outs = llvm::map_to_vector(
+      results, [&](Value result) { return l.flatten(loc, result); });
   Value rows = l.rowCount(loc, input);
-  args.push_back(rows);
   // Decode (one token per row) streams the weights once per row; prefill
-  // shares each weight load among kPrefillRowsPerWarp rows.
+  // multiplies many rows by each weight tile.
   auto inputType = cast<MemRefType>(input.getType());
   bool decode = inputType.getRank() == 3 && inputType.getDimSize(1) == 1;
+  if (!decode && tensorCoresApply(l, shape)) {
+    launchTensorCoreGemm(l, loc, shape, x, weights, outs, rows);
+    return success();
+  }
   shape.rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
   shape.unroll = decode ? decodeUnroll(l, shape) : 1;
+  SmallVector<Value> args = {x};
+  llvm::append_range(args, weights);
+  llvm::append_range(args, outs);
+  args.push_back(rows);
   l.launch(loc, getMatvecKernel(l, shape),
            {l.ceilDiv(loc, rows, shape.rowsPerWarp),
             l.index(loc, shape.totalBlocks()), l.index(loc, 1)},
@@ -341,11 +279,65 @@ LogicalResult launchMatvec(GPULowering &l, Location loc, Value input,
 
 } // namespace
 
+OutputGroup selectOutputGroup(DeviceBuilder &d, ArrayRef<int64_t> outFeatures,
+                              ArrayRef<int64_t> blocksPerGroup, bool gated,
+                              ValueRange weights, ValueRange outs, Value block) {
+  auto groupAt = [&](int64_t g, int64_t firstBlock) {
+    OutputGroup group;
+    if (gated)
+      group.weights.assign(weights.begin(), weights.end());
+    else
+      group.weights.push_back(weights[g]);
+    group.out = outs[g];
+    group.outFeatures = d.index(outFeatures[g]);
+    group.firstBlock = d.index(firstBlock);
+    return group;
+  };
+  SmallVector<int64_t> firstBlocks = {0};
+  for (int64_t blocks : blocksPerGroup)
+    firstBlocks.push_back(firstBlocks.back() + blocks);
+  // Walks back from the last group, so the first whose end lies past
+  // `block` wins.
+  int64_t last = outFeatures.size() - 1;
+  OutputGroup chosen = groupAt(last, firstBlocks[last]);
+  for (int64_t g = last - 1; g >= 0; --g) {
+    OutputGroup candidate = groupAt(g, firstBlocks[g]);
+    Value inGroup = d.cmp(arith::CmpIPredicate::ult, block,
+                          d.index(firstBlocks[g + 1]));
+    auto select = [&](Value ifIn, Value otherwise) -> Value {
+      return arith::SelectOp::create(d.builder(), d.location(), inGroup, ifIn,
+                                     otherwise);
+    };
+    for (auto [mine, other] : llvm::zip(candidate.weights, chosen.weights))
+      other = select(mine, other);
+    chosen.out = select(candidate.out, chosen.out);
+    chosen.outFeatures = select(candidate.outFeatures, chosen.outFeatures);
+    chosen.firstBlock = select(candidate.firstBlock, chosen.firstBlock);
+  }
+  return chosen;
+}
+
+Value siluTimes(DeviceBuilder &d, Value gate, Value up) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  Value one = arith::ConstantOp::create(b, loc, b.getOneAttr(gate.getType()));
+  Value negated = arith::NegFOp::create(b, loc, gate);
+  Value denominator = d.fadd(one, math::ExpOp::create(b, loc, negated));
+  return d.fmul(arith::DivFOp::create(b, loc, gate, denominator), up);
+}
+
+std::string LinearShape::featuresSuffix() const {
+  std::string suffix = "_n";
+  for (int64_t features : outFeatures)
+    suffix += (suffix.back() == 'n' ? "" : "x") + std::to_string(features);
+  return suffix;
+}
+
 LogicalResult lowerMatmul(llama::MatmulOp op, GPULowering &l) {
   Location loc = op.getLoc();
   Value input = l.bufferOf(op.getInput());
   Value result = l.allocate(loc, op.getResult(), input);
-  if (failed(launchMatvec(l, loc, input, op.getWeight(), result,
+  if (failed(launchLinear(l, loc, input, op.getWeight(), result,
                           /*gated=*/false)))
     return failure();
   l.setBuffer(op.getResult(), result);
@@ -358,7 +350,7 @@ LogicalResult lowerMultiMatmul(llama::MultiMatmulOp op, GPULowering &l) {
   SmallVector<Value> results;
   for (Value output : op.getResults())
     results.push_back(l.allocate(loc, output, input));
-  if (failed(launchMatvec(l, loc, input, op.getWeights(), results,
+  if (failed(launchLinear(l, loc, input, op.getWeights(), results,
                           /*gated=*/false)))
     return failure();
   for (auto [output, result] : llvm::zip(op.getResults(), results))
@@ -370,7 +362,7 @@ LogicalResult lowerSwiGLU(llama::SwiGLUOp op, GPULowering &l) {
   Location loc = op.getLoc();
   Value input = l.bufferOf(op.getInput());
   Value result = l.allocate(loc, op.getResult(), input);
-  if (failed(launchMatvec(l, loc, input, {op.getGate(), op.getUp()}, result,
+  if (failed(launchLinear(l, loc, input, {op.getGate(), op.getUp()}, result,
                           /*gated=*/true)))
     return failure();
   l.setBuffer(op.getResult(), result);

@@ -1,0 +1,71 @@
+//===- LinearKernels.h - matmul, multi_matmul, swiglu kernels ---*- C++ -*-===//
+//
+// The two kernel families of the linear ops, and what they share. Decode
+// (one token per row) is matrix-vector and streams the weights once
+// (LinearOpLowering.cpp); prefill multiplies many rows by the same weights
+// and runs on the tensor cores where the dtype allows (TensorCoreGemm.cpp).
+// Both compute one launch per op: all outputs of a multi_matmul (q, k, v),
+// whose feature blocks follow each other along grid y, and swiglu's
+// silu(x gate^T) * (x up^T) with gate and up read in the same pass.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_LINEARKERNELS_H
+#define LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_LINEARKERNELS_H
+
+#include "compiler/Conversion/LlamaToGPU/Lowering.h"
+
+namespace llamac::gpu {
+
+/// The weights, output and feature count of the output group that feature
+/// block `block` belongs to, and the group's first block.
+struct OutputGroup {
+  llvm::SmallVector<mlir::Value> weights;
+  mlir::Value out, outFeatures, firstBlock;
+};
+
+/// Picks the output group of `block` (block-uniform selects, no branch).
+/// Group g has `outFeatures[g]` features in `blocksPerGroup[g]` blocks.
+/// Gated (swiglu): one group that reads both weights.
+OutputGroup selectOutputGroup(DeviceBuilder &d, llvm::ArrayRef<int64_t> outFeatures,
+                              llvm::ArrayRef<int64_t> blocksPerGroup, bool gated,
+                              mlir::ValueRange weights, mlir::ValueRange outs,
+                              mlir::Value block);
+
+/// silu(gate) * up = gate / (1 + exp(-gate)) * up, as torch computes it in
+/// float32 (scalars or vectors).
+mlir::Value siluTimes(DeviceBuilder &d, mlir::Value gate, mlir::Value up);
+
+/// What one linear launch computes: `outFeatures[i]` features of output i
+/// from weight i ([N_i, inFeatures]), or gated, one output of
+/// `outFeatures[0]` features from the two weights gate and up.
+struct LinearShape {
+  int64_t inFeatures = 0;
+  llvm::SmallVector<int64_t> outFeatures;
+  bool gated = false;
+
+  /// Weight arguments of the kernel.
+  int64_t numWeights() const { return gated ? 2 : outFeatures.size(); }
+  int64_t numOutputs() const { return outFeatures.size(); }
+  /// Weights one block reads: both of swiglu, one of q, k and v.
+  int64_t streamedWeights() const { return gated ? 2 : 1; }
+  /// "_n4096x1024x1024": kernels are shared by name, and the output
+  /// features are baked into them.
+  std::string featuresSuffix() const;
+};
+
+/// Whether prefill's rows of this shape run on the tensor cores: f16 and
+/// bf16 weights whose rows are whole 16-byte chunks, output rows of whole
+/// pairs (float32 is kept exact on the CUDA cores).
+bool tensorCoresApply(GPULowering &l, const LinearShape &shape);
+
+/// Launches the tensor-core kernel for `rows` rows of `input` (a flat
+/// float32 buffer); `weights` and `outs` are flat buffers as the matrix-
+/// vector kernel takes them.
+void launchTensorCoreGemm(GPULowering &l, mlir::Location loc,
+                          const LinearShape &shape, mlir::Value input,
+                          mlir::ValueRange weights, mlir::ValueRange outs,
+                          mlir::Value rows);
+
+} // namespace llamac::gpu
+
+#endif // LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_LINEARKERNELS_H
