@@ -121,6 +121,7 @@ std::vector<PipelineStep> getCudaToLLVMSteps(const CudaPipelineConfig &config) {
          OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
          kernels.addPass(createSCFToControlFlowPass());
          kernels.addPass(createConvertGpuOpsToNVVMOps());
+         kernels.addPass(createLLVMLoopAnnotations());
          kernels.addPass(createCanonicalizerPass());
          kernels.addPass(createCSEPass());
          kernels.addPass(createReconcileUnrealizedCastsPass());

@@ -99,4 +99,17 @@ def GpuDependentLaunch : Pass<"lmc-gpu-dependent-launch", "mlir::gpu::GPUModuleO
   let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect"];
 }
 
+def LLVMLoopAnnotations : Pass<"lmc-llvm-loop-annotations"> {
+  let summary = "Makes the loop annotations that reach llvm.br as discardable attributes its loop_annotation";
+  let description = [{
+    `convert-scf-to-cf` moves an `scf.for`'s `llvm.loop_annotation`
+    attribute to the loop's back edge, and `cf.br` becomes `llvm.br` with it
+    as a discardable attribute, which translation to LLVM IR ignores. This
+    pass moves it into the branch's `loop_annotation`, so the loop gets its
+    `!llvm.loop` metadata (the tensor-core GEMM's slice loop asks LLVM not
+    to unroll it).
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // LLAMAC_TRANSFORMS_PASSES_TD

@@ -34,7 +34,7 @@
 // chunks past the visible slots find nothing to do).
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Conversion/LlamaToGPU/Lowering.h"
+#include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -202,20 +202,20 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
       });
 }
 
-/// Args: query, positions, first_slot, cache, out, start, tokens, layer base,
-/// scale.
+/// Args: query, positions, first_slot, cache, out (of `outElement`, see
+/// activationType), start, tokens, layer base, scale.
 mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
                                         const AttentionShape &shape,
-                                        memref::GlobalOp table) {
+                                        memref::GlobalOp table, Type outElement) {
   OpBuilder &b = l.builder();
   Type f32 = b.getF32Type();
   Type f32Buffer = l.flatType(f32);
   Type i32Buffer = l.flatType(b.getI32Type());
   Type index = b.getIndexType();
   return l.getOrCreateKernel(
-      "attention_" + shape.suffix(l),
-      {f32Buffer, i32Buffer, i32Buffer, l.flatType(l.cacheType()), f32Buffer,
-       index, index, index, f32},
+      "attention_" + shape.suffix(l) + narrowedSuffix("out", outElement),
+      {f32Buffer, i32Buffer, i32Buffer, l.flatType(l.cacheType()),
+       l.flatType(outElement), index, index, index, f32},
       {l.sharedType(f32, shape.headDim), l.sharedType(f32, shape.cacheSeq),
        l.sharedType(f32, kAttentionThreads / kWarpSize)},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
@@ -639,7 +639,10 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
   Value positions = l.bufferOf(op.getPositions());
   Value firstSlot = l.bufferOf(op.getFirstSlot());
   Value cache = l.cache(loc, op.getCache());
-  Value result = l.allocate(loc, op.getResult(), query);
+  // Decode's combine writes float32 (its result feeds a matrix-vector
+  // kernel, so activationType is float32 there).
+  Value result = l.allocate(loc, op.getResult(), query,
+                            activationType(l, op.getResult()));
 
   Value rows = l.dim(loc, positions, 0);
   Value tokens = l.dim(loc, positions, 1);
@@ -657,7 +660,8 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
              {tokens, l.index(loc, shape.numKVHeads), rows}, shape.headDim / 2,
              {l.flatten(loc, key), l.flatten(loc, value), flatPositions, cache,
               start, tokens, layerBase});
-    l.launch(loc, getAttentionKernel(l, shape, table), {tokens, heads, rows},
+    l.launch(loc, getAttentionKernel(l, shape, table, elementType(result)),
+             {tokens, heads, rows},
              kAttentionThreads,
              {l.flatten(loc, query), flatPositions, flatFirstSlot, cache,
               l.flatten(loc, result), start, tokens, layerBase, scale});

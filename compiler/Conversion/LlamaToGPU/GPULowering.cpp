@@ -18,6 +18,16 @@ std::string typeName(Type type) {
   return "f32";
 }
 
+Type elementType(Value buffer) {
+  return cast<MemRefType>(buffer.getType()).getElementType();
+}
+
+std::string narrowedSuffix(StringRef role, Type element) {
+  if (element.isF32())
+    return "";
+  return ("_" + role + "_" + typeName(element)).str();
+}
+
 GPULowering::GPULowering(ModuleOp module, mlir::gpu::GPUModuleOp kernels,
                          Type computeType, int64_t maxBatch, int64_t maxSeq)
     : module(module), kernels(kernels), b(module.getContext()),
@@ -152,13 +162,14 @@ Value GPULowering::rowCount(Location loc, Value buffer) {
   return rows;
 }
 
-Value GPULowering::allocate(Location loc, Value result, Value like) {
+Value GPULowering::allocate(Location loc, Value result, Value like, Type element) {
   for (Operation *user : result.getUsers())
     if (auto materialize =
             dyn_cast<bufferization::MaterializeInDestinationOp>(user))
       return materialize.getDest();
   auto tensorType = cast<RankedTensorType>(result.getType());
-  auto type = MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+  auto type = MemRefType::get(tensorType.getShape(),
+                              element ? element : tensorType.getElementType());
   SmallVector<Value> sizes;
   for (int64_t i = 0; i < type.getRank(); ++i)
     if (type.isDynamicDim(i))

@@ -53,14 +53,22 @@ struct LinearShape {
   std::string featuresSuffix() const;
 };
 
-/// Whether prefill's rows of this shape run on the tensor cores: f16 and
+/// The element type of the buffer that holds activation `tensor`: the
+/// compute dtype (f16, bf16) when every user reads it as the input of a
+/// linear op that suits the tensor cores, else float32. The tensor-core
+/// GEMM multiplies rows of that dtype, as Hugging Face computes them; a
+/// producer that keeps float32 rows sends its users to the CUDA cores.
+mlir::Type activationType(GPULowering &l, mlir::Value tensor);
+
+/// Whether prefill's rows of this shape suit the tensor cores: f16 and
 /// bf16 weights whose rows are whole 16-byte chunks, output rows of whole
 /// pairs (float32 is kept exact on the CUDA cores).
 bool tensorCoresApply(GPULowering &l, const LinearShape &shape);
 
-/// Launches the tensor-core kernel for `rows` rows of `input` (a flat
-/// float32 buffer); `weights` and `outs` are flat buffers as the matrix-
-/// vector kernel takes them.
+/// Launches the tensor-core kernel for `rows` rows of `input` (in the
+/// compute dtype); `weights` and `outs` are flat buffers as the matrix-
+/// vector kernel takes them, `outs` all float32 or all the compute dtype
+/// (activationType).
 void launchTensorCoreGemm(GPULowering &l, mlir::Location loc,
                           const LinearShape &shape, mlir::Value input,
                           mlir::ValueRange weights, mlir::ValueRange outs,

@@ -233,37 +233,86 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
       });
 }
 
-/// Launches the kernel computing every result from `input`: one result per
-/// weight, or (gated) silu(x w0^T) * (x w1^T) into the single result. Every
-/// weight is [N_i, K].
-LogicalResult launchLinear(GPULowering &l, Location loc, Value input,
-                           ValueRange weightTensors, ValueRange results,
-                           bool gated) {
+/// The shape of the linear op computing from `weightTensors` ([N_i, K]).
+MatvecShape shapeOf(ValueRange weightTensors, bool gated) {
   MatvecShape shape;
   shape.gated = gated;
-  SmallVector<Value> weights;
   for (Value tensor : weightTensors) {
     auto weightType = cast<RankedTensorType>(tensor.getType());
     shape.inFeatures = weightType.getDimSize(1);
     if (!gated || shape.outFeatures.empty())
       shape.outFeatures.push_back(weightType.getDimSize(0));
+  }
+  return shape;
+}
+
+/// Decode rows hold one token each ([B, 1, H]).
+bool isDecode(Value activation) {
+  auto type = cast<ShapedType>(activation.getType());
+  return type.getRank() == 3 && type.getDimSize(1) == 1;
+}
+
+/// A linear op: its input, weights and whether it is swiglu.
+struct LinearOp {
+  Value input;
+  ValueRange weights;
+  bool gated;
+};
+
+std::optional<LinearOp> asLinearOp(Operation *op) {
+  if (auto matmul = dyn_cast<llama::MatmulOp>(op))
+    return LinearOp{matmul.getInput(), matmul->getOperands().drop_front(), false};
+  if (auto multi = dyn_cast<llama::MultiMatmulOp>(op))
+    return LinearOp{multi.getInput(), multi.getWeights(), false};
+  if (auto swiglu = dyn_cast<llama::SwiGLUOp>(op))
+    return LinearOp{swiglu.getInput(), swiglu->getOperands().drop_front(), true};
+  return std::nullopt;
+}
+
+/// Whether `op` runs on the tensor cores if its rows come in the compute
+/// dtype.
+bool suitsTensorCores(GPULowering &l, const LinearOp &op) {
+  return !isDecode(op.input) && tensorCoresApply(l, shapeOf(op.weights, op.gated));
+}
+
+/// Allocates the results of `op` and launches the kernel computing them:
+/// one result per weight, or (gated) silu(x w0^T) * (x w1^T) into the
+/// single result.
+LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensors) {
+  Location loc = op->getLoc();
+  LinearOp linear = *asLinearOp(op);
+  MatvecShape shape = shapeOf(linear.weights, linear.gated);
+  SmallVector<Value> weights;
+  for (Value tensor : linear.weights) {
     FailureOr<Value> weight = l.weight(loc, tensor);
     if (failed(weight))
       return failure();
     weights.push_back(*weight);
   }
+  Value input = l.bufferOf(linear.input);
+  bool tensorCores =
+      suitsTensorCores(l, linear) && elementType(input) == l.computeType();
+  // One kernel writes all results, so they share one element type.
+  Type outElement = l.builder().getF32Type();
+  if (tensorCores && llvm::all_of(resultTensors, [&](Value result) {
+        return activationType(l, result) == l.computeType();
+      }))
+    outElement = l.computeType();
+  SmallVector<Value> results, outs;
+  for (Value tensor : resultTensors) {
+    results.push_back(l.allocate(loc, tensor, input, outElement));
+    outs.push_back(l.flatten(loc, results.back()));
+    l.setBuffer(tensor, results.back());
+  }
   Value x = l.flatten(loc, input);
-  SmallVector<Value> outs = llvm::map_to_vector(
-      results, [&](Value result) { return l.flatten(loc, result); });
   Value rows = l.rowCount(loc, input);
   // Decode (one token per row) streams the weights once per row; prefill
   // multiplies many rows by each weight tile.
-  auto inputType = cast<MemRefType>(input.getType());
-  bool decode = inputType.getRank() == 3 && inputType.getDimSize(1) == 1;
-  if (!decode && tensorCoresApply(l, shape)) {
+  if (tensorCores) {
     launchTensorCoreGemm(l, loc, shape, x, weights, outs, rows);
     return success();
   }
+  bool decode = isDecode(input);
   shape.rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
   shape.unroll = decode ? decodeUnroll(l, shape) : 1;
   SmallVector<Value> args = {x};
@@ -333,40 +382,26 @@ std::string LinearShape::featuresSuffix() const {
   return suffix;
 }
 
+Type activationType(GPULowering &l, Value tensor) {
+  auto isTensorCoreInput = [&](OpOperand &use) {
+    std::optional<LinearOp> linear = asLinearOp(use.getOwner());
+    return linear && linear->input == use.get() && suitsTensorCores(l, *linear);
+  };
+  if (!tensor.use_empty() && llvm::all_of(tensor.getUses(), isTensorCoreInput))
+    return l.computeType();
+  return Float32Type::get(tensor.getContext());
+}
+
 LogicalResult lowerMatmul(llama::MatmulOp op, GPULowering &l) {
-  Location loc = op.getLoc();
-  Value input = l.bufferOf(op.getInput());
-  Value result = l.allocate(loc, op.getResult(), input);
-  if (failed(launchLinear(l, loc, input, op.getWeight(), result,
-                          /*gated=*/false)))
-    return failure();
-  l.setBuffer(op.getResult(), result);
-  return success();
+  return lowerLinear(l, op, op.getResult());
 }
 
 LogicalResult lowerMultiMatmul(llama::MultiMatmulOp op, GPULowering &l) {
-  Location loc = op.getLoc();
-  Value input = l.bufferOf(op.getInput());
-  SmallVector<Value> results;
-  for (Value output : op.getResults())
-    results.push_back(l.allocate(loc, output, input));
-  if (failed(launchLinear(l, loc, input, op.getWeights(), results,
-                          /*gated=*/false)))
-    return failure();
-  for (auto [output, result] : llvm::zip(op.getResults(), results))
-    l.setBuffer(output, result);
-  return success();
+  return lowerLinear(l, op, op.getResults());
 }
 
 LogicalResult lowerSwiGLU(llama::SwiGLUOp op, GPULowering &l) {
-  Location loc = op.getLoc();
-  Value input = l.bufferOf(op.getInput());
-  Value result = l.allocate(loc, op.getResult(), input);
-  if (failed(launchLinear(l, loc, input, {op.getGate(), op.getUp()}, result,
-                          /*gated=*/true)))
-    return failure();
-  l.setBuffer(op.getResult(), result);
-  return success();
+  return lowerLinear(l, op, op.getResult());
 }
 
 } // namespace llamac::gpu

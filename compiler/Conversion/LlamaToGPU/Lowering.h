@@ -62,8 +62,10 @@ public:
   /// A buffer for `result`, a new op result: the entry function's output
   /// when `result` is materialized into it, else a `memref.alloc` that the
   /// pass later places in the scratch arena. Dynamic dimensions are taken
-  /// from the leading dimensions of `like`.
-  mlir::Value allocate(mlir::Location loc, mlir::Value result, mlir::Value like);
+  /// from the leading dimensions of `like`. `element`, when given, replaces
+  /// the tensor's float32 in a scratch buffer (see activationType).
+  mlir::Value allocate(mlir::Location loc, mlir::Value result, mlir::Value like,
+                       mlir::Type element = {});
   /// A scratch buffer of `type` that the pass later places in the arena;
   /// its dynamic dimensions, given by `sizes`, are bounded like those of
   /// activations (dimension 0 by max_batch, others by max_seq).
@@ -140,6 +142,13 @@ mlir::LogicalResult lowerAttention(mlir::llama::AttentionOp op, GPULowering &l);
 
 /// A short dtype name for kernel names: f32, f16, bf16.
 std::string typeName(mlir::Type type);
+
+/// The element type of `buffer`, a memref.
+mlir::Type elementType(mlir::Value buffer);
+
+/// "_<role>_f16" for a kernel whose `role` buffer holds `element` other than
+/// float32, else "": kernels are shared by name.
+std::string narrowedSuffix(llvm::StringRef role, mlir::Type element);
 
 } // namespace llamac::gpu
 

@@ -11,7 +11,7 @@
 // separate round trip.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Conversion/LlamaToGPU/Lowering.h"
+#include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -38,9 +38,10 @@ struct NormLayout {
 };
 
 /// The kernel of rms_norm (`withResidual` false: input, weight, out, eps) and
-/// add_rms_norm (input, residual, weight, sum, out, eps).
+/// add_rms_norm (input, residual, weight, sum, out, eps); `out` holds
+/// `outElement` (see activationType), the rest float32.
 mlir::gpu::GPUFuncOp getNormKernel(GPULowering &l, int64_t hidden,
-                                   bool withResidual) {
+                                   bool withResidual, Type outElement) {
   OpBuilder &b = l.builder();
   Type f32 = b.getF32Type();
   Type f32Buffer = l.flatType(f32);
@@ -51,9 +52,10 @@ mlir::gpu::GPUFuncOp getNormKernel(GPULowering &l, int64_t hidden,
   args.push_back(weightBuffer);
   if (withResidual)
     args.push_back(f32Buffer);
-  args.append({f32Buffer, f32});
+  args.append({l.flatType(outElement), f32});
   std::string name = std::string(withResidual ? "add_rms_norm_" : "rms_norm_") +
-                     typeName(l.computeType()) + "_h" + std::to_string(hidden);
+                     typeName(l.computeType()) + "_h" + std::to_string(hidden) +
+                     narrowedSuffix("out", outElement);
   NormLayout layout(f32, hidden);
   return l.getOrCreateKernel(
       name, args, {l.sharedType(f32, kBlockThreads / kWarpSize)},
@@ -141,9 +143,10 @@ LogicalResult lowerRMSNorm(llama::RMSNormOp op, GPULowering &l) {
   FailureOr<Value> weight = l.weight(loc, op.getWeight());
   if (failed(weight))
     return failure();
-  Value result = l.allocate(loc, op.getResult(), input);
+  Value result = l.allocate(loc, op.getResult(), input,
+                            activationType(l, op.getResult()));
   Value one = l.index(loc, 1);
-  l.launch(loc, getNormKernel(l, hidden, /*withResidual=*/false),
+  l.launch(loc, getNormKernel(l, hidden, /*withResidual=*/false, elementType(result)),
            {l.rowCount(loc, input), one, one}, kBlockThreads,
            {l.flatten(loc, input), *weight, l.flatten(loc, result),
             epsilonConstant(l, loc, op.getEpsilon())});
@@ -162,9 +165,10 @@ LogicalResult lowerAddRMSNorm(llama::AddRMSNormOp op, GPULowering &l) {
   if (failed(weight))
     return failure();
   Value sum = l.allocate(loc, op.getSum(), input);
-  Value result = l.allocate(loc, op.getResult(), input);
+  Value result = l.allocate(loc, op.getResult(), input,
+                            activationType(l, op.getResult()));
   Value one = l.index(loc, 1);
-  l.launch(loc, getNormKernel(l, hidden, /*withResidual=*/true),
+  l.launch(loc, getNormKernel(l, hidden, /*withResidual=*/true, elementType(result)),
            {l.rowCount(loc, input), one, one}, kBlockThreads,
            {l.flatten(loc, input), l.flatten(loc, residual), *weight,
             l.flatten(loc, sum), l.flatten(loc, result),

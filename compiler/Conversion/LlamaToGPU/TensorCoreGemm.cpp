@@ -14,10 +14,12 @@
 // registers, the warps multiply the current one, then the loads go to the
 // other stage; one barrier per slice orders both.
 //
-// Activations are float32 buffers; they are rounded to the weights' dtype
-// as they are staged, as Hugging Face computes in that dtype. A staged row
-// is 32 elements plus 8 of padding (80 bytes), so the 8 rows x 4 words of a
-// fragment load fall in 32 distinct banks.
+// The activation rows arrive in the weights' dtype, as Hugging Face computes
+// them: their producer (a norm, prefill attention, swiglu) rounds them when
+// every user is a tensor-core GEMM (activationType), which halves the bytes
+// the GEMM reads; a row a producer keeps in float32 takes the CUDA-core
+// kernel instead. A staged row is 32 elements plus 8 of padding (80 bytes),
+// so the 8 rows x 4 words of a fragment load fall in 32 distinct banks.
 //
 // Fragments follow the PTX ISA's mma.m16n8k16 layout: lane 4 * g + t holds
 // A (16 x 16, row-major) at rows g and g + 8, columns 2t, 2t + 1 and
@@ -50,7 +52,7 @@ constexpr int64_t kMmaM = 16;
 constexpr int64_t kMmaN = 8;
 constexpr int64_t kMmaK = 16;
 constexpr int64_t kRowFragments = kTileRows / kWarpRows / kMmaM;
-/// Elements of one 16-byte load of the weights.
+/// Elements of one 16-byte global load (activations and weights).
 constexpr int64_t kChunk = 8;
 constexpr int64_t kChunksPerRow = kSliceK / kChunk;
 /// 32-bit words (element pairs) of a staged row: kSliceK and 8 padding.
@@ -64,6 +66,8 @@ constexpr int64_t kRowsPerPass = kBlockThreads / kChunksPerRow;
 constexpr int64_t kPasses = kTileRows / kRowsPerPass;
 static_assert(kTileRows == kTileFeatures, "both operands stage as many rows");
 static_assert(kWarpRows * kWarpColumns * kWarpSize == kBlockThreads);
+/// Blocks resident per multiprocessor: 128 registers a thread.
+constexpr int64_t kBlocksPerMultiprocessor = 2;
 
 /// Features of each weight in a block's tile.
 int64_t featuresPerWeight(const LinearShape &shape) {
@@ -77,9 +81,10 @@ SmallVector<int64_t> blocksPerGroup(const LinearShape &shape) {
   });
 }
 
-std::string gemmName(const LinearShape &shape, Type compute) {
+std::string gemmName(const LinearShape &shape, Type compute, Type outElement) {
   return std::string(shape.gated ? "swiglu_gemm_" : "gemm_") + typeName(compute) +
-         "_k" + std::to_string(shape.inFeatures) + shape.featuresSuffix();
+         "_k" + std::to_string(shape.inFeatures) + shape.featuresSuffix() +
+         narrowedSuffix("out", outElement);
 }
 
 /// Builds the kernel's body; see the file comment for the tiling.
@@ -96,8 +101,8 @@ public:
   void build();
 
 private:
-  /// One thread's global loads for a slice, as loaded: the activation rows
-  /// (float32) and the weight rows, one chunk per pass.
+  /// One thread's global loads for a slice: the activation rows and the
+  /// weight rows, one 16-byte chunk per pass.
   struct SliceLoads {
     SmallVector<Value> rows, features;
     Value inK; ///< Null unless K has a partial last slice.
@@ -105,6 +110,8 @@ private:
 
   void bindArguments(mlir::gpu::GPUFuncOp f);
   SliceLoads loadSlice(Value k0);
+  /// The 16-byte chunk at column `k` of row `row` of `buffer` ([*, K]).
+  Value loadChunk(Value buffer, Value row, Value k);
   void stage(Value stageIndex, const SliceLoads &loads);
   SmallVector<Value> multiplySlice(Value stageIndex, ValueRange acc);
   void storeResults(ValueRange acc);
@@ -182,22 +189,23 @@ GemmKernelBuilder::SliceLoads GemmKernelBuilder::loadSlice(Value k0) {
     if (!shape.gated)
       feature = d.add(feature, d.index(pass * kRowsPerPass));
     feature = arith::MinUIOp::create(b, loc, feature, lastFeature);
-    loads.features.push_back(vector::LoadOp::create(
-        b, loc, VectorType::get({kChunk}, element), weight,
-        ValueRange{d.add(d.mul(feature, d.index(inFeatures)), k)},
-        /*nontemporal=*/false, llvm::MaybeAlign(16)));
+    loads.features.push_back(loadChunk(weight, feature, k));
   }
   Value lastRow = d.sub(rows, d.index(1));
   for (int64_t pass = 0; pass < kPasses; ++pass) {
     Value row = arith::MinUIOp::create(
         b, loc, d.add(firstRow, d.add(passRow, d.index(pass * kRowsPerPass))),
         lastRow);
-    loads.rows.push_back(vector::LoadOp::create(
-        b, loc, VectorType::get({kChunk}, b.getF32Type()), x,
-        ValueRange{d.add(d.mul(row, d.index(inFeatures)), k)},
-        /*nontemporal=*/false, llvm::MaybeAlign(32)));
+    loads.rows.push_back(loadChunk(x, row, k));
   }
   return loads;
+}
+
+Value GemmKernelBuilder::loadChunk(Value buffer, Value row, Value k) {
+  return vector::LoadOp::create(
+      b, loc, VectorType::get({kChunk}, element), buffer,
+      ValueRange{d.add(d.mul(row, d.index(shape.inFeatures)), k)},
+      /*nontemporal=*/false, llvm::MaybeAlign(16));
 }
 
 /// A chunk of weight-dtype elements as the 32-bit words it is staged as.
@@ -207,8 +215,7 @@ Value GemmKernelBuilder::chunkWords(Value chunkElements) {
 }
 
 /// Stores a slice's loads to stage `stageIndex`, zero past K. Called after
-/// the multiply: converting right at the loads would make the multiply
-/// wait for them.
+/// the multiply, which then does not wait for the loads.
 void GemmKernelBuilder::stage(Value stageIndex, const SliceLoads &loads) {
   auto wordsType = VectorType::get({kChunk / 2}, b.getI32Type());
   Value zero = arith::ConstantOp::create(
@@ -223,10 +230,8 @@ void GemmKernelBuilder::stage(Value stageIndex, const SliceLoads &loads) {
     vector::StoreOp::create(b, loc, words, shared, ValueRange{word},
                             /*nontemporal=*/false, llvm::MaybeAlign(16));
   };
-  auto narrowed = VectorType::get({kChunk}, element);
   for (auto [pass, rowChunk] : llvm::enumerate(loads.rows))
-    store(chunkWords(arith::TruncFOp::create(b, loc, narrowed, rowChunk)),
-          stageBase, pass);
+    store(chunkWords(rowChunk), stageBase, pass);
   Value featureBase = d.add(stageBase, d.index(kOperandWords));
   for (auto [pass, featureChunk] : llvm::enumerate(loads.features))
     store(chunkWords(featureChunk), featureBase, pass);
@@ -324,12 +329,22 @@ void GemmKernelBuilder::storeResults(ValueRange acc) {
             b, loc, d.cmp(arith::CmpIPredicate::ult, row, rows),
             d.cmp(arith::CmpIPredicate::ult, feature, group.outFeatures));
         d.ifThen(inside, [&] {
-          vector::StoreOp::create(
-              b, loc, pair, group.out,
-              ValueRange{d.add(d.mul(row, group.outFeatures), feature)},
-              /*nontemporal=*/false, llvm::MaybeAlign(8));
+          d.storeVectorF32(pair, group.out,
+                           d.add(d.mul(row, group.outFeatures), feature));
         });
       }
+}
+
+/// Fully unrolled (LLVM does so for a few slices), the slice loop would
+/// hoist every slice's loads to the top and exceed the 128 registers of two
+/// blocks per multiprocessor; it is pipelined by hand already.
+void disableUnrolling(Operation *loop) {
+  MLIRContext *context = loop->getContext();
+  auto disable = BoolAttr::get(context, true);
+  auto unroll = LLVM::LoopUnrollAttr::get(context, disable, {}, {}, {}, {}, {}, {});
+  auto annotation = LLVM::LoopAnnotationAttr::get(
+      context, {}, {}, {}, unroll, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {});
+  loop->setAttr("llvm.loop_annotation", annotation);
 }
 
 void GemmKernelBuilder::build() {
@@ -353,6 +368,7 @@ void GemmKernelBuilder::build() {
         d.barrier();
         return next;
       });
+  disableUnrolling(result.front().getDefiningOp());
   storeResults(result);
 }
 
@@ -371,14 +387,21 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
                           Value rows) {
   OpBuilder &b = l.builder();
   Type compute = l.computeType();
-  SmallVector<Type> argTypes = {l.flatType(b.getF32Type())};
+  Type outElement = elementType(outs.front());
+  SmallVector<Type> argTypes = {l.flatType(compute)};
   argTypes.append(shape.numWeights(), l.flatType(compute));
-  argTypes.append(shape.numOutputs(), l.flatType(b.getF32Type()));
+  argTypes.append(shape.numOutputs(), l.flatType(outElement));
   argTypes.push_back(b.getIndexType());
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
-      gemmName(shape, compute), argTypes,
+      gemmName(shape, compute, outElement), argTypes,
       {l.sharedType(b.getI32Type(), kStages * kStageWords)},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
+        // Two blocks per multiprocessor (128 registers a thread), so one
+        // block's multiply overlaps the other's barrier and loads.
+        f->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                   b.getDenseI32ArrayAttr({kBlockThreads, 1, 1}));
+        f->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                   b.getI32IntegerAttr(kBlocksPerMultiprocessor));
         GemmKernelBuilder(d, shape, compute, f).build();
       });
   SmallVector<Value> args = {input};
