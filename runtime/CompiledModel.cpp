@@ -55,7 +55,8 @@ CompiledModel::load(const std::string &artifactDir,
 }
 
 void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
-                        int64_t startSlot, float *output) {
+                        int64_t startSlot, float *output,
+                        OutputPositions read) {
   assert(batch.batchSize >= 1 && batch.batchSize <= manifestData.maxBatch);
   assert(startSlot >= 0 && startSlot + batch.length <= manifestData.maxSeq);
   assert(entry == EntryPoint::Prefill || batch.length == 1);
@@ -65,7 +66,7 @@ void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
   if (device) {
     std::string error;
     if (!device->run(function, entry == EntryPoint::Decode, batch, startSlot,
-                     output, error)) {
+                     output, read == OutputPositions::Last, error)) {
       std::fprintf(stderr, "llamac-run: error: CUDA: %s\n", error.c_str());
       std::exit(1);
     }

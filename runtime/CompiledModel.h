@@ -23,6 +23,11 @@ namespace llamac {
 
 enum class EntryPoint { Prefill, Decode };
 
+/// The positions of a step's output its caller reads: every position's
+/// logits (--dump-logits), or each row's last (what generation samples
+/// from).
+enum class OutputPositions { All, Last };
+
 class CompiledModel {
 public:
   /// Loads the artifact in `artifactDir` with the weights of `weightsPath`,
@@ -39,10 +44,13 @@ public:
 
   /// Runs one step: the rows of `batch` write cache slots
   /// [startSlot, startSlot + batch.length) and `output` receives
-  /// [batch.batchSize, batch.length, manifest().outputSize] floats. A CUDA
-  /// error ends the process with one line (the device state is unknown).
+  /// [batch.batchSize, batch.length, manifest().outputSize] floats, of which
+  /// `read` Last guarantees only each row's last position (a CUDA
+  /// artifact copies only those from the device: the logits of a 512-token
+  /// Llama-2-7B prefill are 65 MB). A CUDA error ends the process with one
+  /// line (the device state is unknown).
   void run(EntryPoint entry, const TokenBatch &batch, int64_t startSlot,
-           float *output);
+           float *output, OutputPositions read = OutputPositions::All);
 
   /// CUDA artifacts: replay decode steps from a CUDA graph (the default) or
   /// launch their kernels one by one. No effect on CPU artifacts.

@@ -109,7 +109,9 @@ runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
   GenerationResult result;
   std::vector<float> promptLogits(step.batchSize * step.length * vocab);
   result.prefillSeconds = secondsSpentIn([&] {
-    model.run(EntryPoint::Prefill, step, startSlot, promptLogits.data());
+    model.run(EntryPoint::Prefill, step, startSlot, promptLogits.data(),
+              options.keepPromptLogits ? OutputPositions::All
+                                       : OutputPositions::Last);
   });
 
   RowStates rows(histories, options,

@@ -262,8 +262,31 @@ bool CudaExecutor::launchDecode(EntryPointFn function, const TokenBatch &batch,
   return launched && (!decodeTimer || decodeTimer->stop(stream, error));
 }
 
+bool CudaExecutor::copyOutputs(const TokenBatch &batch, float *output,
+                               bool lastPositions, std::string &error) {
+  uint64_t positionBytes = 4 * uint64_t(outputSize);
+  if (!lastPositions || batch.length == 1)
+    return check("cuMemcpyDtoHAsync",
+                 driver->cuMemcpyDtoHAsync(output, outputs,
+                                           positionBytes * batch.batchSize *
+                                               batch.length,
+                                           stream),
+                 error);
+  for (int64_t row = 0; row < batch.batchSize; ++row) {
+    uint64_t position = uint64_t(row * batch.length + batch.length - 1);
+    if (!check("cuMemcpyDtoHAsync",
+               driver->cuMemcpyDtoHAsync(output + position * outputSize,
+                                         outputs + position * positionBytes,
+                                         positionBytes, stream),
+               error))
+      return false;
+  }
+  return true;
+}
+
 bool CudaExecutor::run(EntryPointFn function, bool decode, const TokenBatch &batch,
-                       int64_t startSlot, float *output, std::string &error) {
+                       int64_t startSlot, float *output, bool lastPositions,
+                       std::string &error) {
   const CudaDriver &d = *driver;
   uint64_t tokenBytes = 4 * uint64_t(batch.batchSize * batch.length);
   if (!check("cuMemcpyHtoDAsync",
@@ -282,10 +305,7 @@ bool CudaExecutor::run(EntryPointFn function, bool decode, const TokenBatch &bat
   if (!launched)
     return false;
 
-  uint64_t outputBytes =
-      4 * uint64_t(batch.batchSize * batch.length) * uint64_t(outputSize);
-  if (!check("cuMemcpyDtoHAsync",
-             d.cuMemcpyDtoHAsync(output, outputs, outputBytes, stream), error) ||
+  if (!copyOutputs(batch, output, lastPositions, error) ||
       !check("cuStreamSynchronize", d.cuStreamSynchronize(stream), error))
     return false;
   if (decode && decodeTimer) {

@@ -54,9 +54,11 @@ public:
   bool launchesDependent() const { return dependentLaunchOn; }
 
   /// One prefill or decode step; `output` receives the float32 results on
-  /// the host. Returns false with `error` set when a CUDA call fails.
+  /// the host, only each row's last position with `lastPositions`. Returns
+  /// false with `error` set when a CUDA call fails.
   bool run(EntryPointFn function, bool decode, const TokenBatch &batch,
-           int64_t startSlot, float *output, std::string &error);
+           int64_t startSlot, float *output, bool lastPositions,
+           std::string &error);
 
   // What `llamac-run bench` measures besides run() (see DeviceTiming.h).
 
@@ -103,6 +105,10 @@ private:
                           int64_t startSlot, std::string &error);
   bool launchDecode(EntryPointFn function, const TokenBatch &batch,
                     int64_t startSlot, std::string &error);
+  /// Queues the copy of the step's outputs (each row's last position only
+  /// with `lastPositions`) to `output`.
+  bool copyOutputs(const TokenBatch &batch, float *output, bool lastPositions,
+                   std::string &error);
   void destroyGraph();
 
   const CudaDriver *driver = nullptr;

@@ -7,12 +7,15 @@
 //    (i, i + d/2) of the key and stores key and value into the cache slot.
 //    A separate launch, because every query block of the next kernel reads
 //    the slots of all earlier tokens.
-//  * prefill attention: one block per (token, head, row). The rotated query
-//    sits in shared memory; the threads stride over the visible slots
-//    [first_slot[b], slot(t)] computing scaled scores into shared memory,
-//    block-reduce the maximum and the exponential sum, and then each thread
-//    owns output dimensions and sums probability-weighted values. Fully
-//    masked (left-pad) queries produce zeros.
+//  * prefill attention: one block per (up to 4 consecutive tokens, head,
+//    row), so each key and value row the block reads serves all its
+//    queries. The rotated queries sit in shared memory; the threads stride
+//    over the visible slots [first_slot[b], slot(t)] computing each query's
+//    scaled scores into shared memory, block-reduce each query's maximum
+//    and exponential sum, and then each thread owns output dimensions and
+//    sums probability-weighted values. Every query's arithmetic is in the
+//    order of a block of its own; it ignores the slots past its token.
+//    Fully masked (left-pad) queries produce zeros.
 //  * decode attention is split along the cache (flash-decoding): one token
 //    per row gives only heads x rows blocks, too few to read a long cache at
 //    the memory's speed. attention_split runs one block per (chunk of
@@ -51,6 +54,10 @@ namespace llamac::gpu {
 namespace {
 
 constexpr int64_t kAttentionThreads = 128;
+/// Queries a prefill attention block computes at most.
+constexpr int64_t kMaxQueriesPerBlock = 4;
+/// The shared memory a kernel may declare statically.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
 /// What both kernels need to know about the cache and the heads.
 struct AttentionShape {
@@ -96,10 +103,11 @@ std::pair<Value, Value> rotate(DeviceBuilder &d, Value table, Value position,
 }
 
 /// The query of `head` at `queryBase`, rotated for `position`, into the
-/// shared buffer `rotated` (threads split the pairs); ends with a barrier.
+/// shared buffer `rotated` from `rotatedBase` on (threads split the pairs);
+/// ends with a barrier.
 void rotateQueryToShared(DeviceBuilder &d, const AttentionShape &shape,
                          memref::GlobalOp table, Value query, Value queryBase,
-                         Value position, Value rotated) {
+                         Value position, Value rotated, Value rotatedBase) {
   OpBuilder &b = d.builder();
   Location loc = d.location();
   int64_t half = shape.headDim / 2;
@@ -109,8 +117,9 @@ void rotateQueryToShared(DeviceBuilder &d, const AttentionShape &shape,
     Value x1 = d.loadF32(query, d.add(queryBase, i));
     Value x2 = d.loadF32(query, d.add(queryBase, d.add(i, d.index(half))));
     auto [y1, y2] = rotate(d, tableRef, position, i, x1, x2);
-    memref::StoreOp::create(b, loc, y1, rotated, i);
-    memref::StoreOp::create(b, loc, y2, rotated, d.add(i, d.index(half)));
+    memref::StoreOp::create(b, loc, y1, rotated, d.add(rotatedBase, i));
+    memref::StoreOp::create(b, loc, y2, rotated,
+                            d.add(rotatedBase, d.add(i, d.index(half))));
   });
   d.barrier();
 }
@@ -124,19 +133,20 @@ Value keyBaseOf(DeviceBuilder &d, const AttentionShape &shape, Value layerBase,
                d.mul(headInCache, d.index(shape.cacheSeq * shape.headDim)));
 }
 
-/// Replaces the first `count` scores in the shared buffer `scores` by
-/// exp(score - max) and returns their sum over the block, whose barriers
+/// Replaces the `count` scores from `base` on in the shared buffer `scores`
+/// by exp(score - max) and returns their sum over the block, whose barriers
 /// also publish the probabilities to every thread.
-Value exponentiateScores(DeviceBuilder &d, Value scores, Value count, Value max,
-                         Value scratch) {
+Value exponentiateScores(DeviceBuilder &d, Value scores, Value base, Value count,
+                         Value max, Value scratch) {
   OpBuilder &b = d.builder();
   Location loc = d.location();
   Value localSum = d.forLoop(
       d.threadId(), count, d.index(kAttentionThreads), {d.f32(0)},
       [&](Value offset, ValueRange acc) -> SmallVector<Value> {
-        Value score = memref::LoadOp::create(b, loc, scores, offset);
+        Value position = d.add(base, offset);
+        Value score = memref::LoadOp::create(b, loc, scores, position);
         Value p = math::ExpOp::create(b, loc, d.fsub(score, max));
-        memref::StoreOp::create(b, loc, p, scores, offset);
+        memref::StoreOp::create(b, loc, p, scores, position);
         return {d.fadd(acc[0], p)};
       })[0];
   return d.blockReduce(localSum, Reduction::Sum, scratch, kAttentionThreads);
@@ -202,6 +212,31 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
       });
 }
 
+/// Shared memory of a prefill attention block of `queries` queries: each
+/// query's rotated copy and scores, and the reduction scratch.
+int64_t prefillSharedBytes(const AttentionShape &shape, int64_t queries) {
+  return 4 * (queries * (shape.headDim + shape.cacheSeq) +
+              kAttentionThreads / kWarpSize);
+}
+
+/// Queries of consecutive tokens one prefill attention block computes: they
+/// share every key and value row the block reads (a block per query read
+/// each row from L2 once per query), as many as the static shared memory
+/// holds the scores of, up to kMaxQueriesPerBlock.
+int64_t queriesPerBlock(const AttentionShape &shape) {
+  int64_t queries = kMaxQueriesPerBlock;
+  while (queries > 1 && prefillSharedBytes(shape, queries) > kStaticSharedBytes)
+    --queries;
+  return queries;
+}
+
+/// One query of a prefill attention block: whether its token exists (the
+/// last tile's extra queries repeat the last token and store nothing), the
+/// end of its visible slots and where its row starts.
+struct PrefillQuery {
+  Value valid, end, base;
+};
+
 /// Args: query, positions, first_slot, cache, out (of `outElement`, see
 /// activationType), start, tokens, layer base, scale.
 mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
@@ -212,11 +247,14 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
   Type f32Buffer = l.flatType(f32);
   Type i32Buffer = l.flatType(b.getI32Type());
   Type index = b.getIndexType();
+  int64_t queries = queriesPerBlock(shape);
   return l.getOrCreateKernel(
-      "attention_" + shape.suffix(l) + narrowedSuffix("out", outElement),
+      "attention_" + shape.suffix(l) + "_q" + std::to_string(queries) +
+          narrowedSuffix("out", outElement),
       {f32Buffer, i32Buffer, i32Buffer, l.flatType(l.cacheType()),
        l.flatType(outElement), index, index, index, f32},
-      {l.sharedType(f32, shape.headDim), l.sharedType(f32, shape.cacheSeq),
+      {l.sharedType(f32, queries * shape.headDim),
+       l.sharedType(f32, queries * shape.cacheSeq),
        l.sharedType(f32, kAttentionThreads / kWarpSize)},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         OpBuilder &kb = d.builder();
@@ -229,60 +267,102 @@ mlir::gpu::GPUFuncOp getAttentionKernel(GPULowering &l,
         Value rotated = f.getWorkgroupAttributions()[0];
         Value scores = f.getWorkgroupAttributions()[1];
         Value scratch = f.getWorkgroupAttributions()[2];
-        Value token = d.blockId(mlir::gpu::Dimension::x);
+        Value firstToken =
+            d.mul(d.blockId(mlir::gpu::Dimension::x), d.index(queries));
         Value head = d.blockId(mlir::gpu::Dimension::y);
         Value row = d.blockId(mlir::gpu::Dimension::z);
         Value kvHead = d.div(head, d.index(shape.numHeads / shape.numKVHeads));
-        Value tokenIndex = d.add(d.mul(row, tokens), token);
-        Value position = d.loadIndex(positions, tokenIndex);
         Value first = d.loadIndex(firstSlot, row);
-        Value last = d.add(start, token);
-        Value end = d.add(last, d.index(1));
-        Value queryBase =
-            d.mul(d.add(d.mul(tokenIndex, d.index(shape.numHeads)), head),
-                  d.index(shape.headDim));
+        Value lastToken = d.sub(tokens, d.index(1));
+        SmallVector<PrefillQuery> tile;
+        for (int64_t q = 0; q < queries; ++q) {
+          Value token = d.add(firstToken, d.index(q));
+          Value valid = d.cmp(arith::CmpIPredicate::ult, token, tokens);
+          token = arith::MinUIOp::create(kb, loc, token, lastToken);
+          Value tokenIndex = d.add(d.mul(row, tokens), token);
+          Value base = d.mul(d.add(d.mul(tokenIndex, d.index(shape.numHeads)), head),
+                             d.index(shape.headDim));
+          tile.push_back({valid, d.add(d.add(start, token), d.index(1)), base});
+          rotateQueryToShared(d, shape, table, query, base,
+                              d.loadIndex(positions, tokenIndex), rotated,
+                              d.index(q * shape.headDim));
+        }
+        // The last query sees the most slots; each query ignores the slots
+        // past its own end.
+        Value end = tile.back().end;
+        auto visible = [&](int64_t q, Value slot) {
+          return d.cmp(arith::CmpIPredicate::ult, slot, tile[q].end);
+        };
         Value tid = d.threadId();
         Value threads = d.index(kAttentionThreads);
-        rotateQueryToShared(d, shape, table, query, queryBase, position, rotated);
-
         Value keyBase = keyBaseOf(d, shape, layerBase, row, kvHead);
         Value valueBase = d.add(keyBase, d.index(shape.halfLayer()));
         float lowest = -std::numeric_limits<float>::infinity();
-        Value localMax = d.forLoop(
-            d.add(first, tid), end, threads, {d.f32(lowest)},
+        ValueRange localMax = d.forLoop(
+            d.add(first, tid), end, threads,
+            SmallVector<Value>(queries, d.f32(lowest)),
             [&](Value slot, ValueRange acc) -> SmallVector<Value> {
               Value keyRow = d.add(keyBase, d.mul(slot, d.index(shape.headDim)));
-              Value dot = d.forLoop(
-                  d.index(0), d.index(shape.headDim), d.index(1), {d.f32(0)},
-                  [&](Value j, ValueRange sum) -> SmallVector<Value> {
-                    Value q = memref::LoadOp::create(kb, loc, rotated, j);
+              ValueRange dots = d.forLoop(
+                  d.index(0), d.index(shape.headDim), d.index(1),
+                  SmallVector<Value>(queries, d.f32(0)),
+                  [&](Value j, ValueRange sums) -> SmallVector<Value> {
                     Value k = d.loadF32(cache, d.add(keyRow, j));
-                    return {math::FmaOp::create(kb, loc, q, k, sum[0])};
-                  })[0];
-              Value score = d.fmul(dot, scale);
-              memref::StoreOp::create(kb, loc, score, scores, d.sub(slot, first));
-              return {arith::MaximumFOp::create(kb, loc, acc[0], score)};
-            })[0];
-        Value max = d.blockReduce(localMax, Reduction::Max, scratch,
-                                  kAttentionThreads);
-        // A fully masked query's count is negative: no iterations.
-        Value sum = exponentiateScores(d, scores, d.sub(end, first), max, scratch);
-        Value hasKeys = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
-                                              sum, d.f32(0));
-        Value inverse = arith::SelectOp::create(
-            kb, loc, hasKeys, arith::DivFOp::create(kb, loc, d.f32(1), sum),
-            d.f32(0));
+                    SmallVector<Value> next;
+                    for (int64_t q = 0; q < queries; ++q) {
+                      Value qj = memref::LoadOp::create(
+                          kb, loc, rotated, d.add(d.index(q * shape.headDim), j));
+                      next.push_back(math::FmaOp::create(kb, loc, qj, k, sums[q]));
+                    }
+                    return next;
+                  });
+              SmallVector<Value> next;
+              for (int64_t q = 0; q < queries; ++q) {
+                Value score = d.fmul(dots[q], scale);
+                memref::StoreOp::create(
+                    kb, loc, score, scores,
+                    d.add(d.index(q * shape.cacheSeq), d.sub(slot, first)));
+                next.push_back(arith::SelectOp::create(
+                    kb, loc, visible(q, slot),
+                    arith::MaximumFOp::create(kb, loc, acc[q], score), acc[q]));
+              }
+              return next;
+            });
+        SmallVector<Value> inverses;
+        for (int64_t q = 0; q < queries; ++q) {
+          Value max = d.blockReduce(localMax[q], Reduction::Max, scratch,
+                                    kAttentionThreads);
+          // A fully masked query's count is negative: no iterations.
+          Value sum = exponentiateScores(d, scores, d.index(q * shape.cacheSeq),
+                                         d.sub(tile[q].end, first), max, scratch);
+          Value hasKeys = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
+                                                sum, d.f32(0));
+          inverses.push_back(arith::SelectOp::create(
+              kb, loc, hasKeys, arith::DivFOp::create(kb, loc, d.f32(1), sum),
+              d.f32(0)));
+        }
         d.forLoop(tid, d.index(shape.headDim), threads, [&](Value j) {
-          Value acc = d.forLoop(
-              first, end, d.index(1), {d.f32(0)},
+          ValueRange acc = d.forLoop(
+              first, end, d.index(1), SmallVector<Value>(queries, d.f32(0)),
               [&](Value slot, ValueRange acc) -> SmallVector<Value> {
-                Value p = memref::LoadOp::create(kb, loc, scores, d.sub(slot, first));
                 Value v = d.loadF32(
                     cache, d.add(valueBase,
                                  d.add(d.mul(slot, d.index(shape.headDim)), j)));
-                return {math::FmaOp::create(kb, loc, p, v, acc[0])};
-              })[0];
-          d.storeF32(d.fmul(acc, inverse), out, d.add(queryBase, j));
+                SmallVector<Value> next;
+                for (int64_t q = 0; q < queries; ++q) {
+                  Value p = memref::LoadOp::create(
+                      kb, loc, scores,
+                      d.add(d.index(q * shape.cacheSeq), d.sub(slot, first)));
+                  next.push_back(arith::SelectOp::create(
+                      kb, loc, visible(q, slot),
+                      math::FmaOp::create(kb, loc, p, v, acc[q]), acc[q]));
+                }
+                return next;
+              });
+          for (int64_t q = 0; q < queries; ++q)
+            d.ifThen(tile[q].valid, [&] {
+              d.storeF32(d.fmul(acc[q], inverses[q]), out, d.add(tile[q].base, j));
+            });
         });
       });
 }
@@ -386,7 +466,8 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           writeNewKeyValue(d, shape, table, key, value, source, position, cache,
                            rowStart, kAttentionThreads);
         });
-        rotateQueryToShared(d, shape, table, query, queryBase, position, rotated);
+        rotateQueryToShared(d, shape, table, query, queryBase, position, rotated,
+                            d.index(0));
 
         Value tid = d.threadId();
         Value rowLane = arith::RemUIOp::create(kb, loc, tid, d.index(layout.rowLanes));
@@ -473,7 +554,7 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
         // Its barriers also publish the scores.
         Value max = d.blockReduce(localMax, Reduction::Max, scratch,
                                   kAttentionThreads);
-        Value sum = exponentiateScores(d, scores, count, max, scratch);
+        Value sum = exponentiateScores(d, scores, d.index(0), count, max, scratch);
 
         SmallVector<Value> init(layout.loadsPerLane, zeroVector);
         ValueRange weighted = d.forLoop(
@@ -613,9 +694,7 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
                        cacheType.getDimSize(4),
                        positionsType.getDimSize(1) == 1};
   // The prefill kernel keeps a score per slot in shared memory.
-  int64_t sharedBytes =
-      4 * (shape.headDim + shape.cacheSeq + kAttentionThreads / kWarpSize);
-  if (!shape.decode && sharedBytes > 48 * 1024)
+  if (!shape.decode && prefillSharedBytes(shape, 1) > kStaticSharedBytes)
     return op.emitOpError() << "max_seq " << shape.cacheSeq
                             << " needs more than the 48 KiB of shared memory "
                                "the CUDA attention kernel can use";
@@ -661,7 +740,7 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
              {l.flatten(loc, key), l.flatten(loc, value), flatPositions, cache,
               start, tokens, layerBase});
     l.launch(loc, getAttentionKernel(l, shape, table, elementType(result)),
-             {tokens, heads, rows},
+             {l.ceilDiv(loc, tokens, queriesPerBlock(shape)), heads, rows},
              kAttentionThreads,
              {l.flatten(loc, query), flatPositions, flatFirstSlot, cache,
               l.flatten(loc, result), start, tokens, layerBase, scale});
