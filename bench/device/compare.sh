@@ -2,7 +2,8 @@
 # A/B of builds on the GPU machine: times batch-1 decode (ctx 256, as
 # bench.sh's headline row) of each given CUDA artifact on the same weights,
 # twice in alternating order (A B A B) so that drift between runs shows,
-# and prints one line per run: decode tok/s, GPU ms/token, kernels/token.
+# and prints one line per run: decode tok/s, GPU ms/token, kernels/token,
+# and the 512-token prefill's tok/s.
 # Meant for artifacts built here from other commits or patches and carried
 # in .device (bench/NOTES.md names what each was built from).
 #
@@ -28,9 +29,9 @@ for round in 1 2; do
     python3 -c '
 import json, sys
 r = json.loads(sys.argv[1])
-print("{} round {}: {:.1f} tok/s, GPU {:.3f} ms/token, {} kernels/token".format(
+print("{} round {}: {:.1f} tok/s, GPU {:.3f} ms/token, {} kernels/token, prefill {:.0f} tok/s".format(
     sys.argv[2], sys.argv[3], r["decode_tokens_per_second"], r["gpu_ms_per_token"],
-    r["kernels_per_token"]))
+    r["kernels_per_token"], r["prompt_tokens_per_second"]))
 ' "$json" "$(basename "$artifact")" "$round"
   done
 done
