@@ -47,6 +47,7 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
     "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
     "mlir::vector::VectorDialect", "mlir::LLVM::LLVMDialect",
     "mlir::gpu::GPUDialect", "mlir::NVVM::NVVMDialect",
+    "mlir::nvgpu::NVGPUDialect",
   ];
 }
 
@@ -63,7 +64,11 @@ def ConvertGPUToCPUEmulation
     `gpu.shuffle xor` become calls of `lmcEmuThreadId`, `lmcEmuBlockId`,
     `lmcEmuBarrier` and `lmcEmuShuffleXor`, and `nvvm.mma.sync` (m16n8k16,
     f16 or bf16, float32 accumulators) a call of `lmcEmuMma`, which gathers
-    the fragments of the warp's lanes. Every `gpu.launch_func` becomes
+    the fragments of the warp's lanes; `nvgpu.ldmatrix` (four 8 x 8
+    matrices of 16-bit elements, not transposed) a call of
+    `lmcEmuLdMatrix`, which gathers the rows the lanes name, and
+    `nvgpu.device_async_copy` a copy done at once (with its zero fill), so
+    its groups and waits disappear. Every `gpu.launch_func` becomes
     a call of `lmcEmuLaunch(kernel number, words, grid x, y, z, block x)`,
     the kernels numbered in module order (the module attribute
     `lmc.emulated_kernels` lists their functions); `gpu.alloc` and `gpu.dealloc`
@@ -73,6 +78,7 @@ def ConvertGPUToCPUEmulation
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
     "mlir::memref::MemRefDialect", "mlir::LLVM::LLVMDialect",
+    "mlir::vector::VectorDialect",
   ];
 }
 

@@ -119,6 +119,7 @@ std::vector<PipelineStep> getCudaToLLVMSteps(const CudaPipelineConfig &config) {
       {"convert-gpu-to-nvvm",
        [](OpPassManager &pm) {
          OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+         kernels.addPass(createConvertNVGPUToNVVMPass());
          kernels.addPass(createSCFToControlFlowPass());
          kernels.addPass(createConvertGpuOpsToNVVMOps());
          kernels.addPass(createLLVMLoopAnnotations());

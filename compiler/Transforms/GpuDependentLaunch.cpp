@@ -25,9 +25,16 @@ bool isInvariantArgument(Value value, gpu::GPUFuncOp kernel) {
          kernel.getArgAttr(argument.getArgNumber(), llama::kInvariantArgAttr);
 }
 
+/// Whether `value` is one of the kernel's workgroup (shared memory) buffers,
+/// which no other block, and no other grid, sees.
+bool isWorkgroupBuffer(Value value, gpu::GPUFuncOp kernel) {
+  return llvm::is_contained(kernel.getWorkgroupAttributions(), value);
+}
+
 /// Whether `op` and the ops inside it do nothing with memory but read
-/// invariant arguments: what may run before the wait.
-bool onlyReadsInvariants(Operation *op, gpu::GPUFuncOp kernel) {
+/// invariant arguments and write the block's shared memory (a GEMM's
+/// cp.async of weights): what may run before the wait.
+bool independentOfEarlierGrids(Operation *op, gpu::GPUFuncOp kernel) {
   WalkResult result = op->walk([&](Operation *nested) {
     if (isMemoryEffectFree(nested) ||
         nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
@@ -37,10 +44,15 @@ bool onlyReadsInvariants(Operation *op, gpu::GPUFuncOp kernel) {
       return WalkResult::interrupt();
     SmallVector<MemoryEffects::EffectInstance> instances;
     effects.getEffects(instances);
-    for (const MemoryEffects::EffectInstance &effect : instances)
-      if (!isa<MemoryEffects::Read>(effect.getEffect()) || !effect.getValue() ||
-          !isInvariantArgument(effect.getValue(), kernel))
+    for (const MemoryEffects::EffectInstance &effect : instances) {
+      Value value = effect.getValue();
+      bool readsInvariant = isa<MemoryEffects::Read>(effect.getEffect()) && value &&
+                            isInvariantArgument(value, kernel);
+      bool writesShared = isa<MemoryEffects::Write>(effect.getEffect()) && value &&
+                          isWorkgroupBuffer(value, kernel);
+      if (!readsInvariant && !writesShared)
         return WalkResult::interrupt();
+    }
     return WalkResult::advance();
   });
   return !result.wasInterrupted();
@@ -69,7 +81,7 @@ struct GpuDependentLaunchPass
                                      NVVM::GridDepActionKind::launch_dependents);
       Operation *first = &*b.getInsertionPoint();
       while (!first->hasTrait<OpTrait::IsTerminator>() &&
-             onlyReadsInvariants(first, kernel))
+             independentOfEarlierGrids(first, kernel))
         first = first->getNextNode();
       b.setInsertionPoint(first);
       createWait(b, kernel.getLoc());

@@ -2,7 +2,8 @@
 
 // Every kernel first lets the next grid launch, then waits for the previous
 // one before its first operation that touches memory other than reading an
-// argument marked llama.invariant (the weights, which no kernel writes).
+// argument marked llama.invariant (the weights, which no kernel writes) and
+// writing the block's shared memory.
 // The wait is inline assembly that clobbers memory, so that LLVM moves no
 // load across it. Device functions that are not kernels are left alone.
 
@@ -88,6 +89,22 @@ module attributes {gpu.container_module} {
         %a = memref.load %w[%k] : memref<?xf32>
         %b = memref.load %x[%k] : memref<?xf32>
       }
+      gpu.return
+    }
+
+    // cp.async of weight chunks into the block's shared memory comes first
+    // (it writes only memory no other block sees); a copy of activations
+    // waits.
+    // CHECK-LABEL: gpu.func @async_copies
+    // CHECK-NEXT:    nvvm.griddepcontrol launch_dependents
+    // CHECK-NEXT:    nvgpu.device_async_copy %arg1
+    // CHECK-NEXT:    llvm.inline_asm has_side_effects "griddepcontrol.wait;", "~{memory}"
+    // CHECK-NEXT:    nvgpu.device_async_copy %arg0
+    gpu.func @async_copies(%x: memref<?xf16>, %w: memref<?xf16> {llama.invariant},
+                           %i: index)
+        workgroup(%staged: memref<64xf16, #gpu.address_space<workgroup>>) kernel {
+      %a = nvgpu.device_async_copy %w[%i], %staged[%i], 8 : memref<?xf16> to memref<64xf16, #gpu.address_space<workgroup>>
+      %b = nvgpu.device_async_copy %x[%i], %staged[%i], 8 : memref<?xf16> to memref<64xf16, #gpu.address_space<workgroup>>
       gpu.return
     }
 

@@ -2,7 +2,8 @@
 """Checks the grid dependency control of every kernel of a PTX file:
 griddepcontrol.launch_dependents, then griddepcontrol.wait before the
 kernel touches any memory an earlier kernel may have written. Before the
-wait a kernel may only load from its weights, which no kernel writes: the
+wait a kernel may only load from its weights, which no kernel writes (with
+ld.global, or cp.async into its shared memory): the
 memref arguments 1..W of the linear kernels (matvec, gemm and their swiglu
 forms; W is 2 for swiglu, else the number of output groups in the `_n`
 name part, e.g. 3 for `_n4096x4096x4096`). Each memref argument is five PTX parameters (allocated
@@ -20,7 +21,7 @@ REGISTER = re.compile(r"%\w+")
 PARAMETER = re.compile(r"\[\w+_param_(\d+)")
 ADDRESS = re.compile(r"\[(%\w+)")
 # Instructions whose first operand is not a register they define.
-NO_DESTINATION = ("st.", "red.", "bra", "bar.", "ret", "griddepcontrol", "membar", "fence")
+NO_DESTINATION = ("st.", "red.", "bra", "bar.", "ret", "griddepcontrol", "membar", "fence", "cp.")
 
 
 def kernels(text):
@@ -58,6 +59,13 @@ def check(name, body):
             if not prefetched:
                 return "ok"
             return f"ok, {prefetched} weight load{'s' if prefetched > 1 else ''} before the wait"
+        if opcode.startswith("cp.async.") and ".global" in opcode:
+            # cp.async [shared], [global], ...: the global source must be a weight.
+            source = ADDRESS.findall(operands)[1]
+            if not sources.get(source, {None}) <= weights:
+                return "memory access before griddepcontrol.wait: " + line.strip()
+            prefetched += 1
+            continue
         space = opcode.split(".")[1] if "." in opcode else ""
         if opcode.split(".")[0] in ("ld", "st", "atom", "red", "cp") and space in ("global", "shared"):
             address = ADDRESS.search(operands)

@@ -16,7 +16,23 @@ namespace {
 constexpr int64_t kWarpSize = 32;
 constexpr size_t kStackBytes = 256 * 1024;
 
-enum class State { Ready, AtBarrier, AtShuffle, AtMma, Done };
+enum class State { Ready, AtBarrier, AtShuffle, AtMma, AtLdMatrix, Done };
+
+bool isWarpCollective(State state) {
+  return state == State::AtShuffle || state == State::AtMma ||
+         state == State::AtLdMatrix;
+}
+
+const char *collectiveName(State state) {
+  switch (state) {
+  case State::AtShuffle:
+    return "a shuffle";
+  case State::AtMma:
+    return "an mma.sync";
+  default:
+    return "an ldmatrix";
+  }
+}
 
 /// One lane's registers of an mma.sync m16n8k16: A, B as 32-bit words of
 /// two f16 or bf16 elements (the lower element in the low half), C then D.
@@ -40,6 +56,9 @@ struct Thread {
   float value = 0;  ///< What it offers to a shuffle, then what it gets.
   int32_t offset = 0;
   MmaFragments mma;
+  /// ldmatrix: the row this lane names, then the four words it receives.
+  const char *matrixRow = nullptr;
+  uint32_t matrixWords[4] = {};
 };
 
 struct Launch {
@@ -96,24 +115,31 @@ void resume(Launch &l) {
   setcontext(&thread.context);
 }
 
-/// The collective (shuffle or mma) that all lanes of warp [first, end)
-/// wait at; Ready if none does. Fails if only some lanes wait at one.
+/// The collective (shuffle, mma.sync, ldmatrix) that all lanes of warp
+/// [first, end) wait at; Ready if none does. Fails if only some lanes wait
+/// at one, or lanes wait at different ones.
 State warpCollective(Launch &l, int64_t first, int64_t end) {
-  int64_t shuffles = 0, mmas = 0, live = 0;
+  State collective = State::Ready;
+  int64_t waiting = 0, live = 0;
   for (int64_t t = first; t < end; ++t) {
-    live += l.threads[t].state != State::Done;
-    shuffles += l.threads[t].state == State::AtShuffle;
-    mmas += l.threads[t].state == State::AtMma;
+    State state = l.threads[t].state;
+    live += state != State::Done;
+    if (!isWarpCollective(state))
+      continue;
+    if (waiting && state != collective)
+      fail("warp " + std::to_string(first / kWarpSize) + ": its lanes wait at " +
+           collectiveName(collective) + " and at " + collectiveName(state));
+    collective = state;
+    ++waiting;
   }
-  if (shuffles + mmas == 0)
+  if (!waiting)
     return State::Ready;
-  int64_t lanes = end - first;
-  if (shuffles != lanes && mmas != lanes)
-    fail("warp " + std::to_string(first / kWarpSize) + ": " +
-         std::to_string(shuffles) + " of its " + std::to_string(lanes) +
-         " lanes wait at a shuffle and " + std::to_string(mmas) +
-         " at an mma.sync, the others do not (" + std::to_string(live) + " live)");
-  return shuffles == lanes ? State::AtShuffle : State::AtMma;
+  if (waiting != end - first)
+    fail("warp " + std::to_string(first / kWarpSize) + ": " + std::to_string(waiting) +
+         " of its " + std::to_string(end - first) + " lanes wait at " +
+         collectiveName(collective) + ", the others do not (" + std::to_string(live) +
+         " live)");
+  return collective;
 }
 
 void exchangeShuffle(Launch &l, int64_t first, int64_t end) {
@@ -185,6 +211,19 @@ void multiplyAccumulate(Launch &l, int64_t first, int64_t end) {
   }
 }
 
+/// ldmatrix .x4 .b16: lane 8i + j names row j of matrix i (8 16-bit
+/// elements); lane 4g + t receives word t of row g of each matrix.
+void loadMatrices(Launch &l, int64_t first, int64_t end) {
+  if (end - first != kWarpSize)
+    fail("ldmatrix in a warp of " + std::to_string(end - first) + " lanes");
+  for (int64_t lane = 0; lane < kWarpSize; ++lane)
+    for (int64_t matrix = 0; matrix < 4; ++matrix) {
+      const char *row = l.threads[first + 8 * matrix + lane / 4].matrixRow;
+      std::memcpy(&l.threads[first + lane].matrixWords[matrix], row + 4 * (lane % 4),
+                  sizeof(uint32_t));
+    }
+}
+
 /// Runs the collectives of the warps whose lanes all wait at one; false if
 /// none does.
 bool releaseWarpCollectives(Launch &l) {
@@ -196,8 +235,10 @@ bool releaseWarpCollectives(Launch &l) {
       continue;
     if (collective == State::AtShuffle)
       exchangeShuffle(l, first, end);
-    else
+    else if (collective == State::AtMma)
       multiplyAccumulate(l, first, end);
+    else
+      loadMatrices(l, first, end);
     for (int64_t t = first; t < end; ++t)
       l.threads[t].state = State::Ready;
     released = true;
@@ -292,6 +333,15 @@ static void lmcEmuMma(int32_t bf16, uint32_t a0, uint32_t a1, uint32_t a2,
   std::copy(result.c, result.c + 4, d);
 }
 
+static void lmcEmuLdMatrix(const char *row, uint32_t *words) {
+  Thread &thread = active().threads[active().current];
+  thread.state = State::AtLdMatrix;
+  thread.matrixRow = row;
+  yieldToScheduler();
+  const Thread &loaded = active().threads[active().current];
+  std::copy(loaded.matrixWords, loaded.matrixWords + 4, words);
+}
+
 static void lmcEmuLaunch(int64_t kernel, void *words, int64_t gridX, int64_t gridY,
                          int64_t gridZ, int64_t blockX) {
   if (kernel < 0 || kernel >= int64_t(kernelTable().size()))
@@ -322,6 +372,7 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
           {"lmcEmuBarrier", reinterpret_cast<void *>(&lmcEmuBarrier)},
           {"lmcEmuShuffleXor", reinterpret_cast<void *>(&lmcEmuShuffleXor)},
           {"lmcEmuMma", reinterpret_cast<void *>(&lmcEmuMma)},
+          {"lmcEmuLdMatrix", reinterpret_cast<void *>(&lmcEmuLdMatrix)},
           {"lmcEmuLaunch", reinterpret_cast<void *>(&lmcEmuLaunch)}};
 }
 

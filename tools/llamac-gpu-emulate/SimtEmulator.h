@@ -2,9 +2,11 @@
 //
 // What lmc-convert-gpu-to-cpu-emulation's calls reach: lmcEmuLaunch runs a
 // kernel's blocks one after another, each block's threads as fibers
-// (ucontext) switched at gpu.barrier and gpu.shuffle. A barrier releases
-// when every live thread of the block waits at one; a shuffle when every
-// lane of the warp does, each lane then reading its xor partner's value.
+// (ucontext) switched at gpu.barrier and at the warp collectives (shuffle,
+// mma.sync, ldmatrix). A barrier releases when every live thread of the
+// block waits at one; a collective when every lane of the warp waits at
+// it, each lane then receiving its share (its xor partner's value, its
+// accumulator fragment, its words of the matrices).
 // Anything else (a warp whose lanes wait at different points, a block
 // whose threads split between a barrier and exit) is a divergence bug of
 // the kernel: the emulator reports it and stops. Fibers start with

@@ -110,6 +110,16 @@ LogicalResult replaceShuffle(gpu::ShuffleOp shuffle, ModuleOp module) {
   return success();
 }
 
+/// A buffer of four `element`s allocated at `function`'s entry, where the
+/// emulator returns a warp collective's per-lane results.
+Value resultBuffer(func::FuncOp function, Location loc, Type element) {
+  OpBuilder atEntry = OpBuilder::atBlockBegin(&function.front());
+  auto ptr = LLVM::LLVMPointerType::get(atEntry.getContext());
+  Value four = LLVM::ConstantOp::create(atEntry, loc, atEntry.getI32Type(),
+                                        atEntry.getI32IntegerAttr(4));
+  return LLVM::AllocaOp::create(atEntry, loc, ptr, element, four, /*alignment=*/16);
+}
+
 /// Whether the emulator runs `mma`: m16n8k16, f16 or bf16 operands, float32
 /// accumulators (what the CUDA lowering's GEMM issues).
 bool isEmulatedMma(NVVM::MmaOp mma) {
@@ -134,9 +144,7 @@ LogicalResult replaceMma(NVVM::MmaOp mma, func::FuncOp function, ModuleOp module
   auto i32 = b.getI32Type();
   auto f32 = b.getF32Type();
   auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  OpBuilder atEntry = OpBuilder::atBlockBegin(&function.front());
-  Value four = LLVM::ConstantOp::create(atEntry, loc, i32, atEntry.getI32IntegerAttr(4));
-  Value results = LLVM::AllocaOp::create(atEntry, loc, ptr, f32, four, /*alignment=*/16);
+  Value results = resultBuffer(function, loc, f32);
   bool bf16 = *mma.getMultiplicandAPtxType() == NVVM::MMATypes::bf16;
   SmallVector<Value> operands = {i32Constant(b, loc, bf16)};
   for (Value word : llvm::concat<Value>(mma.getOperandA(), mma.getOperandB()))
@@ -158,9 +166,76 @@ LogicalResult replaceMma(NVVM::MmaOp mma, func::FuncOp function, ModuleOp module
   return success();
 }
 
+/// `nvgpu.ldmatrix` (x4, b16, not transposed) as `lmcEmuLdMatrix(row,
+/// words)`: `row` is the address of the 16-byte row this lane names, the
+/// four 32-bit words it receives come back in `words`, a buffer allocated
+/// at the function's entry. The emulator gathers the warp's rows.
+LogicalResult replaceLdMatrix(nvgpu::LdMatrixOp load, func::FuncOp function,
+                              ModuleOp module) {
+  auto type = cast<VectorType>(load.getRes().getType());
+  auto source = cast<MemRefType>(load.getSrcMemref().getType());
+  if (load.getTranspose() || load.getNumTiles() != 4 || source.getRank() != 1 ||
+      type.getShape() != ArrayRef<int64_t>{4, 2} || type.getElementTypeBitWidth() != 16)
+    return load.emitOpError("the emulator runs ldmatrix of four 8 x 8 matrices of "
+                            "16-bit elements from a flat buffer, not transposed, only");
+  OpBuilder b(load);
+  Location loc = load.getLoc();
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  Value words = resultBuffer(function, loc, b.getI32Type());
+  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, load.getSrcMemref());
+  Value element = arith::AddIOp::create(b, loc, metadata.getOffset(),
+                                        load.getIndices().front());
+  Value bytes = arith::MulIOp::create(b, loc, element,
+                                      arith::ConstantIndexOp::create(b, loc, 2));
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, load.getSrcMemref());
+  Value address = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                             arith::AddIOp::create(b, loc, base, bytes));
+  Value row = LLVM::IntToPtrOp::create(b, loc, ptr, address);
+  call(b, loc, module, "lmcEmuLdMatrix", {}, {row, words});
+  auto flat = VectorType::get({8}, type.getElementType());
+  Value loaded = LLVM::LoadOp::create(b, loc, flat, words);
+  load.getRes().replaceAllUsesWith(vector::ShapeCastOp::create(b, loc, type, loaded));
+  load.erase();
+  return success();
+}
+
+/// Every `nvgpu.device_async_copy` of `function` done at once, with its
+/// zero fill past `srcElements`; their groups and waits then have nothing
+/// to order and go.
+void replaceAsyncCopies(func::FuncOp function) {
+  SmallVector<Operation *> waits, groups, copies;
+  function.walk([&](Operation *op) {
+    if (isa<nvgpu::DeviceAsyncWaitOp>(op))
+      waits.push_back(op);
+    else if (isa<nvgpu::DeviceAsyncCreateGroupOp>(op))
+      groups.push_back(op);
+    else if (auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op)) {
+      copies.push_back(op);
+      OpBuilder b(copy);
+      Location loc = copy.getLoc();
+      int64_t count = copy.getDstElements().getZExtValue();
+      auto type = VectorType::get({count}, copy.getDst().getType().getElementType());
+      Value available = copy.getSrcElements();
+      if (!available)
+        available = arith::ConstantIndexOp::create(b, loc, count);
+      Value mask = vector::CreateMaskOp::create(
+          b, loc, VectorType::get({count}, b.getI1Type()), available);
+      Value zeros = arith::ConstantOp::create(b, loc, b.getZeroAttr(type));
+      Value values = vector::MaskedLoadOp::create(b, loc, type, copy.getSrc(),
+                                                  copy.getSrcIndices(), mask, zeros);
+      vector::StoreOp::create(b, loc, values, copy.getDst(), copy.getDstIndices());
+    }
+  });
+  for (Operation *op : llvm::concat<Operation *>(waits, groups, copies)) {
+    op->dropAllUses();
+    op->erase();
+  }
+}
+
 /// Replaces the GPU programming model ops in `function` by runtime calls;
 /// fails on one the emulator cannot run.
 LogicalResult replaceThreadModel(func::FuncOp function, ModuleOp module) {
+  replaceAsyncCopies(function);
   auto index = IndexType::get(module.getContext());
   WalkResult walked = function.walk([&](Operation *op) -> WalkResult {
     OpBuilder b(op);
@@ -178,6 +253,8 @@ LogicalResult replaceThreadModel(func::FuncOp function, ModuleOp module) {
       return WalkResult(replaceShuffle(shuffle, module));
     else if (auto mma = dyn_cast<NVVM::MmaOp>(op))
       return WalkResult(replaceMma(mma, function, module));
+    else if (auto load = dyn_cast<nvgpu::LdMatrixOp>(op))
+      return WalkResult(replaceLdMatrix(load, function, module));
     else if (isGridDependencyControl(op)) {
       op->erase();
       return WalkResult::advance();

@@ -9,29 +9,41 @@
 // A block computes a 128 x 128 tile of the output (gated: 128 x 64 of gate
 // and of up, so silu(gate) * up is applied before the single store) with 8
 // warps in 2 x 4; a warp holds 64 x 32 of the tile (gated: 64 x 16 of each)
-// as 4 x 4 fragments. K is walked in 32-wide slices staged in shared memory
-// in two stages: each thread loads its share of the next slice into
-// registers, the warps multiply the current one, then the loads go to the
-// other stage; one barrier per slice orders both.
+// as 4 x 4 fragments. K is walked in 32-wide slices through three stages of
+// shared memory: cp.async copies a slice two ahead of the one the warps
+// multiply, straight from global to shared memory (no registers held, no
+// stores issued), and one barrier per slice both publishes the next slice
+// and frees the stage the next copy overwrites.
 //
 // The activation rows arrive in the weights' dtype, as Hugging Face computes
 // them: their producer (a norm, prefill attention, swiglu) rounds them when
 // every user is a tensor-core GEMM (activationType), which halves the bytes
 // the GEMM reads; a row a producer keeps in float32 takes the CUDA-core
-// kernel instead. A staged row is 32 elements plus 8 of padding (80 bytes),
-// so the 8 rows x 4 words of a fragment load fall in 32 distinct banks.
+// kernel instead.
 //
-// Fragments follow the PTX ISA's mma.m16n8k16 layout: lane 4 * g + t holds
-// A (16 x 16, row-major) at rows g and g + 8, columns 2t, 2t + 1 and
-// 2t + 8, 2t + 9, two elements per 32-bit register; B (16 x 8, "col" layout,
-// which is a weight's rows as they lie in memory) at column g, rows 2t,
-// 2t + 1 and 2t + 8, 2t + 9; C at rows g and g + 8, columns 2t, 2t + 1.
+// Fragments are read with ldmatrix.x4: each lane names one 16-byte row of
+// one of four 8 x 8 matrices, and lane 4 * g + t receives the 32-bit word t
+// of row g of each. A staged row is 32 elements, four 16-byte chunks; chunk
+// c of row r lies at position c ^ ((r / 2) % 4), so the 8 rows one ldmatrix
+// phase reads, and the 8 chunks a quarter warp copies, fall in 32 distinct
+// banks without padding (three stages then fit the 48 KiB of static shared
+// memory).
+//
+// The mma.m16n8k16 fragments follow the PTX ISA: lane 4 * g + t holds A
+// (16 x 16, row-major) at rows g and g + 8, columns 2t, 2t + 1 and 2t + 8,
+// 2t + 9, two elements per 32-bit register; B (16 x 8, "col" layout, which
+// is a weight's rows as they lie in memory) at column g, rows 2t, 2t + 1
+// and 2t + 8, 2t + 9; C at rows g and g + 8, columns 2t, 2t + 1. So the
+// ldmatrix matrices of an A fragment are its (rows, k) quarters (0-7, 0-7),
+// (8-15, 0-7), (0-7, 8-15), (8-15, 8-15), and those of two B fragments the
+// weight rows (0-7 | 8-15) x (k 0-7 | 8-15) of each.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -52,20 +64,19 @@ constexpr int64_t kMmaM = 16;
 constexpr int64_t kMmaN = 8;
 constexpr int64_t kMmaK = 16;
 constexpr int64_t kRowFragments = kTileRows / kWarpRows / kMmaM;
-/// Elements of one 16-byte global load (activations and weights).
+/// Elements of one 16-byte chunk: a cp.async copy, a row of an ldmatrix.
 constexpr int64_t kChunk = 8;
 constexpr int64_t kChunksPerRow = kSliceK / kChunk;
-/// 32-bit words (element pairs) of a staged row: kSliceK and 8 padding.
-constexpr int64_t kRowWords = (kSliceK + 8) / 2;
-constexpr int64_t kOperandWords = kTileRows * kRowWords;
-/// A stage holds the activation rows, then the weight rows.
-constexpr int64_t kStageWords = 2 * kOperandWords;
-constexpr int64_t kStages = 2;
-/// Rows the block stages per pass, one 16-byte chunk per thread.
+/// A stage holds the slice's activation rows, then its weight rows.
+constexpr int64_t kOperandElements = kTileRows * kSliceK;
+constexpr int64_t kStageElements = 2 * kOperandElements;
+constexpr int64_t kStages = 3;
+/// Rows the block copies per pass, one 16-byte chunk per thread.
 constexpr int64_t kRowsPerPass = kBlockThreads / kChunksPerRow;
 constexpr int64_t kPasses = kTileRows / kRowsPerPass;
 static_assert(kTileRows == kTileFeatures, "both operands stage as many rows");
 static_assert(kWarpRows * kWarpColumns * kWarpSize == kBlockThreads);
+static_assert(kChunksPerRow == 4, "the swizzle permutes four chunks");
 /// Blocks resident per multiprocessor: 128 registers a thread.
 constexpr int64_t kBlocksPerMultiprocessor = 2;
 
@@ -101,25 +112,28 @@ public:
   void build();
 
 private:
-  /// One thread's global loads for a slice: the activation rows and the
-  /// weight rows, one 16-byte chunk per pass.
-  struct SliceLoads {
-    SmallVector<Value> rows, features;
-    Value inK; ///< Null unless K has a partial last slice.
-  };
-
   void bindArguments(mlir::gpu::GPUFuncOp f);
-  SliceLoads loadSlice(Value k0);
-  /// The 16-byte chunk at column `k` of row `row` of `buffer` ([*, K]).
-  Value loadChunk(Value buffer, Value row, Value k);
-  void stage(Value stageIndex, const SliceLoads &loads);
+  /// Starts the copies of slice `slice`'s weight rows (resp. activation
+  /// rows) into stage `stageIndex`; rows past the end copy the last one (no
+  /// branch; their results are not stored), K past the end is zero-filled.
+  SmallVector<Value> copyWeights(Value slice, Value stageIndex);
+  SmallVector<Value> copyRows(Value slice, Value stageIndex);
+  /// Copies the 16-byte chunk of `buffer` ([*, K]) at row `row` and the
+  /// thread's column of the slice into the thread's chunk of row
+  /// `stagedRow` of the operand at `operandBase`.
+  Value copyChunk(Value buffer, Value row, Value slice, Value operandBase,
+                  Value stagedRow);
+  /// Commits the copies started since the last commit as one group.
+  Value commit(ValueRange copies);
+  /// Position in shared memory of chunk `chunkIndex` of staged row `row`.
+  Value stagedChunk(Value operandBase, Value row, Value chunkIndex);
+  /// ldmatrix.x4 at the lane's row of `row` and chunk `chunkIndex`: the
+  /// four 32-bit registers, as mma.sync takes them.
+  SmallVector<Value> loadMatrices(Value operandBase, Value row, Value chunkIndex);
   SmallVector<Value> multiplySlice(Value stageIndex, ValueRange acc);
   void storeResults(ValueRange acc);
-  /// The shared word `word` of staged row `row` of an operand at `base`.
-  Value sharedWord(Value base, Value row, int64_t word);
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFragment,
                          ArrayRef<Value> c);
-  Value chunkWords(Value chunk);
   /// Index of accumulator `i` of fragment (weight, row, feature).
   int64_t accIndex(int64_t weight, int64_t row, int64_t feature, int64_t i) const {
     return ((weight * kRowFragments + row) * featureFragments + feature) * 4 + i;
@@ -137,7 +151,9 @@ private:
   Value firstRow, firstFeature;
   /// The lane's fragment coordinates g and t, its warp's place in the tile.
   Value laneGroup, laneInGroup, warpRow, warpColumn;
-  /// The thread's staging coordinates: a row of each pass, a chunk of it.
+  /// The lane's ldmatrix coordinates: its matrix (0-3) and row (0-7) in it.
+  Value laneMatrix, laneMatrixRow;
+  /// The thread's copy coordinates: a row of each pass, a chunk of it.
   Value passRow, chunk;
 };
 
@@ -160,6 +176,8 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
   Value lane = d.laneId();
   laneGroup = d.div(lane, d.index(4));
   laneInGroup = arith::RemUIOp::create(b, loc, lane, d.index(4));
+  laneMatrix = d.div(lane, d.index(8));
+  laneMatrixRow = arith::RemUIOp::create(b, loc, lane, d.index(8));
   Value warp = d.warpId();
   warpRow = d.div(warp, d.index(kWarpColumns));
   warpColumn = arith::RemUIOp::create(b, loc, warp, d.index(kWarpColumns));
@@ -168,79 +186,79 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
   chunk = arith::RemUIOp::create(b, loc, thread, d.index(kChunksPerRow));
 }
 
-/// Loads the weight chunks first: they are never written, so
-/// lmc-gpu-dependent-launch waits for the previous kernel after the first
-/// slice's weight loads. Rows and features past the end read the last one
-/// (no branch); their results are not stored.
-GemmKernelBuilder::SliceLoads GemmKernelBuilder::loadSlice(Value k0) {
+Value GemmKernelBuilder::stagedChunk(Value operandBase, Value row, Value chunkIndex) {
+  Value pair = arith::RemUIOp::create(b, loc, d.div(row, d.index(2)),
+                                      d.index(kChunksPerRow));
+  Value position = arith::XOrIOp::create(b, loc, chunkIndex, pair);
+  return d.add(operandBase, d.add(d.mul(row, d.index(kSliceK)),
+                                  d.mul(position, d.index(kChunk))));
+}
+
+Value GemmKernelBuilder::copyChunk(Value buffer, Value row, Value slice,
+                                   Value operandBase, Value stagedRow) {
   int64_t inFeatures = shape.inFeatures;
-  Value k = d.add(k0, d.mul(chunk, d.index(kChunk)));
-  SliceLoads loads;
+  Value k = d.add(d.mul(slice, d.index(kSliceK)), d.mul(chunk, d.index(kChunk)));
+  // A partial last slice copies no bytes for its chunks past K: cp.async
+  // zero-fills them, and the source address stays inside the row.
+  Value sourceElements;
   if (inFeatures % kSliceK != 0) {
-    loads.inK = d.cmp(arith::CmpIPredicate::ult, k, d.index(inFeatures));
+    Value inK = d.cmp(arith::CmpIPredicate::ult, k, d.index(inFeatures));
+    sourceElements = arith::SelectOp::create(b, loc, inK, d.index(kChunk), d.index(0));
     k = arith::MinUIOp::create(b, loc, k, d.index(inFeatures - kChunk));
   }
+  Value source = d.add(d.mul(row, d.index(inFeatures)), k);
+  Value destination = stagedChunk(operandBase, stagedRow, chunk);
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  return nvgpu::DeviceAsyncCopyOp::create(
+      b, loc, tokenType, shared, ValueRange{destination}, buffer, ValueRange{source},
+      b.getIndexAttr(kChunk), sourceElements, /*bypassL1=*/b.getUnitAttr());
+}
+
+/// Gated, pass p copies weight p's features; else the passes copy
+/// consecutive features of the one weight.
+SmallVector<Value> GemmKernelBuilder::copyWeights(Value slice, Value stageIndex) {
+  Value base = d.add(d.mul(stageIndex, d.index(kStageElements)), d.index(kOperandElements));
   Value lastFeature = d.sub(group.outFeatures, d.index(1));
+  SmallVector<Value> copies;
   for (int64_t pass = 0; pass < kPasses; ++pass) {
-    // Gated, pass p stages weight p's features; else the passes stage
-    // consecutive features of the one weight.
     Value weight = group.weights[shape.gated ? pass : 0];
     Value feature = d.add(firstFeature, passRow);
     if (!shape.gated)
       feature = d.add(feature, d.index(pass * kRowsPerPass));
     feature = arith::MinUIOp::create(b, loc, feature, lastFeature);
-    loads.features.push_back(loadChunk(weight, feature, k));
+    copies.push_back(copyChunk(weight, feature, slice, base,
+                               d.add(passRow, d.index(pass * kRowsPerPass))));
   }
+  return copies;
+}
+
+SmallVector<Value> GemmKernelBuilder::copyRows(Value slice, Value stageIndex) {
+  Value base = d.mul(stageIndex, d.index(kStageElements));
   Value lastRow = d.sub(rows, d.index(1));
+  SmallVector<Value> copies;
   for (int64_t pass = 0; pass < kPasses; ++pass) {
-    Value row = arith::MinUIOp::create(
-        b, loc, d.add(firstRow, d.add(passRow, d.index(pass * kRowsPerPass))),
-        lastRow);
-    loads.rows.push_back(loadChunk(x, row, k));
+    Value stagedRow = d.add(passRow, d.index(pass * kRowsPerPass));
+    Value row = arith::MinUIOp::create(b, loc, d.add(firstRow, stagedRow), lastRow);
+    copies.push_back(copyChunk(x, row, slice, base, stagedRow));
   }
-  return loads;
+  return copies;
 }
 
-Value GemmKernelBuilder::loadChunk(Value buffer, Value row, Value k) {
-  return vector::LoadOp::create(
-      b, loc, VectorType::get({kChunk}, element), buffer,
-      ValueRange{d.add(d.mul(row, d.index(shape.inFeatures)), k)},
-      /*nontemporal=*/false, llvm::MaybeAlign(16));
+Value GemmKernelBuilder::commit(ValueRange copies) {
+  return nvgpu::DeviceAsyncCreateGroupOp::create(
+      b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), copies);
 }
 
-/// A chunk of weight-dtype elements as the 32-bit words it is staged as.
-Value GemmKernelBuilder::chunkWords(Value chunkElements) {
-  return vector::BitCastOp::create(
-      b, loc, VectorType::get({kChunk / 2}, b.getI32Type()), chunkElements);
-}
-
-/// Stores a slice's loads to stage `stageIndex`, zero past K. Called after
-/// the multiply, which then does not wait for the loads.
-void GemmKernelBuilder::stage(Value stageIndex, const SliceLoads &loads) {
-  auto wordsType = VectorType::get({kChunk / 2}, b.getI32Type());
-  Value zero = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(wordsType, b.getI32IntegerAttr(0)));
-  Value stageBase = d.mul(stageIndex, d.index(kStageWords));
-  auto store = [&](Value words, Value operandBase, int64_t pass) {
-    if (loads.inK)
-      words = arith::SelectOp::create(b, loc, loads.inK, words, zero);
-    Value row = d.add(passRow, d.index(pass * kRowsPerPass));
-    Value word = d.add(d.add(operandBase, d.mul(row, d.index(kRowWords))),
-                       d.mul(chunk, d.index(kChunk / 2)));
-    vector::StoreOp::create(b, loc, words, shared, ValueRange{word},
-                            /*nontemporal=*/false, llvm::MaybeAlign(16));
-  };
-  for (auto [pass, rowChunk] : llvm::enumerate(loads.rows))
-    store(chunkWords(rowChunk), stageBase, pass);
-  Value featureBase = d.add(stageBase, d.index(kOperandWords));
-  for (auto [pass, featureChunk] : llvm::enumerate(loads.features))
-    store(chunkWords(featureChunk), featureBase, pass);
-}
-
-Value GemmKernelBuilder::sharedWord(Value base, Value row, int64_t word) {
-  Value position = d.add(d.add(base, d.mul(row, d.index(kRowWords))),
-                         d.add(laneInGroup, d.index(word)));
-  return memref::LoadOp::create(b, loc, shared, position);
+SmallVector<Value> GemmKernelBuilder::loadMatrices(Value operandBase, Value row,
+                                                   Value chunkIndex) {
+  Value position = stagedChunk(operandBase, row, chunkIndex);
+  auto matrices = nvgpu::LdMatrixOp::create(
+      b, loc, VectorType::get({4, 2}, element), shared, ValueRange{position},
+      /*transpose=*/false, /*numTiles=*/4);
+  SmallVector<Value> registers;
+  for (int64_t i = 0; i < 4; ++i)
+    registers.push_back(vector::ExtractOp::create(b, loc, matrices, i));
+  return registers;
 }
 
 SmallVector<Value> GemmKernelBuilder::mma(ArrayRef<Value> a,
@@ -248,12 +266,11 @@ SmallVector<Value> GemmKernelBuilder::mma(ArrayRef<Value> a,
                                           ArrayRef<Value> c) {
   bool bf16 = element.isBF16();
   // f16 operands are vector<2xf16>, bf16 ones i32 (see nvvm.mma.sync).
-  auto operands = [&](ArrayRef<Value> words) {
-    if (bf16)
-      return SmallVector<Value>(words);
-    auto pair = VectorType::get({2}, element);
-    return llvm::map_to_vector(words, [&](Value word) -> Value {
-      return LLVM::BitcastOp::create(b, loc, pair, word);
+  auto operands = [&](ArrayRef<Value> pairs) {
+    if (!bf16)
+      return SmallVector<Value>(pairs);
+    return llvm::map_to_vector(pairs, [&](Value pair) -> Value {
+      return LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair);
     });
   };
   Type f32 = b.getF32Type();
@@ -274,34 +291,36 @@ SmallVector<Value> GemmKernelBuilder::mma(ArrayRef<Value> a,
 SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
                                                     ValueRange acc) {
   SmallVector<Value> next(acc.begin(), acc.end());
-  Value rowBase = d.mul(stageIndex, d.index(kStageWords));
-  Value featureBase = d.add(rowBase, d.index(kOperandWords));
-  Value warpFirstRow = d.mul(warpRow, d.index(kTileRows / kWarpRows));
-  Value warpFirstFeature = d.mul(warpColumn, d.index(warpFeatures));
+  Value rowBase = d.mul(stageIndex, d.index(kStageElements));
+  Value featureBase = d.add(rowBase, d.index(kOperandElements));
+  // Matrices 1 and 3 of an A fragment are its rows 8-15, 2 and 3 its
+  // columns 8-15; matrices 2 and 3 of a B pair are its second fragment, 1
+  // and 3 the fragments' rows 8-15 of K.
+  Value upperHalf = d.div(laneMatrix, d.index(2));
+  Value oddMatrix = arith::RemUIOp::create(b, loc, laneMatrix, d.index(2));
+  Value aRow = d.add(d.add(d.mul(warpRow, d.index(kTileRows / kWarpRows)), laneMatrixRow),
+                     d.mul(oddMatrix, d.index(8)));
+  Value bRow = d.add(d.add(d.mul(warpColumn, d.index(warpFeatures)), laneMatrixRow),
+                     d.mul(upperHalf, d.index(kMmaN)));
   for (int64_t step = 0; step < kSliceK / kMmaK; ++step) {
-    // Column 8 of a fragment is 4 words on.
-    int64_t word = step * kMmaK / 2;
+    Value firstChunk = d.index(step * kMmaK / kChunk);
+    Value aChunk = d.add(firstChunk, upperHalf);
+    Value bChunk = d.add(firstChunk, oddMatrix);
     SmallVector<SmallVector<Value>> a;
-    for (int64_t r = 0; r < kRowFragments; ++r) {
-      Value top = d.add(warpFirstRow, d.add(laneGroup, d.index(r * kMmaM)));
-      Value bottom = d.add(top, d.index(8));
-      a.push_back({sharedWord(rowBase, top, word), sharedWord(rowBase, bottom, word),
-                   sharedWord(rowBase, top, word + 4),
-                   sharedWord(rowBase, bottom, word + 4)});
-    }
+    for (int64_t r = 0; r < kRowFragments; ++r)
+      a.push_back(loadMatrices(rowBase, d.add(aRow, d.index(r * kMmaM)), aChunk));
     for (int64_t w = 0; w < shape.streamedWeights(); ++w)
-      for (int64_t f = 0; f < featureFragments; ++f) {
-        Value feature = d.add(
-            d.add(warpFirstFeature, d.index(w * featuresPerWeight(shape) + f * kMmaN)),
-            laneGroup);
-        SmallVector<Value> bFragment = {sharedWord(featureBase, feature, word),
-                                        sharedWord(featureBase, feature, word + 4)};
-        for (int64_t r = 0; r < kRowFragments; ++r) {
-          int64_t first = accIndex(w, r, f, 0);
-          SmallVector<Value> result =
-              mma(a[r], bFragment, ArrayRef<Value>(next).slice(first, 4));
-          llvm::copy(result, next.begin() + first);
-        }
+      for (int64_t f = 0; f < featureFragments; f += 2) {
+        Value row = d.add(bRow, d.index(w * featuresPerWeight(shape) + f * kMmaN));
+        SmallVector<Value> pair = loadMatrices(featureBase, row, bChunk);
+        for (int64_t half = 0; half < 2; ++half)
+          for (int64_t r = 0; r < kRowFragments; ++r) {
+            int64_t first = accIndex(w, r, f + half, 0);
+            SmallVector<Value> result =
+                mma(a[r], ArrayRef<Value>(pair).slice(2 * half, 2),
+                    ArrayRef<Value>(next).slice(first, 4));
+            llvm::copy(result, next.begin() + first);
+          }
       }
   }
   return next;
@@ -336,8 +355,9 @@ void GemmKernelBuilder::storeResults(ValueRange acc) {
 }
 
 /// Fully unrolled (LLVM does so for a few slices), the slice loop would
-/// hoist every slice's loads to the top and exceed the 128 registers of two
-/// blocks per multiprocessor; it is pipelined by hand already.
+/// hoist every slice's copies and address arithmetic to the top and exceed
+/// the 128 registers of two blocks per multiprocessor; it is pipelined by
+/// hand already.
 void disableUnrolling(Operation *loop) {
   MLIRContext *context = loop->getContext();
   auto disable = BoolAttr::get(context, true);
@@ -347,25 +367,47 @@ void disableUnrolling(Operation *loop) {
   loop->setAttr("llvm.loop_annotation", annotation);
 }
 
+/// The first kStages - 1 slices are in flight before the loop. Iteration s
+/// copies slice s + kStages - 1 into the stage slice s - 1 was multiplied
+/// from (the last barrier saw every warp finish it), multiplies slice s,
+/// then waits until slice s + 1 has landed and the barrier publishes it.
+/// Slices past the last copy the last one again into a stage nobody reads
+/// any more, so every iteration commits one group and the wait's count
+/// stays right.
 void GemmKernelBuilder::build() {
-  SliceLoads first = loadSlice(d.index(0));
-  stage(d.index(0), first);
-  d.barrier();
   int64_t slices = (shape.inFeatures + kSliceK - 1) / kSliceK;
+  auto clamped = [&](Value slice) -> Value {
+    return arith::MinUIOp::create(b, loc, slice, d.index(slices - 1));
+  };
+  auto waitForNextSlice = [&](Value lastGroup) {
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup, b.getI32IntegerAttr(kStages - 2));
+    d.barrier();
+  };
+  // The weights first: lmc-gpu-dependent-launch waits for the previous
+  // kernel before the first copy of activation rows.
+  SmallVector<SmallVector<Value>> prologue;
+  for (int64_t s = 0; s < kStages - 1; ++s)
+    prologue.push_back(copyWeights(clamped(d.index(s)), d.index(s)));
+  Value lastGroup;
+  for (int64_t s = 0; s < kStages - 1; ++s) {
+    llvm::append_range(prologue[s], copyRows(clamped(d.index(s)), d.index(s)));
+    lastGroup = commit(prologue[s]);
+  }
+  waitForNextSlice(lastGroup);
   Value zero = d.f32(0);
   SmallVector<Value> acc(
       kRowFragments * featureFragments * shape.streamedWeights() * 4, zero);
   ValueRange result = d.forLoop(
       d.index(0), d.index(slices), d.index(1), acc,
       [&](Value slice, ValueRange carried) {
-        // The last slice reloads itself into the stage nobody reads again.
-        Value nextSlice = arith::MinUIOp::create(b, loc, d.add(slice, d.index(1)),
-                                                 d.index(slices - 1));
-        SliceLoads loads = loadSlice(d.mul(nextSlice, d.index(kSliceK)));
+        Value ahead = d.add(slice, d.index(kStages - 1));
+        Value aheadStage = arith::RemUIOp::create(b, loc, ahead, d.index(kStages));
+        SmallVector<Value> copies = copyWeights(clamped(ahead), aheadStage);
+        llvm::append_range(copies, copyRows(clamped(ahead), aheadStage));
+        Value group = commit(copies);
         Value current = arith::RemUIOp::create(b, loc, slice, d.index(kStages));
         SmallVector<Value> next = multiplySlice(current, carried);
-        stage(d.sub(d.index(1), current), loads);
-        d.barrier();
+        waitForNextSlice(group);
         return next;
       });
   disableUnrolling(result.front().getDefiningOp());
@@ -394,10 +436,10 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   argTypes.push_back(b.getIndexType());
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
       gemmName(shape, compute, outElement), argTypes,
-      {l.sharedType(b.getI32Type(), kStages * kStageWords)},
+      {l.sharedType(compute, kStages * kStageElements)},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         // Two blocks per multiprocessor (128 registers a thread), so one
-        // block's multiply overlaps the other's barrier and loads.
+        // block's multiply overlaps the other's barrier.
         f->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
                    b.getDenseI32ArrayAttr({kBlockThreads, 1, 1}));
         f->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
