@@ -4,8 +4,10 @@
 # twice in alternating order (A B A B) so that drift between runs shows,
 # and prints one line per run: decode tok/s, GPU ms/token, kernels/token,
 # and the 512-token prefill's tok/s.
-# Meant for artifacts built here from other commits or patches and carried
-# in .device (bench/NOTES.md names what each was built from).
+# Meant for artifacts built here from other commits, patches or options
+# (--gemm-tile), carried in .device (bench/NOTES.md names what each was
+# built from). LLAMAC_COMPARE_TOKENS sets the decode tokens per run (128);
+# fewer when only prefill is compared.
 #
 #   bash bench/device/compare.sh WEIGHTS_DIR ARTIFACT...
 set -uo pipefail
@@ -21,7 +23,7 @@ status=0
 for round in 1 2; do
   for artifact in "$@"; do
     if ! json=$("$device/bin/llamac-run" bench "$artifact" --weights "$weights" \
-        -p 512 -n 128 --ctx 256 --json); then
+        -p 512 -n "${LLAMAC_COMPARE_TOKENS:-128}" --ctx 256 --json); then
       echo "$(basename "$artifact") round $round: FAILED"
       status=1
       continue

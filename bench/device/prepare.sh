@@ -6,7 +6,8 @@
 # build, the reference check.sh compares against, also on copies of the
 # checkpoints rounded to f16/bf16); copies llamac-run, the libraries it needs
 # beyond glibc, and the fixture files. For bench.sh: the CUDA artifacts of
-# the Llama-2-7B and 13B shapes and Hugging Face's baseline script.
+# the Llama-2-7B and 13B shapes and Hugging Face's baseline script; for
+# session.sh, the 7B shape with each other --gemm-tile.
 #
 #   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared)
 set -euo pipefail
@@ -74,6 +75,13 @@ for shape in llama-2-7b llama-2-13b; do
   cp "$shared/configs/$shape/config.json" "$out/configs/$shape/"
   "$llamac" compile --config "$out/configs/$shape/config.json" \
     -o "$out/artifacts/$shape-cuda-f16.lmc" --target cuda --chip sm_90 --dtype f16
+done
+# session.sh's A/B of prefill's GEMM tiles (--gemm-tile) on the 7B shape;
+# the artifact above has the default tile, 128x128.
+for tile in 64x128 64x256 128x256; do
+  "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+    -o "$out/artifacts/llama-2-7b-cuda-f16-t$tile.lmc" --target cuda --chip sm_90 \
+    --dtype f16 --gemm-tile "$tile"
 done
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One GPU session's device work in one call, inside a time budget, from what
 # prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
-# shape and Hugging Face, profile.sh on the 7B weights bench.sh left (when
-# the budget has room for it), then bench.sh's 13B shape with whatever time
-# is left. Logs, the benchmark's JSON (bench.tgz) and the kernel CSV go to
+# shape and Hugging Face, then on the 7B weights bench.sh left (each when the
+# budget has room for it) the prefill A/B of the --gemm-tile artifacts and
+# profile.sh, then bench.sh's 13B shape with whatever time is left. Logs, the benchmark's JSON (bench.tgz) and the kernel CSV go to
 # OUT_DIR; the last lines printed are the check's verdict, the benchmark
-# table and the decode profile. Measured on an H100: check 35 s, 7B and HF
-# 275 s, profile ~45 s, 13B 75 s.
+# table, the tiles' A/B and the decode profile. Measured on an H100: check
+# 35 s, 7B and HF 275 s, profile ~45 s, 13B 75 s; the tiles' A/B (4
+# artifacts x 2 rounds) is not measured yet, ~10 s a run estimated.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
 set -uo pipefail
@@ -28,6 +29,17 @@ LLAMAC_BENCH_PARTS="7b hf" timeout "$(left)" bash "$here/bench.sh" "$results" \
   >"$out/bench.log" 2>&1
 echo "bench.sh 7b hf: exit $? at $SECONDS s"
 
+# The tiles' prefill, on the same weights, when the profile and the 13B
+# shape still fit after it.
+if [ "$(left)" -ge 260 ]; then
+  LLAMAC_COMPARE_TOKENS=16 timeout 110 bash "$here/compare.sh" "$weights/llama-2-7b-f16" \
+    "$here/../../.device/artifacts/llama-2-7b-cuda-f16.lmc" \
+    "$here"/../../.device/artifacts/llama-2-7b-cuda-f16-t*.lmc >"$out/tiles.log" 2>&1
+  echo "compare.sh tiles: exit $? at $SECONDS s"
+else
+  echo "compare.sh tiles: skipped, $(left) s left" | tee "$out/tiles.log"
+fi
+
 # The profile only when the 13B shape still fits after it.
 if [ "$(left)" -ge 150 ]; then
   timeout 90 bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" \
@@ -45,4 +57,5 @@ tar czf "$out/bench.tgz" -C "$results" .
 echo; grep -E "^(FAIL|PASS)" "$out/check.log" | grep -v "^PASS: " ; tail -1 "$out/check.log"
 echo; grep -E "^== " "$out/bench.log"
 echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -20
+echo; cat "$out/tiles.log"
 echo; sed -n '/^decode:/,$p' "$out/profile.log" | head -30

@@ -25,6 +25,11 @@ namespace llamac {
 
 inline void registerConversionPasses() { registerLlamacConversionPasses(); }
 
+/// The output tiles ("ROWSxFEATURES") lmc-convert-llama-to-gpu builds
+/// prefill's tensor-core GEMM with (its `gemm-tile`); the first is the
+/// default.
+llvm::ArrayRef<llvm::StringRef> supportedGemmTiles();
+
 } // namespace llamac
 
 #endif // LLAMAC_COMPILER_CONVERSION_PASSES_H

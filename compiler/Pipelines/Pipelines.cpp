@@ -99,6 +99,7 @@ bool usesDependentLaunch(const std::string &chip) { return chip == "sm_90"; }
 std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config) {
   ConvertLlamaToGPUOptions options;
   options.computeDType = config.computeDType;
+  options.gemmTile = config.gemmTile;
   std::vector<PipelineStep> steps = {moduleStep(
       "lmc-convert-llama-to-gpu", [options] { return createConvertLlamaToGPU(options); })};
   if (usesDependentLaunch(config.chip))

@@ -32,6 +32,9 @@ struct CudaPipelineConfig {
   std::string chip = "sm_90";
   /// dtype of weights and KV cache on the device: f32, f16 or bf16.
   std::string computeDType = "f32";
+  /// Output tile of a prefill tensor-core GEMM block ("ROWSxFEATURES", one
+  /// of supportedGemmTiles()).
+  std::string gemmTile = "128x128";
   /// CUDA toolkit with ptxas and libdevice.
   std::string toolkitPath = "/usr/local/cuda";
 };

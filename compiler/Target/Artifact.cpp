@@ -252,6 +252,8 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"target", options.target},
       {"chip", chip},
       {"dependent_launch", options.dependentLaunch},
+      {"gemm_tile", options.gemmTile.empty() ? json::Value(nullptr)
+                                             : json::Value(options.gemmTile)},
       {"opt_level", options.optLevel},
       {"compute_dtype", options.computeDType},
       {"library", "model.so"},

@@ -34,6 +34,7 @@ struct ArtifactOptions {
   std::string computeDType = "f32"; ///< Weights and KV cache when running.
   int64_t scratchBytes = 0; ///< CUDA: the device scratch arena per call.
   bool dependentLaunch = false; ///< CUDA: kernels start with griddepcontrol.
+  std::string gemmTile; ///< CUDA: prefill's tensor-core GEMM tile ("128x128").
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU

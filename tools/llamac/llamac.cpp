@@ -2,6 +2,7 @@
 //
 //   llamac compile MODEL -o OUT.lmc [--target cpu|cuda] [-O0|-O1|-O2]
 //                  [--chip sm_90|sm_80] [--dtype f32|f16|bf16] [--cpu NAME]
+//                  [--gemm-tile 128x128|64x128|64x256|128x256]
 //                  [--max-seq N] [--max-batch N]
 //                  [--compile-to=import|fused|lowered|llvm|ptx] [--dump-ir-dir DIR]
 //   llamac compile --config config.json ...   (shapes only, no weights)
@@ -12,6 +13,7 @@
 // (--compile-to) or write the IR after every step (--dump-ir-dir).
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Conversion/Passes.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Registration.h"
 #include "compiler/Target/Artifact.h"
@@ -32,6 +34,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/ADT/Statistic.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -60,6 +63,11 @@ cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
 cl::opt<std::string> chipName("chip",
                               cl::desc("CUDA chip of the cubin: sm_90 or sm_80"),
                               cl::init("sm_90"), cl::cat(category));
+cl::opt<std::string> gemmTile(
+    "gemm-tile",
+    cl::desc("CUDA: output tile (rows x features) of a block of prefill's "
+             "tensor-core GEMM: 128x128 (default), 64x128, 64x256 or 128x256"),
+    cl::init("128x128"), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),
                                  cl::init("/usr/local/cuda"), cl::cat(category));
@@ -300,6 +308,9 @@ int compile(MLIRContext &context) {
     return fail("--chip " + chipName + " is not supported (sm_90 or sm_80)");
   if (!cuda && compileTo == Stage::PTX)
     return fail("--compile-to=ptx needs --target cuda");
+  if (!llvm::is_contained(llamac::supportedGemmTiles(), gemmTile))
+    return fail("--gemm-tile " + gemmTile + " is not supported (" +
+                llvm::join(llamac::supportedGemmTiles(), ", ") + ")");
   std::string error;
   std::optional<llamac::ModelSpec> spec = loadSpec(error);
   if (!spec)
@@ -348,8 +359,12 @@ int compile(MLIRContext &context) {
   artifactOptions.target = targetName;
   artifactOptions.cpu = cpuName;
   if (cuda) {
-    llamac::CudaPipelineConfig pipeline{static_cast<int>(optLevel), chipName,
-                                        computeDType, cudaToolkit};
+    llamac::CudaPipelineConfig pipeline;
+    pipeline.optLevel = static_cast<int>(optLevel);
+    pipeline.chip = chipName;
+    pipeline.computeDType = computeDType;
+    pipeline.gemmTile = gemmTile;
+    pipeline.toolkitPath = cudaToolkit;
     std::string ptx;
     if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx)))
       return 1;
@@ -360,6 +375,7 @@ int compile(MLIRContext &context) {
     artifactOptions.chip = chipName;
     artifactOptions.dependentLaunch = llamac::usesDependentLaunch(chipName);
     artifactOptions.computeDType = computeDType;
+    artifactOptions.gemmTile = gemmTile;
     if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))
       artifactOptions.scratchBytes = scratch.getInt();
     // The host code only launches kernels: build it for any x86-64.

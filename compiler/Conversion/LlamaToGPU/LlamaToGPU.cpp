@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace llamac {
@@ -25,7 +26,23 @@ namespace llamac {
 using namespace mlir;
 using namespace llamac::gpu;
 
+llvm::ArrayRef<llvm::StringRef> llamac::supportedGemmTiles() {
+  static const llvm::StringRef tiles[] = {"128x128", "64x128", "64x256", "128x256"};
+  return tiles;
+}
+
 namespace {
+
+/// The tile "ROWSxFEATURES" names, if it is a supported one.
+std::optional<GemmTile> parseGemmTile(StringRef name) {
+  if (!llvm::is_contained(llamac::supportedGemmTiles(), name))
+    return std::nullopt;
+  auto [rows, features] = name.split('x');
+  GemmTile tile;
+  if (rows.getAsInteger(10, tile.rows) || features.getAsInteger(10, tile.features))
+    return std::nullopt;
+  return tile;
+}
 
 LogicalResult lowerOp(Operation *op, GPULowering &l) {
   l.builder().setInsertionPoint(op);
@@ -78,6 +95,13 @@ struct ConvertLlamaToGPUPass
                          << computeDType << "'";
       return signalPassFailure();
     }
+    std::optional<GemmTile> tile = parseGemmTile(gemmTile);
+    if (!tile) {
+      module.emitError() << "gemm-tile must be one of "
+                         << llvm::join(llamac::supportedGemmTiles(), ", ") << ", not '"
+                         << gemmTile << "'";
+      return signalPassFailure();
+    }
     auto model = module->getAttrOfType<DictionaryAttr>("llama.model");
     auto maxBatch = model ? model.getAs<IntegerAttr>("max_batch") : IntegerAttr();
     auto maxSeq = model ? model.getAs<IntegerAttr>("max_seq") : IntegerAttr();
@@ -93,7 +117,7 @@ struct ConvertLlamaToGPUPass
     module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
                     b.getUnitAttr());
     GPULowering lowering(module, kernels, compute, maxBatch.getInt(),
-                         maxSeq.getInt());
+                         maxSeq.getInt(), *tile);
 
     int64_t scratchBytes = 0;
     for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {

@@ -35,13 +35,22 @@ namespace llamac::gpu {
 inline constexpr int64_t kBlockThreads = 256;
 inline constexpr int64_t kWarpSize = 32;
 
+/// The output tile one block of prefill's tensor-core GEMM computes: rows
+/// of the B * T activation rows by features of the weights it streams.
+struct GemmTile {
+  int64_t rows = 128;
+  int64_t features = 128;
+};
+
 class GPULowering {
 public:
   GPULowering(mlir::ModuleOp module, mlir::gpu::GPUModuleOp kernels,
-              mlir::Type computeType, int64_t maxBatch, int64_t maxSeq);
+              mlir::Type computeType, int64_t maxBatch, int64_t maxSeq,
+              GemmTile gemmTile);
 
   mlir::OpBuilder &builder() { return b; }
   mlir::Type computeType() const { return compute; }
+  GemmTile gemmTile() const { return tile; }
   /// The KV cache's element type (see kvCacheDType in frontends/ModelSpec.h).
   mlir::Type cacheType() const;
 
@@ -116,6 +125,7 @@ private:
   mlir::gpu::GPUModuleOp kernels;
   mlir::OpBuilder b;
   mlir::Type compute;
+  GemmTile tile;
   /// The limits scratch buffers are sized for.
   int64_t batchLimit;
   int64_t seqLimit;

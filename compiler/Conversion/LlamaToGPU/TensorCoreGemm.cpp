@@ -6,14 +6,22 @@
 // runs them as mma.sync.m16n8k16 (f16 or bf16 operands, float32
 // accumulators), which Ampere and Hopper both have.
 //
-// A block computes a 128 x 128 tile of the output (gated: 128 x 64 of gate
-// and of up, so silu(gate) * up is applied before the single store) with 8
-// warps in 2 x 4; a warp holds 64 x 32 of the tile (gated: 64 x 16 of each)
-// as 4 x 4 fragments. K is walked in 32-wide slices through three stages of
-// shared memory: cp.async copies a slice two ahead of the one the warps
-// multiply, straight from global to shared memory (no registers held, no
-// stores issued), and one barrier per slice both publishes the next slice
-// and frees the stage the next copy overwrites.
+// A block computes a tile of the output, 128 x 128 by default (gated: 128 x
+// 64 of gate and of up, so silu(gate) * up is applied before the single
+// store), with 8 warps in 2 x 4; a warp holds 64 x 32 of the tile (gated:
+// 64 x 16 of each) as 4 x 4 fragments. `gemm-tile` picks 64x128, 64x256 or
+// 128x256 instead, the choice of a tuning run on the GPU: smaller tiles fill
+// more of the multiprocessors when rows are few, larger ones read less from
+// L2 per multiply-add but hold 128 accumulators a thread (one block per
+// multiprocessor). No tile changes the order of any sum, so every tile
+// computes the same bits.
+//
+// K is walked in 32-wide slices through up to three stages of shared
+// memory (as many as 48 KiB hold): cp.async copies a slice stages - 1
+// ahead of the one the warps multiply, straight from global to shared
+// memory (no registers held, no stores issued), and one barrier per slice
+// both publishes the next slice and frees the stage the next copy
+// overwrites.
 //
 // The activation rows arrive in the weights' dtype, as Hugging Face computes
 // them: their producer (a norm, prefill attention, swiglu) rounds them when
@@ -26,8 +34,8 @@
 // of row g of each. A staged row is 32 elements, four 16-byte chunks; chunk
 // c of row r lies at position c ^ ((r / 2) % 4), so the 8 rows one ldmatrix
 // phase reads, and the 8 chunks a quarter warp copies, fall in 32 distinct
-// banks without padding (three stages then fit the 48 KiB of static shared
-// memory).
+// banks without padding (three stages of a 128 x 128 tile then fit the
+// 48 KiB of static shared memory).
 //
 // The mma.m16n8k16 fragments follow the PTX ISA: lane 4 * g + t holds A
 // (16 x 16, row-major) at rows g and g + 8, columns 2t, 2t + 1 and 2t + 8,
@@ -51,9 +59,6 @@ using namespace mlir;
 namespace llamac::gpu {
 namespace {
 
-/// Output rows and features (all weights together) of a block's tile.
-constexpr int64_t kTileRows = 128;
-constexpr int64_t kTileFeatures = 128;
 /// K elements per staged slice.
 constexpr int64_t kSliceK = 32;
 /// The block's 8 warps as 2 rows x 4 columns of its tile.
@@ -63,49 +68,68 @@ constexpr int64_t kWarpColumns = 4;
 constexpr int64_t kMmaM = 16;
 constexpr int64_t kMmaN = 8;
 constexpr int64_t kMmaK = 16;
-constexpr int64_t kRowFragments = kTileRows / kWarpRows / kMmaM;
 /// Elements of one 16-byte chunk: a cp.async copy, a row of an ldmatrix.
 constexpr int64_t kChunk = 8;
 constexpr int64_t kChunksPerRow = kSliceK / kChunk;
-/// A stage holds the slice's activation rows, then its weight rows.
-constexpr int64_t kOperandElements = kTileRows * kSliceK;
-constexpr int64_t kStageElements = 2 * kOperandElements;
-constexpr int64_t kStages = 3;
 /// Rows the block copies per pass, one 16-byte chunk per thread.
 constexpr int64_t kRowsPerPass = kBlockThreads / kChunksPerRow;
-constexpr int64_t kPasses = kTileRows / kRowsPerPass;
-static_assert(kTileRows == kTileFeatures, "both operands stage as many rows");
 static_assert(kWarpRows * kWarpColumns * kWarpSize == kBlockThreads);
 static_assert(kChunksPerRow == 4, "the swizzle permutes four chunks");
-/// Blocks resident per multiprocessor: 128 registers a thread.
-constexpr int64_t kBlocksPerMultiprocessor = 2;
+/// Static shared memory a kernel may declare, and the stages it holds.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+constexpr int64_t kMaxStages = 3;
+/// Accumulators a thread holds with two blocks per multiprocessor (128
+/// registers a thread); more take one block and up to 255 registers.
+constexpr int64_t kAccumulatorsForTwoBlocks = 64;
 
-/// Features of each weight in a block's tile.
-int64_t featuresPerWeight(const LinearShape &shape) {
-  return kTileFeatures / shape.streamedWeights();
-}
+/// How a block of the kernel splits its tile (GemmTile): the supported
+/// tiles give every warp whole m16n8 fragments, and gated, an even number
+/// of them per weight (ldmatrix.x4 loads two).
+struct GemmLayout {
+  GemmLayout(GemmTile tile, const LinearShape &shape)
+      : rows(tile.rows), features(tile.features),
+        featuresPerWeight(tile.features / shape.streamedWeights()) {}
 
-SmallVector<int64_t> blocksPerGroup(const LinearShape &shape) {
-  int64_t features = featuresPerWeight(shape);
+  int64_t rowsPerWarp() const { return rows / kWarpRows; }
+  int64_t rowFragments() const { return rowsPerWarp() / kMmaM; }
+  int64_t featuresPerWarp() const { return featuresPerWeight / kWarpColumns; }
+  int64_t featureFragments() const { return featuresPerWarp() / kMmaN; }
+  /// A stage holds the slice's activation rows, then its weight rows.
+  int64_t operandElements() const { return rows * kSliceK; }
+  int64_t stageElements() const { return (rows + features) * kSliceK; }
+  /// As many stages of 16-bit elements as static shared memory holds.
+  int64_t stages() const {
+    return std::min(kMaxStages, kStaticSharedBytes / (2 * stageElements()));
+  }
+  int64_t accumulators() const { return rows * features / kBlockThreads; }
+  int64_t blocksPerMultiprocessor() const {
+    return accumulators() <= kAccumulatorsForTwoBlocks ? 2 : 1;
+  }
+
+  int64_t rows, features, featuresPerWeight;
+};
+
+SmallVector<int64_t> blocksPerGroup(const LinearShape &shape, const GemmLayout &layout) {
   return llvm::map_to_vector(shape.outFeatures, [&](int64_t n) {
-    return (n + features - 1) / features;
+    return (n + layout.featuresPerWeight - 1) / layout.featuresPerWeight;
   });
 }
 
-std::string gemmName(const LinearShape &shape, Type compute, Type outElement) {
+std::string gemmName(const LinearShape &shape, const GemmLayout &layout, Type compute,
+                     Type outElement) {
   return std::string(shape.gated ? "swiglu_gemm_" : "gemm_") + typeName(compute) +
-         "_k" + std::to_string(shape.inFeatures) + shape.featuresSuffix() +
+         "_k" + std::to_string(shape.inFeatures) + shape.featuresSuffix() + "_t" +
+         std::to_string(layout.rows) + "x" + std::to_string(layout.features) +
          narrowedSuffix("out", outElement);
 }
 
 /// Builds the kernel's body; see the file comment for the tiling.
 class GemmKernelBuilder {
 public:
-  GemmKernelBuilder(DeviceBuilder &d, const LinearShape &shape, Type element,
-                    mlir::gpu::GPUFuncOp f)
-      : d(d), b(d.builder()), loc(d.location()), shape(shape), element(element),
-        warpFeatures(featuresPerWeight(shape) / kWarpColumns),
-        featureFragments(warpFeatures / kMmaN) {
+  GemmKernelBuilder(DeviceBuilder &d, const LinearShape &shape,
+                    const GemmLayout &layout, Type element, mlir::gpu::GPUFuncOp f)
+      : d(d), b(d.builder()), loc(d.location()), shape(shape), layout(layout),
+        element(element), featureFragments(layout.featureFragments()) {
     bindArguments(f);
   }
 
@@ -136,15 +160,16 @@ private:
                          ArrayRef<Value> c);
   /// Index of accumulator `i` of fragment (weight, row, feature).
   int64_t accIndex(int64_t weight, int64_t row, int64_t feature, int64_t i) const {
-    return ((weight * kRowFragments + row) * featureFragments + feature) * 4 + i;
+    return ((weight * layout.rowFragments() + row) * featureFragments + feature) * 4 + i;
   }
 
   DeviceBuilder &d;
   OpBuilder &b;
   Location loc;
   const LinearShape &shape;
+  const GemmLayout &layout;
   Type element;
-  int64_t warpFeatures, featureFragments;
+  int64_t featureFragments;
   Value x, rows, shared;
   OutputGroup group;
   /// The tile's first row and first feature (of each weight).
@@ -167,12 +192,12 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
   shared = f.getWorkgroupAttributions().front();
   for (int64_t i = 1; i <= numWeights; ++i)
     f.setArgAttr(i, llama::kInvariantArgAttr, b.getUnitAttr());
-  group = selectOutputGroup(d, shape.outFeatures, blocksPerGroup(shape),
+  group = selectOutputGroup(d, shape.outFeatures, blocksPerGroup(shape, layout),
                             shape.gated, weights, outs,
                             d.blockId(mlir::gpu::Dimension::y));
-  firstRow = d.mul(d.blockId(mlir::gpu::Dimension::x), d.index(kTileRows));
+  firstRow = d.mul(d.blockId(mlir::gpu::Dimension::x), d.index(layout.rows));
   firstFeature = d.mul(d.sub(d.blockId(mlir::gpu::Dimension::y), group.firstBlock),
-                       d.index(featuresPerWeight(shape)));
+                       d.index(layout.featuresPerWeight));
   Value lane = d.laneId();
   laneGroup = d.div(lane, d.index(4));
   laneInGroup = arith::RemUIOp::create(b, loc, lane, d.index(4));
@@ -214,30 +239,30 @@ Value GemmKernelBuilder::copyChunk(Value buffer, Value row, Value slice,
       b.getIndexAttr(kChunk), sourceElements, /*bypassL1=*/b.getUnitAttr());
 }
 
-/// Gated, pass p copies weight p's features; else the passes copy
-/// consecutive features of the one weight.
+/// The staged weight rows are each weight's features of the tile in turn
+/// (gated: gate's, then up's), 64 rows per pass.
 SmallVector<Value> GemmKernelBuilder::copyWeights(Value slice, Value stageIndex) {
-  Value base = d.add(d.mul(stageIndex, d.index(kStageElements)), d.index(kOperandElements));
+  Value base = d.add(d.mul(stageIndex, d.index(layout.stageElements())),
+                     d.index(layout.operandElements()));
   Value lastFeature = d.sub(group.outFeatures, d.index(1));
   SmallVector<Value> copies;
-  for (int64_t pass = 0; pass < kPasses; ++pass) {
-    Value weight = group.weights[shape.gated ? pass : 0];
-    Value feature = d.add(firstFeature, passRow);
-    if (!shape.gated)
-      feature = d.add(feature, d.index(pass * kRowsPerPass));
+  for (int64_t first = 0; first < layout.features; first += kRowsPerPass) {
+    Value weight = group.weights[first / layout.featuresPerWeight];
+    Value feature = d.add(firstFeature,
+                          d.add(passRow, d.index(first % layout.featuresPerWeight)));
     feature = arith::MinUIOp::create(b, loc, feature, lastFeature);
-    copies.push_back(copyChunk(weight, feature, slice, base,
-                               d.add(passRow, d.index(pass * kRowsPerPass))));
+    copies.push_back(
+        copyChunk(weight, feature, slice, base, d.add(passRow, d.index(first))));
   }
   return copies;
 }
 
 SmallVector<Value> GemmKernelBuilder::copyRows(Value slice, Value stageIndex) {
-  Value base = d.mul(stageIndex, d.index(kStageElements));
+  Value base = d.mul(stageIndex, d.index(layout.stageElements()));
   Value lastRow = d.sub(rows, d.index(1));
   SmallVector<Value> copies;
-  for (int64_t pass = 0; pass < kPasses; ++pass) {
-    Value stagedRow = d.add(passRow, d.index(pass * kRowsPerPass));
+  for (int64_t first = 0; first < layout.rows; first += kRowsPerPass) {
+    Value stagedRow = d.add(passRow, d.index(first));
     Value row = arith::MinUIOp::create(b, loc, d.add(firstRow, stagedRow), lastRow);
     copies.push_back(copyChunk(x, row, slice, base, stagedRow));
   }
@@ -291,30 +316,31 @@ SmallVector<Value> GemmKernelBuilder::mma(ArrayRef<Value> a,
 SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
                                                     ValueRange acc) {
   SmallVector<Value> next(acc.begin(), acc.end());
-  Value rowBase = d.mul(stageIndex, d.index(kStageElements));
-  Value featureBase = d.add(rowBase, d.index(kOperandElements));
+  Value rowBase = d.mul(stageIndex, d.index(layout.stageElements()));
+  Value featureBase = d.add(rowBase, d.index(layout.operandElements()));
   // Matrices 1 and 3 of an A fragment are its rows 8-15, 2 and 3 its
   // columns 8-15; matrices 2 and 3 of a B pair are its second fragment, 1
   // and 3 the fragments' rows 8-15 of K.
   Value upperHalf = d.div(laneMatrix, d.index(2));
   Value oddMatrix = arith::RemUIOp::create(b, loc, laneMatrix, d.index(2));
-  Value aRow = d.add(d.add(d.mul(warpRow, d.index(kTileRows / kWarpRows)), laneMatrixRow),
+  Value aRow = d.add(d.add(d.mul(warpRow, d.index(layout.rowsPerWarp())), laneMatrixRow),
                      d.mul(oddMatrix, d.index(8)));
-  Value bRow = d.add(d.add(d.mul(warpColumn, d.index(warpFeatures)), laneMatrixRow),
+  Value bRow = d.add(d.add(d.mul(warpColumn, d.index(layout.featuresPerWarp())),
+                           laneMatrixRow),
                      d.mul(upperHalf, d.index(kMmaN)));
   for (int64_t step = 0; step < kSliceK / kMmaK; ++step) {
     Value firstChunk = d.index(step * kMmaK / kChunk);
     Value aChunk = d.add(firstChunk, upperHalf);
     Value bChunk = d.add(firstChunk, oddMatrix);
     SmallVector<SmallVector<Value>> a;
-    for (int64_t r = 0; r < kRowFragments; ++r)
+    for (int64_t r = 0; r < layout.rowFragments(); ++r)
       a.push_back(loadMatrices(rowBase, d.add(aRow, d.index(r * kMmaM)), aChunk));
     for (int64_t w = 0; w < shape.streamedWeights(); ++w)
       for (int64_t f = 0; f < featureFragments; f += 2) {
-        Value row = d.add(bRow, d.index(w * featuresPerWeight(shape) + f * kMmaN));
+        Value row = d.add(bRow, d.index(w * layout.featuresPerWeight + f * kMmaN));
         SmallVector<Value> pair = loadMatrices(featureBase, row, bChunk);
         for (int64_t half = 0; half < 2; ++half)
-          for (int64_t r = 0; r < kRowFragments; ++r) {
+          for (int64_t r = 0; r < layout.rowFragments(); ++r) {
             int64_t first = accIndex(w, r, f + half, 0);
             SmallVector<Value> result =
                 mma(a[r], ArrayRef<Value>(pair).slice(2 * half, 2),
@@ -330,10 +356,11 @@ SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
 /// g + 8 of every fragment; gated, silu(gate) * up of the two weights' pairs.
 void GemmKernelBuilder::storeResults(ValueRange acc) {
   auto pairType = VectorType::get({2}, b.getF32Type());
-  Value warpFirstRow = d.add(firstRow, d.mul(warpRow, d.index(kTileRows / kWarpRows)));
-  Value warpFirstFeature = d.add(firstFeature, d.mul(warpColumn, d.index(warpFeatures)));
+  Value warpFirstRow = d.add(firstRow, d.mul(warpRow, d.index(layout.rowsPerWarp())));
+  Value warpFirstFeature =
+      d.add(firstFeature, d.mul(warpColumn, d.index(layout.featuresPerWarp())));
   Value laneColumn = d.mul(laneInGroup, d.index(2));
-  for (int64_t r = 0; r < kRowFragments; ++r)
+  for (int64_t r = 0; r < layout.rowFragments(); ++r)
     for (int64_t f = 0; f < featureFragments; ++f)
       for (int64_t half = 0; half < 2; ++half) {
         auto pairOf = [&](int64_t weight) -> Value {
@@ -367,8 +394,8 @@ void disableUnrolling(Operation *loop) {
   loop->setAttr("llvm.loop_annotation", annotation);
 }
 
-/// The first kStages - 1 slices are in flight before the loop. Iteration s
-/// copies slice s + kStages - 1 into the stage slice s - 1 was multiplied
+/// The first `stages` - 1 slices are in flight before the loop. Iteration s
+/// copies slice s + stages - 1 into the stage slice s - 1 was multiplied
 /// from (the last barrier saw every warp finish it), multiplies slice s,
 /// then waits until slice s + 1 has landed and the barrier publishes it.
 /// Slices past the last copy the last one again into a stage nobody reads
@@ -376,36 +403,37 @@ void disableUnrolling(Operation *loop) {
 /// stays right.
 void GemmKernelBuilder::build() {
   int64_t slices = (shape.inFeatures + kSliceK - 1) / kSliceK;
+  int64_t stages = layout.stages();
   auto clamped = [&](Value slice) -> Value {
     return arith::MinUIOp::create(b, loc, slice, d.index(slices - 1));
   };
   auto waitForNextSlice = [&](Value lastGroup) {
-    nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup, b.getI32IntegerAttr(kStages - 2));
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup, b.getI32IntegerAttr(stages - 2));
     d.barrier();
   };
   // The weights first: lmc-gpu-dependent-launch waits for the previous
   // kernel before the first copy of activation rows.
   SmallVector<SmallVector<Value>> prologue;
-  for (int64_t s = 0; s < kStages - 1; ++s)
+  for (int64_t s = 0; s < stages - 1; ++s)
     prologue.push_back(copyWeights(clamped(d.index(s)), d.index(s)));
   Value lastGroup;
-  for (int64_t s = 0; s < kStages - 1; ++s) {
+  for (int64_t s = 0; s < stages - 1; ++s) {
     llvm::append_range(prologue[s], copyRows(clamped(d.index(s)), d.index(s)));
     lastGroup = commit(prologue[s]);
   }
   waitForNextSlice(lastGroup);
   Value zero = d.f32(0);
   SmallVector<Value> acc(
-      kRowFragments * featureFragments * shape.streamedWeights() * 4, zero);
+      layout.rowFragments() * featureFragments * shape.streamedWeights() * 4, zero);
   ValueRange result = d.forLoop(
       d.index(0), d.index(slices), d.index(1), acc,
       [&](Value slice, ValueRange carried) {
-        Value ahead = d.add(slice, d.index(kStages - 1));
-        Value aheadStage = arith::RemUIOp::create(b, loc, ahead, d.index(kStages));
+        Value ahead = d.add(slice, d.index(stages - 1));
+        Value aheadStage = arith::RemUIOp::create(b, loc, ahead, d.index(stages));
         SmallVector<Value> copies = copyWeights(clamped(ahead), aheadStage);
         llvm::append_range(copies, copyRows(clamped(ahead), aheadStage));
         Value group = commit(copies);
-        Value current = arith::RemUIOp::create(b, loc, slice, d.index(kStages));
+        Value current = arith::RemUIOp::create(b, loc, slice, d.index(stages));
         SmallVector<Value> next = multiplySlice(current, carried);
         waitForNextSlice(group);
         return next;
@@ -434,25 +462,27 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   argTypes.append(shape.numWeights(), l.flatType(compute));
   argTypes.append(shape.numOutputs(), l.flatType(outElement));
   argTypes.push_back(b.getIndexType());
+  GemmLayout layout(l.gemmTile(), shape);
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
-      gemmName(shape, compute, outElement), argTypes,
-      {l.sharedType(compute, kStages * kStageElements)},
+      gemmName(shape, layout, compute, outElement), argTypes,
+      {l.sharedType(compute, layout.stages() * layout.stageElements())},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
-        // Two blocks per multiprocessor (128 registers a thread), so one
-        // block's multiply overlaps the other's barrier.
+        // Two blocks per multiprocessor where the accumulators fit 128
+        // registers a thread, so one block's multiply overlaps the other's
+        // barrier; larger tiles take one block and up to 255 registers.
         f->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
                    b.getDenseI32ArrayAttr({kBlockThreads, 1, 1}));
         f->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                   b.getI32IntegerAttr(kBlocksPerMultiprocessor));
-        GemmKernelBuilder(d, shape, compute, f).build();
+                   b.getI32IntegerAttr(layout.blocksPerMultiprocessor()));
+        GemmKernelBuilder(d, shape, layout, compute, f).build();
       });
   SmallVector<Value> args = {input};
   llvm::append_range(args, weights);
   llvm::append_range(args, outs);
   args.push_back(rows);
   l.launch(loc, kernel,
-           {l.ceilDiv(loc, rows, kTileRows),
-            l.index(loc, llvm::sum_of(blocksPerGroup(shape))), l.index(loc, 1)},
+           {l.ceilDiv(loc, rows, layout.rows),
+            l.index(loc, llvm::sum_of(blocksPerGroup(shape, layout))), l.index(loc, 1)},
            kBlockThreads, args);
 }
 
