@@ -21,6 +21,8 @@ fixture files (weights, golden.json, reference logits).
              identical ids (f32 and f16).
   pdl        kernels launched with programmatic stream serialization (the
              default on sm_90) and plainly give identical ids (f32 and f16).
+  tile-TILE  the gqa fixture built with another --gemm-tile: prompt logits
+             bit-identical to the default tile's (150 tokens, f16).
   memcheck   compute-sanitizer --tool memcheck on one generation: 0 errors.
 
 Python 3 standard library only.
@@ -262,6 +264,33 @@ def check_decode_attention(checks, device, fixture, golden, config, scratch, ste
         checks.add("decode-" + dtype, fixture, ok, detail)
 
 
+def check_gemm_tiles(checks, device, fixture, scratch):
+    """Each --gemm-tile build of the fixture (prepare.sh's `cuda-f16-t*`)
+    against the default tile on the same GPU. No tile changes the order of
+    any sum, so the prompt logits must agree bit for bit: a 150-token prompt
+    spans two or three row tiles, the last partial."""
+    rows = [[i * 37 % 500 + 3 for i in range(150)]]
+    prefix = os.path.basename(device.artifact(fixture, "cuda-f16-t"))[:-len(".lmc")]
+    tiles = sorted(name[len(prefix):-len(".lmc")]
+                   for name in os.listdir(os.path.join(device.root, "artifacts"))
+                   if name.startswith(prefix))
+    try:
+        default = os.path.join(scratch, "%s-tile-default.f32" % fixture)
+        device.generate(fixture, "cuda-f16", rows, 1, default)
+        expected = read_floats(default)
+        for tile in tiles:
+            dump = os.path.join(scratch, "%s-tile-%s.f32" % (fixture, tile))
+            device.generate(fixture, "cuda-f16-t" + tile, rows, 1, dump)
+            actual = read_floats(dump)
+            same = actual == expected
+            checks.add("tile-" + tile, fixture, same,
+                       "prompt logits of 150 tokens %s the default tile's" % (
+                           "identical to" if same else
+                           "differ (max %.3g) from" % max_diff(actual, expected)))
+    except RuntimeError as error:
+        checks.add("tiles", fixture, False, str(error))
+
+
 def find_sanitizer():
     found = shutil.which("compute-sanitizer")
     if found:
@@ -316,6 +345,7 @@ def main():
             check_decode_attention(checks, device, fixture, golden, config, scratch,
                                    min(200, config["max_position_embeddings"] -
                                        len(golden["cases"][0]["input_ids"])))
+        check_gemm_tiles(checks, device, "tiny-llama2-gqa", scratch)
         check_memcheck(checks, device, "tiny-llama2-gqa",
                        load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
                                               "golden.json")))

@@ -52,6 +52,13 @@ for entry in "${fixtures[@]}"; do
     "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-$dtype.lmc" \
       --target cuda --chip sm_90 --dtype "$dtype" --max-batch 2
   done
+  # check.sh's bit-for-bit check of the other --gemm-tile builds.
+  if [ "$name" = tiny-llama2-gqa ]; then
+    for tile in 64x128 64x256 128x256 128x128/4; do
+      "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-t${tile//\//w}.lmc" \
+        --target cuda --chip sm_90 --dtype f16 --max-batch 2 --gemm-tile "$tile"
+    done
+  fi
   # The f16/bf16 reference: the CPU in f32 on the checkpoint rounded to that
   # dtype, i.e. on the very weights the CUDA artifact computes with.
   for dtype in f16 bf16; do
@@ -78,13 +85,21 @@ for shape in llama-2-7b llama-2-13b; do
 done
 # session.sh's A/B of prefill's GEMM tiles (--gemm-tile) on the 7B shape;
 # the artifact above has the default tile, 128x128.
-for tile in 64x128 64x256 128x256; do
+for tile in 64x128 64x256 128x256 128x128/4; do
   "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
-    -o "$out/artifacts/llama-2-7b-cuda-f16-t$tile.lmc" --target cuda --chip sm_90 \
+    -o "$out/artifacts/llama-2-7b-cuda-f16-t${tile//\//w}.lmc" --target cuda --chip sm_90 \
     --dtype f16 --gemm-tile "$tile"
 done
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
+
+# Every CPU reference artifact bundles libomp.so.5 (1.2 MB); one copy in
+# lib/, which check.sh puts on LD_LIBRARY_PATH, serves them all and keeps
+# .device within what a GPU run carries.
+for bundled in "$out"/artifacts/*.lmc/libomp.so.5; do
+  cp -n "$bundled" "$out/lib/libomp.so.5"
+  rm "$bundled"
+done
 
 du -sh "$out"
 size=$(du -sm "$out" | cut -f1)

@@ -6,7 +6,7 @@
 # profile.sh, then bench.sh's 13B shape with whatever time is left. Logs, the benchmark's JSON (bench.tgz) and the kernel CSV go to
 # OUT_DIR; the last lines printed are the check's verdict, the benchmark
 # table, the tiles' A/B and the decode profile. Measured on an H100: check
-# 35 s, 7B and HF 275 s, profile ~45 s, 13B 75 s; the tiles' A/B (4
+# 35 s, 7B and HF 275 s, profile ~45 s, 13B 75 s; the tiles' A/B (5
 # artifacts x 2 rounds) is not measured yet, ~10 s a run estimated.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)

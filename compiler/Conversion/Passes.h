@@ -25,9 +25,9 @@ namespace llamac {
 
 inline void registerConversionPasses() { registerLlamacConversionPasses(); }
 
-/// The output tiles ("ROWSxFEATURES") lmc-convert-llama-to-gpu builds
-/// prefill's tensor-core GEMM with (its `gemm-tile`); the first is the
-/// default.
+/// The output tiles ("ROWSxFEATURES", "/WARPS" when not 8)
+/// lmc-convert-llama-to-gpu builds prefill's tensor-core GEMM with (its
+/// `gemm-tile`); the first is the default.
 llvm::ArrayRef<llvm::StringRef> supportedGemmTiles();
 
 } // namespace llamac

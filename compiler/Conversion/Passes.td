@@ -42,8 +42,9 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
     Option<"computeDType", "compute-dtype", "std::string", /*default=*/"\"f32\"",
            "dtype of the weights and the KV cache on the device: f32, f16, bf16">,
     Option<"gemmTile", "gemm-tile", "std::string", /*default=*/"\"128x128\"",
-           "output tile (rows x features) of a block of prefill's tensor-core "
-           "GEMM: 64x128, 128x128, 64x256 or 128x256">,
+           "output tile (rows x features, /warps when not 8) of a block of "
+           "prefill's tensor-core GEMM: 128x128, 64x128, 64x256, 128x256 or "
+           "128x128/4">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

@@ -27,19 +27,22 @@ using namespace mlir;
 using namespace llamac::gpu;
 
 llvm::ArrayRef<llvm::StringRef> llamac::supportedGemmTiles() {
-  static const llvm::StringRef tiles[] = {"128x128", "64x128", "64x256", "128x256"};
+  static const llvm::StringRef tiles[] = {"128x128", "64x128", "64x256", "128x256",
+                                          "128x128/4"};
   return tiles;
 }
 
 namespace {
 
-/// The tile "ROWSxFEATURES" names, if it is a supported one.
+/// The tile "ROWSxFEATURES[/WARPS]" names, if it is a supported one.
 std::optional<GemmTile> parseGemmTile(StringRef name) {
   if (!llvm::is_contained(llamac::supportedGemmTiles(), name))
     return std::nullopt;
-  auto [rows, features] = name.split('x');
+  auto [shape, warps] = name.split('/');
+  auto [rows, features] = shape.split('x');
   GemmTile tile;
-  if (rows.getAsInteger(10, tile.rows) || features.getAsInteger(10, tile.features))
+  if (rows.getAsInteger(10, tile.rows) || features.getAsInteger(10, tile.features) ||
+      (!warps.empty() && warps.getAsInteger(10, tile.warps)))
     return std::nullopt;
   return tile;
 }

@@ -36,10 +36,12 @@ inline constexpr int64_t kBlockThreads = 256;
 inline constexpr int64_t kWarpSize = 32;
 
 /// The output tile one block of prefill's tensor-core GEMM computes: rows
-/// of the B * T activation rows by features of the weights it streams.
+/// of the B * T activation rows by features of the weights it streams, and
+/// the warps that share it.
 struct GemmTile {
   int64_t rows = 128;
   int64_t features = 128;
+  int64_t warps = 8;
 };
 
 class GPULowering {

@@ -9,12 +9,14 @@
 // A block computes a tile of the output, 128 x 128 by default (gated: 128 x
 // 64 of gate and of up, so silu(gate) * up is applied before the single
 // store), with 8 warps in 2 x 4; a warp holds 64 x 32 of the tile (gated:
-// 64 x 16 of each) as 4 x 4 fragments. `gemm-tile` picks 64x128, 64x256 or
-// 128x256 instead, the choice of a tuning run on the GPU: smaller tiles fill
-// more of the multiprocessors when rows are few, larger ones read less from
-// L2 per multiply-add but hold 128 accumulators a thread (one block per
-// multiprocessor). No tile changes the order of any sum, so every tile
-// computes the same bits.
+// 64 x 16 of each) as 4 x 4 fragments. `gemm-tile` picks 64x128, 64x256,
+// 128x256 or 128x128 with 4 warps instead, the choice of a tuning run on the
+// GPU: smaller tiles fill more of the multiprocessors when rows are few;
+// warps of 64 x 64 (128x256, and 128x128/4) read fewer shared-memory bytes
+// per mma and larger tiles fewer L2 bytes per multiply-add, but hold 128
+// accumulators a thread (8 warps per multiprocessor, up to 255 registers).
+// No tile changes the order of any sum, so every tile computes the same
+// bits.
 //
 // K is walked in 32-wide slices through up to three stages of shared
 // memory (as many as 48 KiB hold): cp.async copies a slice stages - 1
@@ -61,9 +63,8 @@ namespace {
 
 /// K elements per staged slice.
 constexpr int64_t kSliceK = 32;
-/// The block's 8 warps as 2 rows x 4 columns of its tile.
+/// The block's warps as 2 rows x (warps / 2) columns of its tile.
 constexpr int64_t kWarpRows = 2;
-constexpr int64_t kWarpColumns = 4;
 /// One mma.sync: m16n8k16.
 constexpr int64_t kMmaM = 16;
 constexpr int64_t kMmaN = 8;
@@ -71,28 +72,29 @@ constexpr int64_t kMmaK = 16;
 /// Elements of one 16-byte chunk: a cp.async copy, a row of an ldmatrix.
 constexpr int64_t kChunk = 8;
 constexpr int64_t kChunksPerRow = kSliceK / kChunk;
-/// Rows the block copies per pass, one 16-byte chunk per thread.
-constexpr int64_t kRowsPerPass = kBlockThreads / kChunksPerRow;
-static_assert(kWarpRows * kWarpColumns * kWarpSize == kBlockThreads);
 static_assert(kChunksPerRow == 4, "the swizzle permutes four chunks");
 /// Static shared memory a kernel may declare, and the stages it holds.
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
 constexpr int64_t kMaxStages = 3;
-/// Accumulators a thread holds with two blocks per multiprocessor (128
-/// registers a thread); more take one block and up to 255 registers.
-constexpr int64_t kAccumulatorsForTwoBlocks = 64;
+/// Accumulators a thread holds with 16 warps per multiprocessor (128
+/// registers a thread); more take 8 warps and up to 255 registers.
+constexpr int64_t kAccumulatorsFor16Warps = 64;
 
 /// How a block of the kernel splits its tile (GemmTile): the supported
 /// tiles give every warp whole m16n8 fragments, and gated, an even number
 /// of them per weight (ldmatrix.x4 loads two).
 struct GemmLayout {
   GemmLayout(GemmTile tile, const LinearShape &shape)
-      : rows(tile.rows), features(tile.features),
+      : rows(tile.rows), features(tile.features), warps(tile.warps),
         featuresPerWeight(tile.features / shape.streamedWeights()) {}
 
+  int64_t threads() const { return warps * kWarpSize; }
+  int64_t warpColumns() const { return warps / kWarpRows; }
+  /// Rows the block copies per pass, one 16-byte chunk per thread.
+  int64_t rowsPerPass() const { return threads() / kChunksPerRow; }
   int64_t rowsPerWarp() const { return rows / kWarpRows; }
   int64_t rowFragments() const { return rowsPerWarp() / kMmaM; }
-  int64_t featuresPerWarp() const { return featuresPerWeight / kWarpColumns; }
+  int64_t featuresPerWarp() const { return featuresPerWeight / warpColumns(); }
   int64_t featureFragments() const { return featuresPerWarp() / kMmaN; }
   /// A stage holds the slice's activation rows, then its weight rows.
   int64_t operandElements() const { return rows * kSliceK; }
@@ -101,12 +103,19 @@ struct GemmLayout {
   int64_t stages() const {
     return std::min(kMaxStages, kStaticSharedBytes / (2 * stageElements()));
   }
-  int64_t accumulators() const { return rows * features / kBlockThreads; }
+  int64_t accumulators() const { return rows * features / threads(); }
   int64_t blocksPerMultiprocessor() const {
-    return accumulators() <= kAccumulatorsForTwoBlocks ? 2 : 1;
+    int64_t residentWarps = accumulators() <= kAccumulatorsFor16Warps ? 16 : 8;
+    return residentWarps / warps;
+  }
+  /// "_t128x128", and "w4" for a tile of 4 warps.
+  std::string suffix() const {
+    return "_t" + std::to_string(rows) + "x" + std::to_string(features) +
+           (warps == kDefaultWarps ? "" : "w" + std::to_string(warps));
   }
 
-  int64_t rows, features, featuresPerWeight;
+  static constexpr int64_t kDefaultWarps = 8;
+  int64_t rows, features, warps, featuresPerWeight;
 };
 
 SmallVector<int64_t> blocksPerGroup(const LinearShape &shape, const GemmLayout &layout) {
@@ -118,9 +127,8 @@ SmallVector<int64_t> blocksPerGroup(const LinearShape &shape, const GemmLayout &
 std::string gemmName(const LinearShape &shape, const GemmLayout &layout, Type compute,
                      Type outElement) {
   return std::string(shape.gated ? "swiglu_gemm_" : "gemm_") + typeName(compute) +
-         "_k" + std::to_string(shape.inFeatures) + shape.featuresSuffix() + "_t" +
-         std::to_string(layout.rows) + "x" + std::to_string(layout.features) +
-         narrowedSuffix("out", outElement);
+         "_k" + std::to_string(shape.inFeatures) + shape.featuresSuffix() +
+         layout.suffix() + narrowedSuffix("out", outElement);
 }
 
 /// Builds the kernel's body; see the file comment for the tiling.
@@ -204,8 +212,8 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
   laneMatrix = d.div(lane, d.index(8));
   laneMatrixRow = arith::RemUIOp::create(b, loc, lane, d.index(8));
   Value warp = d.warpId();
-  warpRow = d.div(warp, d.index(kWarpColumns));
-  warpColumn = arith::RemUIOp::create(b, loc, warp, d.index(kWarpColumns));
+  warpRow = d.div(warp, d.index(layout.warpColumns()));
+  warpColumn = arith::RemUIOp::create(b, loc, warp, d.index(layout.warpColumns()));
   Value thread = d.threadId();
   passRow = d.div(thread, d.index(kChunksPerRow));
   chunk = arith::RemUIOp::create(b, loc, thread, d.index(kChunksPerRow));
@@ -240,13 +248,13 @@ Value GemmKernelBuilder::copyChunk(Value buffer, Value row, Value slice,
 }
 
 /// The staged weight rows are each weight's features of the tile in turn
-/// (gated: gate's, then up's), 64 rows per pass.
+/// (gated: gate's, then up's), rowsPerPass rows per pass.
 SmallVector<Value> GemmKernelBuilder::copyWeights(Value slice, Value stageIndex) {
   Value base = d.add(d.mul(stageIndex, d.index(layout.stageElements())),
                      d.index(layout.operandElements()));
   Value lastFeature = d.sub(group.outFeatures, d.index(1));
   SmallVector<Value> copies;
-  for (int64_t first = 0; first < layout.features; first += kRowsPerPass) {
+  for (int64_t first = 0; first < layout.features; first += layout.rowsPerPass()) {
     Value weight = group.weights[first / layout.featuresPerWeight];
     Value feature = d.add(firstFeature,
                           d.add(passRow, d.index(first % layout.featuresPerWeight)));
@@ -261,7 +269,7 @@ SmallVector<Value> GemmKernelBuilder::copyRows(Value slice, Value stageIndex) {
   Value base = d.mul(stageIndex, d.index(layout.stageElements()));
   Value lastRow = d.sub(rows, d.index(1));
   SmallVector<Value> copies;
-  for (int64_t first = 0; first < layout.rows; first += kRowsPerPass) {
+  for (int64_t first = 0; first < layout.rows; first += layout.rowsPerPass()) {
     Value stagedRow = d.add(passRow, d.index(first));
     Value row = arith::MinUIOp::create(b, loc, d.add(firstRow, stagedRow), lastRow);
     copies.push_back(copyChunk(x, row, slice, base, stagedRow));
@@ -471,7 +479,7 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
         // registers a thread, so one block's multiply overlaps the other's
         // barrier; larger tiles take one block and up to 255 registers.
         f->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
-                   b.getDenseI32ArrayAttr({kBlockThreads, 1, 1}));
+                   b.getDenseI32ArrayAttr({int32_t(layout.threads()), 1, 1}));
         f->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                    b.getI32IntegerAttr(layout.blocksPerMultiprocessor()));
         GemmKernelBuilder(d, shape, layout, compute, f).build();
@@ -483,7 +491,7 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   l.launch(loc, kernel,
            {l.ceilDiv(loc, rows, layout.rows),
             l.index(loc, llvm::sum_of(blocksPerGroup(shape, layout))), l.index(loc, 1)},
-           kBlockThreads, args);
+           layout.threads(), args);
 }
 
 } // namespace llamac::gpu
