@@ -39,17 +39,15 @@
 // banks without padding (three stages of a 128 x 128 tile then fit the
 // 48 KiB of static shared memory).
 //
-// The mma.m16n8k16 fragments follow the PTX ISA: lane 4 * g + t holds A
-// (16 x 16, row-major) at rows g and g + 8, columns 2t, 2t + 1 and 2t + 8,
-// 2t + 9, two elements per 32-bit register; B (16 x 8, "col" layout, which
-// is a weight's rows as they lie in memory) at column g, rows 2t, 2t + 1
-// and 2t + 8, 2t + 9; C at rows g and g + 8, columns 2t, 2t + 1. So the
-// ldmatrix matrices of an A fragment are its (rows, k) quarters (0-7, 0-7),
-// (8-15, 0-7), (0-7, 8-15), (8-15, 8-15), and those of two B fragments the
-// weight rows (0-7 | 8-15) x (k 0-7 | 8-15) of each.
+// With the mma.m16n8k16 fragments of TensorCoreOps.h (B's "col" layout is
+// a weight's rows as they lie in memory), the ldmatrix matrices of an A
+// fragment are its (rows, k) quarters (0-7, 0-7), (8-15, 0-7), (0-7, 8-15),
+// (8-15, 8-15), and those of two B fragments the weight rows (0-7 | 8-15) x
+// (k 0-7 | 8-15) of each.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
+#include "compiler/Conversion/LlamaToGPU/TensorCoreOps.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -65,12 +63,6 @@ namespace {
 constexpr int64_t kSliceK = 32;
 /// The block's warps as 2 rows x (warps / 2) columns of its tile.
 constexpr int64_t kWarpRows = 2;
-/// One mma.sync: m16n8k16.
-constexpr int64_t kMmaM = 16;
-constexpr int64_t kMmaN = 8;
-constexpr int64_t kMmaK = 16;
-/// Elements of one 16-byte chunk: a cp.async copy, a row of an ldmatrix.
-constexpr int64_t kChunk = 8;
 constexpr int64_t kChunksPerRow = kSliceK / kChunk;
 static_assert(kChunksPerRow == 4, "the swizzle permutes four chunks");
 /// Static shared memory a kernel may declare, and the stages it holds.
@@ -159,13 +151,12 @@ private:
   Value commit(ValueRange copies);
   /// Position in shared memory of chunk `chunkIndex` of staged row `row`.
   Value stagedChunk(Value operandBase, Value row, Value chunkIndex);
-  /// ldmatrix.x4 at the lane's row of `row` and chunk `chunkIndex`: the
-  /// four 32-bit registers, as mma.sync takes them.
-  SmallVector<Value> loadMatrices(Value operandBase, Value row, Value chunkIndex);
+  /// ldmatrix.x4 at the lane's row of `row` and chunk `chunkIndex`.
+  SmallVector<Value> loadStaged(Value operandBase, Value row, Value chunkIndex) {
+    return loadMatrices(d, shared, stagedChunk(operandBase, row, chunkIndex), element);
+  }
   SmallVector<Value> multiplySlice(Value stageIndex, ValueRange acc);
   void storeResults(ValueRange acc);
-  SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bFragment,
-                         ArrayRef<Value> c);
   /// Index of accumulator `i` of fragment (weight, row, feature).
   int64_t accIndex(int64_t weight, int64_t row, int64_t feature, int64_t i) const {
     return ((weight * layout.rowFragments() + row) * featureFragments + feature) * 4 + i;
@@ -282,45 +273,6 @@ Value GemmKernelBuilder::commit(ValueRange copies) {
       b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), copies);
 }
 
-SmallVector<Value> GemmKernelBuilder::loadMatrices(Value operandBase, Value row,
-                                                   Value chunkIndex) {
-  Value position = stagedChunk(operandBase, row, chunkIndex);
-  auto matrices = nvgpu::LdMatrixOp::create(
-      b, loc, VectorType::get({4, 2}, element), shared, ValueRange{position},
-      /*transpose=*/false, /*numTiles=*/4);
-  SmallVector<Value> registers;
-  for (int64_t i = 0; i < 4; ++i)
-    registers.push_back(vector::ExtractOp::create(b, loc, matrices, i));
-  return registers;
-}
-
-SmallVector<Value> GemmKernelBuilder::mma(ArrayRef<Value> a,
-                                          ArrayRef<Value> bFragment,
-                                          ArrayRef<Value> c) {
-  bool bf16 = element.isBF16();
-  // f16 operands are vector<2xf16>, bf16 ones i32 (see nvvm.mma.sync).
-  auto operands = [&](ArrayRef<Value> pairs) {
-    if (!bf16)
-      return SmallVector<Value>(pairs);
-    return llvm::map_to_vector(pairs, [&](Value pair) -> Value {
-      return LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair);
-    });
-  };
-  Type f32 = b.getF32Type();
-  auto resultType =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(4, f32));
-  NVVM::MMATypes types = bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
-  Value result = NVVM::MmaOp::create(
-      b, loc, resultType, operands(a), operands(bFragment), c,
-      ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{types, types},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
-  SmallVector<Value> d4;
-  for (int64_t i = 0; i < 4; ++i)
-    d4.push_back(LLVM::ExtractValueOp::create(b, loc, result, i));
-  return d4;
-}
-
 SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
                                                     ValueRange acc) {
   SmallVector<Value> next(acc.begin(), acc.end());
@@ -342,17 +294,17 @@ SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
     Value bChunk = d.add(firstChunk, oddMatrix);
     SmallVector<SmallVector<Value>> a;
     for (int64_t r = 0; r < layout.rowFragments(); ++r)
-      a.push_back(loadMatrices(rowBase, d.add(aRow, d.index(r * kMmaM)), aChunk));
+      a.push_back(loadStaged(rowBase, d.add(aRow, d.index(r * kMmaM)), aChunk));
     for (int64_t w = 0; w < shape.streamedWeights(); ++w)
       for (int64_t f = 0; f < featureFragments; f += 2) {
         Value row = d.add(bRow, d.index(w * layout.featuresPerWeight + f * kMmaN));
-        SmallVector<Value> pair = loadMatrices(featureBase, row, bChunk);
+        SmallVector<Value> pair = loadStaged(featureBase, row, bChunk);
         for (int64_t half = 0; half < 2; ++half)
           for (int64_t r = 0; r < layout.rowFragments(); ++r) {
             int64_t first = accIndex(w, r, f + half, 0);
             SmallVector<Value> result =
-                mma(a[r], ArrayRef<Value>(pair).slice(2 * half, 2),
-                    ArrayRef<Value>(next).slice(first, 4));
+                mmaSync(d, element, a[r], ArrayRef<Value>(pair).slice(2 * half, 2),
+                        ArrayRef<Value>(next).slice(first, 4));
             llvm::copy(result, next.begin() + first);
           }
       }

@@ -1,0 +1,61 @@
+//===- TensorCoreOps.cpp - mma.sync and ldmatrix for the kernels ----------===//
+#include "compiler/Conversion/LlamaToGPU/TensorCoreOps.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace llamac::gpu {
+
+SmallVector<Value> mmaSync(DeviceBuilder &d, Type element, ArrayRef<Value> a,
+                           ArrayRef<Value> b, ArrayRef<Value> c) {
+  OpBuilder &builder = d.builder();
+  Location loc = d.location();
+  bool bf16 = element.isBF16();
+  // f16 operands are vector<2xf16>, bf16 ones i32 (see nvvm.mma.sync).
+  auto operands = [&](ArrayRef<Value> pairs) {
+    if (!bf16)
+      return SmallVector<Value>(pairs);
+    return llvm::map_to_vector(pairs, [&](Value pair) -> Value {
+      return LLVM::BitcastOp::create(builder, loc, builder.getI32Type(), pair);
+    });
+  };
+  Type f32 = builder.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(builder.getContext(),
+                                                     SmallVector<Type>(4, f32));
+  NVVM::MMATypes types = bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  Value result = NVVM::MmaOp::create(
+      builder, loc, resultType, operands(a), operands(b), c,
+      ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{types, types},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+  SmallVector<Value> sums;
+  for (int64_t i = 0; i < 4; ++i)
+    sums.push_back(LLVM::ExtractValueOp::create(builder, loc, result, i));
+  return sums;
+}
+
+SmallVector<Value> loadMatrices(DeviceBuilder &d, Value shared, Value position,
+                                Type element, bool transpose) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  auto matrices = nvgpu::LdMatrixOp::create(b, loc, VectorType::get({4, 2}, element),
+                                            shared, ValueRange{position}, transpose,
+                                            /*numTiles=*/4);
+  SmallVector<Value> registers;
+  for (int64_t i = 0; i < 4; ++i)
+    registers.push_back(vector::ExtractOp::create(b, loc, matrices, i));
+  return registers;
+}
+
+Value packPair(DeviceBuilder &d, Type element, Value a, Value b) {
+  OpBuilder &builder = d.builder();
+  Location loc = d.location();
+  Value pair = vector::FromElementsOp::create(
+      builder, loc, VectorType::get({2}, builder.getF32Type()), ValueRange{a, b});
+  return arith::TruncFOp::create(builder, loc, VectorType::get({2}, element), pair);
+}
+
+} // namespace llamac::gpu

@@ -1,0 +1,50 @@
+//===- TensorCoreOps.h - mma.sync and ldmatrix for the kernels --*- C++ -*-===//
+//
+// The warp-level tensor-core operations the prefill kernels are built from
+// (TensorCoreGemm.cpp, FlashAttention.cpp): mma.sync m16n8k16 with float32
+// accumulators, and ldmatrix.x4 from shared memory. Fragments follow the
+// PTX ISA: lane 4 * g + t holds A (16 x 16, row-major) at rows g and g + 8,
+// columns 2t, 2t + 1 and 2t + 8, 2t + 9 (registers a0..a3: (g, 0-7),
+// (g + 8, 0-7), (g, 8-15), (g + 8, 8-15)); B (16 x 8, "col") at column g,
+// rows 2t, 2t + 1 and 2t + 8, 2t + 9; C at rows g and g + 8, columns 2t,
+// 2t + 1. A register is a pair of 16-bit elements, the lower first.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_TENSORCOREOPS_H
+#define LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_TENSORCOREOPS_H
+
+#include "compiler/Conversion/LlamaToGPU/KernelBuilder.h"
+
+namespace llamac::gpu {
+
+/// One m16n8k16 shape.
+inline constexpr int64_t kMmaM = 16;
+inline constexpr int64_t kMmaN = 8;
+inline constexpr int64_t kMmaK = 16;
+/// 16-bit elements in one 16-byte chunk: a row of an ldmatrix matrix, one
+/// cp.async copy.
+inline constexpr int64_t kChunk = 8;
+
+/// D = A B + C on the warp's fragments: `a` four and `b` two registers
+/// (vector<2 x element>, element f16 or bf16), `c` four float32
+/// accumulators; returns D's four.
+llvm::SmallVector<mlir::Value> mmaSync(DeviceBuilder &d, mlir::Type element,
+                                       llvm::ArrayRef<mlir::Value> a,
+                                       llvm::ArrayRef<mlir::Value> b,
+                                       llvm::ArrayRef<mlir::Value> c);
+
+/// ldmatrix.x4 from the flat shared buffer `shared`: the lane names the
+/// 16-byte row at element `position`, lanes 8i..8i + 7 the rows of matrix
+/// i. Each lane receives a register of each matrix (vector<2 x element>):
+/// word t of row g, or transposed, elements (2t, g) and (2t + 1, g).
+llvm::SmallVector<mlir::Value> loadMatrices(DeviceBuilder &d, mlir::Value shared,
+                                            mlir::Value position, mlir::Type element,
+                                            bool transpose = false);
+
+/// The 16-bit elements of `a` and `b` (float32) rounded to `element` as one
+/// register (vector<2 x element>), `a` in the lower half.
+mlir::Value packPair(DeviceBuilder &d, mlir::Type element, mlir::Value a, mlir::Value b);
+
+} // namespace llamac::gpu
+
+#endif // LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_TENSORCOREOPS_H
