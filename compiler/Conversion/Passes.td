@@ -69,7 +69,7 @@ def ConvertGPUToCPUEmulation
     `lmcEmuBarrier` and `lmcEmuShuffleXor`, and `nvvm.mma.sync` (m16n8k16,
     f16 or bf16, float32 accumulators) a call of `lmcEmuMma`, which gathers
     the fragments of the warp's lanes; `nvgpu.ldmatrix` (four 8 x 8
-    matrices of 16-bit elements, not transposed) a call of
+    matrices of 16-bit elements, transposed or not) a call of
     `lmcEmuLdMatrix`, which gathers the rows the lanes name, and
     `nvgpu.device_async_copy` a copy done at once (with its zero fill), so
     its groups and waits disappear. Every `gpu.launch_func` becomes

@@ -18,7 +18,7 @@
 // CHECK-NOT:     nvgpu.device_async
 // CHECK:         %[[BASE:.*]] = memref.extract_aligned_pointer_as_index %[[SHARED]]
 // CHECK:         %[[ROW:.*]] = llvm.inttoptr %{{.*}} : i64 to !llvm.ptr
-// CHECK:         call @lmcEmuLdMatrix(%[[ROW]], %[[WORDS]]) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK:         call @lmcEmuLdMatrix(%[[ROW]], %c0_i32, %[[WORDS]]) : (!llvm.ptr, i32, !llvm.ptr) -> ()
 // CHECK:         %[[LOADED:.*]] = llvm.load %[[WORDS]] : !llvm.ptr -> vector<8xf16>
 // CHECK:         vector.shape_cast %[[LOADED]] : vector<8xf16> to vector<4x2xf16>
 // CHECK-NOT:     nvgpu.ldmatrix
@@ -40,14 +40,32 @@ module attributes {gpu.container_module} {
 
 // -----
 
-// Transposed or fewer matrices are refused by name.
+// A transposed ldmatrix says so to the emulator.
+// CHECK-LABEL: func.func @lmc_emu_kernel_transposed(
+// CHECK:         call @lmcEmuLdMatrix(%{{.*}}, %c1_i32, %{{.*}}) : (!llvm.ptr, i32, !llvm.ptr) -> ()
 module attributes {gpu.container_module} {
   gpu.module @kernels {
     gpu.func @transposed(%out: memref<?xf16>, %i: index)
         workgroup(%staged: memref<64xf16, #gpu.address_space<workgroup>>) kernel {
-      // expected-error @+1 {{the emulator runs ldmatrix of four 8 x 8 matrices of 16-bit elements from a flat buffer, not transposed, only}}
       %m = nvgpu.ldmatrix %staged[%i] {numTiles = 4 : i32, transpose = true} : memref<64xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
       %pair = vector.extract %m[1] : vector<2xf16> from vector<4x2xf16>
+      %c0 = arith.constant 0 : index
+      vector.store %pair, %out[%c0] : memref<?xf16>, vector<2xf16>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Fewer matrices are refused by name.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @two_matrices(%out: memref<?xf16>, %i: index)
+        workgroup(%staged: memref<64xf16, #gpu.address_space<workgroup>>) kernel {
+      // expected-error @+1 {{the emulator runs ldmatrix of four 8 x 8 matrices of 16-bit elements from a flat buffer only}}
+      %m = nvgpu.ldmatrix %staged[%i] {numTiles = 2 : i32, transpose = false} : memref<64xf16, #gpu.address_space<workgroup>> -> vector<2x2xf16>
+      %pair = vector.extract %m[1] : vector<2xf16> from vector<2x2xf16>
       %c0 = arith.constant 0 : index
       vector.store %pair, %out[%c0] : memref<?xf16>, vector<2xf16>
       gpu.return

@@ -56,8 +56,10 @@ struct Thread {
   float value = 0;  ///< What it offers to a shuffle, then what it gets.
   int32_t offset = 0;
   MmaFragments mma;
-  /// ldmatrix: the row this lane names, then the four words it receives.
+  /// ldmatrix: the row this lane names, whether the matrices are
+  /// transposed, then the four words it receives.
   const char *matrixRow = nullptr;
+  bool matrixTranspose = false;
   uint32_t matrixWords[4] = {};
 };
 
@@ -212,16 +214,29 @@ void multiplyAccumulate(Launch &l, int64_t first, int64_t end) {
 }
 
 /// ldmatrix .x4 .b16: lane 8i + j names row j of matrix i (8 16-bit
-/// elements); lane 4g + t receives word t of row g of each matrix.
+/// elements); lane 4g + t receives word t of row g of each matrix, or
+/// transposed, elements g of rows 2t and 2t + 1 (the lower half first).
 void loadMatrices(Launch &l, int64_t first, int64_t end) {
   if (end - first != kWarpSize)
     fail("ldmatrix in a warp of " + std::to_string(end - first) + " lanes");
-  for (int64_t lane = 0; lane < kWarpSize; ++lane)
+  bool transpose = l.threads[first].matrixTranspose;
+  for (int64_t lane = 0; lane < kWarpSize; ++lane) {
+    if (l.threads[first + lane].matrixTranspose != transpose)
+      fail("ldmatrix lanes disagree on .trans");
+    int64_t g = lane / 4, t = lane % 4;
     for (int64_t matrix = 0; matrix < 4; ++matrix) {
-      const char *row = l.threads[first + 8 * matrix + lane / 4].matrixRow;
-      std::memcpy(&l.threads[first + lane].matrixWords[matrix], row + 4 * (lane % 4),
-                  sizeof(uint32_t));
+      uint32_t &word = l.threads[first + lane].matrixWords[matrix];
+      auto row = [&](int64_t r) { return l.threads[first + 8 * matrix + r].matrixRow; };
+      if (!transpose) {
+        std::memcpy(&word, row(g) + 4 * t, sizeof word);
+        continue;
+      }
+      uint16_t low, high;
+      std::memcpy(&low, row(2 * t) + 2 * g, sizeof low);
+      std::memcpy(&high, row(2 * t + 1) + 2 * g, sizeof high);
+      word = uint32_t(low) | uint32_t(high) << 16;
     }
+  }
 }
 
 /// Runs the collectives of the warps whose lanes all wait at one; false if
@@ -333,10 +348,11 @@ static void lmcEmuMma(int32_t bf16, uint32_t a0, uint32_t a1, uint32_t a2,
   std::copy(result.c, result.c + 4, d);
 }
 
-static void lmcEmuLdMatrix(const char *row, uint32_t *words) {
+static void lmcEmuLdMatrix(const char *row, int32_t transpose, uint32_t *words) {
   Thread &thread = active().threads[active().current];
   thread.state = State::AtLdMatrix;
   thread.matrixRow = row;
+  thread.matrixTranspose = transpose != 0;
   yieldToScheduler();
   const Thread &loaded = active().threads[active().current];
   std::copy(loaded.matrixWords, loaded.matrixWords + 4, words);

@@ -166,18 +166,18 @@ LogicalResult replaceMma(NVVM::MmaOp mma, func::FuncOp function, ModuleOp module
   return success();
 }
 
-/// `nvgpu.ldmatrix` (x4, b16, not transposed) as `lmcEmuLdMatrix(row,
-/// words)`: `row` is the address of the 16-byte row this lane names, the
-/// four 32-bit words it receives come back in `words`, a buffer allocated
-/// at the function's entry. The emulator gathers the warp's rows.
+/// `nvgpu.ldmatrix` (x4, b16) as `lmcEmuLdMatrix(row, transpose, words)`:
+/// `row` is the address of the 16-byte row this lane names, the four
+/// 32-bit words it receives come back in `words`, a buffer allocated at the
+/// function's entry. The emulator gathers the warp's rows.
 LogicalResult replaceLdMatrix(nvgpu::LdMatrixOp load, func::FuncOp function,
                               ModuleOp module) {
   auto type = cast<VectorType>(load.getRes().getType());
   auto source = cast<MemRefType>(load.getSrcMemref().getType());
-  if (load.getTranspose() || load.getNumTiles() != 4 || source.getRank() != 1 ||
+  if (load.getNumTiles() != 4 || source.getRank() != 1 ||
       type.getShape() != ArrayRef<int64_t>{4, 2} || type.getElementTypeBitWidth() != 16)
     return load.emitOpError("the emulator runs ldmatrix of four 8 x 8 matrices of "
-                            "16-bit elements from a flat buffer, not transposed, only");
+                            "16-bit elements from a flat buffer only");
   OpBuilder b(load);
   Location loc = load.getLoc();
   auto ptr = LLVM::LLVMPointerType::get(b.getContext());
@@ -191,7 +191,8 @@ LogicalResult replaceLdMatrix(nvgpu::LdMatrixOp load, func::FuncOp function,
   Value address = arith::IndexCastOp::create(b, loc, b.getI64Type(),
                                              arith::AddIOp::create(b, loc, base, bytes));
   Value row = LLVM::IntToPtrOp::create(b, loc, ptr, address);
-  call(b, loc, module, "lmcEmuLdMatrix", {}, {row, words});
+  call(b, loc, module, "lmcEmuLdMatrix", {},
+       {row, i32Constant(b, loc, load.getTranspose()), words});
   auto flat = VectorType::get({8}, type.getElementType());
   Value loaded = LLVM::LoadOp::create(b, loc, flat, words);
   load.getRes().replaceAllUsesWith(vector::ShapeCastOp::create(b, loc, type, loaded));

@@ -6,8 +6,12 @@
 //  * rope_kv: one block per (token, kv head, row); thread i rotates the pair
 //    (i, i + d/2) of the key and stores key and value into the cache slot.
 //    A separate launch, because every query block of the next kernel reads
-//    the slots of all earlier tokens.
-//  * prefill attention: one block per (up to 4 consecutive tokens, head,
+//    the slots of all earlier tokens. Before the tensor-core attention
+//    (FlashAttention.cpp: f16 and bf16 models) it is rope_qkv, which also
+//    rotates the queries of the kv head's group into a scratch buffer in
+//    the cache's dtype.
+//  * SIMT prefill attention (float32, and head_dims the tensor-core kernel
+//    does not take): one block per (up to 4 consecutive tokens, head,
 //    row), so each key and value row the block reads serves all its
 //    queries. The rotated queries sit in shared memory; the threads stride
 //    over the visible slots [first_slot[b], slot(t)] computing each query's
@@ -37,6 +41,7 @@
 // chunks past the visible slots find nothing to do).
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Conversion/LlamaToGPU/AttentionKernels.h"
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
@@ -51,44 +56,14 @@
 using namespace mlir;
 
 namespace llamac::gpu {
-namespace {
 
-constexpr int64_t kAttentionThreads = 128;
-/// Queries a prefill attention block computes at most.
-constexpr int64_t kMaxQueriesPerBlock = 4;
-/// The shared memory a kernel may declare statically.
-constexpr int64_t kStaticSharedBytes = 48 * 1024;
-
-/// What both kernels need to know about the cache and the heads.
-struct AttentionShape {
-  int64_t numHeads, numKVHeads, headDim;
-  int64_t cacheBatch, cacheSeq; ///< max_batch, max_seq of the cache.
-  bool decode;                  ///< Slots from positions (see above).
-
-  std::string suffix(GPULowering &l) const {
-    return typeName(l.computeType()) + "_h" + std::to_string(numHeads) + "_kv" +
-           std::to_string(numKVHeads) + "_d" + std::to_string(headDim) + "_s" +
-           std::to_string(cacheSeq) + "_b" + std::to_string(cacheBatch) +
-           (decode ? "_decode" : "_prefill");
-  }
-  /// Elements of one half (keys or values) of one layer of the cache.
-  int64_t halfLayer() const { return cacheBatch * numKVHeads * cacheSeq * headDim; }
-};
-
-/// Hugging Face's float32 inverse frequencies 1 / theta^(2i / d), divided by
-/// the linear scaling factor (the CPU backend uses the same table).
-SmallVector<float> inverseFrequencies(int64_t headDim, double theta, double scale) {
-  SmallVector<float> values;
-  for (int64_t i = 0; i < headDim / 2; ++i) {
-    float exponent = static_cast<float>(2 * i) / static_cast<float>(headDim);
-    values.push_back(1.0f / std::pow(static_cast<float>(theta), exponent) /
-                     static_cast<float>(scale));
-  }
-  return values;
+std::string AttentionShape::suffix(GPULowering &l) const {
+  return typeName(l.computeType()) + "_h" + std::to_string(numHeads) + "_kv" +
+         std::to_string(numKVHeads) + "_d" + std::to_string(headDim) + "_s" +
+         std::to_string(cacheSeq) + "_b" + std::to_string(cacheBatch) +
+         (decode ? "_decode" : "_prefill");
 }
 
-/// (x1 cos - x2 sin, x2 cos + x1 sin) for the pair (i, i + d/2) at
-/// `position`.
 std::pair<Value, Value> rotate(DeviceBuilder &d, Value table, Value position,
                                Value i, Value x1, Value x2) {
   OpBuilder &b = d.builder();
@@ -100,6 +75,33 @@ std::pair<Value, Value> rotate(DeviceBuilder &d, Value table, Value position,
   Value sin = math::SinOp::create(b, loc, angle);
   return {d.fsub(d.fmul(x1, cos), d.fmul(x2, sin)),
           d.fadd(d.fmul(x2, cos), d.fmul(x1, sin))};
+}
+
+Value keyBaseOf(DeviceBuilder &d, const AttentionShape &shape, Value layerBase,
+                Value row, Value kvHead) {
+  Value headInCache = d.add(d.mul(row, d.index(shape.numKVHeads)), kvHead);
+  return d.add(layerBase,
+               d.mul(headInCache, d.index(shape.cacheSeq * shape.headDim)));
+}
+
+namespace {
+
+constexpr int64_t kAttentionThreads = 128;
+/// Queries a prefill attention block computes at most.
+constexpr int64_t kMaxQueriesPerBlock = 4;
+/// The shared memory a kernel may declare statically.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+
+/// Hugging Face's float32 inverse frequencies 1 / theta^(2i / d), divided by
+/// the linear scaling factor (the CPU backend uses the same table).
+SmallVector<float> inverseFrequencies(int64_t headDim, double theta, double scale) {
+  SmallVector<float> values;
+  for (int64_t i = 0; i < headDim / 2; ++i) {
+    float exponent = static_cast<float>(2 * i) / static_cast<float>(headDim);
+    values.push_back(1.0f / std::pow(static_cast<float>(theta), exponent) /
+                     static_cast<float>(scale));
+  }
+  return values;
 }
 
 /// The query of `head` at `queryBase`, rotated for `position`, into the
@@ -122,15 +124,6 @@ void rotateQueryToShared(DeviceBuilder &d, const AttentionShape &shape,
                             d.add(rotatedBase, d.add(i, d.index(half))));
   });
   d.barrier();
-}
-
-/// Offsets of the keys of `kvHead` of `row` in the cache; its values
-/// follow half a layer later.
-Value keyBaseOf(DeviceBuilder &d, const AttentionShape &shape, Value layerBase,
-                Value row, Value kvHead) {
-  Value headInCache = d.add(d.mul(row, d.index(shape.numKVHeads)), kvHead);
-  return d.add(layerBase,
-               d.mul(headInCache, d.index(shape.cacheSeq * shape.headDim)));
 }
 
 /// Replaces the `count` scores from `base` on in the shared buffer `scores`
@@ -176,19 +169,24 @@ void writeNewKeyValue(DeviceBuilder &d, const AttentionShape &shape,
   });
 }
 
-/// Args: key, value, positions, cache, start, tokens, layer base. Prefill
-/// only: decode's split attention writes its token's key and value itself.
+/// Args: key, value, positions, cache, start, tokens, layer base, and with
+/// `rotateQueries` (for the tensor-core attention) query and rotated
+/// queries. Prefill only: decode's split attention writes its token's key
+/// and value itself. With `rotateQueries` the block also rotates the
+/// queries of its kv head's group and stores them in the cache's dtype.
 mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape,
-                                     memref::GlobalOp table) {
+                                     memref::GlobalOp table, bool rotateQueries) {
   OpBuilder &b = l.builder();
   Type f32Buffer = l.flatType(b.getF32Type());
   Type i32Buffer = l.flatType(b.getI32Type());
   Type index = b.getIndexType();
+  SmallVector<Type> args = {f32Buffer, f32Buffer, i32Buffer, l.flatType(l.cacheType()),
+                            index, index, index};
+  if (rotateQueries)
+    args.append({f32Buffer, l.flatType(l.cacheType())});
   return l.getOrCreateKernel(
-      "rope_kv_" + shape.suffix(l),
-      {f32Buffer, f32Buffer, i32Buffer, l.flatType(l.cacheType()), index, index,
-       index},
-      {}, [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
+      (rotateQueries ? "rope_qkv_" : "rope_kv_") + shape.suffix(l), args, {},
+      [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         Value key = f.getArgument(0), value = f.getArgument(1),
               positions = f.getArgument(2), cache = f.getArgument(3),
               start = f.getArgument(4), tokens = f.getArgument(5),
@@ -209,6 +207,24 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
                   d.index(shape.headDim)));
         writeNewKeyValue(d, shape, table, key, value, source, position, cache,
                          target, half);
+        if (!rotateQueries)
+          return;
+        Value query = f.getArgument(7), rotated = f.getArgument(8);
+        Value tableRef = memref::GetGlobalOp::create(d.builder(), d.location(),
+                                                     table.getType(), table.getSymName());
+        int64_t group = shape.numHeads / shape.numKVHeads;
+        Value i = d.threadId();
+        for (int64_t q = 0; q < group; ++q) {
+          Value queryHead = d.add(d.mul(head, d.index(group)), d.index(q));
+          Value base = d.mul(d.add(d.mul(tokenIndex, d.index(shape.numHeads)), queryHead),
+                             d.index(shape.headDim));
+          Value first = d.add(base, i);
+          Value second = d.add(first, d.index(half));
+          auto [y1, y2] = rotate(d, tableRef, position, i, d.loadF32(query, first),
+                                 d.loadF32(query, second));
+          d.storeF32(y1, rotated, first);
+          d.storeF32(y2, rotated, second);
+        }
       });
 }
 
@@ -693,8 +709,9 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
                        cacheType.getDimSize(2),
                        cacheType.getDimSize(4),
                        positionsType.getDimSize(1) == 1};
-  // The prefill kernel keeps a score per slot in shared memory.
-  if (!shape.decode && prefillSharedBytes(shape, 1) > kStaticSharedBytes)
+  // The SIMT prefill kernel keeps a score per slot in shared memory.
+  bool flash = !shape.decode && flashAttentionApplies(l, shape);
+  if (!shape.decode && !flash && prefillSharedBytes(shape, 1) > kStaticSharedBytes)
     return op.emitOpError() << "max_seq " << shape.cacheSeq
                             << " needs more than the 48 KiB of shared memory "
                                "the CUDA attention kernel can use";
@@ -735,15 +752,31 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
       b, loc, b.getF32FloatAttr(op.getScale().convertToFloat()));
   Value heads = l.index(loc, shape.numHeads);
   if (!shape.decode) {
-    l.launch(loc, getRopeKVKernel(l, shape, table),
-             {tokens, l.index(loc, shape.numKVHeads), rows}, shape.headDim / 2,
-             {l.flatten(loc, key), l.flatten(loc, value), flatPositions, cache,
-              start, tokens, layerBase});
-    l.launch(loc, getAttentionKernel(l, shape, table, elementType(result)),
-             {l.ceilDiv(loc, tokens, queriesPerBlock(shape)), heads, rows},
-             kAttentionThreads,
-             {l.flatten(loc, query), flatPositions, flatFirstSlot, cache,
-              l.flatten(loc, result), start, tokens, layerBase, scale});
+    SmallVector<Value> ropeArgs = {l.flatten(loc, key), l.flatten(loc, value), flatPositions,
+                                   cache, start, tokens, layerBase};
+    std::array<Value, 3> ropeGrid = {tokens, l.index(loc, shape.numKVHeads), rows};
+    if (flash) {
+      // The tensor-core attention reads its queries rotated and rounded.
+      auto rotatedType = MemRefType::get(
+          {ShapedType::kDynamic, ShapedType::kDynamic, shape.numHeads, shape.headDim},
+          l.cacheType());
+      Value rotated = l.flatten(loc, l.allocateScratch(loc, rotatedType, {rows, tokens}));
+      ropeArgs.append({l.flatten(loc, query), rotated});
+      l.launch(loc, getRopeKVKernel(l, shape, table, /*rotateQueries=*/true), ropeGrid,
+               shape.headDim / 2, ropeArgs);
+      l.launch(loc, getFlashAttentionKernel(l, shape, elementType(result)),
+               {l.ceilDiv(loc, tokens, kFlashQueries), heads, rows}, kFlashThreads,
+               {rotated, flatFirstSlot, cache, l.flatten(loc, result), start, tokens,
+                layerBase, scale});
+    } else {
+      l.launch(loc, getRopeKVKernel(l, shape, table, /*rotateQueries=*/false), ropeGrid,
+               shape.headDim / 2, ropeArgs);
+      l.launch(loc, getAttentionKernel(l, shape, table, elementType(result)),
+               {l.ceilDiv(loc, tokens, queriesPerBlock(shape)), heads, rows},
+               kAttentionThreads,
+               {l.flatten(loc, query), flatPositions, flatFirstSlot, cache,
+                l.flatten(loc, result), start, tokens, layerBase, scale});
+    }
     l.setBuffer(op.getResult(), result);
     return success();
   }
