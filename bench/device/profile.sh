@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Where a 7B decode step's time goes, on the GPU machine: Nsight Compute
-# times every kernel of one generation (a 128-token prompt, then decode
-# steps, launched directly so that each kernel is its own launch) with the
-# clocks as found, and kernel_profile.py sums them by kernel for the
-# prefill and for one decode step. ncu runs the kernels one at a time with
+# Where a 7B prefill's and decode step's time goes, on the GPU machine:
+# Nsight Compute times every kernel of one generation (a prompt of
+# PROMPT_TOKENS, 128 by default, then decode steps, launched directly so
+# that each kernel is its own launch) with the clocks as found, and
+# kernel_profile.py sums them by kernel for the prefill and for one decode
+# step. ncu runs the kernels one at a time with
 # the caches flushed between them, so the sum is a little above a graph
 # replay's time; the shares and each kernel's bandwidth are what count.
 #
-#   bash bench/device/profile.sh WEIGHTS_DIR [OUT_DIR]   (default: /tmp/llamac-profile)
+#   bash bench/device/profile.sh WEIGHTS_DIR [OUT_DIR] [PROMPT_TOKENS]
+#   (defaults: /tmp/llamac-profile, 128)
 # Writes OUT_DIR/kernels.csv and prints the tables.
 set -euo pipefail
 
@@ -15,6 +17,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 device=$root/.device
 weights=${1:?usage: profile.sh WEIGHTS_DIR [OUT_DIR]}
 out=${2:-/tmp/llamac-profile}
+prompt_tokens=${3:-128}
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
 if [ -z "$ncu" ]; then
@@ -25,6 +28,6 @@ mkdir -p "$out"
 "$ncu" --clock-control none --csv --page raw --print-units base --log-file "$out/kernels.csv" \
   --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum \
   "$device/bin/llamac-run" generate "$device/artifacts/llama-2-7b-cuda-f16.lmc" \
-  --weights "$weights" --prompt-ids "$(seq -s, 100 227)" --max-new-tokens 4 \
+  --weights "$weights" --prompt-ids "$(seq -s, 100 $((99 + prompt_tokens)))" --max-new-tokens 4 \
   --ignore-eos --no-cuda-graph >/dev/null
 python3 "$root/bench/device/kernel_profile.py" "$out/kernels.csv"

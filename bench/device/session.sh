@@ -3,11 +3,13 @@
 # prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
 # shape and Hugging Face, then on the 7B weights bench.sh left (each when the
 # budget has room for it) the prefill A/B of the --gemm-tile artifacts and
-# profile.sh, then bench.sh's 13B shape with whatever time is left. Logs, the benchmark's JSON (bench.tgz) and the kernel CSV go to
-# OUT_DIR; the last lines printed are the check's verdict, the benchmark
-# table, the tiles' A/B and the decode profile. Measured on an H100: check
-# 35 s, 7B and HF 275 s, profile ~45 s, 13B 75 s; the tiles' A/B (5
-# artifacts x 2 rounds) is not measured yet, ~10 s a run estimated.
+# profile.sh after a 512-token prompt, then bench.sh's 13B shape with
+# whatever time is left. Logs, the benchmark's JSON (bench.tgz) and the
+# kernel CSV go to OUT_DIR; the last lines printed are the check's verdict,
+# the benchmark table, the tiles' A/B and the prefill and decode profile.
+# Measured on an H100: check 35 s, 7B and HF 275 s, profile ~45 s (after a
+# 128-token prompt), 13B 75 s; the tiles' A/B (5 artifacts x 2 rounds) is
+# not measured yet, ~10 s a run estimated.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
 set -uo pipefail
@@ -42,7 +44,7 @@ fi
 
 # The profile only when the 13B shape still fits after it.
 if [ "$(left)" -ge 150 ]; then
-  timeout 90 bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" \
+  timeout 90 bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512 \
     >"$out/profile.log" 2>&1
   echo "profile.sh: exit $? at $SECONDS s"
 else
@@ -58,4 +60,4 @@ echo; grep -E "^(FAIL|PASS)" "$out/check.log" | grep -v "^PASS: " ; tail -1 "$ou
 echo; grep -E "^== " "$out/bench.log"
 echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -20
 echo; cat "$out/tiles.log"
-echo; sed -n '/^decode:/,$p' "$out/profile.log" | head -30
+echo; head -45 "$out/profile.log"
