@@ -23,6 +23,9 @@ fixture files (weights, golden.json, reference logits).
              default on sm_90) and plainly give identical ids (f32 and f16).
   tile-TILE  the gqa fixture built with another --gemm-tile: prompt logits
              bit-identical to the default tile's (150 tokens, f16).
+  tc-KERNELS the gqa fixture built with --prefill-tensor-cores gemm,
+             attention or none: f16 prompt logits within 5e-2 of Hugging
+             Face (which tensor-core kernel fails, should the default).
   memcheck   compute-sanitizer --tool memcheck on one generation: 0 errors.
 
 Python 3 standard library only.
@@ -30,6 +33,7 @@ Python 3 standard library only.
 import argparse
 import json
 import os
+import re
 import shutil
 import stat
 import struct
@@ -273,7 +277,7 @@ def check_gemm_tiles(checks, device, fixture, scratch):
     prefix = os.path.basename(device.artifact(fixture, "cuda-f16-t"))[:-len(".lmc")]
     tiles = sorted(name[len(prefix):-len(".lmc")]
                    for name in os.listdir(os.path.join(device.root, "artifacts"))
-                   if name.startswith(prefix))
+                   if re.fullmatch(re.escape(prefix) + r"\d+x\d+(w\d+)?\.lmc", name))
     try:
         default = os.path.join(scratch, "%s-tile-default.f32" % fixture)
         device.generate(fixture, "cuda-f16", rows, 1, default)
@@ -289,6 +293,32 @@ def check_gemm_tiles(checks, device, fixture, scratch):
                            "differ (max %.3g) from" % max_diff(actual, expected)))
     except RuntimeError as error:
         checks.add("tiles", fixture, False, str(error))
+
+
+def check_prefill_variants(checks, device, fixture, golden, scratch):
+    """The fixture built with only some prefill kernels on the tensor cores
+    (prepare.sh's `cuda-f16-tc-*`, --prefill-tensor-cores): each one's f16
+    prompt logits against Hugging Face's. Should the default build fail, the
+    variants that pass say which tensor-core kernel is at fault."""
+    prefix = os.path.basename(device.artifact(fixture, "cuda-f16-tc-"))[:-len(".lmc")]
+    variants = sorted(name[len(prefix):-len(".lmc")]
+                      for name in os.listdir(os.path.join(device.root, "artifacts"))
+                      if name.startswith(prefix))
+    for variant in variants:
+        worst = 0.0
+        try:
+            for index, case in enumerate(golden["cases"]):
+                ids = case["input_ids"]
+                dump = os.path.join(scratch, "%s-tc-%s-%d.f32" % (fixture, variant, index))
+                device.generate(fixture, "cuda-f16-tc-" + variant, [ids], 1, dump)
+                actual, expected = golden_prompt_logits(device, fixture, case,
+                                                        read_floats(dump), len(ids))
+                worst = max(worst, max_diff(actual, expected))
+            checks.add("tc-" + variant, fixture, worst <= TOLERANCE["f16"],
+                       "--prefill-tensor-cores %s: prompt logits vs HF %.3g (<= %g)" % (
+                           variant, worst, TOLERANCE["f16"]))
+        except RuntimeError as error:
+            checks.add("tc-" + variant, fixture, False, str(error))
 
 
 def find_sanitizer():
@@ -346,6 +376,9 @@ def main():
                                    min(200, config["max_position_embeddings"] -
                                        len(golden["cases"][0]["input_ids"])))
         check_gemm_tiles(checks, device, "tiny-llama2-gqa", scratch)
+        check_prefill_variants(checks, device, "tiny-llama2-gqa",
+                               load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
+                                                      "golden.json")), scratch)
         check_memcheck(checks, device, "tiny-llama2-gqa",
                        load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
                                               "golden.json")))

@@ -30,6 +30,11 @@ inline void registerConversionPasses() { registerLlamacConversionPasses(); }
 /// `gemm-tile`); the first is the default.
 llvm::ArrayRef<llvm::StringRef> supportedGemmTiles();
 
+/// Which prefill kernels lmc-convert-llama-to-gpu builds on the tensor
+/// cores (its `prefill-tensor-cores`): all (the default), gemm, attention or
+/// none.
+llvm::ArrayRef<llvm::StringRef> prefillTensorCoreChoices();
+
 } // namespace llamac
 
 #endif // LLAMAC_COMPILER_CONVERSION_PASSES_H

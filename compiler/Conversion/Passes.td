@@ -45,6 +45,10 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
            "output tile (rows x features, /warps when not 8) of a block of "
            "prefill's tensor-core GEMM: 128x128, 64x128, 64x256, 128x256 or "
            "128x128/4">,
+    Option<"prefillTensorCores", "prefill-tensor-cores", "std::string",
+           /*default=*/"\"all\"",
+           "prefill kernels that use the tensor cores where the dtype allows: "
+           "all, gemm, attention or none (the others take the CUDA cores)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

@@ -100,6 +100,7 @@ std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config)
   ConvertLlamaToGPUOptions options;
   options.computeDType = config.computeDType;
   options.gemmTile = config.gemmTile;
+  options.prefillTensorCores = config.prefillTensorCores;
   std::vector<PipelineStep> steps = {moduleStep(
       "lmc-convert-llama-to-gpu", [options] { return createConvertLlamaToGPU(options); })};
   if (usesDependentLaunch(config.chip))

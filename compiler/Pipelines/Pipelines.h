@@ -35,6 +35,8 @@ struct CudaPipelineConfig {
   /// Output tile of a prefill tensor-core GEMM block ("ROWSxFEATURES", one
   /// of supportedGemmTiles()).
   std::string gemmTile = "128x128";
+  /// Prefill kernels on the tensor cores (prefillTensorCoreChoices()).
+  std::string prefillTensorCores = "all";
   /// CUDA toolkit with ptxas and libdevice.
   std::string toolkitPath = "/usr/local/cuda";
 };

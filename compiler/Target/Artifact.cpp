@@ -254,6 +254,9 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"dependent_launch", options.dependentLaunch},
       {"gemm_tile", options.gemmTile.empty() ? json::Value(nullptr)
                                              : json::Value(options.gemmTile)},
+      {"prefill_tensor_cores", options.prefillTensorCores.empty()
+                                   ? json::Value(nullptr)
+                                   : json::Value(options.prefillTensorCores)},
       {"opt_level", options.optLevel},
       {"compute_dtype", options.computeDType},
       {"library", "model.so"},

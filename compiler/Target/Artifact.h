@@ -35,6 +35,7 @@ struct ArtifactOptions {
   int64_t scratchBytes = 0; ///< CUDA: the device scratch arena per call.
   bool dependentLaunch = false; ///< CUDA: kernels start with griddepcontrol.
   std::string gemmTile; ///< CUDA: prefill's tensor-core GEMM tile ("128x128").
+  std::string prefillTensorCores; ///< CUDA: "all", "gemm", "attention", "none".
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU

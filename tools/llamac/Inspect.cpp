@@ -68,8 +68,10 @@ void printTarget(raw_ostream &os, const json::Object &manifest) {
   os << formatv("target:     {0} ({1}), -O{2}, compute {3}",
                 text(&manifest, "target"), text(&manifest, "chip"),
                 integer(&manifest, "opt_level"), text(&manifest, "compute_dtype"));
+  if (std::optional<StringRef> cores = manifest.getString("prefill_tensor_cores"))
+    os << ", prefill tensor cores " << *cores;
   if (std::optional<StringRef> tile = manifest.getString("gemm_tile"))
-    os << ", prefill GEMM tile " << *tile;
+    os << ", GEMM tile " << *tile;
   os << "\n";
   os << formatv("limits:     batch {0}, context {1} tokens\n",
                 integer(&manifest, "max_batch"), integer(&manifest, "max_seq"));

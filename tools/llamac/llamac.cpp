@@ -3,6 +3,7 @@
 //   llamac compile MODEL -o OUT.lmc [--target cpu|cuda] [-O0|-O1|-O2]
 //                  [--chip sm_90|sm_80] [--dtype f32|f16|bf16] [--cpu NAME]
 //                  [--gemm-tile 128x128|64x128|64x256|128x256|128x128/4]
+//                  [--prefill-tensor-cores all|gemm|attention|none]
 //                  [--max-seq N] [--max-batch N]
 //                  [--compile-to=import|fused|lowered|llvm|ptx] [--dump-ir-dir DIR]
 //   llamac compile --config config.json ...   (shapes only, no weights)
@@ -69,6 +70,12 @@ cl::opt<std::string> gemmTile(
              "block of prefill's tensor-core GEMM: 128x128 (default), 64x128, "
              "64x256, 128x256 or 128x128/4"),
     cl::init("128x128"), cl::cat(category));
+cl::opt<std::string> prefillTensorCores(
+    "prefill-tensor-cores",
+    cl::desc("CUDA: prefill kernels on the tensor cores where the dtype allows: "
+             "all (default), gemm, attention or none (the others take the CUDA "
+             "cores; for isolating one of them)"),
+    cl::init("all"), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),
                                  cl::init("/usr/local/cuda"), cl::cat(category));
@@ -312,6 +319,9 @@ int compile(MLIRContext &context) {
   if (!llvm::is_contained(llamac::supportedGemmTiles(), gemmTile))
     return fail("--gemm-tile " + gemmTile + " is not supported (" +
                 llvm::join(llamac::supportedGemmTiles(), ", ") + ")");
+  if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores))
+    return fail("--prefill-tensor-cores " + prefillTensorCores + " is not supported (" +
+                llvm::join(llamac::prefillTensorCoreChoices(), ", ") + ")");
   std::string error;
   std::optional<llamac::ModelSpec> spec = loadSpec(error);
   if (!spec)
@@ -365,6 +375,7 @@ int compile(MLIRContext &context) {
     pipeline.chip = chipName;
     pipeline.computeDType = computeDType;
     pipeline.gemmTile = gemmTile;
+    pipeline.prefillTensorCores = prefillTensorCores;
     pipeline.toolkitPath = cudaToolkit;
     std::string ptx;
     if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx)))
@@ -377,6 +388,7 @@ int compile(MLIRContext &context) {
     artifactOptions.dependentLaunch = llamac::usesDependentLaunch(chipName);
     artifactOptions.computeDType = computeDType;
     artifactOptions.gemmTile = gemmTile;
+    artifactOptions.prefillTensorCores = prefillTensorCores;
     if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))
       artifactOptions.scratchBytes = scratch.getInt();
     // The host code only launches kernels: build it for any x86-64.

@@ -30,9 +30,9 @@ std::string narrowedSuffix(StringRef role, Type element) {
 
 GPULowering::GPULowering(ModuleOp module, mlir::gpu::GPUModuleOp kernels,
                          Type computeType, int64_t maxBatch, int64_t maxSeq,
-                         GemmTile gemmTile)
+                         PrefillKernelOptions prefill)
     : module(module), kernels(kernels), b(module.getContext()),
-      compute(computeType), tile(gemmTile), batchLimit(maxBatch), seqLimit(maxSeq) {
+      compute(computeType), prefill(prefill), batchLimit(maxBatch), seqLimit(maxSeq) {
   for (auto decl : module.getOps<llama::WeightDeclOp>())
     weightIndex[decl.getSymName()] = weightIndex.size();
 }

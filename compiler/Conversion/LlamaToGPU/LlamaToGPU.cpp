@@ -32,6 +32,11 @@ llvm::ArrayRef<llvm::StringRef> llamac::supportedGemmTiles() {
   return tiles;
 }
 
+llvm::ArrayRef<llvm::StringRef> llamac::prefillTensorCoreChoices() {
+  static const llvm::StringRef choices[] = {"all", "gemm", "attention", "none"};
+  return choices;
+}
+
 namespace {
 
 /// The tile "ROWSxFEATURES[/WARPS]" names, if it is a supported one.
@@ -105,6 +110,17 @@ struct ConvertLlamaToGPUPass
                          << gemmTile << "'";
       return signalPassFailure();
     }
+    if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores)) {
+      module.emitError() << "prefill-tensor-cores must be one of "
+                         << llvm::join(llamac::prefillTensorCoreChoices(), ", ")
+                         << ", not '" << prefillTensorCores << "'";
+      return signalPassFailure();
+    }
+    PrefillKernelOptions prefill;
+    prefill.gemmTile = *tile;
+    prefill.tensorCoreGemm = prefillTensorCores == "all" || prefillTensorCores == "gemm";
+    prefill.tensorCoreAttention =
+        prefillTensorCores == "all" || prefillTensorCores == "attention";
     auto model = module->getAttrOfType<DictionaryAttr>("llama.model");
     auto maxBatch = model ? model.getAs<IntegerAttr>("max_batch") : IntegerAttr();
     auto maxSeq = model ? model.getAs<IntegerAttr>("max_seq") : IntegerAttr();
@@ -120,7 +136,7 @@ struct ConvertLlamaToGPUPass
     module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
                     b.getUnitAttr());
     GPULowering lowering(module, kernels, compute, maxBatch.getInt(),
-                         maxSeq.getInt(), *tile);
+                         maxSeq.getInt(), prefill);
 
     int64_t scratchBytes = 0;
     for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {

@@ -44,15 +44,24 @@ struct GemmTile {
   int64_t warps = 8;
 };
 
+/// How the CUDA lowering builds prefill's kernels (the pass's options).
+struct PrefillKernelOptions {
+  GemmTile gemmTile;
+  /// Tensor cores for the linear ops and attention where the dtype allows;
+  /// off, they take the CUDA-core kernels (to isolate one of them).
+  bool tensorCoreGemm = true;
+  bool tensorCoreAttention = true;
+};
+
 class GPULowering {
 public:
   GPULowering(mlir::ModuleOp module, mlir::gpu::GPUModuleOp kernels,
               mlir::Type computeType, int64_t maxBatch, int64_t maxSeq,
-              GemmTile gemmTile);
+              PrefillKernelOptions prefill);
 
   mlir::OpBuilder &builder() { return b; }
   mlir::Type computeType() const { return compute; }
-  GemmTile gemmTile() const { return tile; }
+  const PrefillKernelOptions &prefillOptions() const { return prefill; }
   /// The KV cache's element type (see kvCacheDType in frontends/ModelSpec.h).
   mlir::Type cacheType() const;
 
@@ -127,7 +136,7 @@ private:
   mlir::gpu::GPUModuleOp kernels;
   mlir::OpBuilder b;
   mlir::Type compute;
-  GemmTile tile;
+  PrefillKernelOptions prefill;
   /// The limits scratch buffers are sized for.
   int64_t batchLimit;
   int64_t seqLimit;
