@@ -399,6 +399,10 @@ void GemmKernelBuilder::build() {
         return next;
       });
   disableUnrolling(result.front().getDefiningOp());
+  // The last slices' copies into stages nobody reads may still be in
+  // flight: the block drains them (an empty group, then wait for all)
+  // rather than exit with shared-memory writes pending.
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, commit({}), b.getI32IntegerAttr(0));
   storeResults(result);
 }
 
