@@ -58,11 +58,6 @@ public:
   void build();
 
 private:
-  /// A query row's running state: its maximum and this lane's partial sum.
-  struct RowState {
-    Value max, sum;
-  };
-
   /// Element position of chunk `chunk` of row `row` of the tile at `tile`.
   Value staged(int64_t tile, Value row, Value chunk);
   /// Starts copying the 64 rows of `tile`: `source(row)` gives a staged
@@ -83,8 +78,10 @@ private:
   /// The token of accumulator `i` of the lane's fragments (rows g, g + 8),
   /// clamped to the last one.
   Value tokenOf(int64_t i) const { return rowTokens[i / 2]; }
-  SmallVector<Value> build(Value keyStart, ValueRange carried,
-                           ArrayRef<SmallVector<Value>> queries);
+  /// One key block: carried are each row half's maximum and partial sum,
+  /// then the output accumulators (dimFragments x 4).
+  SmallVector<Value> attendKeyBlock(Value keyStart, ValueRange carried,
+                                    ArrayRef<SmallVector<Value>> queries);
   void store(ArrayRef<Value> output, ArrayRef<Value> sums);
 
   DeviceBuilder &d;
@@ -95,7 +92,7 @@ private:
   int64_t chunksPerRow, swizzle, dimFragments;
   Value rotated, cache, out, start, tokens, scale, shared;
   Value row, head, firstToken, lastToken, first, keyBase, valueBase;
-  Value laneGroup, laneInGroup, laneMatrix, laneMatrixRow, warp;
+  Value laneGroup, laneInGroup, warp;
   /// The tokens of the lane's query rows g and g + 8 (clamped), and whether
   /// they exist.
   Value rowTokens[2], rowValid[2];
@@ -128,8 +125,6 @@ FlashAttentionBuilder::FlashAttentionBuilder(DeviceBuilder &d,
   Value lane = d.laneId();
   laneGroup = d.div(lane, d.index(4));
   laneInGroup = arith::RemUIOp::create(b, loc, lane, d.index(4));
-  laneMatrix = d.div(lane, d.index(8));
-  laneMatrixRow = arith::RemUIOp::create(b, loc, lane, d.index(8));
   warp = d.warpId();
   for (int64_t half = 0; half < 2; ++half) {
     Value token = d.add(firstToken, d.add(d.mul(warp, d.index(kMmaM)),
@@ -186,16 +181,12 @@ void FlashAttentionBuilder::stageQueries() {
   awaitCopies(copies);
 }
 
-/// Matrices 1 and 3 are the fragment's rows 8-15, 2 and 3 its columns
-/// 8-15 (TensorCoreOps.h).
 SmallVector<SmallVector<Value>> FlashAttentionBuilder::loadQueryFragments() {
-  Value stagedRow =
-      d.add(d.add(d.mul(warp, d.index(kMmaM)), laneMatrixRow),
-            d.mul(arith::RemUIOp::create(b, loc, laneMatrix, d.index(2)), d.index(8)));
-  Value upperHalf = d.div(laneMatrix, d.index(2));
+  MatrixLane lane = aFragmentLane(d);
+  Value stagedRow = d.add(d.mul(warp, d.index(kMmaM)), lane.row);
   SmallVector<SmallVector<Value>> fragments;
   for (int64_t k = 0; k < shape.headDim / kMmaK; ++k) {
-    Value chunk = d.add(d.index(2 * k), upperHalf);
+    Value chunk = d.add(d.index(2 * k), lane.chunk);
     fragments.push_back(loadMatrices(d, shared, staged(0, stagedRow, chunk), element));
   }
   return fragments;
@@ -213,20 +204,17 @@ void FlashAttentionBuilder::copyKeysValues(Value keyStart, Value end) {
   awaitCopies(copies);
 }
 
-/// Matrices 2 and 3 are the second key fragment, 1 and 3 the fragments'
-/// head_dim elements 8-15.
+/// The keys are B fragments as they lie in memory, two per ldmatrix.x4.
 SmallVector<Value> FlashAttentionBuilder::scores(ArrayRef<SmallVector<Value>> queries,
                                                  Value keyStart) {
   Value zero = d.f32(0);
   SmallVector<Value> acc(kKeyFragments * 4, zero);
-  Value keyRow = d.add(laneMatrixRow,
-                       d.mul(d.div(laneMatrix, d.index(2)), d.index(kMmaN)));
-  Value oddMatrix = arith::RemUIOp::create(b, loc, laneMatrix, d.index(2));
+  MatrixLane lane = bFragmentPairLane(d);
   for (auto [k, fragment] : llvm::enumerate(queries)) {
-    Value chunk = d.add(d.index(2 * k), oddMatrix);
+    Value chunk = d.add(d.index(2 * k), lane.chunk);
     for (int64_t f = 0; f < kKeyFragments; f += 2) {
       SmallVector<Value> keys = loadMatrices(
-          d, shared, staged(1, d.add(keyRow, d.index(f * kMmaN)), chunk), element);
+          d, shared, staged(1, d.add(lane.row, d.index(f * kMmaN)), chunk), element);
       for (int64_t half = 0; half < 2; ++half) {
         SmallVector<Value> sums =
             mmaSync(d, element, fragment, ArrayRef<Value>(keys).slice(2 * half, 2),
@@ -249,10 +237,9 @@ SmallVector<Value> FlashAttentionBuilder::scores(ArrayRef<SmallVector<Value>> qu
   return acc;
 }
 
-/// One key block: carried are each row half's maximum and partial sum, then
-/// the output accumulators (dimFragments x 4).
-SmallVector<Value> FlashAttentionBuilder::build(Value keyStart, ValueRange carried,
-                                                ArrayRef<SmallVector<Value>> queries) {
+SmallVector<Value>
+FlashAttentionBuilder::attendKeyBlock(Value keyStart, ValueRange carried,
+                                      ArrayRef<SmallVector<Value>> queries) {
   float lowest = -std::numeric_limits<float>::infinity();
   SmallVector<Value> s = scores(queries, keyStart);
   SmallVector<Value> next;
@@ -284,18 +271,17 @@ SmallVector<Value> FlashAttentionBuilder::build(Value keyStart, ValueRange carri
     output.push_back(d.fmul(acc, alpha[(i % 4) / 2]));
   // Keys 16k..16k + 15 are S fragments 2k and 2k + 1, whose accumulators
   // are A's registers (g, 0-7), (g + 8, 0-7), (g, 8-15), (g + 8, 8-15).
-  Value keyRow = d.add(laneMatrixRow,
-                       d.mul(arith::RemUIOp::create(b, loc, laneMatrix, d.index(2)),
-                             d.index(8)));
-  Value upperHalf = d.div(laneMatrix, d.index(2));
+  // The values, stored k-major (a key's head_dim elements in a row), are
+  // read transposed in an A fragment's order: two B fragments.
+  MatrixLane lane = aFragmentLane(d);
   for (int64_t k = 0; k < kKeys / kMmaK; ++k) {
     SmallVector<Value> a;
     for (int64_t f : {2 * k, 2 * k + 1})
       for (int64_t half = 0; half < 2; ++half)
         a.push_back(packPair(d, element, p[4 * f + 2 * half], p[4 * f + 2 * half + 1]));
-    Value stagedRow = d.add(keyRow, d.index(k * kMmaK));
+    Value stagedRow = d.add(lane.row, d.index(k * kMmaK));
     for (int64_t n = 0; n < dimFragments; n += 2) {
-      Value chunk = d.add(d.index(n), upperHalf);
+      Value chunk = d.add(d.index(n), lane.chunk);
       SmallVector<Value> values = loadMatrices(d, shared, staged(2, stagedRow, chunk),
                                                element, /*transpose=*/true);
       for (int64_t half = 0; half < 2; ++half) {
@@ -351,7 +337,7 @@ void FlashAttentionBuilder::build() {
         // Every warp is done with the previous block's keys and values.
         d.barrier();
         copyKeysValues(keyStart, end);
-        return build(keyStart, carried, queries);
+        return attendKeyBlock(keyStart, carried, queries);
       });
   SmallVector<Value> output(result.drop_front(4));
   store(output, {result[2], result[3]});

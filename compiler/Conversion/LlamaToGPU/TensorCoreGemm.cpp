@@ -175,8 +175,6 @@ private:
   Value firstRow, firstFeature;
   /// The lane's fragment coordinates g and t, its warp's place in the tile.
   Value laneGroup, laneInGroup, warpRow, warpColumn;
-  /// The lane's ldmatrix coordinates: its matrix (0-3) and row (0-7) in it.
-  Value laneMatrix, laneMatrixRow;
   /// The thread's copy coordinates: a row of each pass, a chunk of it.
   Value passRow, chunk;
 };
@@ -200,8 +198,6 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
   Value lane = d.laneId();
   laneGroup = d.div(lane, d.index(4));
   laneInGroup = arith::RemUIOp::create(b, loc, lane, d.index(4));
-  laneMatrix = d.div(lane, d.index(8));
-  laneMatrixRow = arith::RemUIOp::create(b, loc, lane, d.index(8));
   Value warp = d.warpId();
   warpRow = d.div(warp, d.index(layout.warpColumns()));
   warpColumn = arith::RemUIOp::create(b, loc, warp, d.index(layout.warpColumns()));
@@ -278,20 +274,13 @@ SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
   SmallVector<Value> next(acc.begin(), acc.end());
   Value rowBase = d.mul(stageIndex, d.index(layout.stageElements()));
   Value featureBase = d.add(rowBase, d.index(layout.operandElements()));
-  // Matrices 1 and 3 of an A fragment are its rows 8-15, 2 and 3 its
-  // columns 8-15; matrices 2 and 3 of a B pair are its second fragment, 1
-  // and 3 the fragments' rows 8-15 of K.
-  Value upperHalf = d.div(laneMatrix, d.index(2));
-  Value oddMatrix = arith::RemUIOp::create(b, loc, laneMatrix, d.index(2));
-  Value aRow = d.add(d.add(d.mul(warpRow, d.index(layout.rowsPerWarp())), laneMatrixRow),
-                     d.mul(oddMatrix, d.index(8)));
-  Value bRow = d.add(d.add(d.mul(warpColumn, d.index(layout.featuresPerWarp())),
-                           laneMatrixRow),
-                     d.mul(upperHalf, d.index(kMmaN)));
+  MatrixLane aLane = aFragmentLane(d), bLane = bFragmentPairLane(d);
+  Value aRow = d.add(d.mul(warpRow, d.index(layout.rowsPerWarp())), aLane.row);
+  Value bRow = d.add(d.mul(warpColumn, d.index(layout.featuresPerWarp())), bLane.row);
   for (int64_t step = 0; step < kSliceK / kMmaK; ++step) {
     Value firstChunk = d.index(step * kMmaK / kChunk);
-    Value aChunk = d.add(firstChunk, upperHalf);
-    Value bChunk = d.add(firstChunk, oddMatrix);
+    Value aChunk = d.add(firstChunk, aLane.chunk);
+    Value bChunk = d.add(firstChunk, bLane.chunk);
     SmallVector<SmallVector<Value>> a;
     for (int64_t r = 0; r < layout.rowFragments(); ++r)
       a.push_back(loadStaged(rowBase, d.add(aRow, d.index(r * kMmaM)), aChunk));

@@ -50,6 +50,24 @@ SmallVector<Value> loadMatrices(DeviceBuilder &d, Value shared, Value position,
   return registers;
 }
 
+/// Lane 8i + j names row j of matrix i; `rowsFromLowBit` says whether bit 0
+/// of i selects rows 8-15 (and bit 1 the second chunk) or the reverse.
+static MatrixLane matrixLane(DeviceBuilder &d, bool rowsFromLowBit) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  Value lane = d.laneId();
+  Value matrix = d.div(lane, d.index(8));
+  Value low = arith::RemUIOp::create(b, loc, matrix, d.index(2));
+  Value high = d.div(matrix, d.index(2));
+  Value inMatrix = arith::RemUIOp::create(b, loc, lane, d.index(8));
+  Value lowerRows = rowsFromLowBit ? low : high;
+  return {d.add(inMatrix, d.mul(lowerRows, d.index(8))), rowsFromLowBit ? high : low};
+}
+
+MatrixLane aFragmentLane(DeviceBuilder &d) { return matrixLane(d, true); }
+
+MatrixLane bFragmentPairLane(DeviceBuilder &d) { return matrixLane(d, false); }
+
 Value packPair(DeviceBuilder &d, Type element, Value a, Value b) {
   OpBuilder &builder = d.builder();
   Location loc = d.location();

@@ -41,6 +41,20 @@ llvm::SmallVector<mlir::Value> loadMatrices(DeviceBuilder &d, mlir::Value shared
                                             mlir::Value position, mlir::Type element,
                                             bool transpose = false);
 
+/// The row (0-15) and chunk (0 or 1) of a 16 x 16 block of 16-bit elements
+/// that this lane names to ldmatrix.x4.
+struct MatrixLane {
+  mlir::Value row, chunk;
+};
+/// An A fragment's order: matrices 1 and 3 are rows 8-15, 2 and 3 columns
+/// 8-15. Transposed, the same order reads two B fragments of a matrix
+/// stored k-major (k rows, n columns): n 0-7, then n 8-15.
+MatrixLane aFragmentLane(DeviceBuilder &d);
+/// Two B fragments of a matrix stored n-major (a weight's or a key's rows):
+/// matrices 2 and 3 are the second fragment (rows 8-15), 1 and 3 its k
+/// elements 8-15.
+MatrixLane bFragmentPairLane(DeviceBuilder &d);
+
 /// The 16-bit elements of `a` and `b` (float32) rounded to `element` as one
 /// register (vector<2 x element>), `a` in the lower half.
 mlir::Value packPair(DeviceBuilder &d, mlir::Type element, mlir::Value a, mlir::Value b);
