@@ -89,8 +89,6 @@ namespace {
 constexpr int64_t kAttentionThreads = 128;
 /// Queries a prefill attention block computes at most.
 constexpr int64_t kMaxQueriesPerBlock = 4;
-/// The shared memory a kernel may declare statically.
-constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
 /// Hugging Face's float32 inverse frequencies 1 / theta^(2i / d), divided by
 /// the linear scaling factor (the CPU backend uses the same table).

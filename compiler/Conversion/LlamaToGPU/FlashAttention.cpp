@@ -32,7 +32,6 @@
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
@@ -48,6 +47,7 @@ constexpr int64_t kKeys = 64;
 constexpr int64_t kKeyFragments = kKeys / kMmaN;
 static_assert(kFlashQueries == kWarps * kMmaM, "a warp holds 16 queries");
 static_assert(kFlashQueries == kKeys, "queries, keys and values stage alike");
+static_assert(3 * kKeys * 128 * 2 <= kStaticSharedBytes, "head_dim 128 fits");
 
 /// Builds the kernel's body; see the file comment.
 class FlashAttentionBuilder {
@@ -149,22 +149,17 @@ void FlashAttentionBuilder::copyTile(
   Value tid = d.threadId();
   Value passRow = d.div(tid, d.index(chunksPerRow));
   Value chunk = arith::RemUIOp::create(b, loc, tid, d.index(chunksPerRow));
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   for (int64_t first = 0; first < kKeys; first += rowsPerPass) {
     Value stagedRow = d.add(passRow, d.index(first));
     auto [rowStart, exists] = source(stagedRow);
-    Value elements = arith::SelectOp::create(b, loc, exists, d.index(kChunk), d.index(0));
-    copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
-        b, loc, tokenType, shared, ValueRange{staged(tile, stagedRow, chunk)}, buffer,
-        ValueRange{d.add(rowStart, d.mul(chunk, d.index(kChunk)))},
-        b.getIndexAttr(kChunk), elements, /*bypassL1=*/b.getUnitAttr()));
+    copies.push_back(copyChunkAsync(d, shared, staged(tile, stagedRow, chunk), buffer,
+                                    d.add(rowStart, d.mul(chunk, d.index(kChunk))),
+                                    exists));
   }
 }
 
 void FlashAttentionBuilder::awaitCopies(ValueRange copies) {
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  Value group = nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, copies);
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
+  waitForCopies(d, commitCopies(d, copies), 0);
   d.barrier();
 }
 

@@ -34,6 +34,8 @@ namespace llamac::gpu {
 /// Threads per block of the row-parallel kernels (8 warps).
 inline constexpr int64_t kBlockThreads = 256;
 inline constexpr int64_t kWarpSize = 32;
+/// The shared memory a kernel may declare statically.
+inline constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
 /// The output tile one block of prefill's tensor-core GEMM computes: rows
 /// of the B * T activation rows by features of the weights it streams, and

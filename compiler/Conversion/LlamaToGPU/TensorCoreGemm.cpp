@@ -51,7 +51,6 @@
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -65,8 +64,7 @@ constexpr int64_t kSliceK = 32;
 constexpr int64_t kWarpRows = 2;
 constexpr int64_t kChunksPerRow = kSliceK / kChunk;
 static_assert(kChunksPerRow == 4, "the swizzle permutes four chunks");
-/// Static shared memory a kernel may declare, and the stages it holds.
-constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// Stages of K slices a block holds at most.
 constexpr int64_t kMaxStages = 3;
 /// Accumulators a thread holds with 16 warps per multiprocessor (128
 /// registers a thread); more take 8 warps and up to 255 registers.
@@ -103,10 +101,9 @@ struct GemmLayout {
   /// "_t128x128", and "w4" for a tile of 4 warps.
   std::string suffix() const {
     return "_t" + std::to_string(rows) + "x" + std::to_string(features) +
-           (warps == kDefaultWarps ? "" : "w" + std::to_string(warps));
+           (warps == GemmTile().warps ? "" : "w" + std::to_string(warps));
   }
 
-  static constexpr int64_t kDefaultWarps = 8;
   int64_t rows, features, warps, featuresPerWeight;
 };
 
@@ -147,8 +144,6 @@ private:
   /// `stagedRow` of the operand at `operandBase`.
   Value copyChunk(Value buffer, Value row, Value slice, Value operandBase,
                   Value stagedRow);
-  /// Commits the copies started since the last commit as one group.
-  Value commit(ValueRange copies);
   /// Position in shared memory of chunk `chunkIndex` of staged row `row`.
   Value stagedChunk(Value operandBase, Value row, Value chunkIndex);
   /// ldmatrix.x4 at the lane's row of `row` and chunk `chunkIndex`.
@@ -220,18 +215,13 @@ Value GemmKernelBuilder::copyChunk(Value buffer, Value row, Value slice,
   Value k = d.add(d.mul(slice, d.index(kSliceK)), d.mul(chunk, d.index(kChunk)));
   // A partial last slice copies no bytes for its chunks past K: cp.async
   // zero-fills them, and the source address stays inside the row.
-  Value sourceElements;
+  Value inK;
   if (inFeatures % kSliceK != 0) {
-    Value inK = d.cmp(arith::CmpIPredicate::ult, k, d.index(inFeatures));
-    sourceElements = arith::SelectOp::create(b, loc, inK, d.index(kChunk), d.index(0));
+    inK = d.cmp(arith::CmpIPredicate::ult, k, d.index(inFeatures));
     k = arith::MinUIOp::create(b, loc, k, d.index(inFeatures - kChunk));
   }
-  Value source = d.add(d.mul(row, d.index(inFeatures)), k);
-  Value destination = stagedChunk(operandBase, stagedRow, chunk);
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  return nvgpu::DeviceAsyncCopyOp::create(
-      b, loc, tokenType, shared, ValueRange{destination}, buffer, ValueRange{source},
-      b.getIndexAttr(kChunk), sourceElements, /*bypassL1=*/b.getUnitAttr());
+  return copyChunkAsync(d, shared, stagedChunk(operandBase, stagedRow, chunk), buffer,
+                        d.add(d.mul(row, d.index(inFeatures)), k), inK);
 }
 
 /// The staged weight rows are each weight's features of the tile in turn
@@ -262,11 +252,6 @@ SmallVector<Value> GemmKernelBuilder::copyRows(Value slice, Value stageIndex) {
     copies.push_back(copyChunk(x, row, slice, base, stagedRow));
   }
   return copies;
-}
-
-Value GemmKernelBuilder::commit(ValueRange copies) {
-  return nvgpu::DeviceAsyncCreateGroupOp::create(
-      b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), copies);
 }
 
 SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
@@ -357,7 +342,7 @@ void GemmKernelBuilder::build() {
     return arith::MinUIOp::create(b, loc, slice, d.index(slices - 1));
   };
   auto waitForNextSlice = [&](Value lastGroup) {
-    nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup, b.getI32IntegerAttr(stages - 2));
+    waitForCopies(d, lastGroup, stages - 2);
     d.barrier();
   };
   // The weights first: lmc-gpu-dependent-launch waits for the previous
@@ -368,7 +353,7 @@ void GemmKernelBuilder::build() {
   Value lastGroup;
   for (int64_t s = 0; s < stages - 1; ++s) {
     llvm::append_range(prologue[s], copyRows(clamped(d.index(s)), d.index(s)));
-    lastGroup = commit(prologue[s]);
+    lastGroup = commitCopies(d, prologue[s]);
   }
   waitForNextSlice(lastGroup);
   Value zero = d.f32(0);
@@ -381,7 +366,7 @@ void GemmKernelBuilder::build() {
         Value aheadStage = arith::RemUIOp::create(b, loc, ahead, d.index(stages));
         SmallVector<Value> copies = copyWeights(clamped(ahead), aheadStage);
         llvm::append_range(copies, copyRows(clamped(ahead), aheadStage));
-        Value group = commit(copies);
+        Value group = commitCopies(d, copies);
         Value current = arith::RemUIOp::create(b, loc, slice, d.index(stages));
         SmallVector<Value> next = multiplySlice(current, carried);
         waitForNextSlice(group);
@@ -391,7 +376,7 @@ void GemmKernelBuilder::build() {
   // The last slices' copies into stages nobody reads may still be in
   // flight: the block drains them (an empty group, then wait for all)
   // rather than exit with shared-memory writes pending.
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, commit({}), b.getI32IntegerAttr(0));
+  waitForCopies(d, commitCopies(d, {}), 0);
   storeResults(result);
 }
 

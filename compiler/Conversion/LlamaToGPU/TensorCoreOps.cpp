@@ -50,6 +50,30 @@ SmallVector<Value> loadMatrices(DeviceBuilder &d, Value shared, Value position,
   return registers;
 }
 
+Value copyChunkAsync(DeviceBuilder &d, Value shared, Value sharedPosition, Value buffer,
+                     Value position, Value exists) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  Value elements;
+  if (exists)
+    elements = arith::SelectOp::create(b, loc, exists, d.index(kChunk), d.index(0));
+  return nvgpu::DeviceAsyncCopyOp::create(
+      b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), shared,
+      ValueRange{sharedPosition}, buffer, ValueRange{position}, b.getIndexAttr(kChunk),
+      elements, /*bypassL1=*/b.getUnitAttr());
+}
+
+Value commitCopies(DeviceBuilder &d, ValueRange copies) {
+  OpBuilder &b = d.builder();
+  return nvgpu::DeviceAsyncCreateGroupOp::create(
+      b, d.location(), nvgpu::DeviceAsyncTokenType::get(b.getContext()), copies);
+}
+
+void waitForCopies(DeviceBuilder &d, Value group, int32_t pending) {
+  nvgpu::DeviceAsyncWaitOp::create(d.builder(), d.location(), group,
+                                   d.builder().getI32IntegerAttr(pending));
+}
+
 /// Lane 8i + j names row j of matrix i; `rowsFromLowBit` says whether bit 0
 /// of i selects rows 8-15 (and bit 1 the second chunk) or the reverse.
 static MatrixLane matrixLane(DeviceBuilder &d, bool rowsFromLowBit) {

@@ -41,6 +41,18 @@ llvm::SmallVector<mlir::Value> loadMatrices(DeviceBuilder &d, mlir::Value shared
                                             mlir::Value position, mlir::Type element,
                                             bool transpose = false);
 
+/// Starts a cp.async of the 16-byte chunk at element `position` of
+/// `buffer` to element `sharedPosition` of the shared buffer `shared`,
+/// bypassing L1. With `exists` (i1), a chunk that does not exist copies no
+/// bytes and is zero-filled. Returns the copy's token.
+mlir::Value copyChunkAsync(DeviceBuilder &d, mlir::Value shared,
+                           mlir::Value sharedPosition, mlir::Value buffer,
+                           mlir::Value position, mlir::Value exists = {});
+/// Commits `copies` (possibly none) as one group; returns its token.
+mlir::Value commitCopies(DeviceBuilder &d, mlir::ValueRange copies);
+/// Waits until at most `pending` committed groups are still in flight.
+void waitForCopies(DeviceBuilder &d, mlir::Value group, int32_t pending);
+
 /// The row (0-15) and chunk (0 or 1) of a 16 x 16 block of 16-bit elements
 /// that this lane names to ldmatrix.x4.
 struct MatrixLane {
