@@ -7,7 +7,8 @@
 # checkpoints rounded to f16/bf16); copies llamac-run, the libraries it needs
 # beyond glibc, and the fixture files. For bench.sh: the CUDA artifacts of
 # the Llama-2-7B and 13B shapes and Hugging Face's baseline script; for
-# session.sh, the 7B shape with each other --gemm-tile.
+# session.sh, the 7B shape with each other --gemm-tile and with
+# --fold-decode-norms=false.
 #
 #   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared)
 set -euo pipefail
@@ -95,6 +96,11 @@ for tile in 64x128 64x256 128x256 128x128/4; do
     -o "$out/artifacts/llama-2-7b-cuda-f16-t${tile//\//w}.lmc" --target cuda --chip sm_90 \
     --dtype f16 --gemm-tile "$tile"
 done
+# session.sh's decode A/B of the norms folded into the matrix-vector
+# kernels (the default) against their own kernels.
+"$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+  -o "$out/artifacts/llama-2-7b-cuda-f16-unfolded.lmc" --target cuda --chip sm_90 \
+  --dtype f16 --fold-decode-norms=false
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
 

@@ -49,6 +49,9 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
            /*default=*/"\"all\"",
            "prefill kernels that use the tensor cores where the dtype allows: "
            "all, gemm, attention or none (the others take the CUDA cores)">,
+    Option<"foldDecodeNorms", "fold-decode-norms", "bool", /*default=*/"true",
+           "decode's matrix-vector kernels normalize their input row "
+           "themselves instead of launching the RMSNorm kernel before them">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

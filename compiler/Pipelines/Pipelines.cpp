@@ -101,6 +101,7 @@ std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config)
   options.computeDType = config.computeDType;
   options.gemmTile = config.gemmTile;
   options.prefillTensorCores = config.prefillTensorCores;
+  options.foldDecodeNorms = config.foldDecodeNorms;
   std::vector<PipelineStep> steps = {moduleStep(
       "lmc-convert-llama-to-gpu", [options] { return createConvertLlamaToGPU(options); })};
   if (usesDependentLaunch(config.chip))

@@ -257,6 +257,8 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"prefill_tensor_cores", options.prefillTensorCores.empty()
                                    ? json::Value(nullptr)
                                    : json::Value(options.prefillTensorCores)},
+      {"fold_decode_norms", options.foldDecodeNorms ? json::Value(*options.foldDecodeNorms)
+                                                    : json::Value(nullptr)},
       {"opt_level", options.optLevel},
       {"compute_dtype", options.computeDType},
       {"library", "model.so"},

@@ -19,6 +19,7 @@
 #include "llvm/IR/Module.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace llamac {
@@ -36,6 +37,8 @@ struct ArtifactOptions {
   bool dependentLaunch = false; ///< CUDA: kernels start with griddepcontrol.
   std::string gemmTile; ///< CUDA: prefill's tensor-core GEMM tile ("128x128").
   std::string prefillTensorCores; ///< CUDA: "all", "gemm", "attention", "none".
+  /// CUDA: decode's matrix-vector kernels compute their input's RMSNorm.
+  std::optional<bool> foldDecodeNorms;
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU

@@ -3,13 +3,15 @@
 griddepcontrol.launch_dependents, then griddepcontrol.wait before the
 kernel touches any memory an earlier kernel may have written. Before the
 wait a kernel may only load from its weights, which no kernel writes (with
-ld.global, or cp.async into its shared memory): the
-memref arguments 1..W of the linear kernels (matvec, gemm and their swiglu
-forms; W is 2 for swiglu, else the number of output groups in the `_n`
-name part, e.g. 3 for `_n4096x4096x4096`). Each memref argument is five PTX parameters (allocated
-and aligned pointer, offset, size, stride); a load's address is traced back
-through the registers it is computed from to the parameters it derives from.
-Prints one line per kernel; exits 1 if any kernel fails.
+ld.global, or cp.async into its shared memory): the weight matrices of the
+linear kernels (matvec, gemm and their swiglu forms: 2 for swiglu, else one
+per output group in the `_n` name part, e.g. 3 for `_n4096x4096x4096`) and
+the RMSNorm weight of the norm kernels and of the matrix-vector kernels
+that normalize their input (`_rmsnorm`, `_addrmsnorm`). Each memref
+argument is five PTX parameters (allocated and aligned pointer, offset,
+size, stride), a scalar one; a load's address is traced back through the
+registers it is computed from to the parameters it derives from. Prints one
+line per kernel; exits 1 if any kernel fails.
 
     check_dependent_launch.py FILE.ptx
 """
@@ -29,15 +31,37 @@ def kernels(text):
         yield match.group(1), match.group(2).splitlines()
 
 
-def weight_parameters(name):
-    """The PTX parameters of the kernel's weight pointers."""
+# A row norm's arguments: input, (residual,) weight, (sum,) epsilon.
+NORM = ["memref", "weight", "scalar"]
+ADD_NORM = ["memref", "memref", "weight", "memref", "scalar"]
+
+
+def leading_arguments(name):
+    """The kernel's arguments up to its last weight: "weight", "memref" or
+    "scalar"."""
+    if name.startswith("add_rms_norm_"):
+        return ADD_NORM
+    if name.startswith("rms_norm_"):
+        return NORM
     if name.startswith("swiglu_"):
         weights = 2
     elif name.startswith(("matvec_", "gemm_")):
         weights = len(re.search(r"_n([\dx]+)", name).group(1).split("x"))
     else:
-        weights = 0
-    return {5 * arg + pointer for arg in range(1, weights + 1) for pointer in (0, 1)}
+        return []
+    inputs = ADD_NORM if name.endswith("_addrmsnorm") else \
+        NORM if name.endswith("_rmsnorm") else ["memref"]
+    return inputs + ["weight"] * weights
+
+
+def weight_parameters(name):
+    """The PTX parameters of the kernel's weight pointers."""
+    parameters, first = set(), 0
+    for kind in leading_arguments(name):
+        if kind == "weight":
+            parameters |= {first, first + 1}
+        first += 1 if kind == "scalar" else 5
+    return parameters
 
 
 def check(name, body):

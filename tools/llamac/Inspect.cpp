@@ -72,6 +72,9 @@ void printTarget(raw_ostream &os, const json::Object &manifest) {
     os << ", prefill tensor cores " << *cores;
   if (std::optional<StringRef> tile = manifest.getString("gemm_tile"))
     os << ", GEMM tile " << *tile;
+  if (std::optional<bool> folded = manifest.getBoolean("fold_decode_norms"))
+    os << (*folded ? ", decode norms folded into the matvecs"
+                   : ", decode norms in their own kernels");
   os << "\n";
   os << formatv("limits:     batch {0}, context {1} tokens\n",
                 integer(&manifest, "max_batch"), integer(&manifest, "max_seq"));

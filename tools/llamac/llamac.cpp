@@ -4,6 +4,7 @@
 //                  [--chip sm_90|sm_80] [--dtype f32|f16|bf16] [--cpu NAME]
 //                  [--gemm-tile 128x128|64x128|64x256|128x256|128x128/4]
 //                  [--prefill-tensor-cores all|gemm|attention|none]
+//                  [--fold-decode-norms=true|false]
 //                  [--max-seq N] [--max-batch N]
 //                  [--compile-to=import|fused|lowered|llvm|ptx] [--dump-ir-dir DIR]
 //   llamac compile --config config.json ...   (shapes only, no weights)
@@ -76,6 +77,12 @@ cl::opt<std::string> prefillTensorCores(
              "all (default), gemm, attention or none (the others take the CUDA "
              "cores; for isolating one of them)"),
     cl::init("all"), cl::cat(category));
+cl::opt<bool> foldDecodeNorms(
+    "fold-decode-norms",
+    cl::desc("CUDA: decode's matrix-vector kernels compute the RMSNorm of "
+             "their input row instead of a norm kernel launched before them "
+             "(default true; false for A/B timing)"),
+    cl::init(true), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),
                                  cl::init("/usr/local/cuda"), cl::cat(category));
@@ -376,6 +383,7 @@ int compile(MLIRContext &context) {
     pipeline.computeDType = computeDType;
     pipeline.gemmTile = gemmTile;
     pipeline.prefillTensorCores = prefillTensorCores;
+    pipeline.foldDecodeNorms = foldDecodeNorms;
     pipeline.toolkitPath = cudaToolkit;
     std::string ptx;
     if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx)))
@@ -389,6 +397,7 @@ int compile(MLIRContext &context) {
     artifactOptions.computeDType = computeDType;
     artifactOptions.gemmTile = gemmTile;
     artifactOptions.prefillTensorCores = prefillTensorCores;
+    artifactOptions.foldDecodeNorms = foldDecodeNorms;
     if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))
       artifactOptions.scratchBytes = scratch.getInt();
     // The host code only launches kernels: build it for any x86-64.

@@ -342,7 +342,7 @@ void FlashAttentionBuilder::build() {
 
 bool flashAttentionApplies(GPULowering &l, const AttentionShape &shape) {
   Type compute = l.computeType();
-  return l.prefillOptions().tensorCoreAttention && (compute.isF16() || compute.isBF16()) &&
+  return l.options().tensorCoreAttention && (compute.isF16() || compute.isBF16()) &&
          llvm::is_contained({16, 32, 64, 128}, shape.headDim);
 }
 

@@ -30,9 +30,9 @@ std::string narrowedSuffix(StringRef role, Type element) {
 
 GPULowering::GPULowering(ModuleOp module, mlir::gpu::GPUModuleOp kernels,
                          Type computeType, int64_t maxBatch, int64_t maxSeq,
-                         PrefillKernelOptions prefill)
+                         KernelOptions options)
     : module(module), kernels(kernels), b(module.getContext()),
-      compute(computeType), prefill(prefill), batchLimit(maxBatch), seqLimit(maxSeq) {
+      compute(computeType), kernelOptions(options), batchLimit(maxBatch), seqLimit(maxSeq) {
   for (auto decl : module.getOps<llama::WeightDeclOp>())
     weightIndex[decl.getSymName()] = weightIndex.size();
 }
@@ -45,6 +45,7 @@ LogicalResult GPULowering::beginFunction(func::FuncOp func) {
   if (!weightTable)
     return func.emitOpError("has no `llama.weight_table` argument");
   buffers.clear();
+  foldedNorms.clear();
   Location loc = func.getLoc();
   b.setInsertionPointToStart(&func.getBody().front());
   auto tokenType = mlir::gpu::AsyncTokenType::get(b.getContext());

@@ -24,8 +24,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
+#include "compiler/Conversion/LlamaToGPU/NormKernels.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -39,11 +41,19 @@ constexpr int64_t kWarpsPerBlock = kBlockThreads / kWarpSize;
 constexpr int64_t kPrefillRowsPerWarp = 4;
 /// 16-byte weight loads a decode lane issues before their first use.
 constexpr int64_t kDecodeLoadsInFlight = 8;
+/// Blocks per multiprocessor a kernel that normalizes its input is built
+/// for: 80 registers a thread, which the hidden size 4096 fits unspilled.
+constexpr int64_t kNormingBlocksPerMultiprocessor = 3;
 
 /// A matrix-vector kernel: the linear shape, and how its warps walk it.
 struct MatvecShape : LinearShape {
   int64_t rowsPerWarp = 1;
   int64_t unroll = 1;
+  /// The kernel computes its input row as the RMSNorm of its arguments
+  /// (a folded decode norm, one row per block): add_rms_norm's with
+  /// `normAddsResidual`.
+  bool normsInput = false;
+  bool normAddsResidual = false;
 
   static int64_t blocksFor(int64_t features) {
     return (features + kWarpsPerBlock - 1) / kWarpsPerBlock;
@@ -61,6 +71,8 @@ struct MatvecShape : LinearShape {
       name += "_r" + std::to_string(rowsPerWarp);
     if (unroll > 1)
       name += "_u" + std::to_string(unroll);
+    if (normsInput)
+      name += normAddsResidual ? "_addrmsnorm" : "_rmsnorm";
     return name;
   }
 };
@@ -119,33 +131,82 @@ SmallVector<Value> accumulateLoadedRounds(DeviceBuilder &d, Value x,
   return next;
 }
 
+/// Normalizes the block's input row `row` into the kernel's shared row (all
+/// its threads take part) and returns that buffer. The blocks of feature
+/// block 0 store add_rms_norm's sum.
+Value normInputRow(DeviceBuilder &d, mlir::gpu::GPUFuncOp kernel,
+                   const MatvecShape &shape, Value row) {
+  unsigned next = 0;
+  RowNorm norm = rowNormFromArguments(kernel, next, shape.inFeatures,
+                                      shape.normAddsResidual);
+  Value normed = kernel.getWorkgroupAttributions()[0];
+  Value scratch = kernel.getWorkgroupAttributions()[1];
+  Value storesSum = d.cmp(arith::CmpIPredicate::eq,
+                          d.blockId(mlir::gpu::Dimension::y), d.index(0));
+  rowNorm(d, norm, row, storesSum, scratch, /*stash=*/normed,
+          [&](Value vector, Value column) {
+    d.storeVectorF32(vector, normed, column);
+  });
+  // Every warp reads the whole row.
+  d.barrier();
+  return normed;
+}
+
+/// The kernel arguments that give the input rows: x, or those of the norm
+/// that computes them.
+SmallVector<Type> inputArgumentTypes(GPULowering &l, const MatvecShape &shape) {
+  if (shape.normsInput)
+    return rowNormArgumentTypes(l, shape.normAddsResidual);
+  return {l.flatType(l.builder().getF32Type())};
+}
+
+/// The shared memory of a kernel that normalizes its input row: the row,
+/// and the norm's reduction scratch.
+SmallVector<Type> inputWorkgroupTypes(GPULowering &l, const MatvecShape &shape) {
+  if (!shape.normsInput)
+    return {};
+  return {l.sharedType(l.builder().getF32Type(), shape.inFeatures),
+          rowNormScratchType(l)};
+}
+
 /// out[m, n] = epilogue(sum_k x[m, k] * w_i[n, k] for each weight i), each
 /// warp computing rows [R * block.x, R * block.x + R) of feature n, so one
-/// weight load serves R rows (R = rowsPerWarp). Arguments: x, the weights,
-/// the outputs, M. Gated, the epilogue is silu(first) * second (swiglu),
-/// else the identity.
+/// weight load serves R rows (R = rowsPerWarp). Arguments: the input (see
+/// inputArgumentTypes), the weights, the outputs, M. Gated, the epilogue is
+/// silu(first) * second (swiglu), else the identity. A kernel that
+/// normalizes its input row first stores it in shared memory, and its
+/// blocks of feature block 0 store add_rms_norm's sum.
 mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
   OpBuilder &b = l.builder();
   Type f32 = b.getF32Type();
   int64_t lanes = vectorLanes(l.computeType(), shape.inFeatures);
   int64_t numWeights = shape.numWeights();
-  SmallVector<Type> args = {l.flatType(f32)};
+  SmallVector<Type> args = inputArgumentTypes(l, shape);
+  unsigned inputArgs = args.size();
   args.append(numWeights, l.flatType(l.computeType()));
   args.append(shape.numOutputs(), l.flatType(f32));
   args.push_back(b.getIndexType());
   return l.getOrCreateKernel(
-      shape.name(l.computeType(), lanes), args, {},
+      shape.name(l.computeType(), lanes), args, inputWorkgroupTypes(l, shape),
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         OpBuilder &kb = d.builder();
         Location loc = d.location();
         int64_t inFeatures = shape.inFeatures;
-        Value x = f.getArgument(0);
-        ValueRange weights = f.getArguments().slice(1, numWeights);
+        ValueRange weights = f.getArguments().slice(inputArgs, numWeights);
         ValueRange outs =
-            f.getArguments().slice(1 + numWeights, shape.numOutputs());
-        Value rows = f.getArguments().back();
-        for (int64_t i = 1; i <= numWeights; ++i)
+            f.getArguments().slice(inputArgs + numWeights, shape.numOutputs());
+        Value rows = f.getArgument(f.getNumArguments() - 1);
+        for (unsigned i = inputArgs; i < inputArgs + numWeights; ++i)
           f.setArgAttr(i, llama::kInvariantArgAttr, kb.getUnitAttr());
+        if (shape.normsInput) {
+          // The norm's loads, in flight beside the prefetched weights, would
+          // take ptxas past 80 registers (86 at hidden 4096): two blocks per
+          // multiprocessor instead of three.
+          f->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                     kb.getDenseI32ArrayAttr({int32_t(kBlockThreads), 1, 1}));
+          f->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                     kb.getI32IntegerAttr(kNormingBlocksPerMultiprocessor));
+        }
         Value block = d.blockId(mlir::gpu::Dimension::y);
         OutputGroup group =
             selectOutputGroup(d, shape.outFeatures, shape.blocksPerGroup(),
@@ -182,6 +243,11 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
         if (unrolledEnd > 0)
           prefetched = loadWeightRounds(d, group.weights, wRow, laneStart,
                                         lanes, shape.unroll);
+        Value x = f.getArgument(0);
+        if (shape.normsInput) {
+          x = normInputRow(d, f, shape, firstRow);
+          xRows.assign(1, d.index(0));
+        }
         // Warp-uniform: every lane of a warp takes the same side, so the
         // shuffles inside see all 32 lanes.
         d.ifThen(inRange, [&] {
@@ -289,7 +355,9 @@ LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensor
       return failure();
     weights.push_back(*weight);
   }
-  Value input = l.bufferOf(linear.input);
+  // A folded norm's rows come from its input, which has their shape.
+  const RowNorm *norm = l.foldedNorm(linear.input);
+  Value input = norm ? norm->input : l.bufferOf(linear.input);
   bool tensorCores =
       suitsTensorCores(l, linear) && elementType(input) == l.computeType();
   // One kernel writes all results, so they share one element type.
@@ -304,18 +372,20 @@ LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensor
     outs.push_back(l.flatten(loc, results.back()));
     l.setBuffer(tensor, results.back());
   }
-  Value x = l.flatten(loc, input);
   Value rows = l.rowCount(loc, input);
   // Decode (one token per row) streams the weights once per row; prefill
   // multiplies many rows by each weight tile.
   if (tensorCores) {
-    launchTensorCoreGemm(l, loc, shape, x, weights, outs, rows);
+    launchTensorCoreGemm(l, loc, shape, l.flatten(loc, input), weights, outs, rows);
     return success();
   }
   bool decode = isDecode(input);
   shape.rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
   shape.unroll = decode ? decodeUnroll(l, shape) : 1;
-  SmallVector<Value> args = {x};
+  shape.normsInput = norm != nullptr;
+  shape.normAddsResidual = norm && norm->residual;
+  SmallVector<Value> args =
+      norm ? rowNormArguments(l, loc, *norm) : SmallVector<Value>{l.flatten(loc, input)};
   llvm::append_range(args, weights);
   llvm::append_range(args, outs);
   args.push_back(rows);
@@ -380,6 +450,17 @@ std::string LinearShape::featuresSuffix() const {
   for (int64_t features : outFeatures)
     suffix += (suffix.back() == 'n' ? "" : "x") + std::to_string(features);
   return suffix;
+}
+
+bool linearOpsComputeNorm(GPULowering &l, Value normResult) {
+  int64_t hidden = cast<ShapedType>(normResult.getType()).getShape().back();
+  int64_t sharedBytes = (hidden + kBlockThreads / kWarpSize) * 4;
+  auto isDecodeInput = [](OpOperand &use) {
+    std::optional<LinearOp> linear = asLinearOp(use.getOwner());
+    return linear && linear->input == use.get() && isDecode(linear->input);
+  };
+  return l.options().foldDecodeNorms && sharedBytes <= kStaticSharedBytes &&
+         !normResult.use_empty() && llvm::all_of(normResult.getUses(), isDecodeInput);
 }
 
 Type activationType(GPULowering &l, Value tensor) {

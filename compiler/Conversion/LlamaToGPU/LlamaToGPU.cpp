@@ -116,11 +116,12 @@ struct ConvertLlamaToGPUPass
                          << ", not '" << prefillTensorCores << "'";
       return signalPassFailure();
     }
-    PrefillKernelOptions prefill;
-    prefill.gemmTile = *tile;
-    prefill.tensorCoreGemm = prefillTensorCores == "all" || prefillTensorCores == "gemm";
-    prefill.tensorCoreAttention =
+    KernelOptions options;
+    options.gemmTile = *tile;
+    options.tensorCoreGemm = prefillTensorCores == "all" || prefillTensorCores == "gemm";
+    options.tensorCoreAttention =
         prefillTensorCores == "all" || prefillTensorCores == "attention";
+    options.foldDecodeNorms = foldDecodeNorms;
     auto model = module->getAttrOfType<DictionaryAttr>("llama.model");
     auto maxBatch = model ? model.getAs<IntegerAttr>("max_batch") : IntegerAttr();
     auto maxSeq = model ? model.getAs<IntegerAttr>("max_seq") : IntegerAttr();
@@ -136,7 +137,7 @@ struct ConvertLlamaToGPUPass
     module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
                     b.getUnitAttr());
     GPULowering lowering(module, kernels, compute, maxBatch.getInt(),
-                         maxSeq.getInt(), prefill);
+                         maxSeq.getInt(), options);
 
     int64_t scratchBytes = 0;
     for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {

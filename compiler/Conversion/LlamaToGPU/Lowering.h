@@ -46,24 +46,36 @@ struct GemmTile {
   int64_t warps = 8;
 };
 
-/// How the CUDA lowering builds prefill's kernels (the pass's options).
-struct PrefillKernelOptions {
+/// How the CUDA lowering builds its kernels (the pass's options).
+struct KernelOptions {
   GemmTile gemmTile;
-  /// Tensor cores for the linear ops and attention where the dtype allows;
-  /// off, they take the CUDA-core kernels (to isolate one of them).
+  /// Prefill's linear ops and attention on the tensor cores where the dtype
+  /// allows; off, they take the CUDA-core kernels (to isolate one of them).
   bool tensorCoreGemm = true;
   bool tensorCoreAttention = true;
+  /// Decode's matrix-vector kernels normalize their own input row instead
+  /// of reading it from a norm kernel launched before them.
+  bool foldDecodeNorms = true;
+};
+
+/// An RMSNorm of float32 rows of `hidden` elements: add_rms_norm when
+/// `residual` is set, whose `sum` receives input + residual. The operands of
+/// the norm kernel, or of a decode linear op that normalizes its own input
+/// (GPULowering::foldNorm).
+struct RowNorm {
+  mlir::Value input, residual, weight, sum, epsilon;
+  int64_t hidden = 0;
 };
 
 class GPULowering {
 public:
   GPULowering(mlir::ModuleOp module, mlir::gpu::GPUModuleOp kernels,
               mlir::Type computeType, int64_t maxBatch, int64_t maxSeq,
-              PrefillKernelOptions prefill);
+              KernelOptions options);
 
   mlir::OpBuilder &builder() { return b; }
   mlir::Type computeType() const { return compute; }
-  const PrefillKernelOptions &prefillOptions() const { return prefill; }
+  const KernelOptions &options() const { return kernelOptions; }
   /// The KV cache's element type (see kvCacheDType in frontends/ModelSpec.h).
   mlir::Type cacheType() const;
 
@@ -79,6 +91,14 @@ public:
   mlir::Value bufferOf(mlir::Value tensor) const;
   void setBuffer(mlir::Value tensor, mlir::Value buffer) {
     buffers[tensor] = buffer;
+  }
+  /// Records that `tensor`, a norm's result, is computed by the linear ops
+  /// that read it, from `norm` (device buffers), and has no buffer.
+  void foldNorm(mlir::Value tensor, const RowNorm &norm) { foldedNorms[tensor] = norm; }
+  /// The norm that yields `tensor` inside its reader's kernel, if folded.
+  const RowNorm *foldedNorm(mlir::Value tensor) const {
+    auto found = foldedNorms.find(tensor);
+    return found == foldedNorms.end() ? nullptr : &found->second;
   }
 
   /// A buffer for `result`, a new op result: the entry function's output
@@ -138,7 +158,7 @@ private:
   mlir::gpu::GPUModuleOp kernels;
   mlir::OpBuilder b;
   mlir::Type compute;
-  PrefillKernelOptions prefill;
+  KernelOptions kernelOptions;
   /// The limits scratch buffers are sized for.
   int64_t batchLimit;
   int64_t seqLimit;
@@ -149,6 +169,7 @@ private:
   mlir::Value arena;
   mlir::arith::ConstantIndexOp arenaSize;
   llvm::DenseMap<mlir::Value, mlir::Value> buffers;
+  llvm::DenseMap<mlir::Value, RowNorm> foldedNorms;
 };
 
 /// One function per op family; each emits the launches for `op` at the

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
+#include "compiler/Conversion/LlamaToGPU/NormKernels.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -37,82 +38,139 @@ struct NormLayout {
                        (lanes * kBlockThreads)) {}
 };
 
-/// The kernel of rms_norm (`withResidual` false: input, weight, out, eps) and
-/// add_rms_norm (input, residual, weight, sum, out, eps); `out` holds
-/// `outElement` (see activationType), the rest float32.
+} // namespace
+
+SmallVector<Type> rowNormArgumentTypes(GPULowering &l, bool withResidual) {
+  Type f32 = l.builder().getF32Type();
+  SmallVector<Type> types = {l.flatType(f32)};
+  if (withResidual)
+    types.push_back(l.flatType(f32));
+  types.push_back(l.flatType(l.computeType()));
+  if (withResidual)
+    types.push_back(l.flatType(f32));
+  types.push_back(f32);
+  return types;
+}
+
+SmallVector<Value> rowNormArguments(GPULowering &l, Location loc, const RowNorm &norm) {
+  SmallVector<Value> args = {l.flatten(loc, norm.input)};
+  if (norm.residual)
+    args.push_back(l.flatten(loc, norm.residual));
+  args.push_back(norm.weight);
+  if (norm.sum)
+    args.push_back(l.flatten(loc, norm.sum));
+  args.push_back(norm.epsilon);
+  return args;
+}
+
+RowNorm rowNormFromArguments(mlir::gpu::GPUFuncOp kernel, unsigned &next,
+                             int64_t hidden, bool withResidual) {
+  RowNorm norm;
+  norm.hidden = hidden;
+  norm.input = kernel.getArgument(next++);
+  norm.residual = withResidual ? kernel.getArgument(next++) : Value();
+  // Weights are never written (see lmc-gpu-dependent-launch).
+  kernel.setArgAttr(next, llama::kInvariantArgAttr,
+                    UnitAttr::get(kernel.getContext()));
+  norm.weight = kernel.getArgument(next++);
+  norm.sum = withResidual ? kernel.getArgument(next++) : Value();
+  norm.epsilon = kernel.getArgument(next++);
+  return norm;
+}
+
+MemRefType rowNormScratchType(GPULowering &l) {
+  return l.sharedType(l.builder().getF32Type(), kBlockThreads / kWarpSize);
+}
+
+void rowNorm(DeviceBuilder &d, const RowNorm &norm, Value row, Value storesSum,
+             Value scratch, Value stash,
+             function_ref<void(Value normed, Value column)> use) {
+  OpBuilder &kb = d.builder();
+  Location loc = d.location();
+  Type f32 = kb.getF32Type();
+  NormLayout layout(f32, norm.hidden);
+  Value base = d.mul(row, d.index(norm.hidden));
+  auto vectorType = VectorType::get({layout.lanes}, f32);
+  Value squares = arith::ConstantOp::create(
+      kb, loc, DenseElementsAttr::get(vectorType, kb.getF32FloatAttr(0)));
+  // Past the row's end a thread reads its start instead (no branch around
+  // the loads) and discards what it read.
+  SmallVector<Value> valid, columns, rows, scales;
+  for (int64_t v = 0; v < layout.loadsPerThread; ++v) {
+    Value column = d.mul(d.add(d.index(v * kBlockThreads), d.threadId()),
+                         d.index(layout.lanes));
+    valid.push_back(d.cmp(arith::CmpIPredicate::ult, column, d.index(norm.hidden)));
+    columns.push_back(arith::SelectOp::create(kb, loc, valid.back(), column,
+                                              d.index(0)));
+    // The weight first: it is never written, so a kernel launched early
+    // loads it before waiting for the kernel that writes the row. With a
+    // stash it is loaded after the reduction instead, like x read back.
+    if (!stash)
+      scales.push_back(d.loadVectorF32(norm.weight, columns.back(), layout.lanes));
+  }
+  for (Value column : columns) {
+    Value x = d.loadVectorF32(norm.input, d.add(base, column), layout.lanes);
+    if (norm.residual)
+      x = arith::AddFOp::create(
+          kb, loc, x, d.loadVectorF32(norm.residual, d.add(base, column), layout.lanes));
+    rows.push_back(x);
+  }
+  for (auto [x, inRow] : llvm::zip(rows, valid)) {
+    Value squared = vector::FMAOp::create(kb, loc, x, x, squares);
+    squares = arith::SelectOp::create(kb, loc, inRow, squared, squares);
+  }
+  if (norm.sum)
+    for (auto [x, column, inRow] : llvm::zip(rows, columns, valid)) {
+      Value stores =
+          storesSum ? arith::AndIOp::create(kb, loc, inRow, storesSum) : inRow;
+      d.ifThen(stores, [&] { d.storeVectorF32(x, norm.sum, d.add(base, column)); });
+    }
+  // Each thread reads back only what it stored: no barrier.
+  if (stash)
+    for (auto [x, column] : llvm::zip(rows, columns))
+      d.storeVectorF32(x, stash, column);
+  Value total = d.blockReduce(
+      vector::ReductionOp::create(kb, loc, vector::CombiningKind::ADD, squares),
+      Reduction::Sum, scratch, kBlockThreads);
+  Value mean =
+      arith::DivFOp::create(kb, loc, total, d.f32(static_cast<float>(norm.hidden)));
+  Value inverse = vector::BroadcastOp::create(
+      kb, loc, vectorType, math::RsqrtOp::create(kb, loc, d.fadd(mean, norm.epsilon)));
+  // Hugging Face order: (x * rsqrt(mean + eps)) * weight.
+  for (auto [v, x, column, inRow] : llvm::enumerate(rows, columns, valid))
+    d.ifThen(inRow, [&] {
+      Value scale = stash ? d.loadVectorF32(norm.weight, column, layout.lanes) : scales[v];
+      Value value = stash ? d.loadVectorF32(stash, column, layout.lanes) : x;
+      Value normed = arith::MulFOp::create(kb, loc, value, inverse);
+      use(arith::MulFOp::create(kb, loc, normed, scale), column);
+    });
+}
+
+namespace {
+
+/// The kernel of rms_norm and add_rms_norm (`withResidual`), one block per
+/// row: the row norm's arguments, then `out`, which holds `outElement` (see
+/// activationType).
 mlir::gpu::GPUFuncOp getNormKernel(GPULowering &l, int64_t hidden,
                                    bool withResidual, Type outElement) {
-  OpBuilder &b = l.builder();
-  Type f32 = b.getF32Type();
-  Type f32Buffer = l.flatType(f32);
-  Type weightBuffer = l.flatType(l.computeType());
-  SmallVector<Type> args = {f32Buffer};
-  if (withResidual)
-    args.push_back(f32Buffer);
-  args.push_back(weightBuffer);
-  if (withResidual)
-    args.push_back(f32Buffer);
-  args.append({l.flatType(outElement), f32});
+  SmallVector<Type> args = rowNormArgumentTypes(l, withResidual);
+  args.push_back(l.flatType(outElement));
   std::string name = std::string(withResidual ? "add_rms_norm_" : "rms_norm_") +
                      typeName(l.computeType()) + "_h" + std::to_string(hidden) +
                      narrowedSuffix("out", outElement);
-  NormLayout layout(f32, hidden);
   return l.getOrCreateKernel(
-      name, args, {l.sharedType(f32, kBlockThreads / kWarpSize)},
+      name, args, {rowNormScratchType(l)},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
-        OpBuilder &kb = d.builder();
-        Location loc = d.location();
         unsigned next = 0;
-        Value input = f.getArgument(next++);
-        Value residual = withResidual ? f.getArgument(next++) : Value();
-        Value weight = f.getArgument(next++);
-        Value sum = withResidual ? f.getArgument(next++) : Value();
-        Value out = f.getArgument(next++);
-        Value epsilon = f.getArgument(next++);
-        Value scratch = f.getWorkgroupAttributions().front();
-
-        Value base = d.mul(d.blockId(mlir::gpu::Dimension::x), d.index(hidden));
-        auto vectorType = VectorType::get({layout.lanes}, f32);
-        Value squares = arith::ConstantOp::create(
-            kb, loc, DenseElementsAttr::get(vectorType, kb.getF32FloatAttr(0)));
-        // Past the row's end a thread reads its start instead (no branch
-        // around the loads) and discards what it read.
-        SmallVector<Value> valid, columns, rows, scales;
-        for (int64_t v = 0; v < layout.loadsPerThread; ++v) {
-          Value column = d.mul(d.add(d.index(v * kBlockThreads), d.threadId()),
-                               d.index(layout.lanes));
-          valid.push_back(d.cmp(arith::CmpIPredicate::ult, column, d.index(hidden)));
-          columns.push_back(arith::SelectOp::create(kb, loc, valid.back(), column,
-                                                    d.index(0)));
-          Value x = d.loadVectorF32(input, d.add(base, columns.back()), layout.lanes);
-          if (withResidual)
-            x = arith::AddFOp::create(
-                kb, loc, x,
-                d.loadVectorF32(residual, d.add(base, columns.back()), layout.lanes));
-          rows.push_back(x);
-          // Loaded with the row, so its latency hides behind the reduction.
-          scales.push_back(d.loadVectorF32(weight, columns.back(), layout.lanes));
-          Value squared = vector::FMAOp::create(kb, loc, x, x, squares);
-          squares = arith::SelectOp::create(kb, loc, valid.back(), squared, squares);
-        }
-        if (withResidual)
-          for (auto [x, column, inRow] : llvm::zip(rows, columns, valid))
-            d.ifThen(inRow, [&] { d.storeVectorF32(x, sum, d.add(base, column)); });
-        Value total = d.blockReduce(
-            vector::ReductionOp::create(kb, loc, vector::CombiningKind::ADD, squares),
-            Reduction::Sum, scratch, kBlockThreads);
-        Value mean = arith::DivFOp::create(kb, loc, total,
-                                           d.f32(static_cast<float>(hidden)));
-        Value inverse = vector::BroadcastOp::create(
-            kb, loc, vectorType,
-            math::RsqrtOp::create(kb, loc, d.fadd(mean, epsilon)));
-        // Hugging Face order: (x * rsqrt(mean + eps)) * weight.
-        for (auto [x, scale, column, inRow] : llvm::zip(rows, scales, columns, valid))
-          d.ifThen(inRow, [&] {
-            Value normed = arith::MulFOp::create(kb, loc, x, inverse);
-            Value scaled = arith::MulFOp::create(kb, loc, normed, scale);
-            d.storeVectorF32(scaled, out, d.add(base, column));
-          });
+        RowNorm norm = rowNormFromArguments(f, next, hidden, withResidual);
+        Value out = f.getArgument(next);
+        Value row = d.blockId(mlir::gpu::Dimension::x);
+        Value base = d.mul(row, d.index(hidden));
+        rowNorm(d, norm, row, /*storesSum=*/Value(),
+                f.getWorkgroupAttributions().front(), /*stash=*/Value(),
+                [&](Value normed, Value column) {
+                  d.storeVectorF32(normed, out, d.add(base, column));
+                });
       });
 }
 
@@ -132,50 +190,54 @@ LogicalResult checkHidden(Operation *op, int64_t hidden) {
                            << " elements";
 }
 
-} // namespace
-
-LogicalResult lowerRMSNorm(llama::RMSNormOp op, GPULowering &l) {
-  Location loc = op.getLoc();
-  int64_t hidden = op.getInput().getType().getShape().back();
+/// Launches the norm kernel for `resultTensor` = rms_norm(input
+/// (+ residual, into `sumTensor`)), or leaves it to the decode linear ops
+/// that read it (linearOpsComputeNorm).
+LogicalResult lowerNorm(GPULowering &l, Operation *op, Value inputTensor,
+                        Value residualTensor, Value weightTensor, APFloat epsilon,
+                        Value sumTensor, Value resultTensor) {
+  Location loc = op->getLoc();
+  int64_t hidden = cast<ShapedType>(inputTensor.getType()).getShape().back();
   if (failed(checkHidden(op, hidden)))
     return failure();
-  Value input = l.bufferOf(op.getInput());
-  FailureOr<Value> weight = l.weight(loc, op.getWeight());
+  FailureOr<Value> weight = l.weight(loc, weightTensor);
   if (failed(weight))
     return failure();
-  Value result = l.allocate(loc, op.getResult(), input,
-                            activationType(l, op.getResult()));
+  RowNorm norm;
+  norm.hidden = hidden;
+  norm.input = l.bufferOf(inputTensor);
+  norm.weight = *weight;
+  norm.epsilon = epsilonConstant(l, loc, epsilon);
+  if (residualTensor) {
+    norm.residual = l.bufferOf(residualTensor);
+    norm.sum = l.allocate(loc, sumTensor, norm.input);
+    l.setBuffer(sumTensor, norm.sum);
+  }
+  if (linearOpsComputeNorm(l, resultTensor)) {
+    l.foldNorm(resultTensor, norm);
+    return success();
+  }
+  Value result = l.allocate(loc, resultTensor, norm.input,
+                            activationType(l, resultTensor));
+  l.setBuffer(resultTensor, result);
+  SmallVector<Value> args = rowNormArguments(l, loc, norm);
+  args.push_back(l.flatten(loc, result));
   Value one = l.index(loc, 1);
-  l.launch(loc, getNormKernel(l, hidden, /*withResidual=*/false, elementType(result)),
-           {l.rowCount(loc, input), one, one}, kBlockThreads,
-           {l.flatten(loc, input), *weight, l.flatten(loc, result),
-            epsilonConstant(l, loc, op.getEpsilon())});
-  l.setBuffer(op.getResult(), result);
+  l.launch(loc, getNormKernel(l, hidden, bool(norm.residual), elementType(result)),
+           {l.rowCount(loc, norm.input), one, one}, kBlockThreads, args);
   return success();
 }
 
+} // namespace
+
+LogicalResult lowerRMSNorm(llama::RMSNormOp op, GPULowering &l) {
+  return lowerNorm(l, op, op.getInput(), /*residualTensor=*/Value(), op.getWeight(),
+                   op.getEpsilon(), /*sumTensor=*/Value(), op.getResult());
+}
+
 LogicalResult lowerAddRMSNorm(llama::AddRMSNormOp op, GPULowering &l) {
-  Location loc = op.getLoc();
-  int64_t hidden = op.getInput().getType().getShape().back();
-  if (failed(checkHidden(op, hidden)))
-    return failure();
-  Value input = l.bufferOf(op.getInput());
-  Value residual = l.bufferOf(op.getResidual());
-  FailureOr<Value> weight = l.weight(loc, op.getWeight());
-  if (failed(weight))
-    return failure();
-  Value sum = l.allocate(loc, op.getSum(), input);
-  Value result = l.allocate(loc, op.getResult(), input,
-                            activationType(l, op.getResult()));
-  Value one = l.index(loc, 1);
-  l.launch(loc, getNormKernel(l, hidden, /*withResidual=*/true, elementType(result)),
-           {l.rowCount(loc, input), one, one}, kBlockThreads,
-           {l.flatten(loc, input), l.flatten(loc, residual), *weight,
-            l.flatten(loc, sum), l.flatten(loc, result),
-            epsilonConstant(l, loc, op.getEpsilon())});
-  l.setBuffer(op.getSum(), sum);
-  l.setBuffer(op.getResult(), result);
-  return success();
+  return lowerNorm(l, op, op.getInput(), op.getResidual(), op.getWeight(),
+                   op.getEpsilon(), op.getSum(), op.getResult());
 }
 
 } // namespace llamac::gpu

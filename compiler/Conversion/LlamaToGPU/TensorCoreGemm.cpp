@@ -384,7 +384,7 @@ void GemmKernelBuilder::build() {
 
 bool tensorCoresApply(GPULowering &l, const LinearShape &shape) {
   Type compute = l.computeType();
-  if (!l.prefillOptions().tensorCoreGemm || (!compute.isF16() && !compute.isBF16()))
+  if (!l.options().tensorCoreGemm || (!compute.isF16() && !compute.isBF16()))
     return false;
   return shape.inFeatures % kChunk == 0 &&
          llvm::all_of(shape.outFeatures, [](int64_t n) { return n % 2 == 0; });
@@ -400,7 +400,7 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   argTypes.append(shape.numWeights(), l.flatType(compute));
   argTypes.append(shape.numOutputs(), l.flatType(outElement));
   argTypes.push_back(b.getIndexType());
-  GemmLayout layout(l.prefillOptions().gemmTile, shape);
+  GemmLayout layout(l.options().gemmTile, shape);
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
       gemmName(shape, layout, compute, outElement), argTypes,
       {l.sharedType(compute, layout.stages() * layout.stageElements())},
