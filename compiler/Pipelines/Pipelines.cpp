@@ -125,6 +125,7 @@ std::vector<PipelineStep> getCudaToLLVMSteps(const CudaPipelineConfig &config) {
          kernels.addPass(createConvertNVGPUToNVVMPass());
          kernels.addPass(createSCFToControlFlowPass());
          kernels.addPass(createConvertGpuOpsToNVVMOps());
+         kernels.addPass(createExternDynamicShared());
          kernels.addPass(createLLVMLoopAnnotations());
          kernels.addPass(createCanonicalizerPass());
          kernels.addPass(createCSEPass());

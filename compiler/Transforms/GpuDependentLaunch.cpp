@@ -25,10 +25,12 @@ bool isInvariantArgument(Value value, gpu::GPUFuncOp kernel) {
          kernel.getArgAttr(argument.getArgNumber(), llama::kInvariantArgAttr);
 }
 
-/// Whether `value` is one of the kernel's workgroup (shared memory) buffers,
-/// which no other block, and no other grid, sees.
-bool isWorkgroupBuffer(Value value, gpu::GPUFuncOp kernel) {
-  return llvm::is_contained(kernel.getWorkgroupAttributions(), value);
+/// Whether `value` is in the block's shared memory (a workgroup buffer or a
+/// view of its dynamic shared memory), which no other block, and no other
+/// grid, sees.
+bool isWorkgroupBuffer(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  return type && gpu::GPUDialect::hasWorkgroupMemoryAddressSpace(type);
 }
 
 /// Whether `op` and the ops inside it do nothing with memory but read
@@ -49,7 +51,7 @@ bool independentOfEarlierGrids(Operation *op, gpu::GPUFuncOp kernel) {
       bool readsInvariant = isa<MemoryEffects::Read>(effect.getEffect()) && value &&
                             isInvariantArgument(value, kernel);
       bool writesShared = isa<MemoryEffects::Write>(effect.getEffect()) && value &&
-                          isWorkgroupBuffer(value, kernel);
+                          isWorkgroupBuffer(value);
       if (!readsInvariant && !writesShared)
         return WalkResult::interrupt();
     }

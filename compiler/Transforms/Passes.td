@@ -113,4 +113,17 @@ def LLVMLoopAnnotations : Pass<"lmc-llvm-loop-annotations"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def ExternDynamicShared : Pass<"lmc-extern-dynamic-shared"> {
+  let summary = "Gives the dynamic shared memory globals external linkage";
+  let description = [{
+    `convert-gpu-to-nvvm` lowers `gpu.dynamic_shared_memory` to an
+    `internal` zero-length global in the shared address space, which the
+    NVPTX backend prints as a one-byte static `.shared` variable: its address
+    is then not the start of the dynamic shared memory. CUDA declares that as
+    `extern __shared__ T name[]`, an `external` global that NVPTX prints as
+    `.extern .shared .b8 name[]`; this pass makes the lowered globals so.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // LLAMAC_TRANSFORMS_PASSES_TD

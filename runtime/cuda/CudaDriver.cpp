@@ -50,6 +50,7 @@ LoadedDriver load() {
             resolve(library, "cuModuleLoadData", d.cuModuleLoadData, e) &&
             resolve(library, "cuModuleUnload", d.cuModuleUnload, e) &&
             resolve(library, "cuModuleGetFunction", d.cuModuleGetFunction, e) &&
+            resolve(library, "cuFuncSetAttribute", d.cuFuncSetAttribute, e) &&
             resolve(library, "cuLaunchKernel", d.cuLaunchKernel, e) &&
             resolve(library, "cuStreamCreate", d.cuStreamCreate, e) &&
             resolve(library, "cuStreamDestroy_v2", d.cuStreamDestroy, e) &&

@@ -37,6 +37,9 @@ inline constexpr int CU_STREAM_CAPTURE_STATUS_ACTIVE = 1;
 inline constexpr int CU_GRAPH_NODE_TYPE_KERNEL = 0;
 inline constexpr unsigned CU_EVENT_DEFAULT = 0;
 inline constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+inline constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+/// Dynamic shared memory a kernel may take without opting in.
+inline constexpr unsigned kDefaultDynamicSharedBytes = 48 * 1024;
 
 /// cuda.h's CUlaunchAttribute: an id and a 64-byte value union.
 struct CUlaunchAttribute {
@@ -82,6 +85,7 @@ struct CudaDriver {
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, CUstream, void **,
                              void **);

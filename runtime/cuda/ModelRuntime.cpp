@@ -11,7 +11,9 @@
 //  * mgpuLaunchKernel: cuLaunchKernel on that stream, or cuLaunchKernelEx
 //    with programmatic stream serialization once the runtime asks for
 //    dependent launch (lmcCudaUseDependentLaunch): the next kernel's blocks
-//    are then scheduled while this one runs, and wait at their entry;
+//    are then scheduled while this one runs, and wait at their entry. A
+//    kernel that takes more than 48 KiB of dynamic shared memory (the
+//    tensor-core GEMM's stages) is first allowed that much, once;
 //  * mgpuMemAlloc / MemFree: bump allocation from the runtime's scratch (see
 //    ScratchArena.h); frees are no-ops, the runtime rewinds per call.
 //
@@ -25,6 +27,8 @@
 #include "runtime/cuda/ScratchArena.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace llamac::cuda;
 
@@ -35,6 +39,8 @@ struct State {
   CUstream stream = nullptr;
   bool dependentLaunch = false;
   ScratchArena scratch;
+  /// The dynamic shared memory each function was allowed beyond the default.
+  std::vector<std::pair<CUfunction, int>> sharedLimits;
   std::string error;
   std::string reported;
 };
@@ -69,6 +75,22 @@ bool check(const char *call, CUresult result) {
 }
 
 bool healthy() { return driver() && state().error.empty(); }
+
+/// Lets `function` take `bytes` of dynamic shared memory, which past 48 KiB
+/// the driver requires asking for.
+bool allowDynamicShared(CUfunction function, int bytes) {
+  if (unsigned(bytes) <= kDefaultDynamicSharedBytes)
+    return true;
+  for (auto [allowed, limit] : state().sharedLimits)
+    if (allowed == function && limit >= bytes)
+      return true;
+  if (!check("cuFuncSetAttribute",
+             driver()->cuFuncSetAttribute(
+                 function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes)))
+    return false;
+  state().sharedLimits.push_back({function, bytes});
+  return true;
+}
 
 } // namespace
 
@@ -127,7 +149,7 @@ __attribute__((visibility("default"))) void
 mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
                  intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
                  void *stream, void **params, void **extra, size_t /*count*/) {
-  if (!healthy())
+  if (!healthy() || !allowDynamicShared(static_cast<CUfunction>(function), smem))
     return;
   if (!state().dependentLaunch) {
     check("cuLaunchKernel",

@@ -108,6 +108,26 @@ module attributes {gpu.container_module} {
       gpu.return
     }
 
+    // The same into a view of the dynamic shared memory (the GEMM's
+    // stages), which no other block sees either.
+    // CHECK-LABEL: gpu.func @dynamic_shared_copies
+    // CHECK-NEXT:    nvvm.griddepcontrol launch_dependents
+    // CHECK-NEXT:    arith.constant
+    // CHECK-NEXT:    gpu.dynamic_shared_memory
+    // CHECK-NEXT:    memref.view
+    // CHECK-NEXT:    nvgpu.device_async_copy %arg1
+    // CHECK-NEXT:    llvm.inline_asm has_side_effects "griddepcontrol.wait;", "~{memory}"
+    // CHECK-NEXT:    nvgpu.device_async_copy %arg0
+    gpu.func @dynamic_shared_copies(%x: memref<?xf16>, %w: memref<?xf16> {llama.invariant},
+                                    %i: index) kernel {
+      %c0 = arith.constant 0 : index
+      %dynamic = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+      %staged = memref.view %dynamic[%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64xf16, #gpu.address_space<workgroup>>
+      %a = nvgpu.device_async_copy %w[%i], %staged[%i], 8 : memref<?xf16> to memref<64xf16, #gpu.address_space<workgroup>>
+      %b = nvgpu.device_async_copy %x[%i], %staged[%i], 8 : memref<?xf16> to memref<64xf16, #gpu.address_space<workgroup>>
+      gpu.return
+    }
+
     // CHECK-LABEL: gpu.func @helper
     // CHECK-NOT:     griddepcontrol
     // CHECK:         gpu.return

@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 
 namespace llamac {
 #define GEN_PASS_DEF_CONVERTGPUTOCPUEMULATION
@@ -270,6 +271,27 @@ LogicalResult replaceThreadModel(func::FuncOp function, ModuleOp module) {
   return failure(walked.wasInterrupted());
 }
 
+/// A host global named `name` that stands for the shared buffer of `type`
+/// (blocks run one at a time), read at `b`'s insertion point.
+Value emulatedShared(OpBuilder &b, ModuleOp module, Location loc, MemRefType type,
+                     StringRef name) {
+  auto hostType = MemRefType::get(type.getShape(), type.getElementType());
+  OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
+  memref::GlobalOp::create(atEnd, loc, name, atEnd.getStringAttr("private"), hostType,
+                           /*initial_value=*/Attribute(), /*constant=*/false,
+                           /*alignment=*/atEnd.getI64IntegerAttr(64));
+  return memref::GetGlobalOp::create(b, loc, hostType, name);
+}
+
+/// Whether the kernel reads its dynamic shared memory `dynamic` through one
+/// view from its start, the one form the emulator gives a buffer.
+bool hasOneView(gpu::DynamicSharedMemoryOp dynamic) {
+  if (!dynamic->hasOneUse())
+    return false;
+  auto view = dyn_cast<memref::ViewOp>(*dynamic->user_begin());
+  return view && matchPattern(view.getByteShift(), m_Zero());
+}
+
 /// `kernel` as `func.func @lmc_emu_kernel_<name>(%words: !llvm.ptr)`.
 LogicalResult emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
   Location loc = kernel.getLoc();
@@ -285,21 +307,26 @@ LogicalResult emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
       kernel.getArguments().take_front(kernel.getFunctionType().getNumInputs());
   for (auto [i, argument] : llvm::enumerate(arguments))
     mapping.map(argument, readArgument(b, loc, entry->getArgument(0), i, argument.getType()));
-  for (auto [i, buffer] : llvm::enumerate(kernel.getWorkgroupAttributions())) {
-    auto shared = cast<MemRefType>(buffer.getType());
-    auto hostType = MemRefType::get(shared.getShape(), shared.getElementType());
-    std::string name = ("lmc_emu_shared_" + kernel.getName() + "_" + Twine(i)).str();
-    OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
-    memref::GlobalOp::create(atEnd, loc, name, atEnd.getStringAttr("private"), hostType,
-                             /*initial_value=*/Attribute(), /*constant=*/false,
-                             /*alignment=*/atEnd.getI64IntegerAttr(64));
-    mapping.map(buffer, memref::GetGlobalOp::create(b, loc, hostType, name));
-  }
+  std::string sharedName = ("lmc_emu_shared_" + kernel.getName() + "_").str();
+  for (auto [i, buffer] : llvm::enumerate(kernel.getWorkgroupAttributions()))
+    mapping.map(buffer, emulatedShared(b, module, loc, cast<MemRefType>(buffer.getType()),
+                                       sharedName + std::to_string(i)));
   for (Operation &op : kernel.getBody().front()) {
-    if (isa<gpu::ReturnOp>(op))
+    auto view = dyn_cast<memref::ViewOp>(op);
+    auto dynamic = dyn_cast<gpu::DynamicSharedMemoryOp>(op);
+    if (isa<gpu::ReturnOp>(op)) {
       func::ReturnOp::create(b, op.getLoc());
-    else
+    } else if (dynamic) {
+      if (!hasOneView(dynamic))
+        return dynamic.emitOpError("is emulated only when read through one "
+                                   "memref.view from its start");
+    } else if (view && view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>()) {
+      // The dynamic shared memory is a buffer of the type it is viewed as.
+      mapping.map(view.getResult(), emulatedShared(b, module, view.getLoc(), view.getType(),
+                                                   sharedName + "dynamic"));
+    } else {
       b.clone(op, mapping);
+    }
   }
   return replaceThreadModel(function, module);
 }

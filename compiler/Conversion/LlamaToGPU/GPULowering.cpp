@@ -244,12 +244,15 @@ Value GPULowering::cache(Location loc, Value cacheBuffer) {
 
 void GPULowering::launch(Location loc, mlir::gpu::GPUFuncOp kernel,
                          std::array<Value, 3> grid, int64_t blockThreads,
-                         ValueRange args) {
+                         ValueRange args, int64_t dynamicSharedBytes) {
   Value one = index(loc, 1);
+  Value sharedBytes;
+  if (dynamicSharedBytes)
+    sharedBytes = arith::ConstantOp::create(
+        b, loc, b.getI32IntegerAttr(static_cast<int32_t>(dynamicSharedBytes)));
   auto launchOp = mlir::gpu::LaunchFuncOp::create(
       b, loc, kernel, mlir::gpu::KernelDim3{grid[0], grid[1], grid[2]},
-      mlir::gpu::KernelDim3{index(loc, blockThreads), one, one},
-      /*dynamicSharedMemorySize=*/Value(), args,
+      mlir::gpu::KernelDim3{index(loc, blockThreads), one, one}, sharedBytes, args,
       mlir::gpu::AsyncTokenType::get(b.getContext()), ValueRange{stream});
   stream = launchOp.getAsyncToken();
 }

@@ -82,6 +82,10 @@ public:
   mlir::Value blockReduce(mlir::Value value, Reduction kind,
                           mlir::Value scratch, int64_t threads);
   void barrier();
+  /// The kernel's dynamic shared memory as a buffer of `type` (a static
+  /// workgroup memref), for buffers past the 48 KiB a kernel may declare
+  /// statically; the launch gives the bytes.
+  mlir::Value dynamicShared(mlir::MemRefType type);
 
 private:
   mlir::Value combine(mlir::Value lhs, mlir::Value rhs, Reduction kind);

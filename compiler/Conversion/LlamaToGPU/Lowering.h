@@ -130,10 +130,11 @@ public:
   mlir::Value ceilDiv(mlir::Location loc, mlir::Value value, int64_t divisor);
 
   /// Launches `kernel` (see getOrCreateKernel) with grid `grid` (x, y, z),
-  /// asynchronously, after everything launched before in this function.
+  /// asynchronously, after everything launched before in this function,
+  /// with `dynamicSharedBytes` of dynamic shared memory per block.
   void launch(mlir::Location loc, mlir::gpu::GPUFuncOp kernel,
               std::array<mlir::Value, 3> grid, int64_t blockThreads,
-              mlir::ValueRange args);
+              mlir::ValueRange args, int64_t dynamicSharedBytes = 0);
 
   /// The kernel named `name`, built by `body` on first request. `args` are
   /// the kernel's argument types, `workgroup` its shared-memory buffers.

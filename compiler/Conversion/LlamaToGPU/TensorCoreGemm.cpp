@@ -18,11 +18,12 @@
 // No tile changes the order of any sum, so every tile computes the same
 // bits.
 //
-// K is walked in 32-wide slices through up to three stages of shared
-// memory (as many as 48 KiB hold): cp.async copies a slice stages - 1
-// ahead of the one the warps multiply, straight from global to shared
-// memory (no registers held, no stores issued), and one barrier per slice
-// both publishes the next slice and frees the stage the next copy
+// K is walked in 32-wide slices through four stages of shared memory
+// (dynamic shared memory: 48 to 96 KiB a block, within what the blocks of
+// an A100's or an H100's multiprocessor share): cp.async copies a slice
+// stages - 1 ahead of the one the warps multiply, straight from global to
+// shared memory (no registers held, no stores issued), and one barrier per
+// slice both publishes the next slice and frees the stage the next copy
 // overwrites.
 //
 // The activation rows arrive in the weights' dtype, as Hugging Face computes
@@ -36,8 +37,7 @@
 // of row g of each. A staged row is 32 elements, four 16-byte chunks; chunk
 // c of row r lies at position c ^ ((r / 2) % 4), so the 8 rows one ldmatrix
 // phase reads, and the 8 chunks a quarter warp copies, fall in 32 distinct
-// banks without padding (three stages of a 128 x 128 tile then fit the
-// 48 KiB of static shared memory).
+// banks without padding.
 //
 // With the mma.m16n8k16 fragments of TensorCoreOps.h (B's "col" layout is
 // a weight's rows as they lie in memory), the ldmatrix matrices of an A
@@ -65,7 +65,11 @@ constexpr int64_t kWarpRows = 2;
 constexpr int64_t kChunksPerRow = kSliceK / kChunk;
 static_assert(kChunksPerRow == 4, "the swizzle permutes four chunks");
 /// Stages of K slices a block holds at most.
-constexpr int64_t kMaxStages = 3;
+constexpr int64_t kMaxStages = 4;
+/// The shared memory the blocks of one multiprocessor divide among them:
+/// within an A100's 164 KiB (and an H100's 228 KiB) with the 1 KiB a block
+/// the driver keeps.
+constexpr int64_t kSharedBytesPerMultiprocessor = 160 * 1024;
 /// Accumulators a thread holds with 16 warps per multiprocessor (128
 /// registers a thread); more take 8 warps and up to 255 registers.
 constexpr int64_t kAccumulatorsFor16Warps = 64;
@@ -89,10 +93,13 @@ struct GemmLayout {
   /// A stage holds the slice's activation rows, then its weight rows.
   int64_t operandElements() const { return rows * kSliceK; }
   int64_t stageElements() const { return (rows + features) * kSliceK; }
-  /// As many stages of 16-bit elements as static shared memory holds.
+  /// As many stages of 16-bit elements as the block's share of the
+  /// multiprocessor's shared memory holds.
   int64_t stages() const {
-    return std::min(kMaxStages, kStaticSharedBytes / (2 * stageElements()));
+    return std::min(kMaxStages, kSharedBytesPerMultiprocessor /
+                                    blocksPerMultiprocessor() / (2 * stageElements()));
   }
+  int64_t sharedElements() const { return stages() * stageElements(); }
   int64_t accumulators() const { return rows * features / threads(); }
   int64_t blocksPerMultiprocessor() const {
     int64_t residentWarps = accumulators() <= kAccumulatorsFor16Warps ? 16 : 8;
@@ -124,9 +131,11 @@ std::string gemmName(const LinearShape &shape, const GemmLayout &layout, Type co
 class GemmKernelBuilder {
 public:
   GemmKernelBuilder(DeviceBuilder &d, const LinearShape &shape,
-                    const GemmLayout &layout, Type element, mlir::gpu::GPUFuncOp f)
+                    const GemmLayout &layout, Type element, mlir::gpu::GPUFuncOp f,
+                    Value shared)
       : d(d), b(d.builder()), loc(d.location()), shape(shape), layout(layout),
-        element(element), featureFragments(layout.featureFragments()) {
+        element(element), featureFragments(layout.featureFragments()),
+        shared(shared) {
     bindArguments(f);
   }
 
@@ -164,7 +173,9 @@ private:
   const GemmLayout &layout;
   Type element;
   int64_t featureFragments;
-  Value x, rows, shared;
+  /// The stages, in dynamic shared memory.
+  Value shared;
+  Value x, rows;
   OutputGroup group;
   /// The tile's first row and first feature (of each weight).
   Value firstRow, firstFeature;
@@ -179,9 +190,7 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
   int64_t numWeights = shape.numWeights();
   ValueRange weights = f.getArguments().slice(1, numWeights);
   ValueRange outs = f.getArguments().slice(1 + numWeights, shape.numOutputs());
-  // The entry block's arguments end with the workgroup buffers.
   rows = f.getArgument(f.getFunctionType().getNumInputs() - 1);
-  shared = f.getWorkgroupAttributions().front();
   for (int64_t i = 1; i <= numWeights; ++i)
     f.setArgAttr(i, llama::kInvariantArgAttr, b.getUnitAttr());
   group = selectOutputGroup(d, shape.outFeatures, blocksPerGroup(shape, layout),
@@ -401,9 +410,9 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   argTypes.append(shape.numOutputs(), l.flatType(outElement));
   argTypes.push_back(b.getIndexType());
   GemmLayout layout(l.options().gemmTile, shape);
+  MemRefType stagesType = l.sharedType(compute, layout.sharedElements());
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
-      gemmName(shape, layout, compute, outElement), argTypes,
-      {l.sharedType(compute, layout.stages() * layout.stageElements())},
+      gemmName(shape, layout, compute, outElement), argTypes, /*workgroup=*/{},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         // Two blocks per multiprocessor where the accumulators fit 128
         // registers a thread, so one block's multiply overlaps the other's
@@ -412,7 +421,8 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
                    b.getDenseI32ArrayAttr({int32_t(layout.threads()), 1, 1}));
         f->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                    b.getI32IntegerAttr(layout.blocksPerMultiprocessor()));
-        GemmKernelBuilder(d, shape, layout, compute, f).build();
+        GemmKernelBuilder(d, shape, layout, compute, f, d.dynamicShared(stagesType))
+            .build();
       });
   SmallVector<Value> args = {input};
   llvm::append_range(args, weights);
@@ -421,7 +431,7 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   l.launch(loc, kernel,
            {l.ceilDiv(loc, rows, layout.rows),
             l.index(loc, llvm::sum_of(blocksPerGroup(shape, layout))), l.index(loc, 1)},
-           layout.threads(), args);
+           layout.threads(), args, stagesType.getNumElements() * 2);
 }
 
 } // namespace llamac::gpu
