@@ -51,7 +51,8 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
            "all, gemm, attention or none (the others take the CUDA cores)">,
     Option<"foldDecodeNorms", "fold-decode-norms", "bool", /*default=*/"true",
            "decode's matrix-vector kernels normalize their input row "
-           "themselves instead of launching the RMSNorm kernel before them">,
+           "themselves (hidden <= 4096) instead of launching the RMSNorm "
+           "kernel before them">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

@@ -38,7 +38,7 @@ struct CudaPipelineConfig {
   /// Prefill kernels on the tensor cores (prefillTensorCoreChoices()).
   std::string prefillTensorCores = "all";
   /// Decode's matrix-vector kernels compute the RMSNorm of their input row
-  /// (no norm kernel launched before them).
+  /// where it fits their registers (no norm kernel launched before them).
   bool foldDecodeNorms = true;
   /// CUDA toolkit with ptxas and libdevice.
   std::string toolkitPath = "/usr/local/cuda";

@@ -73,8 +73,7 @@ void printTarget(raw_ostream &os, const json::Object &manifest) {
   if (std::optional<StringRef> tile = manifest.getString("gemm_tile"))
     os << ", GEMM tile " << *tile;
   if (std::optional<bool> folded = manifest.getBoolean("fold_decode_norms"))
-    os << (*folded ? ", decode norms folded into the matvecs"
-                   : ", decode norms in their own kernels");
+    os << ", decode norm folding " << (*folded ? "on" : "off");
   os << "\n";
   os << formatv("limits:     batch {0}, context {1} tokens\n",
                 integer(&manifest, "max_batch"), integer(&manifest, "max_seq"));

@@ -80,8 +80,8 @@ cl::opt<std::string> prefillTensorCores(
 cl::opt<bool> foldDecodeNorms(
     "fold-decode-norms",
     cl::desc("CUDA: decode's matrix-vector kernels compute the RMSNorm of "
-             "their input row instead of a norm kernel launched before them "
-             "(default true; false for A/B timing)"),
+             "their input row (hidden <= 4096) instead of a norm kernel "
+             "launched before them (default true; false for A/B timing)"),
     cl::init(true), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),

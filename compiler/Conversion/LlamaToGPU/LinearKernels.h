@@ -62,10 +62,10 @@ mlir::Type activationType(GPULowering &l, mlir::Value tensor);
 
 /// Whether the linear ops that read `normResult`, an RMSNorm's result, all
 /// compute it themselves (`fold-decode-norms`): decode's matrix-vector
-/// kernels, whose row fits shared memory. Each block then normalizes its
-/// row (rowNorm), which costs each block a read of the row from L2 and a
-/// reduction, and saves a one-block kernel launched and waited for
-/// between them.
+/// kernels, where the row's loads fit their registers (hidden <= 4096).
+/// Each block then normalizes its row (rowNorm), which costs each block a
+/// read of the row from L2 and a reduction, and saves a one-block kernel
+/// launched and waited for between them.
 bool linearOpsComputeNorm(GPULowering &l, mlir::Value normResult);
 
 /// Whether prefill's rows of this shape suit the tensor cores: f16 and

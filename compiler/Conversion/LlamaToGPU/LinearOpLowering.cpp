@@ -42,8 +42,12 @@ constexpr int64_t kPrefillRowsPerWarp = 4;
 /// 16-byte weight loads a decode lane issues before their first use.
 constexpr int64_t kDecodeLoadsInFlight = 8;
 /// Blocks per multiprocessor a kernel that normalizes its input is built
-/// for: 80 registers a thread, which the hidden size 4096 fits unspilled.
+/// for: 80 registers a thread.
 constexpr int64_t kNormingBlocksPerMultiprocessor = 3;
+/// The row loads per thread (and as many of the residual) that 80 registers
+/// hold beside the prefetched weight rounds without spilling: hidden 4096.
+/// Wider rows (13B's 5120 spilled 4-8 bytes) keep their norm kernels.
+constexpr int64_t kMaxFoldedNormLoads = 4;
 
 /// A matrix-vector kernel: the linear shape, and how its warps walk it.
 struct MatvecShape : LinearShape {
@@ -454,12 +458,12 @@ std::string LinearShape::featuresSuffix() const {
 
 bool linearOpsComputeNorm(GPULowering &l, Value normResult) {
   int64_t hidden = cast<ShapedType>(normResult.getType()).getShape().back();
-  int64_t sharedBytes = (hidden + kBlockThreads / kWarpSize) * 4;
   auto isDecodeInput = [](OpOperand &use) {
     std::optional<LinearOp> linear = asLinearOp(use.getOwner());
     return linear && linear->input == use.get() && isDecode(linear->input);
   };
-  return l.options().foldDecodeNorms && sharedBytes <= kStaticSharedBytes &&
+  return l.options().foldDecodeNorms &&
+         rowNormLoadsPerThread(normResult.getContext(), hidden) <= kMaxFoldedNormLoads &&
          !normResult.use_empty() && llvm::all_of(normResult.getUses(), isDecodeInput);
 }
 

@@ -54,7 +54,8 @@ struct KernelOptions {
   bool tensorCoreGemm = true;
   bool tensorCoreAttention = true;
   /// Decode's matrix-vector kernels normalize their own input row instead
-  /// of reading it from a norm kernel launched before them.
+  /// of reading it from a norm kernel launched before them, where the row
+  /// fits (linearOpsComputeNorm).
   bool foldDecodeNorms = true;
 };
 

@@ -24,6 +24,10 @@ llvm::SmallVector<mlir::Value> rowNormArguments(GPULowering &l, mlir::Location l
 RowNorm rowNormFromArguments(mlir::gpu::GPUFuncOp kernel, unsigned &next,
                              int64_t hidden, bool withResidual);
 
+/// Vector loads of the row each thread issues in rowNorm (and as many of the
+/// residual).
+int64_t rowNormLoadsPerThread(mlir::MLIRContext *context, int64_t hidden);
+
 /// The shared memory rowNorm reduces through (one float per warp).
 mlir::MemRefType rowNormScratchType(GPULowering &l);
 

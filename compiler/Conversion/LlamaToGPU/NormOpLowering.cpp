@@ -78,6 +78,10 @@ RowNorm rowNormFromArguments(mlir::gpu::GPUFuncOp kernel, unsigned &next,
   return norm;
 }
 
+int64_t rowNormLoadsPerThread(MLIRContext *context, int64_t hidden) {
+  return NormLayout(Float32Type::get(context), hidden).loadsPerThread;
+}
+
 MemRefType rowNormScratchType(GPULowering &l) {
   return l.sharedType(l.builder().getF32Type(), kBlockThreads / kWarpSize);
 }
