@@ -16,6 +16,11 @@
 // previous kernel only after those loads, so a kernel launched early
 // streams weights while the small kernels before it finish.
 //
+// In decode the kernels whose input is an RMSNorm's result compute it
+// (`_rmsnorm`, `_addrmsnorm`): after its first weight rounds each block
+// normalizes its row into shared memory with the norm kernel's code, so no
+// one-block norm kernel runs, and is waited for, between two wide ones.
+//
 // Blocks hold 8 warps (8 features). Grid x walks the activation rows, grid y
 // the feature blocks: consecutive blocks then read the same weight rows,
 // which prefill (rows = B * T) finds in L2. Prefill runs on the tensor

@@ -8,7 +8,9 @@
 // float32, reduced across the block (warp shuffles, then one shared float
 // per warp), and the row is scaled from the registers. add_rms_norm also
 // writes the residual sum in the same pass, so the sum never makes a
-// separate round trip.
+// separate round trip. The same code (rowNorm) normalizes the input row of
+// decode's matrix-vector kernels where they fold the norm
+// (linearOpsComputeNorm); prefill, and decode otherwise, launch it here.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
