@@ -129,6 +129,8 @@ __attribute__((visibility("default"))) void *mgpuModuleLoad(void *data,
 }
 
 __attribute__((visibility("default"))) void mgpuModuleUnload(void *module) {
+  // Its functions' handles may come back for another module's.
+  state().sharedLimits.clear();
   // Runs from model.so's destructor at exit, possibly after the context is
   // gone; nothing is left to report to.
   if (module && state().driver)
