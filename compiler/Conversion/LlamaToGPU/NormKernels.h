@@ -38,8 +38,8 @@ mlir::MemRefType rowNormScratchType(GPULowering &l);
 /// Each thread computes vectors of the row and hands each, with its first
 /// column, to `use`. Every thread of the block must call it (barriers).
 /// With a `stash` (shared memory of the row's length), x waits there for
-/// the reduction, and the weight is loaded after it, instead of both in
-/// registers, which a kernel holding other loads across it lacks; `use`
+/// the reduction instead of in registers, which a kernel holding other
+/// loads across it lacks, and the weight is loaded after the row; `use`
 /// may overwrite the stash.
 void rowNorm(DeviceBuilder &d, const RowNorm &norm, mlir::Value row,
              mlir::Value storesSum, mlir::Value scratch, mlir::Value stash,

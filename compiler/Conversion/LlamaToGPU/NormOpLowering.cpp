@@ -110,7 +110,8 @@ void rowNorm(DeviceBuilder &d, const RowNorm &norm, Value row, Value storesSum,
                                               d.index(0)));
     // The weight first: it is never written, so a kernel launched early
     // loads it before waiting for the kernel that writes the row. With a
-    // stash it is loaded after the reduction instead, like x read back.
+    // stash it is loaded after the reduction (below), when the registers
+    // hold less.
     if (!stash)
       scales.push_back(d.loadVectorF32(norm.weight, columns.back(), layout.lanes));
   }
@@ -142,13 +143,16 @@ void rowNorm(DeviceBuilder &d, const RowNorm &norm, Value row, Value storesSum,
       arith::DivFOp::create(kb, loc, total, d.f32(static_cast<float>(norm.hidden)));
   Value inverse = vector::BroadcastOp::create(
       kb, loc, vectorType, math::RsqrtOp::create(kb, loc, d.fadd(mean, norm.epsilon)));
+  // All in flight at once, not one latency per vector below.
+  if (stash)
+    for (Value column : columns)
+      scales.push_back(d.loadVectorF32(norm.weight, column, layout.lanes));
   // Hugging Face order: (x * rsqrt(mean + eps)) * weight.
   for (auto [v, x, column, inRow] : llvm::enumerate(rows, columns, valid))
     d.ifThen(inRow, [&] {
-      Value scale = stash ? d.loadVectorF32(norm.weight, column, layout.lanes) : scales[v];
       Value value = stash ? d.loadVectorF32(stash, column, layout.lanes) : x;
       Value normed = arith::MulFOp::create(kb, loc, value, inverse);
-      use(arith::MulFOp::create(kb, loc, normed, scale), column);
+      use(arith::MulFOp::create(kb, loc, normed, scales[v]), column);
     });
 }
 
