@@ -26,6 +26,10 @@ fixture files (weights, golden.json, reference logits).
   tc-KERNELS the gqa fixture built with --prefill-tensor-cores gemm,
              attention or none: f16 prompt logits within 5e-2 of Hugging
              Face (which tensor-core kernel fails, should the default).
+  norms      the gqa fixture built with --fold-decode-norms=false: f16
+             decode logits bit-identical to the default build's, whose
+             matrix-vector kernels compute the norms, and the same greedy
+             ids for a left-padded batch of 2.
   memcheck   compute-sanitizer --tool memcheck on one generation: 0 errors.
 
 Python 3 standard library only.
@@ -321,6 +325,33 @@ def check_prefill_variants(checks, device, fixture, golden, scratch):
             checks.add("tc-" + variant, fixture, False, str(error))
 
 
+def check_folded_norms(checks, device, fixture, golden, scratch):
+    """The fixture built with --fold-decode-norms=false (prepare.sh's
+    `cuda-f16-unfolded`) against the default build, whose decode
+    matrix-vector kernels compute the norms with the norm kernel's own code:
+    the logits of 32 decode steps past EOS must agree bit for bit (as they
+    do in the emulator), and so must the greedy ids of a left-padded batch
+    of two rows."""
+    prompt = golden["cases"][0]["input_ids"]
+    rows = [prompt, prompt[:max(1, len(prompt) // 2)]]
+    logits, ids = [], []
+    try:
+        for kind in ("cuda-f16", "cuda-f16-unfolded"):
+            dump = os.path.join(scratch, "%s-norms-%s.f32" % (fixture, kind))
+            device.generate(fixture, kind, [prompt], 32,
+                            extra=["--ignore-eos", "--dump-decode-logits", dump])
+            logits.append(read_floats(dump))
+            ids.append(device.generate(fixture, kind, rows, 32))
+        same = logits[0] == logits[1] and ids[0] == ids[1]
+        checks.add("norms", fixture, same,
+                   "norms folded vs unfolded: 32 decode steps' logits %s, batch-2 ids %s" % (
+                       "identical" if logits[0] == logits[1] else
+                       "differ (max %.3g)" % max_diff(logits[0], logits[1]),
+                       "identical" if ids[0] == ids[1] else "%s vs %s" % tuple(ids)))
+    except RuntimeError as error:
+        checks.add("norms", fixture, False, str(error))
+
+
 def find_sanitizer():
     found = shutil.which("compute-sanitizer")
     if found:
@@ -376,12 +407,11 @@ def main():
                                    min(200, config["max_position_embeddings"] -
                                        len(golden["cases"][0]["input_ids"])))
         check_gemm_tiles(checks, device, "tiny-llama2-gqa", scratch)
-        check_prefill_variants(checks, device, "tiny-llama2-gqa",
-                               load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
-                                                      "golden.json")), scratch)
-        check_memcheck(checks, device, "tiny-llama2-gqa",
-                       load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
-                                              "golden.json")))
+        gqa_golden = load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
+                                            "golden.json"))
+        check_prefill_variants(checks, device, "tiny-llama2-gqa", gqa_golden, scratch)
+        check_folded_norms(checks, device, "tiny-llama2-gqa", gqa_golden, scratch)
+        check_memcheck(checks, device, "tiny-llama2-gqa", gqa_golden)
     sys.exit(0 if checks.table() else 1)
 
 

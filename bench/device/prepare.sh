@@ -53,8 +53,8 @@ for entry in "${fixtures[@]}"; do
     "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-$dtype.lmc" \
       --target cuda --chip sm_90 --dtype "$dtype" --max-batch 2
   done
-  # check.sh's bit-for-bit check of the other --gemm-tile builds, and its
-  # check of each prefill kernel on the tensor cores alone.
+  # check.sh's bit-for-bit check of the other --gemm-tile builds, its check
+  # of each prefill kernel on the tensor cores alone, and of the norms.
   if [ "$name" = tiny-llama2-gqa ]; then
     for tile in 64x128 64x256 128x256 128x128/4; do
       "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-t${tile//\//w}.lmc" \
@@ -64,6 +64,10 @@ for entry in "${fixtures[@]}"; do
       "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-tc-$kernels.lmc" \
         --target cuda --chip sm_90 --dtype f16 --max-batch 2 --prefill-tensor-cores "$kernels"
     done
+    # check.sh's bit-for-bit check of decode with the norms in kernels of
+    # their own against the default, folded into the matrix-vector kernels.
+    "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-unfolded.lmc" \
+      --target cuda --chip sm_90 --dtype f16 --max-batch 2 --fold-decode-norms=false
   fi
   # The f16/bf16 reference: the CPU in f32 on the checkpoint rounded to that
   # dtype, i.e. on the very weights the CUDA artifact computes with.
