@@ -265,6 +265,8 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
     manifest.scratchBytes =
         uint64_t(root.object("memory_plan").positiveInteger("scratch_bytes"));
     manifest.dependentLaunch = root.boolean("dependent_launch");
+    std::optional<std::string> tensorCores = root.nullableString("prefill_tensor_cores");
+    manifest.tensorCoreGemm = !tensorCores || *tensorCores == "all" || *tensorCores == "gemm";
   }
   manifest.maxBatch = root.positiveInteger("max_batch");
   manifest.maxSeq = root.positiveInteger("max_seq");

@@ -45,6 +45,10 @@ struct Manifest {
   /// before touching memory a kernel writes, so they may be launched with
   /// programmatic stream serialization (dependent launch).
   bool dependentLaunch = false;
+  /// CUDA: prefill's linear ops run on the tensor cores (the compiler's
+  /// --prefill-tensor-cores all or gemm), which multiply float16 weights,
+  /// converting a bf16 artifact's.
+  bool tensorCoreGemm = false;
   int64_t maxBatch = 0;
   int64_t maxSeq = 0;
   /// [layers, 2, max_batch, kv_heads, max_seq, head_dim], computeDType.

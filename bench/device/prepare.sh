@@ -6,9 +6,8 @@
 # build, the reference check.sh compares against, also on copies of the
 # checkpoints rounded to f16/bf16); copies llamac-run, the libraries it needs
 # beyond glibc, and the fixture files. For bench.sh: the CUDA artifacts of
-# the Llama-2-7B and 13B shapes and Hugging Face's baseline script; for
-# session.sh, the 7B shape with each other --gemm-tile and with
-# --fold-decode-norms=false.
+# the Llama-2-7B (f16 and bf16) and 13B (f16) shapes and Hugging Face's
+# baseline script.
 #
 #   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared)
 set -euo pipefail
@@ -56,7 +55,7 @@ for entry in "${fixtures[@]}"; do
   # check.sh's bit-for-bit check of the other --gemm-tile builds, its check
   # of each prefill kernel on the tensor cores alone, and of the norms.
   if [ "$name" = tiny-llama2-gqa ]; then
-    for tile in 64x128 64x256 128x256 128x128/4; do
+    for tile in 128x128 64x128 64x256 128x256; do
       "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-t${tile//\//w}.lmc" \
         --target cuda --chip sm_90 --dtype f16 --max-batch 2 --gemm-tile "$tile"
     done
@@ -73,7 +72,7 @@ for entry in "${fixtures[@]}"; do
   # dtype, i.e. on the very weights the CUDA artifact computes with.
   for dtype in f16 bf16; do
     status=0
-    python3 "$root/bench/device/round_checkpoint.py" "$fixture" \
+    python3 "$root/test/tools/round_checkpoint.py" "$fixture" \
       "$out/fixtures/$name@$dtype" "$dtype" || status=$?
     case $status in
       0) "$llamac" compile "$out/fixtures/$name@$dtype" \
@@ -93,18 +92,9 @@ for shape in llama-2-7b llama-2-13b; do
   "$llamac" compile --config "$out/configs/$shape/config.json" \
     -o "$out/artifacts/$shape-cuda-f16.lmc" --target cuda --chip sm_90 --dtype f16
 done
-# session.sh's A/B of prefill's GEMM tiles (--gemm-tile) on the 7B shape;
-# the artifact above has the default tile, 128x128.
-for tile in 64x128 64x256 128x256 128x128/4; do
-  "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
-    -o "$out/artifacts/llama-2-7b-cuda-f16-t${tile//\//w}.lmc" --target cuda --chip sm_90 \
-    --dtype f16 --gemm-tile "$tile"
-done
-# session.sh's decode A/B of the norms folded into the matrix-vector
-# kernels (the default) against their own kernels.
+# bench.sh's bf16 part: the 7B shape in bf16.
 "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
-  -o "$out/artifacts/llama-2-7b-cuda-f16-unfolded.lmc" --target cuda --chip sm_90 \
-  --dtype f16 --fold-decode-norms=false
+  -o "$out/artifacts/llama-2-7b-cuda-bf16.lmc" --target cuda --chip sm_90 --dtype bf16
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
 

@@ -41,10 +41,10 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
   let options = [
     Option<"computeDType", "compute-dtype", "std::string", /*default=*/"\"f32\"",
            "dtype of the weights and the KV cache on the device: f32, f16, bf16">,
-    Option<"gemmTile", "gemm-tile", "std::string", /*default=*/"\"128x128\"",
+    Option<"gemmTile", "gemm-tile", "std::string", /*default=*/"\"128x128/4\"",
            "output tile (rows x features, /warps when not 8) of a block of "
-           "prefill's tensor-core GEMM: 128x128, 64x128, 64x256, 128x256 or "
-           "128x128/4">,
+           "prefill's tensor-core GEMM: 128x128/4, 128x128, 64x128, 64x256 or "
+           "128x256">,
     Option<"prefillTensorCores", "prefill-tensor-cores", "std::string",
            /*default=*/"\"all\"",
            "prefill kernels that use the tensor cores where the dtype allows: "

@@ -34,7 +34,7 @@ struct CudaPipelineConfig {
   std::string computeDType = "f32";
   /// Output tile of a prefill tensor-core GEMM block ("ROWSxFEATURES", one
   /// of supportedGemmTiles()).
-  std::string gemmTile = "128x128";
+  std::string gemmTile = "128x128/4";
   /// Prefill kernels on the tensor cores (prefillTensorCoreChoices()).
   std::string prefillTensorCores = "all";
   /// Decode's matrix-vector kernels compute the RMSNorm of their input row

@@ -34,6 +34,36 @@ uint64_t elements(const std::array<int64_t, 6> &shape) {
   return count;
 }
 
+/// An error naming the first weight float16 cannot hold where the kernels
+/// multiply it as float16 (empty if none): every weight of an f16 artifact
+/// (converted on upload), and the matrices of a bf16 artifact whose prefill
+/// GEMMs run on the tensor cores (converted in registers). Infinity there
+/// would turn the logits into NaN without a word.
+std::string checkHalfRange(const Manifest &manifest,
+                           const std::vector<const void *> &hostWeights) {
+  DType compute = manifest.computeDType;
+  for (size_t i = 0; i < manifest.weightTable.size(); ++i) {
+    const WeightTableEntry &entry = manifest.weightTable[i];
+    bool matrix = entry.shape.size() == 2;
+    if (compute != DType::F16 &&
+        !(compute == DType::BF16 && manifest.tensorCoreGemm && matrix))
+      continue;
+    std::optional<uint64_t> beyond = firstBeyondHalfRange(
+        hostWeights[i], elementCount(entry.shape), entry.dtype, compute);
+    if (!beyond)
+      continue;
+    char value[32];
+    std::snprintf(value, sizeof(value), "%g", elementAt(hostWeights[i], *beyond, entry.dtype));
+    std::string remedy = compute == DType::F16
+                             ? "compile with --dtype bf16 or f32"
+                             : "the tensor-core prefill multiplies bf16 weights as "
+                               "float16; compile with --prefill-tensor-cores attention";
+    return "weight '" + entry.name + "' holds " + value + " at element " +
+           std::to_string(*beyond) + ", beyond float16's range (65504): " + remedy;
+  }
+  return {};
+}
+
 } // namespace
 
 bool CudaExecutor::allocate(uint64_t bytes, CUdeviceptr &pointer,
@@ -48,6 +78,9 @@ std::unique_ptr<CudaExecutor>
 CudaExecutor::create(const Manifest &manifest,
                      const std::vector<const void *> &hostWeights,
                      std::string &error) {
+  error = checkHalfRange(manifest, hostWeights);
+  if (!error.empty())
+    return nullptr;
   std::unique_ptr<CudaExecutor> executor(new CudaExecutor());
   CudaExecutor &x = *executor;
   x.driver = loadCudaDriver(error);

@@ -3,6 +3,7 @@
 
 #include "frontends/FloatConversion.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -36,7 +37,56 @@ void writeElement(uint8_t *target, uint64_t i, DType dtype, float value) {
   std::memcpy(target + 2 * i, &bits, sizeof(bits));
 }
 
+/// The first of `count` `Bits` words at `source` whose magnitude bits
+/// (sign cleared) lie in [`from`, `infinity`): finite values that round to
+/// infinity in float16. Checked a block at a time with no early exit inside
+/// it, which the compiler vectorizes: a 7B checkpoint is 6.7 G elements.
+template <typename Bits>
+std::optional<uint64_t> firstInRange(const uint8_t *source, uint64_t count, Bits from,
+                                     Bits infinity) {
+  constexpr uint64_t kBlock = 4096;
+  constexpr Bits kMagnitude = Bits(~Bits(0)) >> 1;
+  Bits block[kBlock];
+  for (uint64_t first = 0; first < count; first += kBlock) {
+    uint64_t size = std::min(kBlock, count - first);
+    std::memcpy(block, source + first * sizeof(Bits), size * sizeof(Bits));
+    bool found = false;
+    for (uint64_t i = 0; i < size; ++i) {
+      Bits magnitude = block[i] & kMagnitude;
+      found |= magnitude >= from && magnitude < infinity;
+    }
+    if (!found)
+      continue;
+    for (uint64_t i = 0;; ++i)
+      if (Bits magnitude = block[i] & kMagnitude; magnitude >= from && magnitude < infinity)
+        return first + i;
+  }
+  return std::nullopt;
+}
+
 } // namespace
+
+float elementAt(const void *source, uint64_t i, DType dtype) {
+  return readElement(static_cast<const uint8_t *>(source), i, dtype);
+}
+
+std::optional<uint64_t> firstBeyondHalfRange(const void *source, uint64_t count,
+                                             DType from, DType through) {
+  const auto *bytes = static_cast<const uint8_t *>(source);
+  switch (from) {
+  case DType::F32:
+    // float16 rounds 65520 (0x477ff000) up to infinity; bf16 first rounds
+    // 65408 (0x477f8000) up to 65536, past 65504.
+    return firstInRange<uint32_t>(bytes, count,
+                                  through == DType::BF16 ? 0x477f8000u : 0x477ff000u,
+                                  0x7f800000u);
+  case DType::BF16: // 65536, the first bf16 past 65504
+    return firstInRange<uint16_t>(bytes, count, 0x4780u, 0x7f80u);
+  case DType::F16:
+    break;
+  }
+  return std::nullopt;
+}
 
 std::vector<uint8_t> convertElements(const void *source, uint64_t count,
                                      DType from, DType to) {

@@ -11,6 +11,7 @@
 #include "frontends/ModelSpec.h"
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace llamac::cuda {
@@ -18,6 +19,15 @@ namespace llamac::cuda {
 /// `count` elements of `from` at `source` converted to `to`, as bytes.
 std::vector<uint8_t> convertElements(const void *source, uint64_t count,
                                      DType from, DType to);
+
+/// The index of the first of `count` elements of `from` at `source` that
+/// is finite but, converted to `through` and then to float16, infinite
+/// (beyond float16's 65504), if any.
+std::optional<uint64_t> firstBeyondHalfRange(const void *source, uint64_t count,
+                                             DType from, DType through);
+
+/// Element `i` of `dtype` at `source`, as float32 (exact).
+float elementAt(const void *source, uint64_t i, DType dtype);
 
 } // namespace llamac::cuda
 

@@ -20,6 +20,8 @@ of SOURCE with one thing wrong, so that each test names exactly one problem:
   missing-tensor          model.layers.1.mlp.up_proj.weight left out
   wrong-shape             model.layers.0.mlp.gate_proj.weight with its
                           dimensions swapped (same byte size)
+  beyond-half             element 5 of model.layers.1.self_attn.o_proj.weight
+                          set to 98304, finite but beyond float16's range
   llama2c-nonsense        a llama2.c header with a negative dimension
   llama2c-truncated       a llama2.c file cut after its header
 
@@ -71,6 +73,21 @@ def edit_header(out, edit):
     path = os.path.join(out, SAFETENSORS)
     header, payload = read_safetensors(path)
     edit(header)
+    write_safetensors(path, header, payload)
+
+
+def set_element(out, name, index, value):
+    """Stores `value` at element `index` of tensor `name` (F32 or BF16)."""
+    path = os.path.join(out, SAFETENSORS)
+    header, payload = read_safetensors(path)
+    entry = header[name]
+    if entry["dtype"] not in ("F32", "BF16"):
+        sys.exit("%s is %s, not F32 or BF16" % (name, entry["dtype"]))
+    raw = struct.pack("<f", value)
+    if entry["dtype"] == "BF16":
+        raw = raw[2:]  # the upper half, exact for 98304
+    offset = entry["data_offsets"][0] + index * len(raw)
+    payload = payload[:offset] + raw + payload[offset + len(raw):]
     write_safetensors(path, header, payload)
 
 
@@ -146,6 +163,8 @@ def main():
             entry = header["model.layers.0.mlp.gate_proj.weight"]
             entry["shape"] = list(reversed(entry["shape"]))
         edit_header(out, edit)
+    elif case == "beyond-half":
+        set_element(out, "model.layers.1.self_attn.o_proj.weight", 5, 98304.0)
     else:
         sys.exit("unknown case " + case)
 

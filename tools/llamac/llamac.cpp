@@ -2,7 +2,7 @@
 //
 //   llamac compile MODEL -o OUT.lmc [--target cpu|cuda] [-O0|-O1|-O2]
 //                  [--chip sm_90|sm_80] [--dtype f32|f16|bf16] [--cpu NAME]
-//                  [--gemm-tile 128x128|64x128|64x256|128x256|128x128/4]
+//                  [--gemm-tile 128x128/4|128x128|64x128|64x256|128x256]
 //                  [--prefill-tensor-cores all|gemm|attention|none]
 //                  [--fold-decode-norms=true|false]
 //                  [--max-seq N] [--max-batch N]
@@ -68,9 +68,9 @@ cl::opt<std::string> chipName("chip",
 cl::opt<std::string> gemmTile(
     "gemm-tile",
     cl::desc("CUDA: output tile (rows x features, /warps when not 8) of a "
-             "block of prefill's tensor-core GEMM: 128x128 (default), 64x128, "
-             "64x256, 128x256 or 128x128/4"),
-    cl::init("128x128"), cl::cat(category));
+             "block of prefill's tensor-core GEMM: 128x128/4 (default), "
+             "128x128, 64x128, 64x256 or 128x256"),
+    cl::init("128x128/4"), cl::cat(category));
 cl::opt<std::string> prefillTensorCores(
     "prefill-tensor-cores",
     cl::desc("CUDA: prefill kernels on the tensor cores where the dtype allows: "

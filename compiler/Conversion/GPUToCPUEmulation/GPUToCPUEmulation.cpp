@@ -283,13 +283,32 @@ Value emulatedShared(OpBuilder &b, ModuleOp module, Location loc, MemRefType typ
   return memref::GetGlobalOp::create(b, loc, hostType, name);
 }
 
-/// Whether the kernel reads its dynamic shared memory `dynamic` through one
-/// view from its start, the one form the emulator gives a buffer.
-bool hasOneView(gpu::DynamicSharedMemoryOp dynamic) {
-  if (!dynamic->hasOneUse())
-    return false;
-  auto view = dyn_cast<memref::ViewOp>(*dynamic->user_begin());
-  return view && matchPattern(view.getByteShift(), m_Zero());
+/// The views through which the kernel reads its dynamic shared memory
+/// `dynamic`, if each starts at its start (the views alias), the one form
+/// the emulator gives a buffer.
+std::optional<SmallVector<memref::ViewOp>> viewsFromStart(gpu::DynamicSharedMemoryOp dynamic) {
+  SmallVector<memref::ViewOp> views;
+  for (Operation *user : dynamic->getUsers()) {
+    auto view = dyn_cast<memref::ViewOp>(user);
+    if (!view || !matchPattern(view.getByteShift(), m_Zero()) ||
+        !view.getType().hasStaticShape())
+      return std::nullopt;
+    views.push_back(view);
+  }
+  return views;
+}
+
+/// A host byte buffer for the dynamic shared memory read through `views`,
+/// as large as the largest.
+Value emulatedDynamicShared(OpBuilder &b, ModuleOp module, Location loc,
+                            ArrayRef<memref::ViewOp> views, StringRef name) {
+  int64_t bytes = 1;
+  for (memref::ViewOp view : views) {
+    MemRefType type = view.getType();
+    bytes = std::max(bytes, type.getNumElements() *
+                                type.getElementType().getIntOrFloatBitWidth() / 8);
+  }
+  return emulatedShared(b, module, loc, MemRefType::get({bytes}, b.getI8Type()), name);
 }
 
 /// `kernel` as `func.func @lmc_emu_kernel_<name>(%words: !llvm.ptr)`.
@@ -317,13 +336,19 @@ LogicalResult emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
     if (isa<gpu::ReturnOp>(op)) {
       func::ReturnOp::create(b, op.getLoc());
     } else if (dynamic) {
-      if (!hasOneView(dynamic))
-        return dynamic.emitOpError("is emulated only when read through one "
-                                   "memref.view from its start");
+      std::optional<SmallVector<memref::ViewOp>> views = viewsFromStart(dynamic);
+      if (!views)
+        return dynamic.emitOpError("is emulated only when read through memref.views "
+                                   "of static shape from its start");
+      mapping.map(dynamic.getResult(),
+                  emulatedDynamicShared(b, module, loc, *views, sharedName + "dynamic"));
     } else if (view && view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>()) {
-      // The dynamic shared memory is a buffer of the type it is viewed as.
-      mapping.map(view.getResult(), emulatedShared(b, module, view.getLoc(), view.getType(),
-                                                   sharedName + "dynamic"));
+      auto hostType =
+          MemRefType::get(view.getType().getShape(), view.getType().getElementType());
+      mapping.map(view.getResult(),
+                  memref::ViewOp::create(b, view.getLoc(), hostType,
+                                         mapping.lookup(view.getSource()),
+                                         mapping.lookup(view.getByteShift()), ValueRange{}));
     } else {
       b.clone(op, mapping);
     }

@@ -226,7 +226,7 @@ FailureOr<Value> GPULowering::weight(Location loc, Value tensor) {
   return denseMemRefAt(b, loc, pointer, flatType(compute), {count});
 }
 
-Type GPULowering::cacheType() const {
+Type GPULowering::tensorCoreType() const {
   if (compute.isBF16())
     return Float16Type::get(compute.getContext());
   return compute;

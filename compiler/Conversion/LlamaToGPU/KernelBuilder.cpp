@@ -164,11 +164,13 @@ Value DeviceBuilder::warpReduce(Value value, Reduction kind, int32_t lanes) {
 
 void DeviceBuilder::barrier() { mlir::gpu::BarrierOp::create(b, loc); }
 
-Value DeviceBuilder::dynamicShared(MemRefType type) {
+SmallVector<Value> DeviceBuilder::dynamicShared(ArrayRef<MemRefType> types) {
   auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                               MemRefLayoutAttrInterface{}, type.getMemorySpace());
+                               MemRefLayoutAttrInterface{}, types.front().getMemorySpace());
   Value dynamic = mlir::gpu::DynamicSharedMemoryOp::create(b, loc, bytes);
-  return memref::ViewOp::create(b, loc, type, dynamic, index(0), ValueRange{});
+  return llvm::map_to_vector(types, [&](MemRefType type) -> Value {
+    return memref::ViewOp::create(b, loc, type, dynamic, index(0), ValueRange{});
+  });
 }
 
 Value DeviceBuilder::blockReduce(Value value, Reduction kind, Value scratch,

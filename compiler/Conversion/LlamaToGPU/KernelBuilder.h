@@ -82,10 +82,11 @@ public:
   mlir::Value blockReduce(mlir::Value value, Reduction kind,
                           mlir::Value scratch, int64_t threads);
   void barrier();
-  /// The kernel's dynamic shared memory as a buffer of `type` (a static
-  /// workgroup memref), for buffers past the 48 KiB a kernel may declare
-  /// statically; the launch gives the bytes.
-  mlir::Value dynamicShared(mlir::MemRefType type);
+  /// The kernel's dynamic shared memory as a buffer of each of `types`
+  /// (static workgroup memrefs, all from its start: they alias), for
+  /// buffers past the 48 KiB a kernel may declare statically; the launch
+  /// gives the bytes.
+  llvm::SmallVector<mlir::Value> dynamicShared(llvm::ArrayRef<mlir::MemRefType> types);
 
 private:
   mlir::Value combine(mlir::Value lhs, mlir::Value rhs, Reduction kind);

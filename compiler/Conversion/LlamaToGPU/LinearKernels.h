@@ -53,11 +53,12 @@ struct LinearShape {
   std::string featuresSuffix() const;
 };
 
-/// The element type of the buffer that holds activation `tensor`: the
-/// compute dtype (f16, bf16) when every user reads it as the input of a
+/// The element type of the buffer that holds activation `tensor`: float16
+/// (GPULowering::tensorCoreType) when every user reads it as the input of a
 /// linear op that suits the tensor cores, else float32. The tensor-core
-/// GEMM multiplies rows of that dtype, as Hugging Face computes them; a
-/// producer that keeps float32 rows sends its users to the CUDA cores.
+/// GEMM multiplies rows of that dtype, as Hugging Face's f16 models compute
+/// them; a producer that keeps float32 rows sends its users to the CUDA
+/// cores.
 mlir::Type activationType(GPULowering &l, mlir::Value tensor);
 
 /// Whether the linear ops that read `normResult`, an RMSNorm's result, all
@@ -73,10 +74,9 @@ bool linearOpsComputeNorm(GPULowering &l, mlir::Value normResult);
 /// pairs (float32 is kept exact on the CUDA cores).
 bool tensorCoresApply(GPULowering &l, const LinearShape &shape);
 
-/// Launches the tensor-core kernel for `rows` rows of `input` (in the
-/// compute dtype); `weights` and `outs` are flat buffers as the matrix-
-/// vector kernel takes them, `outs` all float32 or all the compute dtype
-/// (activationType).
+/// Launches the tensor-core kernel for `rows` rows of `input` (float16);
+/// `weights` and `outs` are flat buffers as the matrix-vector kernel takes
+/// them, `outs` all float32 or all float16 (activationType).
 void launchTensorCoreGemm(GPULowering &l, mlir::Location loc,
                           const LinearShape &shape, mlir::Value input,
                           mlir::ValueRange weights, mlir::ValueRange outs,

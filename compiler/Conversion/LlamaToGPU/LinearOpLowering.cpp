@@ -368,13 +368,13 @@ LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensor
   const RowNorm *norm = l.foldedNorm(linear.input);
   Value input = norm ? norm->input : l.bufferOf(linear.input);
   bool tensorCores =
-      suitsTensorCores(l, linear) && elementType(input) == l.computeType();
+      suitsTensorCores(l, linear) && elementType(input) == l.tensorCoreType();
   // One kernel writes all results, so they share one element type.
   Type outElement = l.builder().getF32Type();
   if (tensorCores && llvm::all_of(resultTensors, [&](Value result) {
-        return activationType(l, result) == l.computeType();
+        return activationType(l, result) == l.tensorCoreType();
       }))
-    outElement = l.computeType();
+    outElement = l.tensorCoreType();
   SmallVector<Value> results, outs;
   for (Value tensor : resultTensors) {
     results.push_back(l.allocate(loc, tensor, input, outElement));
@@ -478,7 +478,7 @@ Type activationType(GPULowering &l, Value tensor) {
     return linear && linear->input == use.get() && suitsTensorCores(l, *linear);
   };
   if (!tensor.use_empty() && llvm::all_of(tensor.getUses(), isTensorCoreInput))
-    return l.computeType();
+    return l.tensorCoreType();
   return Float32Type::get(tensor.getContext());
 }
 

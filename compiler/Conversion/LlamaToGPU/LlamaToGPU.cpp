@@ -27,8 +27,8 @@ using namespace mlir;
 using namespace llamac::gpu;
 
 llvm::ArrayRef<llvm::StringRef> llamac::supportedGemmTiles() {
-  static const llvm::StringRef tiles[] = {"128x128", "64x128", "64x256", "128x256",
-                                          "128x128/4"};
+  static const llvm::StringRef tiles[] = {"128x128/4", "128x128", "64x128", "64x256",
+                                          "128x256"};
   return tiles;
 }
 
@@ -46,6 +46,7 @@ std::optional<GemmTile> parseGemmTile(StringRef name) {
   auto [shape, warps] = name.split('/');
   auto [rows, features] = shape.split('x');
   GemmTile tile;
+  tile.warps = kGemmTileUnnamedWarps;
   if (rows.getAsInteger(10, tile.rows) || features.getAsInteger(10, tile.features) ||
       (!warps.empty() && warps.getAsInteger(10, tile.warps)))
     return std::nullopt;

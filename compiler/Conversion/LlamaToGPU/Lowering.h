@@ -37,13 +37,16 @@ inline constexpr int64_t kWarpSize = 32;
 /// The shared memory a kernel may declare statically.
 inline constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
+/// The warps of a GEMM tile whose `gemm-tile` name gives none ("128x128").
+inline constexpr int64_t kGemmTileUnnamedWarps = 8;
+
 /// The output tile one block of prefill's tensor-core GEMM computes: rows
 /// of the B * T activation rows by features of the weights it streams, and
-/// the warps that share it.
+/// the warps that share it (the default: `gemm-tile` 128x128/4).
 struct GemmTile {
   int64_t rows = 128;
   int64_t features = 128;
-  int64_t warps = 8;
+  int64_t warps = 4;
 };
 
 /// How the CUDA lowering builds its kernels (the pass's options).
@@ -77,8 +80,14 @@ public:
   mlir::OpBuilder &builder() { return b; }
   mlir::Type computeType() const { return compute; }
   const KernelOptions &options() const { return kernelOptions; }
-  /// The KV cache's element type (see kvCacheDType in frontends/ModelSpec.h).
-  mlir::Type cacheType() const;
+  /// The 16-bit dtype prefill's tensor cores multiply: float16 for f16 and
+  /// bf16 models alike. bf16 rows would keep 8 bits of each activation, f16
+  /// rows keep 11, and a bf16 model's weights convert to f16 exactly
+  /// (TensorCoreGemm.cpp). float32 for f32 models, which take no tensor cores.
+  mlir::Type tensorCoreType() const;
+  /// The KV cache's element type (see kvCacheDType in frontends/ModelSpec.h):
+  /// what prefill attention's tensor cores read.
+  mlir::Type cacheType() const { return tensorCoreType(); }
 
   /// Starts lowering `func`: maps its `llama.weight_table` argument and
   /// opens the function's stream (`gpu.wait async`) and its scratch arena.

@@ -8,15 +8,17 @@
 //
 // A block computes a tile of the output, 128 x 128 by default (gated: 128 x
 // 64 of gate and of up, so silu(gate) * up is applied before the single
-// store), with 8 warps in 2 x 4; a warp holds 64 x 32 of the tile (gated:
-// 64 x 16 of each) as 4 x 4 fragments. `gemm-tile` picks 64x128, 64x256,
-// 128x256 or 128x128 with 4 warps instead, the choice of a tuning run on the
-// GPU: smaller tiles fill more of the multiprocessors when rows are few;
-// warps of 64 x 64 (128x256, and 128x128/4) read fewer shared-memory bytes
-// per mma and larger tiles fewer L2 bytes per multiply-add, but hold 128
-// accumulators a thread (8 warps per multiprocessor, up to 255 registers).
-// No tile changes the order of any sum, so every tile computes the same
-// bits.
+// store), with 4 warps in 2 x 2; a warp holds 64 x 64 of the tile (gated:
+// 64 x 32 of each) as 4 x 8 fragments, 128 accumulators a thread (8 warps
+// per multiprocessor, up to 255 registers). `gemm-tile` picks 128x128 with
+// 8 warps (warps of 64 x 32, 16 warps per multiprocessor), 64x128, 64x256
+// or 128x256 instead: smaller tiles fill more of the multiprocessors when
+// rows are few, warps of 64 x 64 read a third fewer shared-memory bytes per
+// mma, larger tiles fewer L2 bytes per multiply-add. On an H100, 512 rows
+// of the Llama-2-7B shape prefilled at 21,000 tok/s with 128x128/4, 19,200
+// with 64x128, 18,100 with 128x128, 17,350 with 128x256 and 16,600 with
+// 64x256 (bench/RESULTS.md, v8). No tile changes the order of any sum, so
+// every tile computes the same bits.
 //
 // K is walked in 32-wide slices through four stages of shared memory
 // (dynamic shared memory: 48 to 96 KiB a block, within what the blocks of
@@ -26,11 +28,16 @@
 // slice both publishes the next slice and frees the stage the next copy
 // overwrites.
 //
-// The activation rows arrive in the weights' dtype, as Hugging Face computes
-// them: their producer (a norm, prefill attention, swiglu) rounds them when
-// every user is a tensor-core GEMM (activationType), which halves the bytes
-// the GEMM reads; a row a producer keeps in float32 takes the CUDA-core
-// kernel instead.
+// The activation rows arrive in float16: their producer (a norm, prefill
+// attention, swiglu) rounds them when every user is a tensor-core GEMM
+// (activationType), which halves the bytes the GEMM reads; a row a producer
+// keeps in float32 takes the CUDA-core kernel instead. bf16 weights are
+// multiplied as float16 too: each B register is widened and rounded to f16
+// after ldmatrix, which is exact for every weight in f16's normal range
+// (the runtime refuses a bf16 weight beyond f16's range) and costs 3
+// instructions a register, where bf16 rows would round every activation to
+// 8 bits (stories260K's logits moved 0.06 from the CPU's on the same bf16
+// weights, against 0.02 with f16 rows).
 //
 // Fragments are read with ldmatrix.x4: each lane names one 16-byte row of
 // one of four 8 x 8 matrices, and lane 4 * g + t receives the 32-bit word t
@@ -105,10 +112,11 @@ struct GemmLayout {
     int64_t residentWarps = accumulators() <= kAccumulatorsFor16Warps ? 16 : 8;
     return residentWarps / warps;
   }
-  /// "_t128x128", and "w4" for a tile of 4 warps.
+  /// "_t128x256", and "w4" for a tile of 4 warps, as `gemm-tile` names
+  /// tiles ("/4").
   std::string suffix() const {
     return "_t" + std::to_string(rows) + "x" + std::to_string(features) +
-           (warps == GemmTile().warps ? "" : "w" + std::to_string(warps));
+           (warps == kGemmTileUnnamedWarps ? "" : "w" + std::to_string(warps));
   }
 
   int64_t rows, features, warps, featuresPerWeight;
@@ -131,11 +139,11 @@ std::string gemmName(const LinearShape &shape, const GemmLayout &layout, Type co
 class GemmKernelBuilder {
 public:
   GemmKernelBuilder(DeviceBuilder &d, const LinearShape &shape,
-                    const GemmLayout &layout, Type element, mlir::gpu::GPUFuncOp f,
-                    Value shared)
+                    const GemmLayout &layout, mlir::gpu::GPUFuncOp f,
+                    Value rowStages, Value weightStages)
       : d(d), b(d.builder()), loc(d.location()), shape(shape), layout(layout),
-        element(element), featureFragments(layout.featureFragments()),
-        shared(shared) {
+        f16(b.getF16Type()), featureFragments(layout.featureFragments()),
+        rowStages(rowStages), weightStages(weightStages) {
     bindArguments(f);
   }
 
@@ -150,15 +158,20 @@ private:
   SmallVector<Value> copyRows(Value slice, Value stageIndex);
   /// Copies the 16-byte chunk of `buffer` ([*, K]) at row `row` and the
   /// thread's column of the slice into the thread's chunk of row
-  /// `stagedRow` of the operand at `operandBase`.
-  Value copyChunk(Value buffer, Value row, Value slice, Value operandBase,
-                  Value stagedRow);
+  /// `stagedRow` of the operand at `operandBase` of `stages`.
+  Value copyChunk(Value stages, Value buffer, Value row, Value slice,
+                  Value operandBase, Value stagedRow);
   /// Position in shared memory of chunk `chunkIndex` of staged row `row`.
   Value stagedChunk(Value operandBase, Value row, Value chunkIndex);
-  /// ldmatrix.x4 at the lane's row of `row` and chunk `chunkIndex`.
-  SmallVector<Value> loadStaged(Value operandBase, Value row, Value chunkIndex) {
-    return loadMatrices(d, shared, stagedChunk(operandBase, row, chunkIndex), element);
+  /// ldmatrix.x4 of `stages` at the lane's row of `row` and chunk
+  /// `chunkIndex`.
+  SmallVector<Value> loadStaged(Value stages, Value operandBase, Value row,
+                                Value chunkIndex) {
+    return loadMatrices(d, stages, stagedChunk(operandBase, row, chunkIndex),
+                        elementType(stages));
   }
+  /// Two B fragments of the weight rows at `row`, as float16 pairs.
+  SmallVector<Value> loadWeights(Value operandBase, Value row, Value chunkIndex);
   SmallVector<Value> multiplySlice(Value stageIndex, ValueRange acc);
   void storeResults(ValueRange acc);
   /// Index of accumulator `i` of fragment (weight, row, feature).
@@ -171,10 +184,11 @@ private:
   Location loc;
   const LinearShape &shape;
   const GemmLayout &layout;
-  Type element;
+  Type f16;
   int64_t featureFragments;
-  /// The stages, in dynamic shared memory.
-  Value shared;
+  /// The stages, in dynamic shared memory, as the activation rows' float16
+  /// and as the weights' dtype.
+  Value rowStages, weightStages;
   Value x, rows;
   OutputGroup group;
   /// The tile's first row and first feature (of each weight).
@@ -218,7 +232,7 @@ Value GemmKernelBuilder::stagedChunk(Value operandBase, Value row, Value chunkIn
                                   d.mul(position, d.index(kChunk))));
 }
 
-Value GemmKernelBuilder::copyChunk(Value buffer, Value row, Value slice,
+Value GemmKernelBuilder::copyChunk(Value stages, Value buffer, Value row, Value slice,
                                    Value operandBase, Value stagedRow) {
   int64_t inFeatures = shape.inFeatures;
   Value k = d.add(d.mul(slice, d.index(kSliceK)), d.mul(chunk, d.index(kChunk)));
@@ -229,7 +243,7 @@ Value GemmKernelBuilder::copyChunk(Value buffer, Value row, Value slice,
     inK = d.cmp(arith::CmpIPredicate::ult, k, d.index(inFeatures));
     k = arith::MinUIOp::create(b, loc, k, d.index(inFeatures - kChunk));
   }
-  return copyChunkAsync(d, shared, stagedChunk(operandBase, stagedRow, chunk), buffer,
+  return copyChunkAsync(d, stages, stagedChunk(operandBase, stagedRow, chunk), buffer,
                         d.add(d.mul(row, d.index(inFeatures)), k), inK);
 }
 
@@ -246,7 +260,8 @@ SmallVector<Value> GemmKernelBuilder::copyWeights(Value slice, Value stageIndex)
                           d.add(passRow, d.index(first % layout.featuresPerWeight)));
     feature = arith::MinUIOp::create(b, loc, feature, lastFeature);
     copies.push_back(
-        copyChunk(weight, feature, slice, base, d.add(passRow, d.index(first))));
+        copyChunk(weightStages, weight, feature, slice, base,
+                  d.add(passRow, d.index(first))));
   }
   return copies;
 }
@@ -258,9 +273,22 @@ SmallVector<Value> GemmKernelBuilder::copyRows(Value slice, Value stageIndex) {
   for (int64_t first = 0; first < layout.rows; first += layout.rowsPerPass()) {
     Value stagedRow = d.add(passRow, d.index(first));
     Value row = arith::MinUIOp::create(b, loc, d.add(firstRow, stagedRow), lastRow);
-    copies.push_back(copyChunk(x, row, slice, base, stagedRow));
+    copies.push_back(copyChunk(rowStages, x, row, slice, base, stagedRow));
   }
   return copies;
+}
+
+SmallVector<Value> GemmKernelBuilder::loadWeights(Value operandBase, Value row,
+                                                  Value chunkIndex) {
+  SmallVector<Value> pairs = loadStaged(weightStages, operandBase, row, chunkIndex);
+  if (elementType(weightStages) == f16)
+    return pairs;
+  auto f32Pair = VectorType::get({2}, b.getF32Type());
+  auto f16Pair = VectorType::get({2}, f16);
+  for (Value &pair : pairs)
+    pair = arith::TruncFOp::create(b, loc, f16Pair,
+                                   arith::ExtFOp::create(b, loc, f32Pair, pair));
+  return pairs;
 }
 
 SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
@@ -277,16 +305,16 @@ SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
     Value bChunk = d.add(firstChunk, bLane.chunk);
     SmallVector<SmallVector<Value>> a;
     for (int64_t r = 0; r < layout.rowFragments(); ++r)
-      a.push_back(loadStaged(rowBase, d.add(aRow, d.index(r * kMmaM)), aChunk));
+      a.push_back(loadStaged(rowStages, rowBase, d.add(aRow, d.index(r * kMmaM)), aChunk));
     for (int64_t w = 0; w < shape.streamedWeights(); ++w)
       for (int64_t f = 0; f < featureFragments; f += 2) {
         Value row = d.add(bRow, d.index(w * layout.featuresPerWeight + f * kMmaN));
-        SmallVector<Value> pair = loadStaged(featureBase, row, bChunk);
+        SmallVector<Value> pair = loadWeights(featureBase, row, bChunk);
         for (int64_t half = 0; half < 2; ++half)
           for (int64_t r = 0; r < layout.rowFragments(); ++r) {
             int64_t first = accIndex(w, r, f + half, 0);
             SmallVector<Value> result =
-                mmaSync(d, element, a[r], ArrayRef<Value>(pair).slice(2 * half, 2),
+                mmaSync(d, f16, a[r], ArrayRef<Value>(pair).slice(2 * half, 2),
                         ArrayRef<Value>(next).slice(first, 4));
             llvm::copy(result, next.begin() + first);
           }
@@ -405,12 +433,13 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   OpBuilder &b = l.builder();
   Type compute = l.computeType();
   Type outElement = elementType(outs.front());
-  SmallVector<Type> argTypes = {l.flatType(compute)};
+  SmallVector<Type> argTypes = {l.flatType(l.tensorCoreType())};
   argTypes.append(shape.numWeights(), l.flatType(compute));
   argTypes.append(shape.numOutputs(), l.flatType(outElement));
   argTypes.push_back(b.getIndexType());
   GemmLayout layout(l.options().gemmTile, shape);
-  MemRefType stagesType = l.sharedType(compute, layout.sharedElements());
+  MemRefType stagesType = l.sharedType(l.tensorCoreType(), layout.sharedElements());
+  MemRefType weightStagesType = l.sharedType(compute, layout.sharedElements());
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
       gemmName(shape, layout, compute, outElement), argTypes, /*workgroup=*/{},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
@@ -421,8 +450,8 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
                    b.getDenseI32ArrayAttr({int32_t(layout.threads()), 1, 1}));
         f->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                    b.getI32IntegerAttr(layout.blocksPerMultiprocessor()));
-        GemmKernelBuilder(d, shape, layout, compute, f, d.dynamicShared(stagesType))
-            .build();
+        SmallVector<Value> stages = d.dynamicShared({stagesType, weightStagesType});
+        GemmKernelBuilder(d, shape, layout, f, stages[0], stages[1]).build();
       });
   SmallVector<Value> args = {input};
   llvm::append_range(args, weights);

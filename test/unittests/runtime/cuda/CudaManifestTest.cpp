@@ -26,6 +26,7 @@ protected:
     manifest["kv_cache"]["dtype"] = "f16";
     manifest["memory_plan"] = {{"scratch_bytes", 1 << 20}};
     manifest["dependent_launch"] = true;
+    manifest["prefill_tensor_cores"] = nullptr;
   }
 
   std::optional<Manifest> parse(std::string &error) {
@@ -48,7 +49,24 @@ TEST_F(CudaManifestTest, ReadsTargetChipDTypeAndScratch) {
   EXPECT_EQ(parsed->computeDType, DType::F16);
   EXPECT_EQ(parsed->scratchBytes, 1u << 20);
   EXPECT_TRUE(parsed->dependentLaunch);
+  EXPECT_TRUE(parsed->tensorCoreGemm);
   EXPECT_EQ(parsed->artifactDir, artifact.artifactDir);
+}
+
+TEST_F(CudaManifestTest, ReadsWhetherPrefillGemmsRunOnTheTensorCores) {
+  std::string error;
+  for (const char *choice : {"all", "gemm"}) {
+    manifest["prefill_tensor_cores"] = choice;
+    std::optional<Manifest> parsed = parse(error);
+    ASSERT_TRUE(parsed) << error;
+    EXPECT_TRUE(parsed->tensorCoreGemm) << choice;
+  }
+  for (const char *choice : {"attention", "none"}) {
+    manifest["prefill_tensor_cores"] = choice;
+    std::optional<Manifest> parsed = parse(error);
+    ASSERT_TRUE(parsed) << error;
+    EXPECT_FALSE(parsed->tensorCoreGemm) << choice;
+  }
 }
 
 TEST_F(CudaManifestTest, DependentLaunchMustBeSaid) {
@@ -90,7 +108,14 @@ TEST_F(CudaManifestTest, WithoutADriverTheExecutorSaysSoInOneLine) {
   std::string error;
   std::optional<Manifest> parsed = parse(error);
   ASSERT_TRUE(parsed) << error;
-  EXPECT_FALSE(cuda::CudaExecutor::create(*parsed, {}, error));
+  // Zeros: every weight within float16's range.
+  std::vector<std::vector<uint8_t>> weights;
+  std::vector<const void *> hostWeights;
+  for (const WeightTableEntry &entry : parsed->weightTable) {
+    weights.emplace_back(elementCount(entry.shape) * dtypeSize(entry.dtype));
+    hostWeights.push_back(weights.back().data());
+  }
+  EXPECT_FALSE(cuda::CudaExecutor::create(*parsed, hostWeights, error));
   EXPECT_THAT(error, HasSubstr("no CUDA driver"));
   EXPECT_EQ(error.find('\n'), std::string::npos);
 }

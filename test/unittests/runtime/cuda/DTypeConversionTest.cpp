@@ -83,3 +83,35 @@ TEST(DTypeConversionTest, ConvertsTensors) {
   std::vector<uint8_t> same = convertElements(values, 4, DType::F32, DType::F32);
   EXPECT_EQ(std::memcmp(same.data(), values, sizeof(values)), 0);
 }
+
+TEST(DTypeConversionTest, FindsFloatsBeyondHalfRange) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // In range, or already not finite: nothing to report.
+  std::vector<float> values = {1.0f, -65504.0f, 65519.0f, inf, -inf, nan};
+  EXPECT_EQ(firstBeyondHalfRange(values.data(), values.size(), DType::F32, DType::F16),
+            std::nullopt);
+  // 65520 and past round to infinity in float16, in the second of two blocks.
+  values.assign(5000, 0.5f);
+  values[4100] = -65520.0f;
+  values[4200] = 1e30f;
+  EXPECT_EQ(firstBeyondHalfRange(values.data(), values.size(), DType::F32, DType::F16),
+            4100u);
+  // Through bf16, 65408 first rounds to 65536; 65407 to 65280, which fits.
+  values = {65407.0f, 65408.0f};
+  EXPECT_EQ(firstBeyondHalfRange(values.data(), 1, DType::F32, DType::BF16), std::nullopt);
+  EXPECT_EQ(firstBeyondHalfRange(values.data(), 2, DType::F32, DType::BF16), 1u);
+  EXPECT_EQ(firstBeyondHalfRange(values.data(), 2, DType::F32, DType::F16), std::nullopt);
+}
+
+TEST(DTypeConversionTest, FindsBfloat16BeyondHalfRange) {
+  // 65280 (0x477f) fits float16; -65536 (0xc780) is the first past it;
+  // infinity (0x7f80) and NaN (0x7fc0) are not finite.
+  const uint16_t bits[] = {0x3f80, 0x477f, 0x7f80, 0x7fc0, 0xc780};
+  EXPECT_EQ(firstBeyondHalfRange(bits, 4, DType::BF16, DType::BF16), std::nullopt);
+  EXPECT_EQ(firstBeyondHalfRange(bits, 5, DType::BF16, DType::BF16), 4u);
+  EXPECT_EQ(elementAt(bits, 4, DType::BF16), -65536.0f);
+  // float16 weights are in range by construction.
+  const uint16_t half[] = {0x7bff, 0x7c00};
+  EXPECT_EQ(firstBeyondHalfRange(half, 2, DType::F16, DType::F16), std::nullopt);
+}
