@@ -11,9 +11,11 @@
 #  3. Hugging Face's baseline in the same session, on the same card
 #     (.device/bench/hf_decode_baseline.py): eager and static cache with a
 #     128-token prompt and 256 new tokens, static with 1920 + 128;
-#  4. the 13B shape at --ctx 256 (26 GB of weights; the 7B ones are deleted
+#  4. the 7B shape in bf16 (random bf16 weights, the bf16 artifact) at
+#     --ctx 256: its prefill GEMMs convert the weights to f16 in registers;
+#  5. the 13B shape at --ctx 256 (26 GB of weights; the 7B ones are deleted
 #     first, so that the 64 GB disk holds one checkpoint at a time);
-#  5. summarize.py: one markdown table with the ratios and the issue's
+#  6. summarize.py: one markdown table with the ratios and the issue's
 #     targets.
 #
 # Each step prints its elapsed time. Estimated at 6 minutes on an H100:
@@ -22,7 +24,7 @@
 # run; the exit status is 1 if one failed.
 #
 #   bash bench/device/bench.sh [OUT_DIR]        (default: /tmp/llamac-bench)
-# Environment: LLAMAC_BENCH_PARTS ("7b hf 13b": which of steps 2, 3 and 4
+# Environment: LLAMAC_BENCH_PARTS ("7b hf bf16 13b": which of steps 2 to 5
 #              run; a later run with other parts adds to the same OUT_DIR
 #              and table), LLAMAC_BENCH_WEIGHTS (/tmp/llamac-weights: the
 #              synthesized checkpoints, reused by the next run; deleted as
@@ -34,9 +36,10 @@ device=$root/.device
 out=${1:-/tmp/llamac-bench}
 weights=${LLAMAC_BENCH_WEIGHTS:-/tmp/llamac-weights}
 weights7b=$weights/llama-2-7b-f16
+weights7bbf16=$weights/llama-2-7b-bf16
 weights13b=$weights/llama-2-13b-f16
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-parts=" ${LLAMAC_BENCH_PARTS:-7b hf 13b} "
+parts=" ${LLAMAC_BENCH_PARTS:-7b hf bf16 13b} "
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null \
   || echo "(nvidia-smi unavailable)"
@@ -58,8 +61,9 @@ step() {
   fi
 }
 
-# synth SHAPE DIR: the shape's random f16 checkpoint in DIR, unless a
-# complete one is there (the marker is written last).
+# synth SHAPE DIR [DTYPE]: the shape's random checkpoint (f16 unless
+# DTYPE) in DIR, unless a complete one is there (the marker is written
+# last).
 synth() {
   if [ -f "$2/.complete" ]; then
     echo "(reusing $2)" >&2
@@ -67,17 +71,18 @@ synth() {
   fi
   rm -rf "$2"
   "$device/bin/llamac-run" synth --config "$device/configs/$1/config.json" \
-    -o "$2" --dtype f16 && touch "$2/.complete"
+    -o "$2" --dtype "${3:-f16}" && touch "$2/.complete"
 }
 
-# bench SHAPE DIR CTX [NAME_SUFFIX FLAG...]: our benchmark's JSON in
-# $out/ours-SHAPE-ctxCTX[NAME_SUFFIX].json.
+# bench ARTIFACT DIR CTX NAME [FLAG...]: our benchmark of
+# .device/artifacts/ARTIFACT.lmc on the weights in DIR, as JSON in
+# $out/ours-NAME.json.
 bench() {
-  local shape=$1 weights=$2 ctx=$3 suffix=${4:-}
-  shift $(($# < 4 ? $# : 4))
-  "$device/bin/llamac-run" bench "$device/artifacts/$shape-cuda-f16.lmc" \
+  local artifact=$1 weights=$2 ctx=$3 name=$4
+  shift 4
+  "$device/bin/llamac-run" bench "$device/artifacts/$artifact.lmc" \
     --weights "$weights" -p 512 -n 128 --ctx "$ctx" --json "$@" \
-    >"$out/ours-$shape-ctx$ctx$suffix.json"
+    >"$out/ours-$name.json"
 }
 
 # hf MODE PROMPT NEW: the baseline's JSON in $out/hf-MODE-PROMPT-NEW.json.
@@ -88,10 +93,12 @@ hf() {
 if [[ $parts == *" 7b "* ]]; then
   rm -f "$out"/ours-llama-2-7b-*.json
   step "synthesize llama-2-7b f16" synth llama-2-7b "$weights7b"
-  step "llamac bench llama-2-7b --ctx 256" bench llama-2-7b "$weights7b" 256
-  step "llamac bench llama-2-7b --ctx 2048" bench llama-2-7b "$weights7b" 2048
+  step "llamac bench llama-2-7b --ctx 256" \
+    bench llama-2-7b-cuda-f16 "$weights7b" 256 llama-2-7b-ctx256
+  step "llamac bench llama-2-7b --ctx 2048" \
+    bench llama-2-7b-cuda-f16 "$weights7b" 2048 llama-2-7b-ctx2048
   step "llamac bench llama-2-7b --ctx 256 --no-dependent-launch" \
-    bench llama-2-7b "$weights7b" 256 -plain --no-dependent-launch
+    bench llama-2-7b-cuda-f16 "$weights7b" 256 llama-2-7b-ctx256-plain --no-dependent-launch
 fi
 if [[ $parts == *" hf "* ]]; then
   rm -f "$out"/hf-*.json
@@ -99,11 +106,18 @@ if [[ $parts == *" hf "* ]]; then
   step "HF static, prompt 128, 256 new" hf static 128 256
   step "HF static, prompt 1920, 128 new" hf static 1920 128
 fi
+if [[ $parts == *" bf16 "* ]]; then
+  rm -f "$out"/ours-llama-2-7b-bf16-*.json
+  step "synthesize llama-2-7b bf16" synth llama-2-7b "$weights7bbf16" bf16
+  step "llamac bench llama-2-7b bf16 --ctx 256" \
+    bench llama-2-7b-cuda-bf16 "$weights7bbf16" 256 llama-2-7b-bf16-ctx256
+fi
 if [[ $parts == *" 13b "* ]]; then
   rm -f "$out"/ours-llama-2-13b-*.json
-  rm -rf "$weights7b"
+  rm -rf "$weights7b" "$weights7bbf16"
   step "synthesize llama-2-13b f16" synth llama-2-13b "$weights13b"
-  step "llamac bench llama-2-13b --ctx 256" bench llama-2-13b "$weights13b" 256
+  step "llamac bench llama-2-13b --ctx 256" \
+    bench llama-2-13b-cuda-f16 "$weights13b" 256 llama-2-13b-ctx256
 fi
 echo "== total: $((SECONDS - started)) s" >&2
 

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # One GPU session's device work in one call, inside a time budget, from what
 # prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
-# shape and Hugging Face, then, each when the budget has room for it, on the
-# 7B weights bench.sh left the decode A/B of the norms folded or not
-# (--fold-decode-norms), the prefill A/B of the --gemm-tile artifacts and
-# profile.sh after a 512-token prompt, then bench.sh's 13B shape. Logs, the
-# benchmark's JSON (bench.tgz) and the kernel CSV go to OUT_DIR; the last
-# lines printed are the check's verdict, the benchmark table, the two A/Bs
-# and the prefill and decode profile.
-# Measured on an H100: check 35 s, 7B and HF 275 s, profile ~45 s (after a
-# 128-token prompt), 13B 75 s; the A/Bs (norms: 2 artifacts x 2 rounds,
-# tiles: 5 x 2) are not measured yet, ~10 s a run estimated.
+# shape and Hugging Face, then, each when the budget has room for it,
+# profile.sh after a 512-token prompt (on the 7B weights bench.sh left),
+# bench.sh's bf16 7B and its 13B shape. Logs, the benchmark's JSON
+# (bench.tgz) and the kernel CSV go to OUT_DIR; the last lines printed are
+# the check's verdict, the benchmark table and the prefill and decode
+# profile.
+# Measured on an H100 (2026-11-27): check 39–46 s, 7B and HF 222 s, profile
+# 35–39 s, bf16 39 s, 13B 63 s: ~400 s in all, within the default budget
+# with room for a machine's slower start. For an A/B of two builds on the
+# same weights, compare.sh.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
 set -uo pipefail
@@ -26,55 +26,32 @@ mkdir -p "$out"
 left() { echo $((budget - SECONDS)); }
 
 timeout "${LLAMAC_CHECK_SECONDS:-150}" bash "$here/check.sh" >"$out/check.log" 2>&1
-echo "check.sh: exit $? after $SECONDS s"
+echo "check.sh: exit $? at $SECONDS s"
 
 LLAMAC_BENCH_PARTS="7b hf" timeout "$(left)" bash "$here/bench.sh" "$results" \
   >"$out/bench.log" 2>&1
 echo "bench.sh 7b hf: exit $? at $SECONDS s"
 
-# Then, each while the budget has room for it, most telling first: the
-# folded norms' decode and the tiles' prefill on the same weights, the
-# profile, the 13B shape (its decode kernels differ from v4's, measured
-# before, by v5 and the folded norms). `timeout 0` would mean no limit, so
-# every step checks what is left first.
-if [ "$(left)" -ge 150 ]; then
-  timeout 60 bash "$here/compare.sh" "$weights/llama-2-7b-f16" \
-    "$here/../../.device/artifacts/llama-2-7b-cuda-f16.lmc" \
-    "$here/../../.device/artifacts/llama-2-7b-cuda-f16-unfolded.lmc" >"$out/norms.log" 2>&1
-  echo "compare.sh norms: exit $? at $SECONDS s"
-else
-  echo "compare.sh norms: skipped, $(left) s left" | tee "$out/norms.log"
-fi
-
-if [ "$(left)" -ge 120 ]; then
-  LLAMAC_COMPARE_TOKENS=16 timeout 110 bash "$here/compare.sh" "$weights/llama-2-7b-f16" \
-    "$here/../../.device/artifacts/llama-2-7b-cuda-f16.lmc" \
-    "$here"/../../.device/artifacts/llama-2-7b-cuda-f16-t*.lmc >"$out/tiles.log" 2>&1
-  echo "compare.sh tiles: exit $? at $SECONDS s"
-else
-  echo "compare.sh tiles: skipped, $(left) s left" | tee "$out/tiles.log"
-fi
-
-if [ "$(left)" -ge 100 ]; then
-  timeout 90 bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512 \
-    >"$out/profile.log" 2>&1
-  echo "profile.sh: exit $? at $SECONDS s"
-else
-  echo "profile.sh: skipped, $(left) s left" | tee "$out/profile.log"
-fi
-
-if [ "$(left)" -ge 90 ]; then
-  LLAMAC_BENCH_PARTS=13b timeout "$(left)" bash "$here/bench.sh" "$results" \
-    >>"$out/bench.log" 2>&1
-  echo "bench.sh 13b: exit $? at $SECONDS s"
-else
-  echo "bench.sh 13b: skipped, $(left) s left"
-fi
+# part MIN_SECONDS NAME LOG COMMAND...: runs COMMAND, its output appended
+# to LOG, within what is left of the budget if at least MIN_SECONDS are
+# (`timeout 0` would mean no limit).
+part() {
+  local least=$1 name=$2 log=$3
+  shift 3
+  if [ "$(left)" -ge "$least" ]; then
+    timeout "$(left)" "$@" >>"$log" 2>&1
+    echo "$name: exit $? at $SECONDS s"
+  else
+    echo "$name: skipped, $(left) s left" | tee -a "$log"
+  fi
+}
+part 60 "profile.sh" "$out/profile.log" \
+  bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512
+LLAMAC_BENCH_PARTS=bf16 part 60 "bench.sh bf16" "$out/bench.log" bash "$here/bench.sh" "$results"
+LLAMAC_BENCH_PARTS=13b part 90 "bench.sh 13b" "$out/bench.log" bash "$here/bench.sh" "$results"
 tar czf "$out/bench.tgz" -C "$results" .
 
 echo; grep -E "^(FAIL|PASS)" "$out/check.log" | grep -v "^PASS: " ; tail -1 "$out/check.log"
 echo; grep -E "^== " "$out/bench.log"
 echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -20
-echo; cat "$out/norms.log"
-echo; cat "$out/tiles.log"
 echo; head -45 "$out/profile.log"

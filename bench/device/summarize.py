@@ -79,6 +79,7 @@ def main():
     at256, at2k = load(out, "ours-llama-2-7b-ctx256"), load(out, "ours-llama-2-7b-ctx2048")
     plain = load(out, "ours-llama-2-7b-ctx256-plain")
     big = load(out, "ours-llama-2-13b-ctx256")
+    bf16 = load(out, "ours-llama-2-7b-bf16-ctx256")
     eager = load(out, "hf-eager-128-256")
     static = load(out, "hf-static-128-256")
     static2k = load(out, "hf-static-1920-128")
@@ -112,6 +113,9 @@ def main():
         number(eager.get("decode_ms_per_token"), 3), number(static.get("decode_ms_per_token"), 3))
     row("7B decode ms/token, ctx 256: GPU / host / launch overhead", time_split(at256))
     row("7B decode ms/token, ctx 2048: GPU / host / launch overhead", time_split(at2k))
+    row("7B bf16 prefill tok/s, 512 tokens / decode tok/s, ctx 256",
+        f"{number(bf16.get('prompt_tokens_per_second'))} / "
+        f"{number(bf16.get('decode_tokens_per_second'))}")
     row("13B decode tok/s, ctx 256 (floor)",
         f"{number(big.get('decode_tokens_per_second'))} "
         f"({number(big.get('floor_tokens_per_second'))})")
