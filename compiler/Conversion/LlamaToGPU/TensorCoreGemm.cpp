@@ -33,11 +33,12 @@
 // (activationType), which halves the bytes the GEMM reads; a row a producer
 // keeps in float32 takes the CUDA-core kernel instead. bf16 weights are
 // multiplied as float16 too: each B register is widened and rounded to f16
-// after ldmatrix, which is exact for every weight in f16's normal range
-// (the runtime refuses a bf16 weight beyond f16's range) and costs 3
-// instructions a register, where bf16 rows would round every activation to
-// 8 bits (stories260K's logits moved 0.06 from the CPU's on the same bf16
-// weights, against 0.02 with f16 rows).
+// after ldmatrix, exact for every weight in f16's normal range (below 2^-14
+// it rounds to steps of 2^-24; the runtime refuses a bf16 weight beyond
+// f16's range). bf16 rows would round every activation to 8 bits:
+// stories260K's logits moved 0.06 from the CPU's on the same bf16 weights,
+// 0.02 with f16 rows. The conversion's 3 instructions a register cost bf16
+// prefill 18 % against f16 on an H100 (bench/NOTES.md, v9).
 //
 // Fragments are read with ldmatrix.x4: each lane names one 16-byte row of
 // one of four 8 x 8 matrices, and lane 4 * g + t receives the 32-bit word t
