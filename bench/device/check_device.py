@@ -29,11 +29,14 @@ fixture files (weights, golden.json, reference logits).
   tc-KERNELS the gqa fixture built with --prefill-tensor-cores gemm,
              attention or none: f16 prompt logits within 5e-2 of Hugging
              Face (which tensor-core kernel fails, should the default).
+  wgmma-TILE the gqa fixture built with --chip sm_90a --gemm-tile
+             TILE/wgmma: f16 prompt logits within 5e-2 of Hugging Face.
   norms      the gqa fixture built with --fold-decode-norms=false: f16
              decode logits bit-identical to the default build's, whose
              matrix-vector kernels compute the norms, and the same greedy
              ids for a left-padded batch of 2.
-  memcheck   compute-sanitizer --tool memcheck on one generation: 0 errors.
+  memcheck   compute-sanitizer --tool memcheck on one generation (graph,
+             direct launches, the 128x128/wgmma build): 0 errors.
 
 Python 3 standard library only.
 """
@@ -312,12 +315,16 @@ def check_gemm_tiles(checks, device, fixture, scratch):
         checks.add("tiles", fixture, False, str(error))
 
 
-def check_prefill_variants(checks, device, fixture, golden, scratch):
-    """The fixture built with only some prefill kernels on the tensor cores
-    (prepare.sh's `cuda-f16-tc-*`, --prefill-tensor-cores): each one's f16
-    prompt logits against Hugging Face's. Should the default build fail, the
-    variants that pass say which tensor-core kernel is at fault."""
-    prefix = os.path.basename(device.artifact(fixture, "cuda-f16-tc-"))[:-len(".lmc")]
+def check_prefill_variants(checks, device, fixture, golden, scratch, kind, option):
+    """The fixture's f16 builds `cuda-f16-KIND-VARIANT` (prepare.sh's), each
+    with OPTION % VARIANT: every one's prompt logits against Hugging Face's.
+    KIND tc: only some prefill kernels on the tensor cores; should the
+    default build fail, the variants that pass say which tensor-core kernel
+    is at fault. KIND wgmma: the GEMM on wgmma, whose tensor cores need not
+    round as mma.sync's do, so it is held to Hugging Face like the default
+    build rather than compared bit for bit."""
+    infix = "cuda-f16-%s-" % kind
+    prefix = os.path.basename(device.artifact(fixture, infix))[:-len(".lmc")]
     variants = sorted(name[len(prefix):-len(".lmc")]
                       for name in os.listdir(os.path.join(device.root, "artifacts"))
                       if name.startswith(prefix))
@@ -326,16 +333,16 @@ def check_prefill_variants(checks, device, fixture, golden, scratch):
         try:
             for index, case in enumerate(golden["cases"]):
                 ids = case["input_ids"]
-                dump = os.path.join(scratch, "%s-tc-%s-%d.f32" % (fixture, variant, index))
-                device.generate(fixture, "cuda-f16-tc-" + variant, [ids], 1, dump)
+                dump = os.path.join(scratch, "%s-%s-%s-%d.f32" % (fixture, kind, variant, index))
+                device.generate(fixture, infix + variant, [ids], 1, dump)
                 actual, expected = golden_prompt_logits(device, fixture, case,
                                                         read_floats(dump), len(ids))
                 worst = max(worst, max_diff(actual, expected))
-            checks.add("tc-" + variant, fixture, worst <= TOLERANCE["f16"],
-                       "--prefill-tensor-cores %s: prompt logits vs HF %.3g (<= %g)" % (
-                           variant, worst, TOLERANCE["f16"]))
+            checks.add("%s-%s" % (kind, variant), fixture, worst <= TOLERANCE["f16"],
+                       "%s: prompt logits vs HF %.3g (<= %g)" % (
+                           option % variant, worst, TOLERANCE["f16"]))
         except RuntimeError as error:
-            checks.add("tc-" + variant, fixture, False, str(error))
+            checks.add("%s-%s" % (kind, variant), fixture, False, str(error))
 
 
 def check_folded_norms(checks, device, fixture, golden, scratch):
@@ -384,8 +391,10 @@ def check_memcheck(checks, device, fixture, golden):
         checks.add("memcheck", fixture, False, "compute-sanitizer not found")
         return
     prompt = ",".join(map(str, golden["cases"][0]["input_ids"]))
-    for kind, extra in (("graph", []), ("direct", ["--no-cuda-graph"])):
-        result = device.run("generate", device.artifact(fixture, "cuda-f16"), fixture,
+    for kind, build, extra in (("graph", "cuda-f16", []),
+                               ("direct", "cuda-f16", ["--no-cuda-graph"]),
+                               ("wgmma 128x128", "cuda-f16-wgmma-128x128", [])):
+        result = device.run("generate", device.artifact(fixture, build), fixture,
                             ["--prompt-ids", prompt + ";" + prompt[:prompt.find(",")],
                              "--max-new-tokens", "8", "--json"] + extra,
                             prefix=[sanitizer, "--tool", "memcheck", "--error-exitcode", "3"])
@@ -422,7 +431,10 @@ def main():
         check_gemm_tiles(checks, device, "tiny-llama2-gqa", scratch)
         gqa_golden = load_json(os.path.join(device.fixture("tiny-llama2-gqa"),
                                             "golden.json"))
-        check_prefill_variants(checks, device, "tiny-llama2-gqa", gqa_golden, scratch)
+        check_prefill_variants(checks, device, "tiny-llama2-gqa", gqa_golden, scratch,
+                               "tc", "--prefill-tensor-cores %s")
+        check_prefill_variants(checks, device, "tiny-llama2-gqa", gqa_golden, scratch,
+                               "wgmma", "--gemm-tile %s/wgmma")
         check_folded_norms(checks, device, "tiny-llama2-gqa", gqa_golden, scratch)
         check_memcheck(checks, device, "tiny-llama2-gqa", gqa_golden)
     sys.exit(0 if checks.table() else 1)

@@ -59,6 +59,11 @@ for entry in "${fixtures[@]}"; do
       "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-t${tile//\//w}.lmc" \
         --target cuda --chip sm_90 --dtype f16 --max-batch 2 --gemm-tile "$tile"
     done
+    # check.sh's check of the wgmma GEMM against Hugging Face.
+    for tile in 128x128 128x256; do
+      "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-wgmma-$tile.lmc" \
+        --target cuda --chip sm_90a --dtype f16 --max-batch 2 --gemm-tile "$tile/wgmma"
+    done
     for kernels in gemm attention none; do
       "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-tc-$kernels.lmc" \
         --target cuda --chip sm_90 --dtype f16 --max-batch 2 --prefill-tensor-cores "$kernels"
@@ -92,9 +97,15 @@ for shape in llama-2-7b llama-2-13b; do
   "$llamac" compile --config "$out/configs/$shape/config.json" \
     -o "$out/artifacts/$shape-cuda-f16.lmc" --target cuda --chip sm_90 --dtype f16
 done
-# bench.sh's bf16 part: the 7B shape in bf16.
+# bench.sh's bf16 part: the 7B shape in bf16; its wgmma part: the 7B shape
+# with prefill's GEMMs on wgmma.
 "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
   -o "$out/artifacts/llama-2-7b-cuda-bf16.lmc" --target cuda --chip sm_90 --dtype bf16
+for tile in 128x128 128x256; do
+  "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+    -o "$out/artifacts/llama-2-7b-cuda-f16-wgmma-$tile.lmc" --target cuda --chip sm_90a \
+    --dtype f16 --gemm-tile "$tile/wgmma"
+done
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
 

@@ -43,8 +43,9 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
            "dtype of the weights and the KV cache on the device: f32, f16, bf16">,
     Option<"gemmTile", "gemm-tile", "std::string", /*default=*/"\"128x128/4\"",
            "output tile (rows x features, /warps when not 8) of a block of "
-           "prefill's tensor-core GEMM: 128x128/4, 128x128, 64x128, 64x256 or "
-           "128x256">,
+           "prefill's tensor-core GEMM: 128x128/4, 128x128, 64x128, 64x256, "
+           "128x256, or with wgmma (f16, sm_90a) 128x128/wgmma or "
+           "128x256/wgmma">,
     Option<"prefillTensorCores", "prefill-tensor-cores", "std::string",
            /*default=*/"\"all\"",
            "prefill kernels that use the tensor cores where the dtype allows: "

@@ -94,7 +94,9 @@ std::vector<PipelineStep> getCpuToLLVMSteps() {
   };
 }
 
-bool usesDependentLaunch(const std::string &chip) { return chip == "sm_90"; }
+bool usesDependentLaunch(const std::string &chip) {
+  return chip == "sm_90" || chip == "sm_90a";
+}
 
 std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config) {
   ConvertLlamaToGPUOptions options;
@@ -125,6 +127,8 @@ std::vector<PipelineStep> getCudaToLLVMSteps(const CudaPipelineConfig &config) {
          kernels.addPass(createConvertNVGPUToNVVMPass());
          kernels.addPass(createSCFToControlFlowPass());
          kernels.addPass(createConvertGpuOpsToNVVMOps());
+         // wgmma and the proxy fence have no intrinsics: inline PTX.
+         kernels.addPass(createConvertNVVMToLLVMPass());
          kernels.addPass(createExternDynamicShared());
          kernels.addPass(createLLVMLoopAnnotations());
          kernels.addPass(createCanonicalizerPass());
@@ -194,7 +198,7 @@ struct CpuPipelineOptions : PassPipelineOptions<CpuPipelineOptions> {
 };
 
 struct CudaPipelineOptions : PassPipelineOptions<CudaPipelineOptions> {
-  Option<std::string> chip{*this, "chip", llvm::cl::desc("sm_90 or sm_80"),
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("sm_90, sm_90a or sm_80"),
                            llvm::cl::init("sm_90")};
   Option<std::string> computeDType{
       *this, "compute-dtype",

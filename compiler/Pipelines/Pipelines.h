@@ -28,7 +28,8 @@ struct CpuPipelineConfig {
 struct CudaPipelineConfig {
   /// Must be 2: the CUDA lowering covers the fused ops only.
   int optLevel = 2;
-  /// NVVM target chip of the cubin: sm_90 (Hopper) or sm_80 (Ampere).
+  /// NVVM target chip of the cubin: sm_90 (Hopper), sm_90a (Hopper with its
+  /// arch-specific wgmma, which runs on sm_90 only) or sm_80 (Ampere).
   std::string chip = "sm_90";
   /// dtype of weights and KV cache on the device: f32, f16 or bf16.
   std::string computeDType = "f32";

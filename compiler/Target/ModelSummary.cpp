@@ -4,6 +4,7 @@
 #include "dialects/llama/IR/LlamaOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -61,6 +62,16 @@ int64_t peakScratch(func::FuncOp function, int64_t maxBatch, int64_t maxSeq) {
   return peak;
 }
 
+/// Counts `function`'s kernels, each a `KernelOp`.
+template <typename KernelOp>
+void countKernels(func::FuncOp function, FunctionSummary &entry) {
+  function.walk([&](KernelOp kernel) {
+    ++entry.kernels;
+    if (inFirstLayer(kernel))
+      ++entry.kernelsPerLayer;
+  });
+}
+
 } // namespace
 
 void summarizeFusedModule(ModuleOp module, ModelSummary &summary) {
@@ -78,13 +89,14 @@ void summarizeLoweredModule(ModuleOp module, int64_t maxBatch, int64_t maxSeq,
                             ModelSummary &summary) {
   for (auto function : module.getOps<func::FuncOp>()) {
     FunctionSummary &entry = summaryFor(summary, function.getName());
-    function.walk([&](scf::ParallelOp loop) {
-      ++entry.kernels;
-      if (inFirstLayer(loop))
-        ++entry.kernelsPerLayer;
-    });
+    countKernels<scf::ParallelOp>(function, entry);
     entry.scratchBytes = peakScratch(function, maxBatch, maxSeq);
   }
+}
+
+void summarizeLaunches(ModuleOp module, ModelSummary &summary) {
+  for (auto function : module.getOps<func::FuncOp>())
+    countKernels<gpu::LaunchFuncOp>(function, summaryFor(summary, function.getName()));
 }
 
 } // namespace llamac

@@ -42,6 +42,11 @@ void summarizeFusedModule(mlir::ModuleOp module, ModelSummary &summary);
 void summarizeLoweredModule(mlir::ModuleOp module, int64_t maxBatch,
                             int64_t maxSeq, ModelSummary &summary);
 
+/// Records kernel counts (`module` lowered for CUDA: each entry function
+/// launches its kernels with gpu.launch_func; its scratch lies in one arena
+/// the module's `llama.scratch_bytes` sizes).
+void summarizeLaunches(mlir::ModuleOp module, ModelSummary &summary);
+
 } // namespace llamac
 
 #endif // LLAMAC_COMPILER_TARGET_MODELSUMMARY_H

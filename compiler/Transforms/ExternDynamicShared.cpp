@@ -12,6 +12,8 @@ using namespace mlir;
 
 namespace {
 
+constexpr uint64_t kDynamicSharedAlignment = 1024;
+
 /// A zero-length array in the shared address space without an initializer:
 /// how gpu.dynamic_shared_memory is lowered.
 bool isDynamicShared(LLVM::GlobalOp global) {
@@ -24,8 +26,10 @@ struct ExternDynamicSharedPass
     : llamac::impl::ExternDynamicSharedBase<ExternDynamicSharedPass> {
   void runOnOperation() override {
     getOperation()->walk([](LLVM::GlobalOp global) {
-      if (isDynamicShared(global))
-        global.setLinkage(LLVM::Linkage::External);
+      if (!isDynamicShared(global))
+        return;
+      global.setLinkage(LLVM::Linkage::External);
+      global.setAlignment(kDynamicSharedAlignment);
     });
   }
 };

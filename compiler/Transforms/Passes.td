@@ -114,7 +114,8 @@ def LLVMLoopAnnotations : Pass<"lmc-llvm-loop-annotations"> {
 }
 
 def ExternDynamicShared : Pass<"lmc-extern-dynamic-shared"> {
-  let summary = "Gives the dynamic shared memory globals external linkage";
+  let summary = "Gives the dynamic shared memory globals external linkage, "
+                "aligned to 1 KiB";
   let description = [{
     `convert-gpu-to-nvvm` lowers `gpu.dynamic_shared_memory` to an
     `internal` zero-length global in the shared address space, which the
@@ -122,6 +123,11 @@ def ExternDynamicShared : Pass<"lmc-extern-dynamic-shared"> {
     is then not the start of the dynamic shared memory. CUDA declares that as
     `extern __shared__ T name[]`, an `external` global that NVPTX prints as
     `.extern .shared .b8 name[]`; this pass makes the lowered globals so.
+
+    It also aligns them to 1024 bytes: wgmma's 128-byte swizzle permutes
+    address bits 4-6 by bits 7-9, so the 1 KiB atoms of the operands it
+    reads must start at multiples of 1 KiB, and the kernels place them at
+    such offsets from the start.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }

@@ -3,23 +3,28 @@
 
 #include "runtime/cuda/DTypeConversion.h"
 
+#include <cstdio>
 #include <dlfcn.h>
 
 #include <filesystem>
 
 namespace llamac::cuda {
+
+bool cubinRunsOn(const std::string &chip, int major, int minor) {
+  int number = 0;
+  char suffix = 0;
+  if (std::sscanf(chip.c_str(), "sm_%d%c", &number, &suffix) < 1 ||
+      (suffix != 0 && suffix != 'a'))
+    return false;
+  // A cubin runs on its own major architecture at the same or a later minor
+  // revision; with the arch-specific features of "a" (wgmma), on its own
+  // revision only.
+  int chipMajor = number / 10, chipMinor = number % 10;
+  return major == chipMajor && (suffix == 'a' ? minor == chipMinor : minor >= chipMinor);
+}
+
 namespace {
 
-/// "sm_90" -> 90.
-int chipNumber(const std::string &chip) {
-  if (chip.rfind("sm_", 0) != 0)
-    return -1;
-  try {
-    return std::stoi(chip.substr(3));
-  } catch (...) {
-    return -1;
-  }
-}
 
 std::string gibibytes(uint64_t bytes) {
   char text[32];
@@ -109,10 +114,7 @@ CudaExecutor::create(const Manifest &manifest,
                error))
     return nullptr;
   x.name = name;
-  // A cubin runs on its own major architecture at the same or a later minor
-  // revision only.
-  int chip = chipNumber(manifest.chip);
-  if (chip < 0 || major != chip / 10 || minor < chip % 10) {
+  if (!cubinRunsOn(manifest.chip, major, minor)) {
     error = "the artifact's cubin is for " + manifest.chip + ", but " + name +
             " is sm_" + std::to_string(major) + std::to_string(minor) +
             "; recompile with --chip sm_" + std::to_string(major) +

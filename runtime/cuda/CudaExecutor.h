@@ -26,6 +26,10 @@
 
 namespace llamac::cuda {
 
+/// Whether a cubin for `chip` ("sm_90", "sm_90a", "sm_80") loads on a
+/// device of compute capability `major`.`minor`.
+bool cubinRunsOn(const std::string &chip, int major, int minor);
+
 class CudaExecutor {
 public:
   /// Opens the device and uploads `hostWeights` (the checkpoint's tensors,

@@ -3,12 +3,13 @@
 
 // gpu.dynamic_shared_memory lowers to an internal zero-length global in the
 // shared address space, which NVPTX would print as a one-byte static
-// variable; the pass makes it external, CUDA's `extern __shared__ T x[]`.
+// variable; the pass makes it external, CUDA's `extern __shared__ T x[]`,
+// aligned to the 1 KiB that wgmma's 128-byte swizzle atoms need.
 // Other shared globals (a static workgroup buffer) and zero-length globals
 // elsewhere keep their linkage.
 
 // UPSTREAM: llvm.mlir.global internal @__dynamic_shmem__0() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
-// CHECK-DAG: llvm.mlir.global external @__dynamic_shmem__0() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
+// CHECK-DAG: llvm.mlir.global external @__dynamic_shmem__0() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<0 x i8>
 // CHECK-DAG: llvm.mlir.global internal @__wg_kernel_0() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<4 x f32>
 // CHECK-DAG: llvm.mlir.global internal @empty_global() {addr_space = 1 : i32} : !llvm.array<0 x i8>
 gpu.module @kernels {

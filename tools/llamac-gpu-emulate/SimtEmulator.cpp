@@ -14,6 +14,7 @@ namespace llamac::emu {
 namespace {
 
 constexpr int64_t kWarpSize = 32;
+constexpr int64_t kWarpgroupSize = 4 * kWarpSize;
 constexpr size_t kStackBytes = 256 * 1024;
 
 enum class State { Ready, AtBarrier, AtShuffle, AtMma, AtLdMatrix, Done };
@@ -174,6 +175,14 @@ float bf16ToFloat(uint16_t bits) {
   return value;
 }
 
+/// c + a[0] b[0] + ... + a[15] b[15], summed in that order: one output of
+/// an m16n8k16 mma.sync or of an m64nNk16 wgmma, which therefore agree.
+float multiplyAccumulate16(float c, const float *a, const float *b) {
+  for (int k = 0; k < 16; ++k)
+    c += a[k] * b[k];
+  return c;
+}
+
 /// D = A B + C for the warp, with the PTX ISA's fragment layout of
 /// mma.m16n8k16: lane 4g + t holds A[g + 8(r & 1)][2t + 8(r >> 1) + {0,1}]
 /// in register r, B[2t + 8r + {0,1}][g], and C/D[g + 8(i >> 1)][2t + (i & 1)].
@@ -185,7 +194,7 @@ void multiplyAccumulate(Launch &l, int64_t first, int64_t end) {
     uint16_t bits = uint16_t(word >> (16 * half));
     return bf16 ? bf16ToFloat(bits) : halfToFloat(bits);
   };
-  float a[16][16], b[16][8], c[16][8];
+  float a[16][16], b[8][16], c[16][8];
   for (int64_t lane = 0; lane < kWarpSize; ++lane) {
     const MmaFragments &f = l.threads[first + lane].mma;
     if (f.bf16 != bf16)
@@ -196,7 +205,7 @@ void multiplyAccumulate(Launch &l, int64_t first, int64_t end) {
         a[g + 8 * (r & 1)][2 * t + 8 * (r >> 1) + half] = element(f.a[r], half);
     for (int r = 0; r < 2; ++r)
       for (int half = 0; half < 2; ++half)
-        b[2 * t + 8 * r + half][g] = element(f.b[r], half);
+        b[g][2 * t + 8 * r + half] = element(f.b[r], half);
     for (int i = 0; i < 4; ++i)
       c[g + 8 * (i >> 1)][2 * t + (i & 1)] = f.c[i];
   }
@@ -205,10 +214,7 @@ void multiplyAccumulate(Launch &l, int64_t first, int64_t end) {
     int64_t g = lane / 4, t = lane % 4;
     for (int i = 0; i < 4; ++i) {
       int64_t row = g + 8 * (i >> 1), column = 2 * t + (i & 1);
-      float sum = c[row][column];
-      for (int k = 0; k < 16; ++k)
-        sum += a[row][k] * b[k][column];
-      f.c[i] = sum;
+      f.c[i] = multiplyAccumulate16(c[row][column], a[row], b[column]);
     }
   }
 }
@@ -348,6 +354,56 @@ static void lmcEmuMma(int32_t bf16, uint32_t a0, uint32_t a1, uint32_t a2,
   std::copy(result.c, result.c + 4, d);
 }
 
+/// One row of 16 f16 elements of a wgmma operand: row `row` of the
+/// K-major, 128-byte swizzled matrix that `descriptor` describes in the
+/// dynamic shared memory at `shared` (see swizzledMatrixDescriptor). The
+/// descriptor's 18-bit start address is taken relative to the buffer's own
+/// low bits, and the swizzle is applied to offsets from the buffer's start,
+/// which the kernels align to 1 KiB on the GPU.
+void loadSwizzledRow(uint64_t descriptor, const char *shared, int64_t sharedBytes,
+                     int64_t row, float *k16) {
+  constexpr uint64_t kAddressMask = 0x3FFFF, kFieldMask = 0x3FFF;
+  if (descriptor >> 62 != 1)
+    fail("wgmma descriptor without the 128-byte swizzle");
+  uint64_t start = (descriptor & kFieldMask) << 4;
+  uint64_t atomBytes = ((descriptor >> 32) & kFieldMask) << 4;
+  uint64_t offset = (start - (reinterpret_cast<uintptr_t>(shared) & kAddressMask)) &
+                    kAddressMask;
+  for (int64_t k = 0; k < 16; ++k) {
+    uint64_t address = offset + uint64_t(row / 8) * atomBytes + uint64_t(row % 8) * 128 +
+                       uint64_t(2 * k);
+    address ^= ((address >> 7) & 7) << 4;
+    if (address + 2 > uint64_t(sharedBytes))
+      fail("wgmma reads past the dynamic shared memory");
+    uint16_t bits;
+    std::memcpy(&bits, shared + address, sizeof bits);
+    k16[k] = halfToFloat(bits);
+  }
+}
+
+/// wgmma.mma_async m64nNk16, f16 operands from shared memory, float32
+/// accumulators: this thread's `n` / 2 of them (TensorCoreOps.h gives the
+/// layout). Each output depends on shared memory only, which no thread
+/// writes between the barriers around a warpgroup's wgmma, so the thread
+/// computes its own without waiting for the others.
+static void lmcEmuWgmma(int64_t descriptorA, int64_t descriptorB, const char *shared,
+                        int64_t sharedBytes, int32_t n, float *acc) {
+  Launch &l = active();
+  if (l.count % kWarpgroupSize != 0)
+    fail("wgmma in a block of " + std::to_string(l.count) + " threads");
+  int64_t inGroup = l.current % kWarpgroupSize;
+  int64_t warp = inGroup / kWarpSize, lane = inGroup % kWarpSize;
+  float a[2][16], b[16];
+  for (int half = 0; half < 2; ++half)
+    loadSwizzledRow(descriptorA, shared, sharedBytes, 16 * warp + lane / 4 + 8 * half,
+                    a[half]);
+  for (int32_t i = 0; i < n / 2; ++i) {
+    int64_t column = 8 * (i / 4) + 2 * (lane % 4) + i % 2;
+    loadSwizzledRow(descriptorB, shared, sharedBytes, column, b);
+    acc[i] = multiplyAccumulate16(acc[i], a[i / 2 % 2], b);
+  }
+}
+
 static void lmcEmuLdMatrix(const char *row, int32_t transpose, uint32_t *words) {
   Thread &thread = active().threads[active().current];
   thread.state = State::AtLdMatrix;
@@ -389,6 +445,7 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
           {"lmcEmuShuffleXor", reinterpret_cast<void *>(&lmcEmuShuffleXor)},
           {"lmcEmuMma", reinterpret_cast<void *>(&lmcEmuMma)},
           {"lmcEmuLdMatrix", reinterpret_cast<void *>(&lmcEmuLdMatrix)},
+          {"lmcEmuWgmma", reinterpret_cast<void *>(&lmcEmuWgmma)},
           {"lmcEmuLaunch", reinterpret_cast<void *>(&lmcEmuLaunch)}};
 }
 

@@ -63,13 +63,15 @@ cl::opt<std::string> outputPath("o", cl::desc("output artifact or IR file"),
 cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
                                 cl::init("cpu"), cl::cat(category));
 cl::opt<std::string> chipName("chip",
-                              cl::desc("CUDA chip of the cubin: sm_90 or sm_80"),
+                              cl::desc("CUDA chip of the cubin: sm_90, sm_90a "
+                                       "(Hopper's wgmma) or sm_80"),
                               cl::init("sm_90"), cl::cat(category));
 cl::opt<std::string> gemmTile(
     "gemm-tile",
     cl::desc("CUDA: output tile (rows x features, /warps when not 8) of a "
              "block of prefill's tensor-core GEMM: 128x128/4 (default), "
-             "128x128, 64x128, 64x256 or 128x256"),
+             "128x128, 64x128, 64x256, 128x256, or with Hopper's wgmma (f16, "
+             "--chip sm_90a) 128x128/wgmma or 128x256/wgmma"),
     cl::init("128x128/4"), cl::cat(category));
 cl::opt<std::string> prefillTensorCores(
     "prefill-tensor-cores",
@@ -275,9 +277,11 @@ std::string kernelPTX(ModuleOp module, const llamac::CudaPipelineConfig &config)
 /// --target cuda after fusion: kernels and launches, NVVM and LLVM, the PTX
 /// when asked for, then the cubin.
 LogicalResult lowerForCuda(ModuleOp module, const llamac::CudaPipelineConfig &config,
-                           IRDumper &dumper, TimingScope &timing, std::string &ptx) {
+                           IRDumper &dumper, TimingScope &timing, std::string &ptx,
+                           llamac::ModelSummary &summary) {
   if (failed(runSteps(module, llamac::getCudaLoweringSteps(config), dumper, timing)))
     return failure();
+  llamac::summarizeLaunches(module, summary);
   if (compileTo == Stage::Lowered)
     return success();
   if (failed(runSteps(module, llamac::getCudaToLLVMSteps(config), dumper, timing)))
@@ -319,8 +323,8 @@ int compile(MLIRContext &context) {
     return fail("--target cuda needs -O2: the CUDA backend lowers the fused "
                 "ops (rms_norm, swiglu, attention), not the primitive ops of -O" +
                 std::to_string(optLevel));
-  if (cuda && chipName != "sm_90" && chipName != "sm_80")
-    return fail("--chip " + chipName + " is not supported (sm_90 or sm_80)");
+  if (cuda && chipName != "sm_90" && chipName != "sm_90a" && chipName != "sm_80")
+    return fail("--chip " + chipName + " is not supported (sm_90, sm_90a or sm_80)");
   if (!cuda && compileTo == Stage::PTX)
     return fail("--compile-to=ptx needs --target cuda");
   if (!llvm::is_contained(llamac::supportedGemmTiles(), gemmTile))
@@ -337,6 +341,12 @@ int compile(MLIRContext &context) {
       dtypeName.empty() ? llamac::dtypeName(spec->config.dtype) : std::string(dtypeName);
   if (cuda && !llamac::parseDType(computeDType))
     return fail("--dtype must be f32, f16 or bf16, not '" + computeDType + "'");
+  // wgmma multiplies operands of one type straight from shared memory: the
+  // f16 rows of a bf16 model would meet bf16 weights (see TensorCoreGemm).
+  if (cuda && StringRef(gemmTile).ends_with("/wgmma") &&
+      (chipName != "sm_90a" || computeDType != "f16"))
+    return fail("--gemm-tile " + gemmTile + " uses wgmma: it needs --chip sm_90a and "
+                "--dtype f16, not " + chipName + " and " + computeDType);
 
   llamac::ImportOptions importOptions;
   importOptions.maxBatch = maxBatch;
@@ -386,7 +396,7 @@ int compile(MLIRContext &context) {
     pipeline.foldDecodeNorms = foldDecodeNorms;
     pipeline.toolkitPath = cudaToolkit;
     std::string ptx;
-    if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx)))
+    if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx, summary)))
       return 1;
     if (compileTo == Stage::Lowered)
       return emitText(*module);

@@ -60,8 +60,10 @@ Value readArgument(OpBuilder &b, Location loc, Value words, int64_t index, Type 
                                  memref, {kUnboundedElements});
   if (type.isIndex())
     return arith::IndexCastOp::create(b, loc, type, word);
-  auto bits = arith::TruncIOp::create(b, loc, b.getIntegerType(type.getIntOrFloatBitWidth()), word);
-  return type.isInteger() ? Value(bits) : Value(arith::BitcastOp::create(b, loc, type, bits));
+  unsigned width = type.getIntOrFloatBitWidth();
+  Value bits = width == 64 ? word
+                           : Value(arith::TruncIOp::create(b, loc, b.getIntegerType(width), word));
+  return type.isInteger() ? bits : Value(arith::BitcastOp::create(b, loc, type, bits));
 }
 
 /// The 64-bit word that carries `value` (a flat buffer's address, an index,
@@ -111,14 +113,14 @@ LogicalResult replaceShuffle(gpu::ShuffleOp shuffle, ModuleOp module) {
   return success();
 }
 
-/// A buffer of four `element`s allocated at `function`'s entry, where the
-/// emulator returns a warp collective's per-lane results.
-Value resultBuffer(func::FuncOp function, Location loc, Type element) {
+/// A buffer of `count` `element`s allocated at `function`'s entry, where
+/// the emulator returns a collective's per-lane results.
+Value resultBuffer(func::FuncOp function, Location loc, Type element, int32_t count = 4) {
   OpBuilder atEntry = OpBuilder::atBlockBegin(&function.front());
   auto ptr = LLVM::LLVMPointerType::get(atEntry.getContext());
-  Value four = LLVM::ConstantOp::create(atEntry, loc, atEntry.getI32Type(),
-                                        atEntry.getI32IntegerAttr(4));
-  return LLVM::AllocaOp::create(atEntry, loc, ptr, element, four, /*alignment=*/16);
+  Value size = LLVM::ConstantOp::create(atEntry, loc, atEntry.getI32Type(),
+                                        atEntry.getI32IntegerAttr(count));
+  return LLVM::AllocaOp::create(atEntry, loc, ptr, element, size, /*alignment=*/16);
 }
 
 /// Whether the emulator runs `mma`: m16n8k16, f16 or bf16 operands, float32
@@ -165,6 +167,70 @@ LogicalResult replaceMma(NVVM::MmaOp mma, func::FuncOp function, ModuleOp module
   mma.getResult().replaceAllUsesWith(result);
   mma.erase();
   return success();
+}
+
+/// Whether the emulator runs `mma`: m64nNk16 with f16 operands read through
+/// descriptors, float32 accumulators added to, nothing negated or
+/// transposed (what the CUDA lowering's wgmma GEMM issues).
+bool isEmulatedWgmma(NVVM::WgmmaMmaAsyncOp mma) {
+  NVVM::MMAShapeAttr shape = mma.getShape();
+  return shape.getM() == 64 && shape.getK() == 16 &&
+         mma.getTypeA() == NVVM::WGMMATypes::f16 &&
+         mma.getTypeB() == NVVM::WGMMATypes::f16 &&
+         mma.getTypeD() == NVVM::WGMMATypes::f32 &&
+         mma.getScaleD() == NVVM::WGMMAScaleOut::one &&
+         mma.getScaleA() == NVVM::WGMMAScaleIn::one &&
+         mma.getScaleB() == NVVM::WGMMAScaleIn::one &&
+         mma.getLayoutA() == NVVM::MMALayout::row && mma.getLayoutB() == NVVM::MMALayout::col;
+}
+
+/// `nvvm.wgmma.mma_async` as `lmcEmuWgmma(descA, descB, shared, bytes, n,
+/// acc)`: the accumulators go in and come back through `acc`, a buffer
+/// allocated at the function's entry; `shared` and `bytes` are the block's
+/// emulated dynamic shared memory, into which the descriptors point. The
+/// emulator runs each wgmma to completion where it is issued, so the
+/// fences, commits and waits around it have nothing to order and go.
+LogicalResult replaceWgmma(NVVM::WgmmaMmaAsyncOp mma, func::FuncOp function,
+                           ModuleOp module, Value dynamicShared) {
+  if (!isEmulatedWgmma(mma))
+    return mma.emitOpError("the emulator runs wgmma m64nNk16 with f16 operands "
+                           "and float32 accumulators only");
+  if (!dynamicShared)
+    return mma.emitOpError("is emulated only in a kernel with dynamic shared memory");
+  OpBuilder b(mma);
+  Location loc = mma.getLoc();
+  auto f32 = b.getF32Type();
+  auto i64 = b.getI64Type();
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  int32_t count = mma.getShape().getN() / 2;
+  Value acc = resultBuffer(function, loc, f32, count);
+  auto slot = [&](int32_t i) {
+    return LLVM::GEPOp::create(b, loc, ptr, f32, acc, ArrayRef<LLVM::GEPArg>{i});
+  };
+  for (int32_t i = 0; i < count; ++i)
+    LLVM::StoreOp::create(b, loc, LLVM::ExtractValueOp::create(b, loc, mma.getInouts(), i),
+                          slot(i));
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dynamicShared);
+  Value shared = LLVM::IntToPtrOp::create(
+      b, loc, ptr, arith::IndexCastOp::create(b, loc, i64, base).getResult());
+  int64_t bytes = cast<MemRefType>(dynamicShared.getType()).getNumElements();
+  call(b, loc, module, "lmcEmuWgmma", {},
+       {mma.getDescriptorA(), mma.getDescriptorB(), shared,
+        arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(bytes)),
+        i32Constant(b, loc, 2 * count), acc});
+  Value result = LLVM::PoisonOp::create(b, loc, mma.getType());
+  for (int32_t i = 0; i < count; ++i)
+    result = LLVM::InsertValueOp::create(b, loc, result,
+                                         LLVM::LoadOp::create(b, loc, f32, slot(i)), i);
+  mma.getResult().replaceAllUsesWith(result);
+  mma.erase();
+  return success();
+}
+
+/// The ordering ops of wgmma: fences, commits, waits.
+bool isWgmmaOrdering(Operation *op) {
+  return isa<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,
+             NVVM::WgmmaWaitGroupSyncOp, NVVM::FenceProxyOp>(op);
 }
 
 /// `nvgpu.ldmatrix` (x4, b16) as `lmcEmuLdMatrix(row, transpose, words)`:
@@ -235,8 +301,10 @@ void replaceAsyncCopies(func::FuncOp function) {
 }
 
 /// Replaces the GPU programming model ops in `function` by runtime calls;
-/// fails on one the emulator cannot run.
-LogicalResult replaceThreadModel(func::FuncOp function, ModuleOp module) {
+/// fails on one the emulator cannot run. `dynamicShared` is the emulated
+/// dynamic shared memory, if the kernel has some.
+LogicalResult replaceThreadModel(func::FuncOp function, ModuleOp module,
+                                 Value dynamicShared) {
   replaceAsyncCopies(function);
   auto index = IndexType::get(module.getContext());
   WalkResult walked = function.walk([&](Operation *op) -> WalkResult {
@@ -257,7 +325,9 @@ LogicalResult replaceThreadModel(func::FuncOp function, ModuleOp module) {
       return WalkResult(replaceMma(mma, function, module));
     else if (auto load = dyn_cast<nvgpu::LdMatrixOp>(op))
       return WalkResult(replaceLdMatrix(load, function, module));
-    else if (isGridDependencyControl(op)) {
+    else if (auto wgmma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op))
+      return WalkResult(replaceWgmma(wgmma, function, module, dynamicShared));
+    else if (isGridDependencyControl(op) || isWgmmaOrdering(op)) {
       op->erase();
       return WalkResult::advance();
     } else {
@@ -327,6 +397,7 @@ LogicalResult emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
   for (auto [i, argument] : llvm::enumerate(arguments))
     mapping.map(argument, readArgument(b, loc, entry->getArgument(0), i, argument.getType()));
   std::string sharedName = ("lmc_emu_shared_" + kernel.getName() + "_").str();
+  Value dynamicShared;
   for (auto [i, buffer] : llvm::enumerate(kernel.getWorkgroupAttributions()))
     mapping.map(buffer, emulatedShared(b, module, loc, cast<MemRefType>(buffer.getType()),
                                        sharedName + std::to_string(i)));
@@ -340,8 +411,9 @@ LogicalResult emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
       if (!views)
         return dynamic.emitOpError("is emulated only when read through memref.views "
                                    "of static shape from its start");
-      mapping.map(dynamic.getResult(),
-                  emulatedDynamicShared(b, module, loc, *views, sharedName + "dynamic"));
+      dynamicShared =
+          emulatedDynamicShared(b, module, loc, *views, sharedName + "dynamic");
+      mapping.map(dynamic.getResult(), dynamicShared);
     } else if (view && view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>()) {
       auto hostType =
           MemRefType::get(view.getType().getShape(), view.getType().getElementType());
@@ -353,7 +425,7 @@ LogicalResult emulateKernel(gpu::GPUFuncOp kernel, ModuleOp module) {
       b.clone(op, mapping);
     }
   }
-  return replaceThreadModel(function, module);
+  return replaceThreadModel(function, module, dynamicShared);
 }
 
 /// Replaces the launches, allocations and waits of a host function.

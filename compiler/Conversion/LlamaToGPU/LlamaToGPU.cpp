@@ -27,8 +27,9 @@ using namespace mlir;
 using namespace llamac::gpu;
 
 llvm::ArrayRef<llvm::StringRef> llamac::supportedGemmTiles() {
-  static const llvm::StringRef tiles[] = {"128x128/4", "128x128", "64x128", "64x256",
-                                          "128x256"};
+  static const llvm::StringRef tiles[] = {"128x128/4",     "128x128",      "64x128",
+                                          "64x256",        "128x256",      "128x128/wgmma",
+                                          "128x256/wgmma"};
   return tiles;
 }
 
@@ -39,7 +40,7 @@ llvm::ArrayRef<llvm::StringRef> llamac::prefillTensorCoreChoices() {
 
 namespace {
 
-/// The tile "ROWSxFEATURES[/WARPS]" names, if it is a supported one.
+/// The tile "ROWSxFEATURES[/WARPS|/wgmma]" names, if it is a supported one.
 std::optional<GemmTile> parseGemmTile(StringRef name) {
   if (!llvm::is_contained(llamac::supportedGemmTiles(), name))
     return std::nullopt;
@@ -47,9 +48,12 @@ std::optional<GemmTile> parseGemmTile(StringRef name) {
   auto [rows, features] = shape.split('x');
   GemmTile tile;
   tile.warps = kGemmTileUnnamedWarps;
+  tile.wgmma = warps == "wgmma";
   if (rows.getAsInteger(10, tile.rows) || features.getAsInteger(10, tile.features) ||
-      (!warps.empty() && warps.getAsInteger(10, tile.warps)))
+      (!warps.empty() && !tile.wgmma && warps.getAsInteger(10, tile.warps)))
     return std::nullopt;
+  if (tile.wgmma)
+    tile.warps = tile.rows / kWgmmaRowsPerWarp;
   return tile;
 }
 
@@ -109,6 +113,11 @@ struct ConvertLlamaToGPUPass
       module.emitError() << "gemm-tile must be one of "
                          << llvm::join(llamac::supportedGemmTiles(), ", ") << ", not '"
                          << gemmTile << "'";
+      return signalPassFailure();
+    }
+    if (tile->wgmma && !compute.isF16()) {
+      module.emitError() << "gemm-tile " << gemmTile
+                         << " multiplies f16 operands (wgmma), not " << computeDType;
       return signalPassFailure();
     }
     if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores)) {

@@ -40,13 +40,20 @@ inline constexpr int64_t kStaticSharedBytes = 48 * 1024;
 /// The warps of a GEMM tile whose `gemm-tile` name gives none ("128x128").
 inline constexpr int64_t kGemmTileUnnamedWarps = 8;
 
+/// Rows of a wgmma tile per warp: a warpgroup's m64 over its four warps.
+inline constexpr int64_t kWgmmaRowsPerWarp = 16;
+
 /// The output tile one block of prefill's tensor-core GEMM computes: rows
 /// of the B * T activation rows by features of the weights it streams, and
-/// the warps that share it (the default: `gemm-tile` 128x128/4).
+/// the warps that share it (the default: `gemm-tile` 128x128/4). With
+/// `wgmma` (`gemm-tile` ROWSxFEATURES/wgmma, Hopper's sm_90a only), each
+/// warpgroup of four warps multiplies 64 rows by all the features with
+/// wgmma.mma_async instead of the warps' mma.sync.
 struct GemmTile {
   int64_t rows = 128;
   int64_t features = 128;
   int64_t warps = 4;
+  bool wgmma = false;
 };
 
 /// How the CUDA lowering builds its kernels (the pass's options).

@@ -53,6 +53,19 @@
 // (8-15, 8-15), and those of two B fragments the weight rows (0-7 | 8-15) x
 // (k 0-7 | 8-15) of each.
 //
+// The wgmma tiles (`gemm-tile` 128x128/wgmma, 128x256/wgmma; f16, sm_90a)
+// keep the copies, stages and epilogue and change the multiply: each
+// warpgroup's 64 rows times all the tile's weight rows is one wgmma per 16
+// k (m64n128k16 or m64n256k16), the tensor cores reading both operands from
+// shared memory, so no ldmatrix and no B registers; a thread's accumulators
+// are the mma.sync fragments of its warp's 16 rows side by side, so the
+// store is the same (gated: gate's features, then up's, in one wgmma). A
+// slice is 64 wide: rows of 128 bytes, as wgmma's 128-byte swizzle wants,
+// chunk c of row r at c ^ (r % 8), in 1 KiB atoms of 8 rows. mma.sync with
+// ldmatrix ran the 7B prefill's GEMMs at ~340 TFLOP/s on an H100, a third
+// of the dense rate (bench/NOTES.md, v9); wgmma spends no warp's issue slots
+// or registers on moving operands.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
 #include "compiler/Conversion/LlamaToGPU/TensorCoreOps.h"
@@ -66,18 +79,20 @@ using namespace mlir;
 namespace llamac::gpu {
 namespace {
 
-/// K elements per staged slice.
+/// K elements per staged slice: mma.sync's rows are 64 bytes; wgmma's are
+/// 128, its 128-byte swizzle's.
 constexpr int64_t kSliceK = 32;
-/// The block's warps as 2 rows x (warps / 2) columns of its tile.
+constexpr int64_t kWgmmaSliceK = 64;
+/// The block's warps as 2 rows x (warps / 2) columns of its tile (wgmma:
+/// one column, each warp 16 rows of its warpgroup's 64).
 constexpr int64_t kWarpRows = 2;
-constexpr int64_t kChunksPerRow = kSliceK / kChunk;
-static_assert(kChunksPerRow == 4, "the swizzle permutes four chunks");
 /// Stages of K slices a block holds at most.
 constexpr int64_t kMaxStages = 4;
 /// The shared memory the blocks of one multiprocessor divide among them:
 /// within an A100's 164 KiB (and an H100's 228 KiB) with the 1 KiB a block
-/// the driver keeps.
+/// the driver keeps; wgmma runs on Hopper only.
 constexpr int64_t kSharedBytesPerMultiprocessor = 160 * 1024;
+constexpr int64_t kHopperSharedBytesPerMultiprocessor = 224 * 1024;
 /// Accumulators a thread holds with 16 warps per multiprocessor (128
 /// registers a thread); more take 8 warps and up to 255 registers.
 constexpr int64_t kAccumulatorsFor16Warps = 64;
@@ -88,24 +103,29 @@ constexpr int64_t kAccumulatorsFor16Warps = 64;
 struct GemmLayout {
   GemmLayout(GemmTile tile, const LinearShape &shape)
       : rows(tile.rows), features(tile.features), warps(tile.warps),
-        featuresPerWeight(tile.features / shape.streamedWeights()) {}
+        featuresPerWeight(tile.features / shape.streamedWeights()), wgmma(tile.wgmma) {}
 
   int64_t threads() const { return warps * kWarpSize; }
-  int64_t warpColumns() const { return warps / kWarpRows; }
+  int64_t sliceK() const { return wgmma ? kWgmmaSliceK : kSliceK; }
+  int64_t chunksPerRow() const { return sliceK() / kChunk; }
+  int64_t warpRows() const { return wgmma ? warps : kWarpRows; }
+  int64_t warpColumns() const { return warps / warpRows(); }
   /// Rows the block copies per pass, one 16-byte chunk per thread.
-  int64_t rowsPerPass() const { return threads() / kChunksPerRow; }
-  int64_t rowsPerWarp() const { return rows / kWarpRows; }
+  int64_t rowsPerPass() const { return threads() / chunksPerRow(); }
+  int64_t rowsPerWarp() const { return rows / warpRows(); }
   int64_t rowFragments() const { return rowsPerWarp() / kMmaM; }
   int64_t featuresPerWarp() const { return featuresPerWeight / warpColumns(); }
   int64_t featureFragments() const { return featuresPerWarp() / kMmaN; }
   /// A stage holds the slice's activation rows, then its weight rows.
-  int64_t operandElements() const { return rows * kSliceK; }
-  int64_t stageElements() const { return (rows + features) * kSliceK; }
+  int64_t operandElements() const { return rows * sliceK(); }
+  int64_t stageElements() const { return (rows + features) * sliceK(); }
   /// As many stages of 16-bit elements as the block's share of the
   /// multiprocessor's shared memory holds.
   int64_t stages() const {
-    return std::min(kMaxStages, kSharedBytesPerMultiprocessor /
-                                    blocksPerMultiprocessor() / (2 * stageElements()));
+    int64_t shared =
+        wgmma ? kHopperSharedBytesPerMultiprocessor : kSharedBytesPerMultiprocessor;
+    return std::min(kMaxStages,
+                    shared / blocksPerMultiprocessor() / (2 * stageElements()));
   }
   int64_t sharedElements() const { return stages() * stageElements(); }
   int64_t accumulators() const { return rows * features / threads(); }
@@ -114,13 +134,16 @@ struct GemmLayout {
     return residentWarps / warps;
   }
   /// "_t128x256", and "w4" for a tile of 4 warps, as `gemm-tile` names
-  /// tiles ("/4").
+  /// tiles ("/4"), "wg" for wgmma.
   std::string suffix() const {
-    return "_t" + std::to_string(rows) + "x" + std::to_string(features) +
-           (warps == kGemmTileUnnamedWarps ? "" : "w" + std::to_string(warps));
+    std::string kind = wgmma                             ? "wg"
+                       : warps == kGemmTileUnnamedWarps ? ""
+                                                         : "w" + std::to_string(warps);
+    return "_t" + std::to_string(rows) + "x" + std::to_string(features) + kind;
   }
 
   int64_t rows, features, warps, featuresPerWeight;
+  bool wgmma;
 };
 
 SmallVector<int64_t> blocksPerGroup(const LinearShape &shape, const GemmLayout &layout) {
@@ -174,6 +197,8 @@ private:
   /// Two B fragments of the weight rows at `row`, as float16 pairs.
   SmallVector<Value> loadWeights(Value operandBase, Value row, Value chunkIndex);
   SmallVector<Value> multiplySlice(Value stageIndex, ValueRange acc);
+  SmallVector<Value> multiplySliceByWarps(Value stageIndex, ValueRange acc);
+  SmallVector<Value> multiplySliceByWarpgroups(Value stageIndex, ValueRange acc);
   void storeResults(ValueRange acc);
   /// Index of accumulator `i` of fragment (weight, row, feature).
   int64_t accIndex(int64_t weight, int64_t row, int64_t feature, int64_t i) const {
@@ -221,26 +246,29 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
   warpRow = d.div(warp, d.index(layout.warpColumns()));
   warpColumn = arith::RemUIOp::create(b, loc, warp, d.index(layout.warpColumns()));
   Value thread = d.threadId();
-  passRow = d.div(thread, d.index(kChunksPerRow));
-  chunk = arith::RemUIOp::create(b, loc, thread, d.index(kChunksPerRow));
+  passRow = d.div(thread, d.index(layout.chunksPerRow()));
+  chunk = arith::RemUIOp::create(b, loc, thread, d.index(layout.chunksPerRow()));
 }
 
 Value GemmKernelBuilder::stagedChunk(Value operandBase, Value row, Value chunkIndex) {
-  Value pair = arith::RemUIOp::create(b, loc, d.div(row, d.index(2)),
-                                      d.index(kChunksPerRow));
-  Value position = arith::XOrIOp::create(b, loc, chunkIndex, pair);
-  return d.add(operandBase, d.add(d.mul(row, d.index(kSliceK)),
+  // Four chunks a row: two rows share a 128-byte line of banks. Eight: the
+  // line is the row, and wgmma's 128-byte swizzle permutes by row % 8.
+  int64_t chunks = layout.chunksPerRow();
+  Value line = chunks == 4 ? d.div(row, d.index(2)) : row;
+  Value position = arith::XOrIOp::create(
+      b, loc, chunkIndex, arith::RemUIOp::create(b, loc, line, d.index(chunks)));
+  return d.add(operandBase, d.add(d.mul(row, d.index(layout.sliceK())),
                                   d.mul(position, d.index(kChunk))));
 }
 
 Value GemmKernelBuilder::copyChunk(Value stages, Value buffer, Value row, Value slice,
                                    Value operandBase, Value stagedRow) {
   int64_t inFeatures = shape.inFeatures;
-  Value k = d.add(d.mul(slice, d.index(kSliceK)), d.mul(chunk, d.index(kChunk)));
+  Value k = d.add(d.mul(slice, d.index(layout.sliceK())), d.mul(chunk, d.index(kChunk)));
   // A partial last slice copies no bytes for its chunks past K: cp.async
   // zero-fills them, and the source address stays inside the row.
   Value inK;
-  if (inFeatures % kSliceK != 0) {
+  if (inFeatures % layout.sliceK() != 0) {
     inK = d.cmp(arith::CmpIPredicate::ult, k, d.index(inFeatures));
     k = arith::MinUIOp::create(b, loc, k, d.index(inFeatures - kChunk));
   }
@@ -292,8 +320,36 @@ SmallVector<Value> GemmKernelBuilder::loadWeights(Value operandBase, Value row,
   return pairs;
 }
 
-SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex,
-                                                    ValueRange acc) {
+SmallVector<Value> GemmKernelBuilder::multiplySlice(Value stageIndex, ValueRange acc) {
+  return layout.wgmma ? multiplySliceByWarpgroups(stageIndex, acc)
+                      : multiplySliceByWarps(stageIndex, acc);
+}
+
+/// The warpgroup's 64 rows of the stage times all its weight rows, a
+/// wgmma per 16 k: the descriptors step 32 bytes into the swizzled rows.
+SmallVector<Value> GemmKernelBuilder::multiplySliceByWarpgroups(Value stageIndex,
+                                                                ValueRange acc) {
+  int64_t elementBytes = 2;
+  Value stageBase = d.mul(stageIndex, d.index(layout.stageElements()));
+  Value warpgroup = d.div(d.warpId(), d.index(kWgmmaM / kWgmmaRowsPerWarp));
+  Value rowsBase = d.add(stageBase, d.mul(warpgroup, d.index(kWgmmaM * layout.sliceK())));
+  Value weightsBase = d.add(stageBase, d.index(layout.operandElements()));
+  Value start = sharedAddress(d, rowStages);
+  auto addressOf = [&](Value element, int64_t step) {
+    Value bytes = d.mul(d.add(element, d.index(step * kMmaK)), d.index(elementBytes));
+    return d.add(start, arith::IndexCastUIOp::create(b, loc, b.getI64Type(), bytes));
+  };
+  SmallVector<Value> next(acc.begin(), acc.end());
+  fenceWarpgroupOperands(d);
+  for (int64_t step = 0; step < layout.sliceK() / kMmaK; ++step)
+    next = warpgroupMma(d, swizzledMatrixDescriptor(d, addressOf(rowsBase, step)),
+                        swizzledMatrixDescriptor(d, addressOf(weightsBase, step)), next);
+  waitForWarpgroupMma(d);
+  return next;
+}
+
+SmallVector<Value> GemmKernelBuilder::multiplySliceByWarps(Value stageIndex,
+                                                           ValueRange acc) {
   SmallVector<Value> next(acc.begin(), acc.end());
   Value rowBase = d.mul(stageIndex, d.index(layout.stageElements()));
   Value featureBase = d.add(rowBase, d.index(layout.operandElements()));
@@ -374,13 +430,15 @@ void disableUnrolling(Operation *loop) {
 /// any more, so every iteration commits one group and the wait's count
 /// stays right.
 void GemmKernelBuilder::build() {
-  int64_t slices = (shape.inFeatures + kSliceK - 1) / kSliceK;
+  int64_t slices = (shape.inFeatures + layout.sliceK() - 1) / layout.sliceK();
   int64_t stages = layout.stages();
   auto clamped = [&](Value slice) -> Value {
     return arith::MinUIOp::create(b, loc, slice, d.index(slices - 1));
   };
   auto waitForNextSlice = [&](Value lastGroup) {
     waitForCopies(d, lastGroup, stages - 2);
+    if (layout.wgmma)
+      fenceSharedForAsyncProxy(d);
     d.barrier();
   };
   // The weights first: lmc-gpu-dependent-launch waits for the previous

@@ -2,6 +2,7 @@
 #include "compiler/Conversion/LlamaToGPU/TensorCoreOps.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -72,6 +73,70 @@ Value commitCopies(DeviceBuilder &d, ValueRange copies) {
 void waitForCopies(DeviceBuilder &d, Value group, int32_t pending) {
   nvgpu::DeviceAsyncWaitOp::create(d.builder(), d.location(), group,
                                    d.builder().getI32IntegerAttr(pending));
+}
+
+Value sharedAddress(DeviceBuilder &d, Value shared) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  Value pointer = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, shared);
+  return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), pointer);
+}
+
+Value swizzledMatrixDescriptor(DeviceBuilder &d, Value address) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  auto constant = [&](uint64_t value) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(int64_t(value)));
+  };
+  // Fields in 16-byte units: the start address's 14 bits [0, 14), the
+  // leading byte offset [16, 30) (unused by a K-major swizzled operand;
+  // 16 bytes by convention), the stride byte offset between 8-row atoms
+  // [32, 46), the swizzle at [62, 64) (1: 128 bytes).
+  constexpr uint64_t kLeadingBytes = 16, kAtomBytes = 1024, kSwizzle128 = 1;
+  uint64_t fields = (kLeadingBytes >> 4) << 16 | (kAtomBytes >> 4) << 32 |
+                    kSwizzle128 << 62;
+  Value start = arith::ShRUIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, address, constant(0x3FFFF)), constant(4));
+  return arith::OrIOp::create(b, loc, start, constant(fields));
+}
+
+SmallVector<Value> warpgroupMma(DeviceBuilder &d, Value descriptorA, Value descriptorB,
+                                ArrayRef<Value> acc) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
+  auto accType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(acc.size(), b.getF32Type()));
+  Value packed = LLVM::PoisonOp::create(b, loc, accType);
+  for (auto [i, value] : llvm::enumerate(acc))
+    packed = LLVM::InsertValueOp::create(b, loc, packed, value, int64_t(i));
+  auto shape = NVVM::MMAShapeAttr::get(b.getContext(), kWgmmaM,
+                                       int32_t(2 * acc.size()), kMmaK);
+  Value result = NVVM::WgmmaMmaAsyncOp::create(
+      b, loc, accType, packed, descriptorA, descriptorB, shape, NVVM::WGMMATypes::f16,
+      NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+      NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+      NVVM::MMALayout::col, /*satfinite=*/nullptr);
+  SmallVector<Value> sums;
+  for (int64_t i = 0; i < int64_t(acc.size()); ++i)
+    sums.push_back(LLVM::ExtractValueOp::create(b, loc, result, i));
+  return sums;
+}
+
+void fenceWarpgroupOperands(DeviceBuilder &d) {
+  NVVM::WgmmaFenceAlignedOp::create(d.builder(), d.location());
+}
+
+void waitForWarpgroupMma(DeviceBuilder &d) {
+  NVVM::WgmmaGroupSyncAlignedOp::create(d.builder(), d.location());
+  NVVM::WgmmaWaitGroupSyncOp::create(d.builder(), d.location(), 0);
+}
+
+void fenceSharedForAsyncProxy(DeviceBuilder &d) {
+  MLIRContext *context = d.builder().getContext();
+  NVVM::FenceProxyOp::create(
+      d.builder(), d.location(),
+      NVVM::ProxyKindAttr::get(context, NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(context, NVVM::SharedSpace::shared_cta));
 }
 
 /// Lane 8i + j names row j of matrix i; `rowsFromLowBit` says whether bit 0

@@ -2,7 +2,8 @@
 //
 // The warp-level tensor-core operations the prefill kernels are built from
 // (TensorCoreGemm.cpp, FlashAttention.cpp): mma.sync m16n8k16 with float32
-// accumulators, and ldmatrix.x4 from shared memory. Fragments follow the
+// accumulators, and ldmatrix.x4 from shared memory; and Hopper's
+// warpgroup-level wgmma with its descriptors and fences. Fragments follow the
 // PTX ISA: lane 4 * g + t holds A (16 x 16, row-major) at rows g and g + 8,
 // columns 2t, 2t + 1 and 2t + 8, 2t + 9 (registers a0..a3: (g, 0-7),
 // (g + 8, 0-7), (g, 8-15), (g + 8, 8-15)); B (16 x 8, "col") at column g,
@@ -21,6 +22,8 @@ namespace llamac::gpu {
 inline constexpr int64_t kMmaM = 16;
 inline constexpr int64_t kMmaN = 8;
 inline constexpr int64_t kMmaK = 16;
+/// Rows of one wgmma (m64nNk16), a warpgroup's.
+inline constexpr int64_t kWgmmaM = 64;
 /// 16-bit elements in one 16-byte chunk: a row of an ldmatrix matrix, one
 /// cp.async copy.
 inline constexpr int64_t kChunk = 8;
@@ -66,6 +69,35 @@ MatrixLane aFragmentLane(DeviceBuilder &d);
 /// matrices 2 and 3 are the second fragment (rows 8-15), 1 and 3 its k
 /// elements 8-15.
 MatrixLane bFragmentPairLane(DeviceBuilder &d);
+
+/// The 64-bit shared-memory matrix descriptor wgmma reads an operand
+/// through: its first row at shared address `address` (i64, within an
+/// atom of 8 rows that starts at a multiple of 1 KiB, plus 32 bytes a k
+/// step), rows of 64 16-bit elements (K-major) with chunk c of row r at
+/// c ^ (r % 8), the 128-byte swizzle, and 8-row atoms 1 KiB apart.
+mlir::Value swizzledMatrixDescriptor(DeviceBuilder &d, mlir::Value address);
+/// The shared address (i64) of the start of `shared`, as wgmma's
+/// descriptors take it.
+mlir::Value sharedAddress(DeviceBuilder &d, mlir::Value shared);
+/// D = A B + D over the warpgroup: wgmma.mma_async m64nNk16 with f16
+/// operands read through the descriptors (A: 64 rows, B: N weight rows,
+/// both K-major) and float32 accumulators, `acc` (N / 2 of them: lane
+/// 4g + t of warp w holds D[16w + g + 8 (i / 2 % 2)][8 (i / 4) + 2t + i % 2]
+/// in accumulator i, the mma.sync fragments of TensorCoreOps.h side by
+/// side). Issued asynchronously: see fenceWarpgroupOperands and
+/// waitForWarpgroupMma.
+llvm::SmallVector<mlir::Value> warpgroupMma(DeviceBuilder &d, mlir::Value descriptorA,
+                                            mlir::Value descriptorB,
+                                            llvm::ArrayRef<mlir::Value> acc);
+/// wgmma.fence: orders the accumulators' earlier accesses before the next
+/// warpgroupMma reads them.
+void fenceWarpgroupOperands(DeviceBuilder &d);
+/// Commits the warpgroup's wgmmas and waits for all of them.
+void waitForWarpgroupMma(DeviceBuilder &d);
+/// fence.proxy.async.shared::cta: makes the thread's shared-memory writes
+/// (cp.async included) visible to wgmma, which reads through the async
+/// proxy.
+void fenceSharedForAsyncProxy(DeviceBuilder &d);
 
 /// The 16-bit elements of `a` and `b` (float32) rounded to `element` as one
 /// register (vector<2 x element>), `a` in the lower half.

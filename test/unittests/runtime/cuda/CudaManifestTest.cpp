@@ -119,3 +119,23 @@ TEST_F(CudaManifestTest, WithoutADriverTheExecutorSaysSoInOneLine) {
   EXPECT_THAT(error, HasSubstr("no CUDA driver"));
   EXPECT_EQ(error.find('\n'), std::string::npos);
 }
+
+TEST(CubinChipTest, RunsOnItsMajorArchitectureAtALaterMinorRevision) {
+  EXPECT_TRUE(cuda::cubinRunsOn("sm_90", 9, 0));
+  EXPECT_TRUE(cuda::cubinRunsOn("sm_80", 8, 6));
+  EXPECT_FALSE(cuda::cubinRunsOn("sm_80", 9, 0));
+  EXPECT_FALSE(cuda::cubinRunsOn("sm_90", 8, 9));
+}
+
+TEST(CubinChipTest, ArchSpecificFeaturesRunOnTheirOwnRevisionOnly) {
+  EXPECT_TRUE(cuda::cubinRunsOn("sm_90a", 9, 0));
+  EXPECT_FALSE(cuda::cubinRunsOn("sm_90a", 9, 1));
+  EXPECT_FALSE(cuda::cubinRunsOn("sm_90a", 10, 0));
+}
+
+TEST(CubinChipTest, RefusesWhatIsNotAChip) {
+  EXPECT_FALSE(cuda::cubinRunsOn("", 9, 0));
+  EXPECT_FALSE(cuda::cubinRunsOn("sm_", 9, 0));
+  EXPECT_FALSE(cuda::cubinRunsOn("sm_90x", 9, 0));
+  EXPECT_FALSE(cuda::cubinRunsOn("x86-64", 9, 0));
+}
