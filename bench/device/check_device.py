@@ -26,6 +26,8 @@ fixture files (weights, golden.json, reference logits).
              the generated sequence; GPU prefill over it reported beside.
   tile-TILE  the gqa fixture built with another --gemm-tile: prompt logits
              bit-identical to the default tile's (150 tokens, f16).
+  wgmma-rows-TILE  the gqa fixture built with --gemm-tile TILE/wgmma: the
+             same 150 tokens' logits within 5e-2 of the default tile's.
   tc-KERNELS the gqa fixture built with --prefill-tensor-cores gemm,
              attention or none: f16 prompt logits within 5e-2 of Hugging
              Face (which tensor-core kernel fails, should the default).
@@ -288,16 +290,26 @@ def check_decode_attention(checks, device, fixture, golden, config, scratch, ste
         checks.add("decode-" + dtype, fixture, ok, detail)
 
 
+def artifacts_named(device, fixture, infix, pattern):
+    """The VARIANTs of the fixture's artifacts FIXTURE-INFIXVARIANT.lmc whose
+    VARIANT matches PATTERN."""
+    prefix = os.path.basename(device.artifact(fixture, infix))[:-len(".lmc")]
+    return sorted(name[len(prefix):-len(".lmc")]
+                  for name in os.listdir(os.path.join(device.root, "artifacts"))
+                  if re.fullmatch(re.escape(prefix) + pattern + r"\.lmc", name))
+
+
 def check_gemm_tiles(checks, device, fixture, scratch):
     """Each --gemm-tile build of the fixture (prepare.sh's `cuda-f16-t*`)
     against the default tile on the same GPU. No tile changes the order of
     any sum, so the prompt logits must agree bit for bit: a 150-token prompt
-    spans two or three row tiles, the last partial."""
+    spans two or three row tiles, the last partial. The wgmma builds
+    (`cuda-f16-wgmma-*`), whose tensor cores need not round as mma.sync's
+    do, within the f16 tolerance of it: their second warpgroup's rows
+    (64-127 of a tile) are only reached by prompts this long."""
     rows = [[i * 37 % 500 + 3 for i in range(150)]]
-    prefix = os.path.basename(device.artifact(fixture, "cuda-f16-t"))[:-len(".lmc")]
-    tiles = sorted(name[len(prefix):-len(".lmc")]
-                   for name in os.listdir(os.path.join(device.root, "artifacts"))
-                   if re.fullmatch(re.escape(prefix) + r"\d+x\d+(w\d+)?\.lmc", name))
+    tiles = artifacts_named(device, fixture, "cuda-f16-t", r"\d+x\d+(w\d+)?")
+    wgmma_tiles = artifacts_named(device, fixture, "cuda-f16-wgmma-", r"\d+x\d+")
     try:
         default = os.path.join(scratch, "%s-tile-default.f32" % fixture)
         device.generate(fixture, "cuda-f16", rows, 1, default)
@@ -311,6 +323,13 @@ def check_gemm_tiles(checks, device, fixture, scratch):
                        "prompt logits of 150 tokens %s the default tile's" % (
                            "identical to" if same else
                            "differ (max %.3g) from" % max_diff(actual, expected)))
+        for tile in wgmma_tiles:
+            dump = os.path.join(scratch, "%s-wgmma-%s.f32" % (fixture, tile))
+            device.generate(fixture, "cuda-f16-wgmma-" + tile, rows, 1, dump)
+            worst = max_diff(read_floats(dump), expected)
+            checks.add("wgmma-rows-" + tile, fixture, worst <= TOLERANCE["f16"],
+                       "prompt logits of 150 tokens vs the default tile's: max |diff| "
+                       "%.3g (<= %g)" % (worst, TOLERANCE["f16"]))
     except RuntimeError as error:
         checks.add("tiles", fixture, False, str(error))
 
@@ -324,10 +343,7 @@ def check_prefill_variants(checks, device, fixture, golden, scratch, kind, optio
     round as mma.sync's do, so it is held to Hugging Face like the default
     build rather than compared bit for bit."""
     infix = "cuda-f16-%s-" % kind
-    prefix = os.path.basename(device.artifact(fixture, infix))[:-len(".lmc")]
-    variants = sorted(name[len(prefix):-len(".lmc")]
-                      for name in os.listdir(os.path.join(device.root, "artifacts"))
-                      if name.startswith(prefix))
+    variants = artifacts_named(device, fixture, infix, r".+")
     for variant in variants:
         worst = 0.0
         try:
