@@ -397,11 +397,15 @@ static void lmcEmuWgmma(int64_t descriptorA, int64_t descriptorB, const char *sh
   for (int half = 0; half < 2; ++half)
     loadSwizzledRow(descriptorA, shared, sharedBytes, 16 * warp + lane / 4 + 8 * half,
                     a[half]);
-  for (int32_t i = 0; i < n / 2; ++i) {
-    int64_t column = 8 * (i / 4) + 2 * (lane % 4) + i % 2;
-    loadSwizzledRow(descriptorB, shared, sharedBytes, column, b);
-    acc[i] = multiplyAccumulate16(acc[i], a[i / 2 % 2], b);
-  }
+  // Accumulator 4j + 2 * half + p: row half, column 8j + 2t + p.
+  for (int32_t j = 0; j < n / 8; ++j)
+    for (int32_t p = 0; p < 2; ++p) {
+      loadSwizzledRow(descriptorB, shared, sharedBytes, 8 * j + 2 * (lane % 4) + p, b);
+      for (int32_t half = 0; half < 2; ++half) {
+        float &sum = acc[4 * j + 2 * half + p];
+        sum = multiplyAccumulate16(sum, a[half], b);
+      }
+    }
 }
 
 static void lmcEmuLdMatrix(const char *row, int32_t transpose, uint32_t *words) {
