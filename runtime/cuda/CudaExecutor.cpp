@@ -25,7 +25,6 @@ bool cubinRunsOn(const std::string &chip, int major, int minor) {
 
 namespace {
 
-
 std::string gibibytes(uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.2f GiB", double(bytes) / double(1ull << 30));
