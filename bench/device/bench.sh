@@ -13,8 +13,8 @@
 #     128-token prompt and 256 new tokens, static with 1920 + 128;
 #  4. the 7B shape in bf16 (random bf16 weights, the bf16 artifact) at
 #     --ctx 256: its prefill GEMMs convert the weights to f16 in registers;
-#     and the 7B f16 builds whose prefill GEMMs run on wgmma (--chip sm_90a,
-#     --gemm-tile 128x128/wgmma and 128x256/wgmma) at --ctx 256;
+#     and the 7B f16 builds with other prefill GEMM tiles (prepare.sh's
+#     llama-2-7b-tiles.txt: wgmma, o_proj and down_proj's own) at --ctx 256;
 #  5. the 13B shape at --ctx 256 (26 GB of weights; the 7B ones are deleted
 #     first, so that the 64 GB disk holds one checkpoint at a time);
 #  6. summarize.py: one markdown table with the ratios and the issue's
@@ -26,7 +26,7 @@
 # run; the exit status is 1 if one failed.
 #
 #   bash bench/device/bench.sh [OUT_DIR]        (default: /tmp/llamac-bench)
-# Environment: LLAMAC_BENCH_PARTS ("7b hf bf16 wgmma 13b": which of steps 2 to 5
+# Environment: LLAMAC_BENCH_PARTS ("7b hf bf16 tiles 13b": which of steps 2 to 5
 #              run; a later run with other parts adds to the same OUT_DIR
 #              and table), LLAMAC_BENCH_WEIGHTS (/tmp/llamac-weights: the
 #              synthesized checkpoints, reused by the next run; deleted as
@@ -41,7 +41,7 @@ weights7b=$weights/llama-2-7b-f16
 weights7bbf16=$weights/llama-2-7b-bf16
 weights13b=$weights/llama-2-13b-f16
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-parts=" ${LLAMAC_BENCH_PARTS:-7b hf bf16 wgmma 13b} "
+parts=" ${LLAMAC_BENCH_PARTS:-7b hf bf16 tiles 13b} "
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null \
   || echo "(nvidia-smi unavailable)"
@@ -114,13 +114,15 @@ if [[ $parts == *" bf16 "* ]]; then
   step "llamac bench llama-2-7b bf16 --ctx 256" \
     bench llama-2-7b-cuda-bf16 "$weights7bbf16" 256 llama-2-7b-bf16-ctx256
 fi
-if [[ $parts == *" wgmma "* ]]; then
-  rm -f "$out"/ours-llama-2-7b-wgmma-*.json
+if [[ $parts == *" tiles "* ]]; then
+  rm -f "$out"/ours-llama-2-7b-tiles-*.json
+  tiles=$device/artifacts/llama-2-7b-tiles.txt
+  cp "$tiles" "$out/"
   step "synthesize llama-2-7b f16" synth llama-2-7b "$weights7b"
-  for tile in 128x128 128x256; do
-    step "llamac bench llama-2-7b --gemm-tile $tile/wgmma --ctx 256" \
-      bench "llama-2-7b-cuda-f16-wgmma-$tile" "$weights7b" 256 "llama-2-7b-wgmma-$tile-ctx256"
-  done
+  while read -r name flags <&3; do
+    step "llamac bench llama-2-7b $flags --ctx 256" \
+      bench "llama-2-7b-cuda-f16-$name" "$weights7b" 256 "llama-2-7b-tiles-$name-ctx256"
+  done 3<"$tiles"
 fi
 if [[ $parts == *" 13b "* ]]; then
   rm -f "$out"/ours-llama-2-13b-*.json

@@ -97,15 +97,26 @@ for shape in llama-2-7b llama-2-13b; do
   "$llamac" compile --config "$out/configs/$shape/config.json" \
     -o "$out/artifacts/$shape-cuda-f16.lmc" --target cuda --chip sm_90 --dtype f16
 done
-# bench.sh's bf16 part: the 7B shape in bf16; its wgmma part: the 7B shape
-# with prefill's GEMMs on wgmma.
+# bench.sh's bf16 part: the 7B shape in bf16.
 "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
   -o "$out/artifacts/llama-2-7b-cuda-bf16.lmc" --target cuda --chip sm_90 --dtype bf16
-for tile in 128x128 128x256; do
+# Its tiles part: the 7B shape in f16 with other prefill GEMM tiles, a build
+# a line of llama-2-7b-tiles.txt (NAME FLAGS...): prefill's GEMMs on wgmma,
+# and o_proj and down_proj (128 blocks at 512 rows with 128 x 128 tiles, for
+# 264 places on an H100) with a tile of their own.
+tile_builds=(
+  "wgmma-128x128 --chip sm_90a --gemm-tile 128x128/wgmma"
+  "wgmma-128x256 --chip sm_90a --gemm-tile 128x256/wgmma"
+  "wgmma-128x256-narrow-128x128 --chip sm_90a --gemm-tile 128x256/wgmma --narrow-gemm-tile 128x128/wgmma"
+  "narrow-64x128 --chip sm_90 --narrow-gemm-tile 64x128"
+)
+for build in "${tile_builds[@]}"; do
+  read -r name flags <<<"$build"
+  # shellcheck disable=SC2086 # the flags are words
   "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
-    -o "$out/artifacts/llama-2-7b-cuda-f16-wgmma-$tile.lmc" --target cuda --chip sm_90a \
-    --dtype f16 --gemm-tile "$tile/wgmma"
+    -o "$out/artifacts/llama-2-7b-cuda-f16-$name.lmc" --target cuda --dtype f16 $flags
 done
+printf '%s\n' "${tile_builds[@]}" >"$out/artifacts/llama-2-7b-tiles.txt"
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
 

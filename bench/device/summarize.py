@@ -19,8 +19,6 @@ DECODE_128_TARGET = 190.0  # tok/s, 7B, decode after a 128-token prompt
 DECODE_2K_TARGET = 175.0  # tok/s, 7B, decode at 2k context
 PREFILL_512_TARGET = 25000.0  # tok/s, 7B, 512-token prompt
 FLOOR_13B_TARGET = 0.85  # 13B decode, fraction of its floor
-# The 7B builds with prefill's GEMMs on wgmma (bench.sh's wgmma part).
-WGMMA_TILES = ("128x128", "128x256")
 
 
 def load(out, name):
@@ -71,6 +69,15 @@ def prefill_row(measure, ours, eager, static):
         f">= {PREFILL_512_TARGET:,.0f} tok/s", verdict(value, PREFILL_512_TARGET))
 
 
+def tile_builds(out):
+    """(name, flags) of each 7B build of bench.sh's tiles part."""
+    try:
+        with open(os.path.join(out, "llama-2-7b-tiles.txt")) as f:
+            return [tuple(line.split(maxsplit=1)) for line in f.read().splitlines() if line]
+    except OSError:
+        return []
+
+
 def fraction_row(measure, ours, eager, static):
     row(measure, percent(ours.get("fraction_of_floor")),
         percent(eager.get("fraction_of_floor")), percent(static.get("fraction_of_floor")))
@@ -111,9 +118,9 @@ def main():
                at2k, none, static2k, DECODE_2K_TARGET)
     fraction_row("7B decode, of floor, ctx 2048", at2k, none, static2k)
     prefill_row("7B prefill tok/s, 512 tokens", at256, eager, static)
-    for tile in WGMMA_TILES:
-        prefill_row(f"7B prefill tok/s, 512 tokens, --gemm-tile {tile}/wgmma",
-                    load(out, f"ours-llama-2-7b-wgmma-{tile}-ctx256"), eager, static)
+    for name, flags in tile_builds(out):
+        prefill_row(f"7B prefill tok/s, 512 tokens, {flags}",
+                    load(out, f"ours-llama-2-7b-tiles-{name}-ctx256"), eager, static)
     row("7B decode tok/s, ctx 256, plain launches (--no-dependent-launch)",
         number(plain.get("decode_tokens_per_second")))
     row("7B kernels per decode token", number(at256.get("kernels_per_token"), 0))

@@ -46,6 +46,9 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
            "prefill's tensor-core GEMM: 128x128/4, 128x128, 64x128, 64x256, "
            "128x256, or with wgmma (f16, sm_90a) 128x128/wgmma or "
            "128x256/wgmma">,
+    Option<"narrowGemmTile", "narrow-gemm-tile", "std::string", /*default=*/"\"\"",
+           "the tile of the GEMMs whose outputs are no wider than their input "
+           "(o_proj, down_proj); one of gemm-tile's, or empty for gemm-tile">,
     Option<"prefillTensorCores", "prefill-tensor-cores", "std::string",
            /*default=*/"\"all\"",
            "prefill kernels that use the tensor cores where the dtype allows: "

@@ -102,6 +102,7 @@ std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config)
   ConvertLlamaToGPUOptions options;
   options.computeDType = config.computeDType;
   options.gemmTile = config.gemmTile;
+  options.narrowGemmTile = config.narrowGemmTile;
   options.prefillTensorCores = config.prefillTensorCores;
   options.foldDecodeNorms = config.foldDecodeNorms;
   std::vector<PipelineStep> steps = {moduleStep(

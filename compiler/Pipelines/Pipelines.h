@@ -36,6 +36,9 @@ struct CudaPipelineConfig {
   /// Output tile of a prefill tensor-core GEMM block ("ROWSxFEATURES", one
   /// of supportedGemmTiles()).
   std::string gemmTile = "128x128/4";
+  /// The tile of the GEMMs whose outputs are no wider than their input
+  /// (o_proj, down_proj); empty: gemmTile.
+  std::string narrowGemmTile;
   /// Prefill kernels on the tensor cores (prefillTensorCoreChoices()).
   std::string prefillTensorCores = "all";
   /// Decode's matrix-vector kernels compute the RMSNorm of their input row

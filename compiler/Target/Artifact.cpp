@@ -117,6 +117,11 @@ std::string linkSharedLibrary(const std::string &object,
   return "";
 }
 
+/// An option the compile did not set is null in the manifest.
+json::Value stringOrNull(const std::string &text) {
+  return text.empty() ? json::Value(nullptr) : json::Value(text);
+}
+
 json::Array shapeToJson(const std::vector<int64_t> &shape) {
   json::Array array;
   for (int64_t size : shape)
@@ -252,11 +257,9 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"target", options.target},
       {"chip", chip},
       {"dependent_launch", options.dependentLaunch},
-      {"gemm_tile", options.gemmTile.empty() ? json::Value(nullptr)
-                                             : json::Value(options.gemmTile)},
-      {"prefill_tensor_cores", options.prefillTensorCores.empty()
-                                   ? json::Value(nullptr)
-                                   : json::Value(options.prefillTensorCores)},
+      {"gemm_tile", stringOrNull(options.gemmTile)},
+      {"narrow_gemm_tile", stringOrNull(options.narrowGemmTile)},
+      {"prefill_tensor_cores", stringOrNull(options.prefillTensorCores)},
       {"fold_decode_norms", options.foldDecodeNorms ? json::Value(*options.foldDecodeNorms)
                                                     : json::Value(nullptr)},
       {"opt_level", options.optLevel},

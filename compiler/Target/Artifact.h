@@ -36,6 +36,7 @@ struct ArtifactOptions {
   int64_t scratchBytes = 0; ///< CUDA: the device scratch arena per call.
   bool dependentLaunch = false; ///< CUDA: kernels start with griddepcontrol.
   std::string gemmTile; ///< CUDA: prefill's tensor-core GEMM tile ("128x128/4").
+  std::string narrowGemmTile; ///< CUDA: that of o_proj and down_proj.
   std::string prefillTensorCores; ///< CUDA: "all", "gemm", "attention", "none".
   /// CUDA: decode's matrix-vector kernels compute their input's RMSNorm.
   std::optional<bool> foldDecodeNorms;

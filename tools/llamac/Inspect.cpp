@@ -70,8 +70,12 @@ void printTarget(raw_ostream &os, const json::Object &manifest) {
                 integer(&manifest, "opt_level"), text(&manifest, "compute_dtype"));
   if (std::optional<StringRef> cores = manifest.getString("prefill_tensor_cores"))
     os << ", prefill tensor cores " << *cores;
-  if (std::optional<StringRef> tile = manifest.getString("gemm_tile"))
+  std::optional<StringRef> tile = manifest.getString("gemm_tile");
+  if (tile)
     os << ", GEMM tile " << *tile;
+  if (std::optional<StringRef> narrow = manifest.getString("narrow_gemm_tile");
+      narrow && narrow != tile)
+    os << " (o_proj, down_proj " << *narrow << ")";
   if (std::optional<bool> folded = manifest.getBoolean("fold_decode_norms"))
     os << ", decode norm folding " << (*folded ? "on" : "off");
   os << "\n";

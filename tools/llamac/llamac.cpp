@@ -3,6 +3,7 @@
 //   llamac compile MODEL -o OUT.lmc [--target cpu|cuda] [-O0|-O1|-O2]
 //                  [--chip sm_90|sm_80] [--dtype f32|f16|bf16] [--cpu NAME]
 //                  [--gemm-tile 128x128/4|128x128|64x128|64x256|128x256]
+//                  [--narrow-gemm-tile TILE]
 //                  [--prefill-tensor-cores all|gemm|attention|none]
 //                  [--fold-decode-norms=true|false]
 //                  [--max-seq N] [--max-batch N]
@@ -73,6 +74,12 @@ cl::opt<std::string> gemmTile(
              "128x128, 64x128, 64x256, 128x256, or with Hopper's wgmma (f16, "
              "--chip sm_90a) 128x128/wgmma or 128x256/wgmma"),
     cl::init("128x128/4"), cl::cat(category));
+cl::opt<std::string> narrowGemmTile(
+    "narrow-gemm-tile",
+    cl::desc("CUDA: the tile of the GEMMs whose outputs are no wider than their "
+             "input (o_proj, down_proj, which have fewer blocks to fill the GPU "
+             "with), one of --gemm-tile's (default: --gemm-tile)"),
+    cl::init(""), cl::cat(category));
 cl::opt<std::string> prefillTensorCores(
     "prefill-tensor-cores",
     cl::desc("CUDA: prefill kernels on the tensor cores where the dtype allows: "
@@ -125,6 +132,22 @@ cl::opt<int64_t> vectorWidth("vector-width",
 int fail(const std::string &message) {
   llvm::errs() << "llamac: error: " << message << "\n";
   return 1;
+}
+
+/// Why the GEMM tile `tile` of option `flag` cannot be built for this chip
+/// and dtype, or an empty string. wgmma multiplies operands of one type
+/// straight from shared memory: the f16 rows of a bf16 model would meet
+/// bf16 weights (see TensorCoreGemm).
+std::string checkGemmTile(const std::string &flag, const std::string &tile, bool cuda,
+                          const std::string &computeDType) {
+  if (!llvm::is_contained(llamac::supportedGemmTiles(), tile))
+    return flag + " " + tile + " is not supported (" +
+           llvm::join(llamac::supportedGemmTiles(), ", ") + ")";
+  if (cuda && StringRef(tile).ends_with("/wgmma") &&
+      (chipName != "sm_90a" || computeDType != "f16"))
+    return flag + " " + tile + " uses wgmma: it needs --chip sm_90a and --dtype f16, not " +
+           chipName + " and " + computeDType;
+  return "";
 }
 
 std::optional<llamac::ModelSpec> loadSpec(std::string &error) {
@@ -327,9 +350,6 @@ int compile(MLIRContext &context) {
     return fail("--chip " + chipName + " is not supported (sm_90, sm_90a or sm_80)");
   if (!cuda && compileTo == Stage::PTX)
     return fail("--compile-to=ptx needs --target cuda");
-  if (!llvm::is_contained(llamac::supportedGemmTiles(), gemmTile))
-    return fail("--gemm-tile " + gemmTile + " is not supported (" +
-                llvm::join(llamac::supportedGemmTiles(), ", ") + ")");
   if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores))
     return fail("--prefill-tensor-cores " + prefillTensorCores + " is not supported (" +
                 llvm::join(llamac::prefillTensorCoreChoices(), ", ") + ")");
@@ -341,12 +361,11 @@ int compile(MLIRContext &context) {
       dtypeName.empty() ? llamac::dtypeName(spec->config.dtype) : std::string(dtypeName);
   if (cuda && !llamac::parseDType(computeDType))
     return fail("--dtype must be f32, f16 or bf16, not '" + computeDType + "'");
-  // wgmma multiplies operands of one type straight from shared memory: the
-  // f16 rows of a bf16 model would meet bf16 weights (see TensorCoreGemm).
-  if (cuda && StringRef(gemmTile).ends_with("/wgmma") &&
-      (chipName != "sm_90a" || computeDType != "f16"))
-    return fail("--gemm-tile " + gemmTile + " uses wgmma: it needs --chip sm_90a and "
-                "--dtype f16, not " + chipName + " and " + computeDType);
+  std::string narrowTile = narrowGemmTile.empty() ? gemmTile : narrowGemmTile;
+  for (auto [flag, tile] : {std::pair<std::string, std::string>{"--gemm-tile", gemmTile},
+                            {"--narrow-gemm-tile", narrowTile}})
+    if (std::string why = checkGemmTile(flag, tile, cuda, computeDType); !why.empty())
+      return fail(why);
 
   llamac::ImportOptions importOptions;
   importOptions.maxBatch = maxBatch;
@@ -392,6 +411,7 @@ int compile(MLIRContext &context) {
     pipeline.chip = chipName;
     pipeline.computeDType = computeDType;
     pipeline.gemmTile = gemmTile;
+    pipeline.narrowGemmTile = narrowTile;
     pipeline.prefillTensorCores = prefillTensorCores;
     pipeline.foldDecodeNorms = foldDecodeNorms;
     pipeline.toolkitPath = cudaToolkit;
@@ -406,6 +426,7 @@ int compile(MLIRContext &context) {
     artifactOptions.dependentLaunch = llamac::usesDependentLaunch(chipName);
     artifactOptions.computeDType = computeDType;
     artifactOptions.gemmTile = gemmTile;
+    artifactOptions.narrowGemmTile = narrowTile;
     artifactOptions.prefillTensorCores = prefillTensorCores;
     artifactOptions.foldDecodeNorms = foldDecodeNorms;
     if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))

@@ -51,6 +51,9 @@ struct LinearShape {
   /// "_n4096x1024x1024": kernels are shared by name, and the output
   /// features are baked into them.
   std::string featuresSuffix() const;
+  /// Whether the outputs are no wider than the input (o_proj, down_proj):
+  /// the GEMMs `narrow-gemm-tile` applies to.
+  bool narrow() const { return llvm::sum_of(outFeatures) <= inFeatures; }
 };
 
 /// The element type of the buffer that holds activation `tensor`: float16

@@ -57,6 +57,25 @@ std::optional<GemmTile> parseGemmTile(StringRef name) {
   return tile;
 }
 
+/// The tile option `option` names, or none after reporting why it is not
+/// one the lowering builds for `compute`.
+std::optional<GemmTile> parseTileOption(ModuleOp module, StringRef option, StringRef name,
+                                        Type compute) {
+  std::optional<GemmTile> tile = parseGemmTile(name);
+  if (!tile) {
+    module.emitError() << option << " must be one of "
+                       << llvm::join(llamac::supportedGemmTiles(), ", ") << ", not '"
+                       << name << "'";
+    return std::nullopt;
+  }
+  if (tile->wgmma && !compute.isF16()) {
+    module.emitError() << option << " " << name
+                       << " multiplies f16 operands (wgmma), not " << compute;
+    return std::nullopt;
+  }
+  return tile;
+}
+
 LogicalResult lowerOp(Operation *op, GPULowering &l) {
   l.builder().setInsertionPoint(op);
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -108,18 +127,13 @@ struct ConvertLlamaToGPUPass
                          << computeDType << "'";
       return signalPassFailure();
     }
-    std::optional<GemmTile> tile = parseGemmTile(gemmTile);
-    if (!tile) {
-      module.emitError() << "gemm-tile must be one of "
-                         << llvm::join(llamac::supportedGemmTiles(), ", ") << ", not '"
-                         << gemmTile << "'";
+    std::optional<GemmTile> tile = parseTileOption(module, "gemm-tile", gemmTile, compute);
+    std::optional<GemmTile> narrowTile =
+        narrowGemmTile.empty()
+            ? tile
+            : parseTileOption(module, "narrow-gemm-tile", narrowGemmTile, compute);
+    if (!tile || !narrowTile)
       return signalPassFailure();
-    }
-    if (tile->wgmma && !compute.isF16()) {
-      module.emitError() << "gemm-tile " << gemmTile
-                         << " multiplies f16 operands (wgmma), not " << computeDType;
-      return signalPassFailure();
-    }
     if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores)) {
       module.emitError() << "prefill-tensor-cores must be one of "
                          << llvm::join(llamac::prefillTensorCoreChoices(), ", ")
@@ -128,6 +142,7 @@ struct ConvertLlamaToGPUPass
     }
     KernelOptions options;
     options.gemmTile = *tile;
+    options.narrowGemmTile = *narrowTile;
     options.tensorCoreGemm = prefillTensorCores == "all" || prefillTensorCores == "gemm";
     options.tensorCoreAttention =
         prefillTensorCores == "all" || prefillTensorCores == "attention";

@@ -58,7 +58,13 @@ struct GemmTile {
 
 /// How the CUDA lowering builds its kernels (the pass's options).
 struct KernelOptions {
+  /// The tile of the GEMMs that widen their rows (q/k/v, gate/up, the
+  /// logits), and of those that project them back to no more features than
+  /// they read (o_proj, down_proj: `narrow-gemm-tile`). At 512 rows of the
+  /// 7B shape the narrow ones have a third to a sixth of the wide ones'
+  /// blocks, so the tile that fills the multiprocessors differs.
   GemmTile gemmTile;
+  GemmTile narrowGemmTile;
   /// Prefill's linear ops and attention on the tensor cores where the dtype
   /// allows; off, they take the CUDA-core kernels (to isolate one of them).
   bool tensorCoreGemm = true;

@@ -496,7 +496,8 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   argTypes.append(shape.numWeights(), l.flatType(compute));
   argTypes.append(shape.numOutputs(), l.flatType(outElement));
   argTypes.push_back(b.getIndexType());
-  GemmLayout layout(l.options().gemmTile, shape);
+  const KernelOptions &options = l.options();
+  GemmLayout layout(shape.narrow() ? options.narrowGemmTile : options.gemmTile, shape);
   MemRefType stagesType = l.sharedType(l.tensorCoreType(), layout.sharedElements());
   MemRefType weightStagesType = l.sharedType(compute, layout.sharedElements());
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
