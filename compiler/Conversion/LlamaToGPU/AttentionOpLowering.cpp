@@ -3,8 +3,10 @@
 // In prefill llama.attention becomes a rope_kv kernel and then the
 // attention proper; in decode, the split attention and its combine:
 //
-//  * rope_kv: one block per (token, kv head, row); thread i rotates the pair
-//    (i, i + d/2) of the key and stores key and value into the cache slot.
+//  * rope_kv: one block per (token, kv heads, row), as many kv heads as 256
+//    threads hold (4 for d = 128); thread j rotates the pair (i, i + d/2),
+//    i = j % (d/2), of kv head j / (d/2) and stores key and value into the
+//    cache slot.
 //    A separate launch, because every query block of the next kernel reads
 //    the slots of all earlier tokens. Before the tensor-core attention
 //    (FlashAttention.cpp: f16 and bf16 models) it is rope_qkv, which also
@@ -87,6 +89,8 @@ Value keyBaseOf(DeviceBuilder &d, const AttentionShape &shape, Value layerBase,
 namespace {
 
 constexpr int64_t kAttentionThreads = 128;
+/// Threads a rope_kv block has at most.
+constexpr int64_t kRopeThreads = 256;
 /// Queries a prefill attention block computes at most.
 constexpr int64_t kMaxQueriesPerBlock = 4;
 
@@ -144,17 +148,17 @@ Value exponentiateScores(DeviceBuilder &d, Value scores, Value base, Value count
 }
 
 /// A token's key (at `source` in `key`) rotated for `position`, and its
-/// value, into the cache row at `rowStart`; the block's `threads` threads
-/// split the pairs (i, i + d/2).
+/// value, into the cache row at `rowStart`; the thread rotates the pairs
+/// (i, i + d/2) from i = `lane` on in steps of `stride`.
 void writeNewKeyValue(DeviceBuilder &d, const AttentionShape &shape,
                       memref::GlobalOp table, Value key, Value value,
                       Value source, Value position, Value cache, Value rowStart,
-                      int64_t threads) {
+                      Value lane, int64_t stride) {
   int64_t half = shape.headDim / 2;
   Value tableRef = memref::GetGlobalOp::create(d.builder(), d.location(),
                                                table.getType(), table.getSymName());
   Value valueStart = d.add(rowStart, d.index(shape.halfLayer()));
-  d.forLoop(d.threadId(), d.index(half), d.index(threads), [&](Value i) {
+  d.forLoop(lane, d.index(half), d.index(stride), [&](Value i) {
     Value first = d.add(source, i);
     Value second = d.add(first, d.index(half));
     auto [k1, k2] = rotate(d, tableRef, position, i, d.loadF32(key, first),
@@ -167,11 +171,23 @@ void writeNewKeyValue(DeviceBuilder &d, const AttentionShape &shape,
   });
 }
 
+/// Kv heads a rope_kv block rotates, a pair (i, i + d/2) a thread: as many
+/// as kRopeThreads threads hold, dividing the kv heads. A block per head
+/// (64 threads for the 7B shape, 16,384 blocks for 512 tokens) spent its
+/// time being scheduled: ~22 us a layer for ~12 us of bytes (v9's profile).
+int64_t ropeHeadsPerBlock(const AttentionShape &shape) {
+  int64_t heads = std::max<int64_t>(1, kRopeThreads / (shape.headDim / 2));
+  while (shape.numKVHeads % heads != 0)
+    --heads;
+  return heads;
+}
+
 /// Args: key, value, positions, cache, start, tokens, layer base, and with
 /// `rotateQueries` (for the tensor-core attention) query and rotated
 /// queries. Prefill only: decode's split attention writes its token's key
-/// and value itself. With `rotateQueries` the block also rotates the
-/// queries of its kv head's group and stores them in the cache's dtype.
+/// and value itself. A block is (token, ropeHeadsPerBlock kv heads, row).
+/// With `rotateQueries` each thread also rotates its pair of the queries of
+/// its kv head's group and stores them in the cache's dtype.
 mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape,
                                      memref::GlobalOp table, bool rotateQueries) {
   OpBuilder &b = l.builder();
@@ -191,7 +207,11 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
               layerBase = f.getArgument(6);
         int64_t half = shape.headDim / 2;
         Value token = d.blockId(mlir::gpu::Dimension::x);
-        Value head = d.blockId(mlir::gpu::Dimension::y);
+        Value head = d.add(d.mul(d.blockId(mlir::gpu::Dimension::y),
+                                 d.index(ropeHeadsPerBlock(shape))),
+                           d.div(d.threadId(), d.index(half)));
+        Value i = arith::RemUIOp::create(d.builder(), d.location(), d.threadId(),
+                                         d.index(half));
         Value row = d.blockId(mlir::gpu::Dimension::z);
         Value tokenIndex = d.add(d.mul(row, tokens), token);
         Value position = d.loadIndex(positions, tokenIndex);
@@ -204,14 +224,13 @@ mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape
             d.mul(d.add(d.mul(headInCache, d.index(shape.cacheSeq)), slot),
                   d.index(shape.headDim)));
         writeNewKeyValue(d, shape, table, key, value, source, position, cache,
-                         target, half);
+                         target, i, half);
         if (!rotateQueries)
           return;
         Value query = f.getArgument(7), rotated = f.getArgument(8);
         Value tableRef = memref::GetGlobalOp::create(d.builder(), d.location(),
                                                      table.getType(), table.getSymName());
         int64_t group = shape.numHeads / shape.numKVHeads;
-        Value i = d.threadId();
         for (int64_t q = 0; q < group; ++q) {
           Value queryHead = d.add(d.mul(head, d.index(group)), d.index(q));
           Value base = d.mul(d.add(d.mul(tokenIndex, d.index(shape.numHeads)), queryHead),
@@ -478,7 +497,7 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           Value rowStart = d.add(keyBase, d.mul(d.sub(end, d.index(1)),
                                                 d.index(headDim)));
           writeNewKeyValue(d, shape, table, key, value, source, position, cache,
-                           rowStart, kAttentionThreads);
+                           rowStart, d.threadId(), kAttentionThreads);
         });
         rotateQueryToShared(d, shape, table, query, queryBase, position, rotated,
                             d.index(0));
@@ -752,7 +771,10 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
   if (!shape.decode) {
     SmallVector<Value> ropeArgs = {l.flatten(loc, key), l.flatten(loc, value), flatPositions,
                                    cache, start, tokens, layerBase};
-    std::array<Value, 3> ropeGrid = {tokens, l.index(loc, shape.numKVHeads), rows};
+    int64_t ropeHeads = ropeHeadsPerBlock(shape);
+    std::array<Value, 3> ropeGrid = {
+        tokens, l.index(loc, shape.numKVHeads / ropeHeads), rows};
+    int64_t ropeThreads = ropeHeads * shape.headDim / 2;
     if (flash) {
       // The tensor-core attention reads its queries rotated and rounded.
       auto rotatedType = MemRefType::get(
@@ -761,14 +783,14 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
       Value rotated = l.flatten(loc, l.allocateScratch(loc, rotatedType, {rows, tokens}));
       ropeArgs.append({l.flatten(loc, query), rotated});
       l.launch(loc, getRopeKVKernel(l, shape, table, /*rotateQueries=*/true), ropeGrid,
-               shape.headDim / 2, ropeArgs);
+               ropeThreads, ropeArgs);
       l.launch(loc, getFlashAttentionKernel(l, shape, elementType(result)),
                {l.ceilDiv(loc, tokens, kFlashQueries), heads, rows}, kFlashThreads,
                {rotated, flatFirstSlot, cache, l.flatten(loc, result), start, tokens,
                 layerBase, scale});
     } else {
       l.launch(loc, getRopeKVKernel(l, shape, table, /*rotateQueries=*/false), ropeGrid,
-               shape.headDim / 2, ropeArgs);
+               ropeThreads, ropeArgs);
       l.launch(loc, getAttentionKernel(l, shape, table, elementType(result)),
                {l.ceilDiv(loc, tokens, queriesPerBlock(shape)), heads, rows},
                kAttentionThreads,
