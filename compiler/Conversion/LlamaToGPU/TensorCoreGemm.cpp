@@ -61,7 +61,11 @@
 // are the mma.sync fragments of its warp's 16 rows side by side, so the
 // store is the same (gated: gate's features, then up's, in one wgmma). A
 // slice is 64 wide: rows of 128 bytes, as wgmma's 128-byte swizzle wants,
-// chunk c of row r at c ^ (r % 8), in 1 KiB atoms of 8 rows. mma.sync with
+// chunk c of row r at c ^ (r % 8), in 1 KiB atoms of 8 rows. 128x128/wgmma
+// waits for each slice's wgmmas before the barrier (two blocks an SM: one
+// multiplies while the other waits); 128x256/wgmma, one block an SM with
+// four stages, leaves a slice's wgmmas running across the barrier and
+// copies two slices ahead instead of three (see build). mma.sync with
 // ldmatrix ran the 7B prefill's GEMMs at ~340 TFLOP/s on an H100, a third
 // of the dense rate (bench/NOTES.md, v9); wgmma spends no warp's issue slots
 // or registers on moving operands.
@@ -128,6 +132,13 @@ struct GemmLayout {
                     shared / blocksPerMultiprocessor() / (2 * stageElements()));
   }
   int64_t sharedElements() const { return stages() * stageElements(); }
+  /// wgmma groups a warpgroup leaves running while its block waits for the
+  /// next slice: one where four stages leave a slice to spare for it (the
+  /// 128x256 tile, one block a multiprocessor, whose barriers no other
+  /// block's multiplies hide).
+  int64_t wgmmaGroupsInFlight() const { return wgmma && stages() >= 4 ? 1 : 0; }
+  /// Slices the copies run ahead of the multiply.
+  int64_t slicesAhead() const { return stages() - 1 - wgmmaGroupsInFlight(); }
   int64_t accumulators() const { return rows * features / threads(); }
   int64_t blocksPerMultiprocessor() const {
     int64_t residentWarps = accumulators() <= kAccumulatorsFor16Warps ? 16 : 8;
@@ -344,7 +355,7 @@ SmallVector<Value> GemmKernelBuilder::multiplySliceByWarpgroups(Value stageIndex
   for (int64_t step = 0; step < layout.sliceK() / kMmaK; ++step)
     next = warpgroupMma(d, swizzledMatrixDescriptor(d, addressOf(rowsBase, step)),
                         swizzledMatrixDescriptor(d, addressOf(weightsBase, step)), next);
-  waitForWarpgroupMma(d);
+  waitForWarpgroupMma(d, layout.wgmmaGroupsInFlight());
   return next;
 }
 
@@ -422,21 +433,25 @@ void disableUnrolling(Operation *loop) {
   loop->setAttr("llvm.loop_annotation", annotation);
 }
 
-/// The first `stages` - 1 slices are in flight before the loop. Iteration s
-/// copies slice s + stages - 1 into the stage slice s - 1 was multiplied
-/// from (the last barrier saw every warp finish it), multiplies slice s,
-/// then waits until slice s + 1 has landed and the barrier publishes it.
-/// Slices past the last copy the last one again into a stage nobody reads
-/// any more, so every iteration commits one group and the wait's count
-/// stays right.
+/// The first `ahead` = slicesAhead() slices are in flight before the loop.
+/// Iteration s copies slice s + ahead into the stage slice s + ahead -
+/// stages was multiplied from, multiplies slice s, then waits until slice s
+/// + 1 has landed and the barrier publishes it. Without wgmma groups in
+/// flight, ahead is stages - 1: slice s - 1's multiply ended before the
+/// last barrier. With one (wgmma, four stages), ahead is stages - 2: the
+/// warpgroups wait for slice s - 1's wgmmas, not s's, before the barrier,
+/// so s - 2's stage is the one free. Slices past the last copy the last one
+/// again into a stage nobody reads any more, so every iteration commits one
+/// group and the wait's count stays right.
 void GemmKernelBuilder::build() {
   int64_t slices = (shape.inFeatures + layout.sliceK() - 1) / layout.sliceK();
   int64_t stages = layout.stages();
+  int64_t ahead = layout.slicesAhead();
   auto clamped = [&](Value slice) -> Value {
     return arith::MinUIOp::create(b, loc, slice, d.index(slices - 1));
   };
   auto waitForNextSlice = [&](Value lastGroup) {
-    waitForCopies(d, lastGroup, stages - 2);
+    waitForCopies(d, lastGroup, ahead - 1);
     if (layout.wgmma)
       fenceSharedForAsyncProxy(d);
     d.barrier();
@@ -444,10 +459,10 @@ void GemmKernelBuilder::build() {
   // The weights first: lmc-gpu-dependent-launch waits for the previous
   // kernel before the first copy of activation rows.
   SmallVector<SmallVector<Value>> prologue;
-  for (int64_t s = 0; s < stages - 1; ++s)
+  for (int64_t s = 0; s < ahead; ++s)
     prologue.push_back(copyWeights(clamped(d.index(s)), d.index(s)));
   Value lastGroup;
-  for (int64_t s = 0; s < stages - 1; ++s) {
+  for (int64_t s = 0; s < ahead; ++s) {
     llvm::append_range(prologue[s], copyRows(clamped(d.index(s)), d.index(s)));
     lastGroup = commitCopies(d, prologue[s]);
   }
@@ -458,17 +473,19 @@ void GemmKernelBuilder::build() {
   ValueRange result = d.forLoop(
       d.index(0), d.index(slices), d.index(1), acc,
       [&](Value slice, ValueRange carried) {
-        Value ahead = d.add(slice, d.index(stages - 1));
-        Value aheadStage = arith::RemUIOp::create(b, loc, ahead, d.index(stages));
-        SmallVector<Value> copies = copyWeights(clamped(ahead), aheadStage);
-        llvm::append_range(copies, copyRows(clamped(ahead), aheadStage));
+        Value next = d.add(slice, d.index(ahead));
+        Value nextStage = arith::RemUIOp::create(b, loc, next, d.index(stages));
+        SmallVector<Value> copies = copyWeights(clamped(next), nextStage);
+        llvm::append_range(copies, copyRows(clamped(next), nextStage));
         Value group = commitCopies(d, copies);
         Value current = arith::RemUIOp::create(b, loc, slice, d.index(stages));
-        SmallVector<Value> next = multiplySlice(current, carried);
+        SmallVector<Value> sums = multiplySlice(current, carried);
         waitForNextSlice(group);
-        return next;
+        return sums;
       });
   disableUnrolling(result.front().getDefiningOp());
+  if (layout.wgmmaGroupsInFlight() > 0)
+    waitForWarpgroupMma(d, 0);
   // The last slices' copies into stages nobody reads may still be in
   // flight: the block drains them (an empty group, then wait for all)
   // rather than exit with shared-memory writes pending.

@@ -126,9 +126,9 @@ void fenceWarpgroupOperands(DeviceBuilder &d) {
   NVVM::WgmmaFenceAlignedOp::create(d.builder(), d.location());
 }
 
-void waitForWarpgroupMma(DeviceBuilder &d) {
+void waitForWarpgroupMma(DeviceBuilder &d, int64_t pending) {
   NVVM::WgmmaGroupSyncAlignedOp::create(d.builder(), d.location());
-  NVVM::WgmmaWaitGroupSyncOp::create(d.builder(), d.location(), 0);
+  NVVM::WgmmaWaitGroupSyncOp::create(d.builder(), d.location(), pending);
 }
 
 void fenceSharedForAsyncProxy(DeviceBuilder &d) {

@@ -92,8 +92,10 @@ llvm::SmallVector<mlir::Value> warpgroupMma(DeviceBuilder &d, mlir::Value descri
 /// wgmma.fence: orders the accumulators' earlier accesses before the next
 /// warpgroupMma reads them.
 void fenceWarpgroupOperands(DeviceBuilder &d);
-/// Commits the warpgroup's wgmmas and waits for all of them.
-void waitForWarpgroupMma(DeviceBuilder &d);
+/// Commits the warpgroup's wgmmas as a group and waits until at most
+/// `pending` of its groups are still running: their accumulators may then
+/// be read, and the shared memory of the others written.
+void waitForWarpgroupMma(DeviceBuilder &d, int64_t pending);
 /// fence.proxy.async.shared::cta: makes the thread's shared-memory writes
 /// (cp.async included) visible to wgmma, which reads through the async
 /// proxy.
