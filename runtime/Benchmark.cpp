@@ -87,6 +87,7 @@ static std::string hostProcessorName() {
 namespace {
 struct RepetitionTimes {
   double prefillSeconds = 0;
+  double prefillGpuSeconds = 0; ///< CUDA: its kernels' GPU time.
   double decodeSeconds = 0;    ///< Wall time of the decode steps.
   double decodeGpuSeconds = 0; ///< CUDA: their kernels' GPU time.
 };
@@ -128,11 +129,15 @@ static RepetitionTimes runOnce(CompiledModel &model,
 
   RepetitionTimes times;
   TokenBatch prompt = benchmarkPrompt(options.promptTokens, vocab);
+  cuda::CudaExecutor *device = model.cudaExecutor();
+  const double gpuBefore = device ? device->prefillKernelSeconds() : 0;
   // Prefill as generation runs it: the logits of the last position come
   // back to the host, the others stay on the device.
   times.prefillSeconds = secondsSpentIn([&] {
     model.run(EntryPoint::Prefill, prompt, 0, output.data(), OutputPositions::Last);
   });
+  if (device)
+    times.prefillGpuSeconds = device->prefillKernelSeconds() - gpuBefore;
   // With a context length, decode continues a prompt of its own.
   if (decodePrompt != options.promptTokens) {
     prompt = benchmarkPrompt(decodePrompt, vocab);
@@ -194,7 +199,7 @@ std::optional<BenchmarkResult> runBenchmark(CompiledModel &model,
     return std::nullopt;
   cuda::CudaExecutor *device = model.cudaExecutor();
   std::optional<double> bandwidth = measureBandwidth(device, options, error);
-  if (!bandwidth || (device && !device->timeDecodeKernels(error)))
+  if (!bandwidth || (device && !device->timeKernels(error)))
     return std::nullopt;
   BenchmarkResult result;
   result.processor = device ? device->deviceName() : hostProcessorName();
@@ -206,13 +211,16 @@ std::optional<BenchmarkResult> runBenchmark(CompiledModel &model,
   result.bandwidthBytesPerSecond = *bandwidth;
 
   std::vector<RepetitionTimes> runs;
-  std::vector<double> prefillRates;
+  std::vector<double> prefillRates, prefillGpuMilliseconds;
   for (int i = 0; i < options.repetitions; ++i) {
     runs.push_back(runOnce(model, options));
     prefillRates.push_back(double(options.promptTokens) /
                            runs.back().prefillSeconds);
+    prefillGpuMilliseconds.push_back(1e3 * runs.back().prefillGpuSeconds);
   }
   result.prefillTokensPerSecond = median(prefillRates);
+  if (device)
+    result.prefillGpuMilliseconds = median(prefillGpuMilliseconds);
   RepetitionTimes decode = medianDecode(runs);
   result.decodeTokensPerSecond =
       double(options.decodeTokens) / decode.decodeSeconds;

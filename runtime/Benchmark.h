@@ -10,7 +10,7 @@
 // memory bandwidth, the host's read bandwidth for a CPU artifact and the
 // device's copy bandwidth for a CUDA one. On CUDA the benchmark also splits
 // a decode token's time into GPU and host time and counts and prices its
-// kernel launches (DecodeLaunchProfile).
+// kernel launches (DecodeLaunchProfile), and gives the prefill's GPU time.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_BENCHMARK_H
@@ -76,6 +76,11 @@ struct BenchmarkResult {
   uint64_t weightBytesPerToken = 0;
   double bandwidthBytesPerSecond = 0;
   std::optional<DecodeLaunchProfile> launches; ///< CUDA artifacts only.
+  /// CUDA: the GPU time between CUDA events recorded just before and after
+  /// the prefill's kernels, the median over the repetitions: the prefill's
+  /// wall time less the host's part (input and logit copies, launching
+  /// ahead of the GPU, synchronizing).
+  std::optional<double> prefillGpuMilliseconds;
 
   double decodeMillisecondsPerToken() const {
     return 1e3 / decodeTokensPerSecond;

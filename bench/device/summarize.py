@@ -78,6 +78,13 @@ def tile_builds(out):
         return []
 
 
+def prefill_split(ours):
+    """Wall and GPU ms of the prefill: what its kernels take, and the rest."""
+    rate, tokens = ours.get("prompt_tokens_per_second"), ours.get("prompt_tokens")
+    wall = 1e3 * tokens / rate if rate and tokens else None
+    return f"{number(wall, 2)} / {number(ours.get('prompt_gpu_ms'), 2)}"
+
+
 def fraction_row(measure, ours, eager, static):
     row(measure, percent(ours.get("fraction_of_floor")),
         percent(eager.get("fraction_of_floor")), percent(static.get("fraction_of_floor")))
@@ -121,6 +128,7 @@ def main():
     for name, flags in tile_builds(out):
         prefill_row(f"7B prefill tok/s, 512 tokens, {flags}",
                     load(out, f"ours-llama-2-7b-tiles-{name}-ctx256"), eager, static)
+    row("7B prefill ms, 512 tokens: wall / GPU", prefill_split(at256))
     row("7B decode tok/s, ctx 256, plain launches (--no-dependent-launch)",
         number(plain.get("decode_tokens_per_second")))
     row("7B kernels per decode token", number(at256.get("kernels_per_token"), 0))

@@ -258,10 +258,10 @@ bool CudaExecutor::callEntry(EntryPointFn function, const TokenBatch &batch,
   return true;
 }
 
-bool CudaExecutor::timeDecodeKernels(std::string &error) {
-  if (!decodeTimer)
-    decodeTimer = StreamTimer::create(*driver, error);
-  return decodeTimer != nullptr;
+bool CudaExecutor::timeKernels(std::string &error) {
+  if (!kernelTimer)
+    kernelTimer = StreamTimer::create(*driver, error);
+  return kernelTimer != nullptr;
 }
 
 bool CudaExecutor::prepareDecodeGraph(EntryPointFn function, const TokenBatch &batch,
@@ -281,19 +281,19 @@ bool CudaExecutor::prepareDecodeGraph(EntryPointFn function, const TokenBatch &b
   return true;
 }
 
-bool CudaExecutor::launchDecode(EntryPointFn function, const TokenBatch &batch,
-                                int64_t startSlot, std::string &error) {
-  if (graphsEnabled && !prepareDecodeGraph(function, batch, startSlot, error))
+bool CudaExecutor::launch(EntryPointFn function, bool decode, const TokenBatch &batch,
+                          int64_t startSlot, std::string &error) {
+  bool replay = decode && graphsEnabled;
+  if (replay && !prepareDecodeGraph(function, batch, startSlot, error))
     return false;
   // The events go after the capture: recorded while capturing, they would
   // become nodes of the graph.
-  if (decodeTimer && !decodeTimer->start(stream, error))
+  if (kernelTimer && !kernelTimer->start(stream, error))
     return false;
-  bool launched = graphsEnabled
-                      ? check("cuGraphLaunch", driver->cuGraphLaunch(decodeGraph, stream),
-                              error)
-                      : callEntry(function, batch, startSlot, error);
-  return launched && (!decodeTimer || decodeTimer->stop(stream, error));
+  bool launched = replay ? check("cuGraphLaunch",
+                                 driver->cuGraphLaunch(decodeGraph, stream), error)
+                         : callEntry(function, batch, startSlot, error);
+  return launched && (!kernelTimer || kernelTimer->stop(stream, error));
 }
 
 bool CudaExecutor::copyOutputs(const TokenBatch &batch, float *output,
@@ -334,19 +334,17 @@ bool CudaExecutor::run(EntryPointFn function, bool decode, const TokenBatch &bat
                                  4 * uint64_t(batch.batchSize), stream),
              error))
     return false;
-  bool launched = decode ? launchDecode(function, batch, startSlot, error)
-                         : callEntry(function, batch, startSlot, error);
-  if (!launched)
+  if (!launch(function, decode, batch, startSlot, error))
     return false;
 
   if (!copyOutputs(batch, output, lastPositions, error) ||
       !check("cuStreamSynchronize", d.cuStreamSynchronize(stream), error))
     return false;
-  if (decode && decodeTimer) {
-    std::optional<double> seconds = decodeTimer->seconds(error);
+  if (kernelTimer) {
+    std::optional<double> seconds = kernelTimer->seconds(error);
     if (!seconds)
       return false;
-    decodeKernelTime += *seconds;
+    (decode ? decodeKernelTime : prefillKernelTime) += *seconds;
   }
   return true;
 }

@@ -84,11 +84,13 @@ public:
                                         : std::nullopt;
   }
 
-  /// From now on every decode step records CUDA events just before and
-  /// after its kernels (the graph launch, or the direct launches) and adds
-  /// the GPU time between them to decodeKernelSeconds().
-  bool timeDecodeKernels(std::string &error);
+  /// From now on every call records CUDA events just before and after its
+  /// kernels (a decode step's graph launch, or the direct launches) and
+  /// adds the GPU time between them to decodeKernelSeconds() or
+  /// prefillKernelSeconds().
+  bool timeKernels(std::string &error);
   double decodeKernelSeconds() const { return decodeKernelTime; }
+  double prefillKernelSeconds() const { return prefillKernelTime; }
 
   /// Mean GPU seconds of one replay of a graph of `kernels` empty kernels
   /// (measureLaunchSeconds) on the executor's stream.
@@ -107,8 +109,10 @@ private:
                  int64_t startSlot, std::string &error);
   bool prepareDecodeGraph(EntryPointFn function, const TokenBatch &batch,
                           int64_t startSlot, std::string &error);
-  bool launchDecode(EntryPointFn function, const TokenBatch &batch,
-                    int64_t startSlot, std::string &error);
+  /// Launches the call's kernels between the timer's events: a decode
+  /// step as a replay of its graph (captured on the first step).
+  bool launch(EntryPointFn function, bool decode, const TokenBatch &batch,
+              int64_t startSlot, std::string &error);
   /// Queues the copy of the step's outputs (each row's last position only
   /// with `lastPositions`) to `output`.
   bool copyOutputs(const TokenBatch &batch, float *output, bool lastPositions,
@@ -139,8 +143,8 @@ private:
   int64_t graphBatch = 0;
   int64_t decodeKernels = 0; ///< Kernel nodes of decodeGraph.
 
-  std::unique_ptr<StreamTimer> decodeTimer; ///< Set by timeDecodeKernels.
-  double decodeKernelTime = 0;
+  std::unique_ptr<StreamTimer> kernelTimer; ///< Set by timeKernels.
+  double decodeKernelTime = 0, prefillKernelTime = 0;
 };
 
 } // namespace llamac::cuda

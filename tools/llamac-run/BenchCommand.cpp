@@ -50,6 +50,10 @@ whether kernels were launched with programmatic stream serialization, which
                     the GPU time of one replay, timed like a decode step, the
                     mean of n; what the kernel boundaries alone cost a token
                     [launch_overhead_ms_per_token]
+  prompt GPU ms     GPU time between CUDA events recorded just before and
+                    after the prefill's kernels, the median of the runs; its
+                    wall time, -p over prompt tok/s, less the host's part
+                    [prompt_gpu_ms]
 Every decode number comes from the repetition of median decode time. With
 --no-cuda-graph there is no graph: kernels/token and launch overhead are left
 out.
@@ -72,6 +76,8 @@ static void printJson(const ModelArguments &model,
   output["bandwidth_source"] = result.bandwidthSource;
   output["floor_tokens_per_second"] = result.floorTokensPerSecond();
   output["fraction_of_floor"] = result.fractionOfFloor();
+  if (result.prefillGpuMilliseconds)
+    output["prompt_gpu_ms"] = *result.prefillGpuMilliseconds;
   if (const std::optional<DecodeLaunchProfile> &launches = result.launches) {
     output["cuda_graph"] = model.cudaGraphs;
     output["dependent_launch"] = launches->dependentLaunch;
@@ -86,24 +92,28 @@ static void printJson(const ModelArguments &model,
   std::printf("%s\n", output.dump().c_str());
 }
 
+static std::string milliseconds(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", value);
+  return std::string(text);
+}
+
 /// The table's CUDA-only cells: kernels/token, GPU, host and launch
-/// overhead ms/token; "-" where not measured.
-static std::array<std::string, 4>
-launchCells(const std::optional<DecodeLaunchProfile> &launches) {
+/// overhead ms/token, prompt GPU ms; "-" where not measured.
+static std::array<std::string, 5> cudaCells(const BenchmarkResult &result) {
+  std::string prefill = result.prefillGpuMilliseconds
+                            ? milliseconds(*result.prefillGpuMilliseconds)
+                            : "-";
+  const std::optional<DecodeLaunchProfile> &launches = result.launches;
   if (!launches)
-    return {"-", "-", "-", "-"};
-  auto milliseconds = [](double value) {
-    char text[32];
-    std::snprintf(text, sizeof(text), "%.3f", value);
-    return std::string(text);
-  };
+    return {"-", "-", "-", "-", prefill};
   const std::optional<double> &overhead =
       launches->launchOverheadMillisecondsPerToken;
   return {launches->kernelsPerToken ? std::to_string(*launches->kernelsPerToken)
                                     : "-",
           milliseconds(launches->gpuMillisecondsPerToken),
           milliseconds(launches->hostMillisecondsPerToken),
-          overhead ? milliseconds(*overhead) : "-"};
+          overhead ? milliseconds(*overhead) : "-", prefill};
 }
 
 static void printTable(const ModelArguments &model,
@@ -112,22 +122,22 @@ static void printTable(const ModelArguments &model,
               "tok/s (n=%lld, ctx=%lld) | ms/token | weight MiB/token | "
               "bandwidth GB/s | bandwidth source | floor tok/s | of floor | "
               "kernels/token | GPU ms/token | host ms/token | launch "
-              "overhead ms/token |\n",
+              "overhead ms/token | prompt GPU ms |\n",
               (long long)result.promptTokens, (long long)result.decodeTokens,
               (long long)result.contextTokens);
   std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | "
-              "---: | ---: | ---: | ---: | ---: | ---: |\n");
-  std::array<std::string, 4> launches = launchCells(result.launches);
+              "---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  std::array<std::string, 5> cuda = cudaCells(result);
   std::printf("| %s | %s | %d | %.1f | %.1f | %.3f | %.2f | %.1f | %s | %.1f "
-              "| %.0f%% | %s | %s | %s | %s |\n",
+              "| %.0f%% | %s | %s | %s | %s | %s |\n",
               model.artifactDir.c_str(), result.processor.c_str(),
               model.threads, result.prefillTokensPerSecond,
               result.decodeTokensPerSecond, result.decodeMillisecondsPerToken(),
               double(result.weightBytesPerToken) / (1 << 20),
               result.bandwidthBytesPerSecond / 1e9,
               result.bandwidthSource.c_str(), result.floorTokensPerSecond(),
-              100 * result.fractionOfFloor(), launches[0].c_str(),
-              launches[1].c_str(), launches[2].c_str(), launches[3].c_str());
+              100 * result.fractionOfFloor(), cuda[0].c_str(), cuda[1].c_str(),
+              cuda[2].c_str(), cuda[3].c_str(), cuda[4].c_str());
 }
 
 /// --ctx, when given; false (a usage error) when it is not an integer.
