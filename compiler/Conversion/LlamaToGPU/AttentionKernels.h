@@ -38,6 +38,11 @@ mlir::Value keyBaseOf(DeviceBuilder &d, const AttentionShape &shape,
 /// bf16 model (its cache is f16) whose head_dim is 16, 32, 64 or 128.
 bool flashAttentionApplies(GPULowering &l, const AttentionShape &shape);
 
+/// Whether `use` is the query, key or value of a prefill attention on the
+/// tensor cores: rope_qkv reads them, and rounds what it writes to the
+/// cache's dtype anyway, so they may arrive in float16 (activationType).
+bool rotatedBeforeFlashAttention(GPULowering &l, mlir::OpOperand &use);
+
 /// Queries (consecutive tokens of one head and row) a block of the
 /// tensor-core prefill attention computes, and its threads.
 inline constexpr int64_t kFlashQueries = 64;

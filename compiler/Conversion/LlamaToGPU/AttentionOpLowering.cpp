@@ -184,22 +184,28 @@ int64_t ropeHeadsPerBlock(const AttentionShape &shape) {
 
 /// Args: key, value, positions, cache, start, tokens, layer base, and with
 /// `rotateQueries` (for the tensor-core attention) query and rotated
-/// queries. Prefill only: decode's split attention writes its token's key
-/// and value itself. A block is (token, ropeHeadsPerBlock kv heads, row).
-/// With `rotateQueries` each thread also rotates its pair of the queries of
-/// its kv head's group and stores them in the cache's dtype.
+/// queries; query, key and value hold `rowElement` (float16 before the
+/// tensor-core attention: the q/k/v GEMM rounds them as Hugging Face's f16
+/// linear layers do, see rotatedBeforeFlashAttention). Prefill only:
+/// decode's split attention writes its token's key and value itself. A
+/// block is (token, ropeHeadsPerBlock kv heads, row). With `rotateQueries`
+/// each thread also rotates its pair of the queries of its kv head's group
+/// and stores them in the cache's dtype.
 mlir::gpu::GPUFuncOp getRopeKVKernel(GPULowering &l, const AttentionShape &shape,
-                                     memref::GlobalOp table, bool rotateQueries) {
+                                     memref::GlobalOp table, bool rotateQueries,
+                                     Type rowElement) {
   OpBuilder &b = l.builder();
-  Type f32Buffer = l.flatType(b.getF32Type());
+  Type rowBuffer = l.flatType(rowElement);
   Type i32Buffer = l.flatType(b.getI32Type());
   Type index = b.getIndexType();
-  SmallVector<Type> args = {f32Buffer, f32Buffer, i32Buffer, l.flatType(l.cacheType()),
+  SmallVector<Type> args = {rowBuffer, rowBuffer, i32Buffer, l.flatType(l.cacheType()),
                             index, index, index};
   if (rotateQueries)
-    args.append({f32Buffer, l.flatType(l.cacheType())});
+    args.append({rowBuffer, l.flatType(l.cacheType())});
   return l.getOrCreateKernel(
-      (rotateQueries ? "rope_qkv_" : "rope_kv_") + shape.suffix(l), args, {},
+      (rotateQueries ? "rope_qkv_" : "rope_kv_") + shape.suffix(l) +
+          narrowedSuffix("in", rowElement),
+      args, {},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         Value key = f.getArgument(0), value = f.getArgument(1),
               positions = f.getArgument(2), cache = f.getArgument(3),
@@ -715,17 +721,29 @@ mlir::gpu::GPUFuncOp getDecodeCombineKernel(GPULowering &l,
 
 } // namespace
 
+AttentionShape shapeOf(llama::AttentionOp op) {
+  auto cacheType = cast<MemRefType>(op.getCache().getType());
+  return AttentionShape{static_cast<int64_t>(op.getNumHeads()),
+                        static_cast<int64_t>(op.getNumKvHeads()),
+                        static_cast<int64_t>(op.getHeadDim()),
+                        cacheType.getDimSize(2),
+                        cacheType.getDimSize(4),
+                        op.getPositions().getType().getDimSize(1) == 1};
+}
+
+bool rotatedBeforeFlashAttention(GPULowering &l, OpOperand &use) {
+  auto op = dyn_cast<llama::AttentionOp>(use.getOwner());
+  if (!op || (use.get() != op.getQuery() && use.get() != op.getKey() &&
+              use.get() != op.getValue()))
+    return false;
+  AttentionShape shape = shapeOf(op);
+  return !shape.decode && flashAttentionApplies(l, shape);
+}
+
 LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
   OpBuilder &b = l.builder();
   Location loc = op.getLoc();
-  auto cacheType = cast<MemRefType>(op.getCache().getType());
-  auto positionsType = op.getPositions().getType();
-  AttentionShape shape{static_cast<int64_t>(op.getNumHeads()),
-                       static_cast<int64_t>(op.getNumKvHeads()),
-                       static_cast<int64_t>(op.getHeadDim()),
-                       cacheType.getDimSize(2),
-                       cacheType.getDimSize(4),
-                       positionsType.getDimSize(1) == 1};
+  AttentionShape shape = shapeOf(op);
   // The SIMT prefill kernel keeps a score per slot in shared memory.
   bool flash = !shape.decode && flashAttentionApplies(l, shape);
   if (!shape.decode && !flash && prefillSharedBytes(shape, 1) > kStaticSharedBytes)
@@ -782,15 +800,17 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
           l.cacheType());
       Value rotated = l.flatten(loc, l.allocateScratch(loc, rotatedType, {rows, tokens}));
       ropeArgs.append({l.flatten(loc, query), rotated});
-      l.launch(loc, getRopeKVKernel(l, shape, table, /*rotateQueries=*/true), ropeGrid,
-               ropeThreads, ropeArgs);
+      l.launch(loc,
+               getRopeKVKernel(l, shape, table, /*rotateQueries=*/true, elementType(key)),
+               ropeGrid, ropeThreads, ropeArgs);
       l.launch(loc, getFlashAttentionKernel(l, shape, elementType(result)),
                {l.ceilDiv(loc, tokens, kFlashQueries), heads, rows}, kFlashThreads,
                {rotated, flatFirstSlot, cache, l.flatten(loc, result), start, tokens,
                 layerBase, scale});
     } else {
-      l.launch(loc, getRopeKVKernel(l, shape, table, /*rotateQueries=*/false), ropeGrid,
-               ropeThreads, ropeArgs);
+      l.launch(loc,
+               getRopeKVKernel(l, shape, table, /*rotateQueries=*/false, elementType(key)),
+               ropeGrid, ropeThreads, ropeArgs);
       l.launch(loc, getAttentionKernel(l, shape, table, elementType(result)),
                {l.ceilDiv(loc, tokens, queriesPerBlock(shape)), heads, rows},
                kAttentionThreads,

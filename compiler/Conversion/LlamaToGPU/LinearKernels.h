@@ -58,10 +58,11 @@ struct LinearShape {
 
 /// The element type of the buffer that holds activation `tensor`: float16
 /// (GPULowering::tensorCoreType) when every user reads it as the input of a
-/// linear op that suits the tensor cores, else float32. The tensor-core
-/// GEMM multiplies rows of that dtype, as Hugging Face's f16 models compute
-/// them; a producer that keeps float32 rows sends its users to the CUDA
-/// cores.
+/// linear op that suits the tensor cores, or as the query, key or value of
+/// a prefill attention on them (rotatedBeforeFlashAttention), else
+/// float32. The tensor-core GEMM multiplies rows of that dtype, as Hugging
+/// Face's f16 models compute them; a producer that keeps float32 rows sends
+/// its users to the CUDA cores.
 mlir::Type activationType(GPULowering &l, mlir::Value tensor);
 
 /// Whether the linear ops that read `normResult`, an RMSNorm's result, all

@@ -28,6 +28,7 @@
 // this kernel gives each warp 4 rows, so a weight load serves 4 rows.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Conversion/LlamaToGPU/AttentionKernels.h"
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
 #include "compiler/Conversion/LlamaToGPU/NormKernels.h"
 #include "dialects/llama/IR/LlamaOps.h"
@@ -473,11 +474,13 @@ bool linearOpsComputeNorm(GPULowering &l, Value normResult) {
 }
 
 Type activationType(GPULowering &l, Value tensor) {
-  auto isTensorCoreInput = [&](OpOperand &use) {
+  auto readsFloat16 = [&](OpOperand &use) {
     std::optional<LinearOp> linear = asLinearOp(use.getOwner());
-    return linear && linear->input == use.get() && suitsTensorCores(l, *linear);
+    if (linear)
+      return linear->input == use.get() && suitsTensorCores(l, *linear);
+    return rotatedBeforeFlashAttention(l, use);
   };
-  if (!tensor.use_empty() && llvm::all_of(tensor.getUses(), isTensorCoreInput))
+  if (!tensor.use_empty() && llvm::all_of(tensor.getUses(), readsFloat16))
     return l.tensorCoreType();
   return Float32Type::get(tensor.getContext());
 }
