@@ -8,8 +8,9 @@
 # the caches flushed between them, so the sum is a little above a graph
 # replay's time; the shares and each kernel's bandwidth are what count.
 #
-#   bash bench/device/profile.sh WEIGHTS_DIR [OUT_DIR] [PROMPT_TOKENS]
-#   (defaults: /tmp/llamac-profile, 128)
+#   bash bench/device/profile.sh WEIGHTS_DIR [OUT_DIR] [PROMPT_TOKENS] [ARTIFACT]
+#   (defaults: /tmp/llamac-profile, 128, llama-2-7b-cuda-f16: a build in
+#   .device/artifacts, e.g. one of prepare.sh's llama-2-7b-tiles.txt)
 # Writes OUT_DIR/kernels.csv and prints the tables.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ device=$root/.device
 weights=${1:?usage: profile.sh WEIGHTS_DIR [OUT_DIR]}
 out=${2:-/tmp/llamac-profile}
 prompt_tokens=${3:-128}
+artifact=${4:-llama-2-7b-cuda-f16}
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
 if [ -z "$ncu" ]; then
@@ -27,7 +29,7 @@ fi
 mkdir -p "$out"
 "$ncu" --clock-control none --csv --page raw --print-units base --log-file "$out/kernels.csv" \
   --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum \
-  "$device/bin/llamac-run" generate "$device/artifacts/llama-2-7b-cuda-f16.lmc" \
+  "$device/bin/llamac-run" generate "$device/artifacts/$artifact.lmc" \
   --weights "$weights" --prompt-ids "$(seq -s, 100 $((99 + prompt_tokens)))" --max-new-tokens 4 \
   --ignore-eos --no-cuda-graph >/dev/null
 python3 "$root/bench/device/kernel_profile.py" "$out/kernels.csv"
