@@ -8,7 +8,11 @@
 //  * the queries, which rope_qkv rotated in float32 and rounded to f16, are
 //    copied into shared memory once and held in registers as A fragments;
 //  * each key block's keys and values are copied into shared memory too
-//    (cp.async; slots past the last visible one are zero-filled);
+//    (cp.async; slots past the last visible one are zero-filled), as two
+//    groups: the warps wait for the keys, and for the values only once the
+//    scores and exponentials are computed, so the values' copy overlaps
+//    them (a third barrier per block; copying a block ahead instead took
+//    more registers than 2 blocks an SM have, bench/NOTES.md v11);
 //  * S = Q K^T (keys are B fragments as they lie in memory), scaled and
 //    masked (a query sees the slots [first_slot, its own slot]);
 //  * the online softmax keeps each query row's running maximum m and the
@@ -65,23 +69,26 @@ private:
   void copyTile(int64_t tile, Value buffer,
                 llvm::function_ref<std::pair<Value, Value>(Value)> source,
                 SmallVector<Value> &copies);
-  /// Waits for `copies` and publishes them to the block.
-  void awaitCopies(ValueRange copies);
+  /// Commits `copies` as a group, waits until at most `pending` groups are
+  /// in flight and publishes what landed to the block.
+  void awaitCopies(ValueRange copies, int32_t pending = 0);
   void stageQueries();
   /// The warp's 16 queries as A fragments, one per 16 elements of head_dim.
   SmallVector<SmallVector<Value>> loadQueryFragments();
   /// Copies the keys and values of the slots [keyStart, keyStart + kKeys)
-  /// into their tiles; slots from `end` on are zero-filled.
-  void copyKeysValues(Value keyStart, Value end);
+  /// into their tiles (slots from `end` on are zero-filled) as two groups,
+  /// and waits for the keys; returns the values' group.
+  Value copyKeysValues(Value keyStart, Value end);
   /// S of the warp's queries and the key block, scaled and masked.
   SmallVector<Value> scores(ArrayRef<SmallVector<Value>> queries, Value keyStart);
   /// The token of accumulator `i` of the lane's fragments (rows g, g + 8),
   /// clamped to the last one.
   Value tokenOf(int64_t i) const { return rowTokens[i / 2]; }
   /// One key block: carried are each row half's maximum and partial sum,
-  /// then the output accumulators (dimFragments x 4).
+  /// then the output accumulators (dimFragments x 4). The values (copy
+  /// group `values`) are waited for after the scores.
   SmallVector<Value> attendKeyBlock(Value keyStart, ValueRange carried,
-                                    ArrayRef<SmallVector<Value>> queries);
+                                    ArrayRef<SmallVector<Value>> queries, Value values);
   void store(ArrayRef<Value> output, ArrayRef<Value> sums);
 
   DeviceBuilder &d;
@@ -158,8 +165,8 @@ void FlashAttentionBuilder::copyTile(
   }
 }
 
-void FlashAttentionBuilder::awaitCopies(ValueRange copies) {
-  waitForCopies(d, commitCopies(d, copies), 0);
+void FlashAttentionBuilder::awaitCopies(ValueRange copies, int32_t pending) {
+  waitForCopies(d, commitCopies(d, copies), pending);
   d.barrier();
 }
 
@@ -187,16 +194,21 @@ SmallVector<SmallVector<Value>> FlashAttentionBuilder::loadQueryFragments() {
   return fragments;
 }
 
-void FlashAttentionBuilder::copyKeysValues(Value keyStart, Value end) {
-  SmallVector<Value> copies;
-  for (auto [tile, base] : {std::pair{1, keyBase}, std::pair{2, valueBase}})
+Value FlashAttentionBuilder::copyKeysValues(Value keyStart, Value end) {
+  SmallVector<Value> groups;
+  for (auto [tile, base] : {std::pair{1, keyBase}, std::pair{2, valueBase}}) {
+    SmallVector<Value> copies;
     copyTile(tile, cache, [&](Value stagedRow) -> std::pair<Value, Value> {
       Value slot = d.add(keyStart, stagedRow);
       Value visible = d.cmp(arith::CmpIPredicate::ult, slot, end);
       slot = arith::MinUIOp::create(b, loc, slot, d.index(shape.cacheSeq - 1));
       return {d.add(base, d.mul(slot, d.index(shape.headDim))), visible};
     }, copies);
-  awaitCopies(copies);
+    groups.push_back(commitCopies(d, copies));
+  }
+  waitForCopies(d, groups.back(), 1);
+  d.barrier();
+  return groups.back();
 }
 
 /// The keys are B fragments as they lie in memory, two per ldmatrix.x4.
@@ -234,7 +246,7 @@ SmallVector<Value> FlashAttentionBuilder::scores(ArrayRef<SmallVector<Value>> qu
 
 SmallVector<Value>
 FlashAttentionBuilder::attendKeyBlock(Value keyStart, ValueRange carried,
-                                      ArrayRef<SmallVector<Value>> queries) {
+                                      ArrayRef<SmallVector<Value>> queries, Value values) {
   float lowest = -std::numeric_limits<float>::infinity();
   SmallVector<Value> s = scores(queries, keyStart);
   SmallVector<Value> next;
@@ -264,6 +276,8 @@ FlashAttentionBuilder::attendKeyBlock(Value keyStart, ValueRange carried,
   SmallVector<Value> output;
   for (auto [i, acc] : llvm::enumerate(carried.drop_front(4)))
     output.push_back(d.fmul(acc, alpha[(i % 4) / 2]));
+  waitForCopies(d, values, 0);
+  d.barrier();
   // Keys 16k..16k + 15 are S fragments 2k and 2k + 1, whose accumulators
   // are A's registers (g, 0-7), (g + 8, 0-7), (g, 8-15), (g + 8, 8-15).
   // The values, stored k-major (a key's head_dim elements in a row), are
@@ -331,8 +345,8 @@ void FlashAttentionBuilder::build() {
       [&](Value keyStart, ValueRange carried) -> SmallVector<Value> {
         // Every warp is done with the previous block's keys and values.
         d.barrier();
-        copyKeysValues(keyStart, end);
-        return attendKeyBlock(keyStart, carried, queries);
+        Value values = copyKeysValues(keyStart, end);
+        return attendKeyBlock(keyStart, carried, queries, values);
       });
   SmallVector<Value> output(result.drop_front(4));
   store(output, {result[2], result[3]});
