@@ -165,8 +165,9 @@ Value normInputRow(DeviceBuilder &d, mlir::gpu::GPUFuncOp kernel,
 /// The kernel arguments that give the input rows: x, or those of the norm
 /// that computes them.
 SmallVector<Type> inputArgumentTypes(GPULowering &l, const MatvecShape &shape) {
+  // Decode's rows are float32 throughout.
   if (shape.normsInput)
-    return rowNormArgumentTypes(l, shape.normAddsResidual);
+    return rowNormArgumentTypes(l, shape.normAddsResidual, l.builder().getF32Type());
   return {l.flatType(l.builder().getF32Type())};
 }
 
@@ -478,6 +479,10 @@ Type activationType(GPULowering &l, Value tensor) {
     std::optional<LinearOp> linear = asLinearOp(use.getOwner());
     if (linear)
       return linear->input == use.get() && suitsTensorCores(l, *linear);
+    // A prefill linear op's contribution to the residual stream (o_proj,
+    // down_proj), added to it in float32 by the norm kernel.
+    if (auto norm = dyn_cast<llama::AddRMSNormOp>(use.getOwner()))
+      return use.get() == norm.getResidual() && !isDecode(use.get());
     return rotatedBeforeFlashAttention(l, use);
   };
   if (!tensor.use_empty() && llvm::all_of(tensor.getUses(), readsFloat16))

@@ -13,9 +13,11 @@
 
 namespace llamac::gpu {
 
-/// The kernel arguments that carry a row norm: input, (residual,) weight,
-/// (sum,) epsilon.
-llvm::SmallVector<mlir::Type> rowNormArgumentTypes(GPULowering &l, bool withResidual);
+/// The kernel arguments that carry a row norm: input, (residual, of
+/// `residualElement`: float16 where a prefill GEMM rounded it, see
+/// activationType,) weight, (sum,) epsilon.
+llvm::SmallVector<mlir::Type> rowNormArgumentTypes(GPULowering &l, bool withResidual,
+                                                   mlir::Type residualElement);
 /// Those arguments for `norm` (host buffers, flattened).
 llvm::SmallVector<mlir::Value> rowNormArguments(GPULowering &l, mlir::Location loc,
                                                 const RowNorm &norm);

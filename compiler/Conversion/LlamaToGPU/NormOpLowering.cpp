@@ -42,11 +42,12 @@ struct NormLayout {
 
 } // namespace
 
-SmallVector<Type> rowNormArgumentTypes(GPULowering &l, bool withResidual) {
+SmallVector<Type> rowNormArgumentTypes(GPULowering &l, bool withResidual,
+                                       Type residualElement) {
   Type f32 = l.builder().getF32Type();
   SmallVector<Type> types = {l.flatType(f32)};
   if (withResidual)
-    types.push_back(l.flatType(f32));
+    types.push_back(l.flatType(residualElement));
   types.push_back(l.flatType(l.computeType()));
   if (withResidual)
     types.push_back(l.flatType(f32));
@@ -158,15 +159,16 @@ void rowNorm(DeviceBuilder &d, const RowNorm &norm, Value row, Value storesSum,
 
 namespace {
 
-/// The kernel of rms_norm and add_rms_norm (`withResidual`), one block per
-/// row: the row norm's arguments, then `out`, which holds `outElement` (see
-/// activationType).
-mlir::gpu::GPUFuncOp getNormKernel(GPULowering &l, int64_t hidden,
-                                   bool withResidual, Type outElement) {
-  SmallVector<Type> args = rowNormArgumentTypes(l, withResidual);
+/// The kernel of rms_norm and add_rms_norm (`withResidual`, its residual of
+/// `residualElement`), one block per row: the row norm's arguments, then
+/// `out`, which holds `outElement` (see activationType).
+mlir::gpu::GPUFuncOp getNormKernel(GPULowering &l, int64_t hidden, bool withResidual,
+                                   Type residualElement, Type outElement) {
+  SmallVector<Type> args = rowNormArgumentTypes(l, withResidual, residualElement);
   args.push_back(l.flatType(outElement));
   std::string name = std::string(withResidual ? "add_rms_norm_" : "rms_norm_") +
                      typeName(l.computeType()) + "_h" + std::to_string(hidden) +
+                     narrowedSuffix("in", residualElement) +
                      narrowedSuffix("out", outElement);
   return l.getOrCreateKernel(
       name, args, {rowNormScratchType(l)},
@@ -233,7 +235,11 @@ LogicalResult lowerNorm(GPULowering &l, Operation *op, Value inputTensor,
   SmallVector<Value> args = rowNormArguments(l, loc, norm);
   args.push_back(l.flatten(loc, result));
   Value one = l.index(loc, 1);
-  l.launch(loc, getNormKernel(l, hidden, bool(norm.residual), elementType(result)),
+  Type residualElement =
+      norm.residual ? elementType(norm.residual) : l.builder().getF32Type();
+  l.launch(loc,
+           getNormKernel(l, hidden, bool(norm.residual), residualElement,
+                         elementType(result)),
            {l.rowCount(loc, norm.input), one, one}, kBlockThreads, args);
   return success();
 }
