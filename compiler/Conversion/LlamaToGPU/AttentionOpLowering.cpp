@@ -719,8 +719,6 @@ mlir::gpu::GPUFuncOp getDecodeCombineKernel(GPULowering &l,
       });
 }
 
-} // namespace
-
 AttentionShape shapeOf(llama::AttentionOp op) {
   auto cacheType = cast<MemRefType>(op.getCache().getType());
   return AttentionShape{static_cast<int64_t>(op.getNumHeads()),
@@ -730,6 +728,8 @@ AttentionShape shapeOf(llama::AttentionOp op) {
                         cacheType.getDimSize(4),
                         op.getPositions().getType().getDimSize(1) == 1};
 }
+
+} // namespace
 
 bool rotatedBeforeFlashAttention(GPULowering &l, OpOperand &use) {
   auto op = dyn_cast<llama::AttentionOp>(use.getOwner());

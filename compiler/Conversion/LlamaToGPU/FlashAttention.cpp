@@ -69,9 +69,8 @@ private:
   void copyTile(int64_t tile, Value buffer,
                 llvm::function_ref<std::pair<Value, Value>(Value)> source,
                 SmallVector<Value> &copies);
-  /// Commits `copies` as a group, waits until at most `pending` groups are
-  /// in flight and publishes what landed to the block.
-  void awaitCopies(ValueRange copies, int32_t pending = 0);
+  /// Waits for `copies` and publishes them to the block.
+  void awaitCopies(ValueRange copies);
   void stageQueries();
   /// The warp's 16 queries as A fragments, one per 16 elements of head_dim.
   SmallVector<SmallVector<Value>> loadQueryFragments();
@@ -165,8 +164,8 @@ void FlashAttentionBuilder::copyTile(
   }
 }
 
-void FlashAttentionBuilder::awaitCopies(ValueRange copies, int32_t pending) {
-  waitForCopies(d, commitCopies(d, copies), pending);
+void FlashAttentionBuilder::awaitCopies(ValueRange copies) {
+  waitForCopies(d, commitCopies(d, copies), 0);
   d.barrier();
 }
 
