@@ -52,12 +52,18 @@ classify(CompiledModel &model, const std::vector<std::vector<int32_t>> &rows,
     size_t end = std::min(rows.size(), begin + size_t(manifest.maxBatch));
     TokenBatch batch = padLeft({rows.begin() + begin, rows.begin() + end},
                                int32_t(padId.value_or(0)));
-    std::vector<float> output(batch.batchSize * batch.length * labels);
-    model.run(EntryPoint::Prefill, batch, 0, output.data());
+    std::vector<int64_t> positions;
+    for (int64_t row = 0; row < batch.batchSize; ++row)
+      positions.push_back(scorePosition(batch, row, padId));
+    // The output holds each row's last `kept` positions: from the earliest
+    // score position on (each row's last, unless a row ends in pad ids).
+    const int64_t skipped = *std::min_element(positions.begin(), positions.end());
+    const int64_t kept = batch.length - skipped;
+    std::vector<float> output(batch.batchSize * kept * labels);
+    model.run(EntryPoint::Prefill, batch, 0, output.data(), kept);
     for (int64_t row = 0; row < batch.batchSize; ++row) {
       const float *rowScores =
-          output.data() +
-          (row * batch.length + scorePosition(batch, row, padId)) * labels;
+          output.data() + (row * kept + positions[row] - skipped) * labels;
       scores.emplace_back(rowScores, rowScores + labels);
     }
   }

@@ -56,17 +56,19 @@ CompiledModel::load(const std::string &artifactDir,
 
 void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
                         int64_t startSlot, float *output,
-                        OutputPositions read) {
+                        std::optional<int64_t> kept) {
+  const int64_t outputPositions = kept.value_or(batch.length);
   assert(batch.batchSize >= 1 && batch.batchSize <= manifestData.maxBatch);
   assert(startSlot >= 0 && startSlot + batch.length <= manifestData.maxSeq);
   assert(entry == EntryPoint::Prefill || batch.length == 1);
+  assert(outputPositions >= 1 && outputPositions <= batch.length);
   EntryPointFn function = entry == EntryPoint::Prefill
                               ? libraryHandle->prefill()
                               : libraryHandle->decode();
   if (device) {
     std::string error;
     if (!device->run(function, entry == EntryPoint::Decode, batch, startSlot,
-                     output, read == OutputPositions::Last, error)) {
+                     output, outputPositions, error)) {
       std::fprintf(stderr, "llamac-run: error: CUDA: %s\n", error.c_str());
       std::exit(1);
     }
@@ -82,7 +84,7 @@ void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
       makeDenseMemRef(positions, {batch.batchSize, batch.length});
   auto firstSlotRef = makeDenseMemRef(firstSlot, {batch.batchSize});
   auto outputRef = makeDenseMemRef(
-      output, {batch.batchSize, batch.length, manifestData.outputSize});
+      output, {batch.batchSize, outputPositions, manifestData.outputSize});
   KVCacheRef cacheRef = cache->descriptor();
   function(const_cast<void **>(weights.data()), &cacheRef, &tokensRef,
            &positionsRef, &firstSlotRef, startSlot, &outputRef);

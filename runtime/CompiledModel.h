@@ -16,17 +16,13 @@
 #include "runtime/cuda/CudaExecutor.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace llamac {
 
 enum class EntryPoint { Prefill, Decode };
-
-/// The positions of a step's output its caller reads: every position's
-/// logits (--dump-logits), or each row's last (what generation samples
-/// from).
-enum class OutputPositions { All, Last };
 
 class CompiledModel {
 public:
@@ -44,13 +40,14 @@ public:
 
   /// Runs one step: the rows of `batch` write cache slots
   /// [startSlot, startSlot + batch.length) and `output` receives
-  /// [batch.batchSize, batch.length, manifest().outputSize] floats, of which
-  /// `read` Last guarantees only each row's last position (a CUDA
-  /// artifact copies only those from the device: the logits of a 512-token
-  /// Llama-2-7B prefill are 65 MB). A CUDA error ends the process with one
-  /// line (the device state is unknown).
+  /// [batch.batchSize, kept, manifest().outputSize] floats: the logits of
+  /// each row's last `kept` positions (1 <= kept <= batch.length; all of
+  /// them when unset), the only ones the compiled code computes. Generation
+  /// reads each row's last (the logits of all 512 positions of a Llama-2-7B
+  /// prefill are 65 MB and 2 % of its work). A CUDA error ends the process
+  /// with one line (the device state is unknown).
   void run(EntryPoint entry, const TokenBatch &batch, int64_t startSlot,
-           float *output, OutputPositions read = OutputPositions::All);
+           float *output, std::optional<int64_t> kept = std::nullopt);
 
   /// CUDA artifacts: replay decode steps from a CUDA graph (the default) or
   /// launch their kernels one by one. No effect on CPU artifacts.

@@ -107,11 +107,12 @@ runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
               const GenerationOptions &options) {
   const int64_t vocab = model.manifest().outputSize;
   GenerationResult result;
-  std::vector<float> promptLogits(step.batchSize * step.length * vocab);
+  // Positions of the prompt whose logits come back: each row's last is the
+  // one generation samples from.
+  const int64_t kept = options.keepPromptLogits ? step.length : 1;
+  std::vector<float> promptLogits(step.batchSize * kept * vocab);
   result.prefillSeconds = secondsSpentIn([&] {
-    model.run(EntryPoint::Prefill, step, startSlot, promptLogits.data(),
-              options.keepPromptLogits ? OutputPositions::All
-                                       : OutputPositions::Last);
+    model.run(EntryPoint::Prefill, step, startSlot, promptLogits.data(), kept);
   });
 
   RowStates rows(histories, options,
@@ -119,8 +120,7 @@ runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
   if (options.maxNewTokens > 0) {
     // Each row's last prompt position predicts its first new token.
     std::vector<int32_t> nextTokens =
-        rows.advance(promptLogits.data() + (step.length - 1) * vocab,
-                     step.length * vocab, vocab);
+        rows.advance(promptLogits.data() + (kept - 1) * vocab, kept * vocab, vocab);
     std::vector<float> stepLogits(step.batchSize * vocab);
     int64_t slot = startSlot + step.length;
     for (int64_t produced = 1;

@@ -237,7 +237,8 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   if (version != kArtifactFormatVersion)
     fail("field 'format_version' is " + std::to_string(version) +
          ", this runtime reads version " +
-         std::to_string(kArtifactFormatVersion));
+         std::to_string(kArtifactFormatVersion) +
+         " (compile the model again with this llamac)");
 
   Manifest manifest;
   manifest.artifactDir = artifactDir;

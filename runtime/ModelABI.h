@@ -56,8 +56,12 @@ using KVCacheRef = MemRefDescriptor<float, 6>;
 ///   startSlot  cache slot of tokens[:, 0]; token t of every row is written
 ///              to slot startSlot + t and attends to slots
 ///              [firstSlot[b], startSlot + t]
-///   output     [B, T, N] float32 logits (N = vocab size, or num_labels for
-///              sequence classification)
+///   output     [B, P, N] float32 logits (N = vocab size, or num_labels for
+///              sequence classification) of the last P positions of each
+///              row, 1 <= P <= T: P = T for every position's logits, P = 1
+///              for what generation samples from. Prefill's last layer
+///              computes o_proj, the MLP, the final norm and the logits at
+///              those P positions only.
 using EntryPointFn = void (*)(void *const *weights, KVCacheRef *kvCache,
                               MemRefDescriptor<int32_t, 2> *tokens,
                               MemRefDescriptor<int32_t, 2> *positions,
@@ -69,7 +73,7 @@ inline constexpr const char *kPrefillSymbol = "_mlir_ciface_prefill";
 inline constexpr const char *kDecodeSymbol = "_mlir_ciface_decode";
 
 /// Version of manifest.json's layout and of this ABI; bump on any change.
-inline constexpr int kArtifactFormatVersion = 1;
+inline constexpr int kArtifactFormatVersion = 2;
 
 } // namespace llamac
 

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
@@ -66,6 +67,11 @@ private:
   Value splitHeads(Value x, int64_t count);
   Value attention(int64_t layer, Value x);
   Value mlp(int64_t layer, Value x);
+  /// `x` ([batch, seq, features]) at the positions whose logits the caller
+  /// reads, in prefill's last layer; `x` itself elsewhere. What the last
+  /// layer computes after its attention (o_proj, the MLP, the norms, the
+  /// logits) is needed there only.
+  Value atOutputPositions(int64_t layer, Value x);
   Value lmHead(Value x);
 
   OpBuilder &b;
@@ -77,6 +83,8 @@ private:
 
   // Entry arguments and values every layer shares.
   Value cache, positions, firstSlot, start, batch, seq, length, mask, eps;
+  /// Prefill: the positions per row the output holds (its dimension 1).
+  Value outputPositions;
 };
 
 Value FunctionEmitter::weight(const std::string &name) {
@@ -160,7 +168,8 @@ Value FunctionEmitter::attention(int64_t layer, Value x) {
       ArrayRef<int64_t>{0, 2, 1, 3});
   Value flat = llama::ReshapeOp::create(b, loc, rows(numHeads * config.headDim),
                                         merged);
-  return linear(flat, layerName(layer, "self_attn.o_proj.weight"));
+  return linear(atOutputPositions(layer, flat),
+                layerName(layer, "self_attn.o_proj.weight"));
 }
 
 Value FunctionEmitter::mlp(int64_t layer, Value x) {
@@ -169,6 +178,13 @@ Value FunctionEmitter::mlp(int64_t layer, Value x) {
   Value up = linear(x, layerName(layer, "mlp.up_proj.weight"));
   Value product = llama::MulOp::create(b, loc, activated, up);
   return linear(product, layerName(layer, "mlp.down_proj.weight"));
+}
+
+Value FunctionEmitter::atOutputPositions(int64_t layer, Value x) {
+  if (!outputPositions || layer != config.numLayers - 1)
+    return x;
+  int64_t features = cast<RankedTensorType>(x.getType()).getDimSize(2);
+  return llama::LastPositionsOp::create(b, loc, rows(features), x, outputPositions);
 }
 
 Value FunctionEmitter::lmHead(Value x) {
@@ -218,6 +234,8 @@ void FunctionEmitter::emit(StringRef name) {
       b, loc, activation({kDynamic, 1, seqSize, kDynamic}), firstSlot, start, seq,
       length);
   eps = constant(static_cast<float>(config.rmsNormEps));
+  if (ShapedType::isDynamic(seqSize))
+    outputPositions = memref::DimOp::create(b, loc, func.getArgument(6), 1);
 
   Value hidden = llama::EmbeddingOp::create(
       b, loc, rows(config.hiddenSize), weight("model.embed_tokens.weight"), tokens);
@@ -228,7 +246,8 @@ void FunctionEmitter::emit(StringRef name) {
     loc = NameLoc::get(b.getStringAttr("model.layers." + std::to_string(layer)),
                        modelLoc);
     Value normed = rmsNorm(hidden, layerName(layer, "input_layernorm.weight"));
-    hidden = llama::AddOp::create(b, loc, hidden, attention(layer, normed));
+    hidden = llama::AddOp::create(b, loc, atOutputPositions(layer, hidden),
+                                  attention(layer, normed));
     normed = rmsNorm(hidden, layerName(layer, "post_attention_layernorm.weight"));
     hidden = llama::AddOp::create(b, loc, hidden, mlp(layer, normed));
   }
@@ -272,7 +291,8 @@ OwningOpRef<ModuleOp> importModel(MLIRContext &context, const ModelSpec &spec,
                                   const ImportOptions &requested) {
   context.loadDialect<llama::LlamaDialect, func::FuncDialect,
                       arith::ArithDialect, tensor::TensorDialect,
-                      bufferization::BufferizationDialect, LLVM::LLVMDialect>();
+                      bufferization::BufferizationDialect, LLVM::LLVMDialect,
+                      memref::MemRefDialect>();
   ImportOptions options = resolveImportOptions(spec, requested);
   OpBuilder b(&context);
   Location loc = b.getUnknownLoc();

@@ -236,7 +236,8 @@ bool CudaExecutor::checkModelLoaded(std::string &error) {
 }
 
 bool CudaExecutor::callEntry(EntryPointFn function, const TokenBatch &batch,
-                             int64_t startSlot, std::string &error) {
+                             int64_t startSlot, int64_t outputPositions,
+                             std::string &error) {
   auto tokensRef = makeDenseMemRef(reinterpret_cast<int32_t *>(tokens),
                                    {batch.batchSize, batch.length});
   auto positionsRef = makeDenseMemRef(reinterpret_cast<int32_t *>(positions),
@@ -244,7 +245,7 @@ bool CudaExecutor::callEntry(EntryPointFn function, const TokenBatch &batch,
   auto firstSlotRef =
       makeDenseMemRef(reinterpret_cast<int32_t *>(firstSlots), {batch.batchSize});
   auto outputRef = makeDenseMemRef(reinterpret_cast<float *>(outputs),
-                                   {batch.batchSize, batch.length, outputSize});
+                                   {batch.batchSize, outputPositions, outputSize});
   int64_t cacheSizes[6];
   std::copy(kvCacheShape.begin(), kvCacheShape.end(), cacheSizes);
   KVCacheRef cacheRef = makeDenseMemRef(reinterpret_cast<float *>(kvCache), cacheSizes);
@@ -272,7 +273,7 @@ bool CudaExecutor::prepareDecodeGraph(EntryPointFn function, const TokenBatch &b
     return true;
   destroyGraph();
   std::optional<int64_t> kernels = captureGraph(
-      *driver, stream, [&] { return callEntry(function, batch, startSlot, error); },
+      *driver, stream, [&] { return callEntry(function, batch, startSlot, 1, error); },
       decodeGraph, error);
   if (!kernels)
     return false;
@@ -282,7 +283,8 @@ bool CudaExecutor::prepareDecodeGraph(EntryPointFn function, const TokenBatch &b
 }
 
 bool CudaExecutor::launch(EntryPointFn function, bool decode, const TokenBatch &batch,
-                          int64_t startSlot, std::string &error) {
+                          int64_t startSlot, int64_t outputPositions,
+                          std::string &error) {
   bool replay = decode && graphsEnabled;
   if (replay && !prepareDecodeGraph(function, batch, startSlot, error))
     return false;
@@ -292,34 +294,19 @@ bool CudaExecutor::launch(EntryPointFn function, bool decode, const TokenBatch &
     return false;
   bool launched = replay ? check("cuGraphLaunch",
                                  driver->cuGraphLaunch(decodeGraph, stream), error)
-                         : callEntry(function, batch, startSlot, error);
+                         : callEntry(function, batch, startSlot, outputPositions, error);
   return launched && (!kernelTimer || kernelTimer->stop(stream, error));
 }
 
 bool CudaExecutor::copyOutputs(const TokenBatch &batch, float *output,
-                               bool lastPositions, std::string &error) {
-  uint64_t positionBytes = 4 * uint64_t(outputSize);
-  if (!lastPositions || batch.length == 1)
-    return check("cuMemcpyDtoHAsync",
-                 driver->cuMemcpyDtoHAsync(output, outputs,
-                                           positionBytes * batch.batchSize *
-                                               batch.length,
-                                           stream),
-                 error);
-  for (int64_t row = 0; row < batch.batchSize; ++row) {
-    uint64_t position = uint64_t(row * batch.length + batch.length - 1);
-    if (!check("cuMemcpyDtoHAsync",
-               driver->cuMemcpyDtoHAsync(output + position * outputSize,
-                                         outputs + position * positionBytes,
-                                         positionBytes, stream),
-               error))
-      return false;
-  }
-  return true;
+                               int64_t outputPositions, std::string &error) {
+  uint64_t bytes = 4 * uint64_t(batch.batchSize * outputPositions * outputSize);
+  return check("cuMemcpyDtoHAsync",
+               driver->cuMemcpyDtoHAsync(output, outputs, bytes, stream), error);
 }
 
 bool CudaExecutor::run(EntryPointFn function, bool decode, const TokenBatch &batch,
-                       int64_t startSlot, float *output, bool lastPositions,
+                       int64_t startSlot, float *output, int64_t outputPositions,
                        std::string &error) {
   const CudaDriver &d = *driver;
   uint64_t tokenBytes = 4 * uint64_t(batch.batchSize * batch.length);
@@ -334,10 +321,10 @@ bool CudaExecutor::run(EntryPointFn function, bool decode, const TokenBatch &bat
                                  4 * uint64_t(batch.batchSize), stream),
              error))
     return false;
-  if (!launch(function, decode, batch, startSlot, error))
+  if (!launch(function, decode, batch, startSlot, outputPositions, error))
     return false;
 
-  if (!copyOutputs(batch, output, lastPositions, error) ||
+  if (!copyOutputs(batch, output, outputPositions, error) ||
       !check("cuStreamSynchronize", d.cuStreamSynchronize(stream), error))
     return false;
   if (kernelTimer) {

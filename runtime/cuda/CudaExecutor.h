@@ -58,10 +58,11 @@ public:
   bool launchesDependent() const { return dependentLaunchOn; }
 
   /// One prefill or decode step; `output` receives the float32 results on
-  /// the host, only each row's last position with `lastPositions`. Returns
-  /// false with `error` set when a CUDA call fails.
+  /// the host: [batch, outputPositions, N], each row's last positions (the
+  /// only ones the kernels compute). Returns false with `error` set when a
+  /// CUDA call fails.
   bool run(EntryPointFn function, bool decode, const TokenBatch &batch,
-           int64_t startSlot, float *output, bool lastPositions,
+           int64_t startSlot, float *output, int64_t outputPositions,
            std::string &error);
 
   // What `llamac-run bench` measures besides run() (see DeviceTiming.h).
@@ -105,18 +106,19 @@ private:
     return driver->check(call, result, error);
   }
   bool allocate(uint64_t bytes, CUdeviceptr &pointer, std::string &error);
+  /// Calls the entry point; its output holds `outputPositions` positions a
+  /// row (ModelABI.h).
   bool callEntry(EntryPointFn function, const TokenBatch &batch,
-                 int64_t startSlot, std::string &error);
+                 int64_t startSlot, int64_t outputPositions, std::string &error);
   bool prepareDecodeGraph(EntryPointFn function, const TokenBatch &batch,
                           int64_t startSlot, std::string &error);
   /// Launches the call's kernels between the timer's events: a decode
   /// step as a replay of its graph (captured on the first step).
   bool launch(EntryPointFn function, bool decode, const TokenBatch &batch,
-              int64_t startSlot, std::string &error);
-  /// Queues the copy of the step's outputs (each row's last position only
-  /// with `lastPositions`) to `output`.
-  bool copyOutputs(const TokenBatch &batch, float *output, bool lastPositions,
-                   std::string &error);
+              int64_t startSlot, int64_t outputPositions, std::string &error);
+  /// Queues the copy of the step's outputs to `output`.
+  bool copyOutputs(const TokenBatch &batch, float *output,
+                   int64_t outputPositions, std::string &error);
   void destroyGraph();
 
   const CudaDriver *driver = nullptr;

@@ -370,6 +370,24 @@ func.func @attention_primitives(%cache: memref<2x2x1x2x64x16xf32>, %q_buf: memre
   return
 }
 
+// last_positions copies positions [seq - count, seq) of each row: the source
+// position is the result's plus seq - count.
+// CHECK-LABEL: func.func @last_positions
+// CHECK-SAME: (%[[X:[^:]*]]: memref<?x?x64xf32>, %[[N:[^:]*]]: index,
+// CHECK: %[[KEPT:[^ ,):]*]] = memref.alloc(%{{.*}}, %[[N]]) {alignment = 64 : i64} : memref<?x?x64xf32>
+// CHECK: scf.parallel (%[[B:[^ ,):]*]], %[[T:[^ ,):]*]], %[[F:[^ ,):]*]]) =
+// CHECK:   %[[SEQ:[^ ,):]*]] = memref.dim %[[X]], %c1{{[_0-9]*}} : memref<?x?x64xf32>
+// CHECK:   %[[SKIPPED:[^ ,):]*]] = arith.subi %[[SEQ]], %[[N]] : index
+// CHECK:   %[[P:[^ ,):]*]] = arith.addi %[[T]], %[[SKIPPED]] : index
+// CHECK:   %[[E:[^ ,):]*]] = memref.load %[[X]][%[[B]], %[[P]], %[[F]]] : memref<?x?x64xf32>
+// CHECK:   memref.store %[[E]], %[[KEPT]][%[[B]], %[[T]], %[[F]]] : memref<?x?x64xf32>
+func.func @last_positions(%x_buf: memref<?x?x64xf32>, %n: index, %out: memref<?x?x64xf32>) {
+  %x = bufferization.to_tensor %x_buf restrict : memref<?x?x64xf32> to tensor<?x?x64xf32>
+  %kept = llama.last_positions %x, %n : tensor<?x?x64xf32> -> tensor<?x?x64xf32>
+  bufferization.materialize_in_destination %kept in restrict writable %out : (tensor<?x?x64xf32>, memref<?x?x64xf32>) -> ()
+  return
+}
+
 //===----------------------------------------------------------------------===//
 // Fused attention
 //===----------------------------------------------------------------------===//

@@ -12,8 +12,11 @@ Face's (`logits_file`, or `last_logits_file`) and the greedy ids against
 batch. --reference (a CPU artifact of the same weights): the
 prompt's logits and greedy ids against `llamac-run generate` on it. Then, in
 both modes, decode against prefill: --steps greedy decode steps (each from
-the KV cache: split attention and its combine), compared with one prefill
-over the generated sequence. Every comparison is max |diff| <= --tolerance
+the KV cache: split attention and its combine) after a prefill that
+computes the logits of the prompt's last position only, as generation does
+(bit-identical to that position of the prefill at every position), compared
+with one prefill over the generated sequence. Every other comparison is max
+|diff| <= --tolerance
 (by default from --dtype, the lowered model's compute dtype: 1e-4 for f32,
 5e-2 for f16/bf16, whose weights and KV cache are rounded to it). Prints one line per comparison; exits 1 on the first
 mismatch. Python 3 standard library only.
@@ -58,19 +61,21 @@ class Emulator:
         self.args = args
         self.scratch = scratch
 
-    def run_rows(self, rows, new_tokens, name):
-        """Each row's generated ids, the prompt logits and the decode logits."""
+    def run_rows(self, rows, new_tokens, name, all_positions=True):
+        """Each row's generated ids, the prompt logits (all positions, or
+        each row's last), and the decode logits."""
         logits = os.path.join(self.scratch, name + "-prompt.f32")
         decode = os.path.join(self.scratch, name + "-decode.f32")
         out = run(["llamac-gpu-emulate", self.args.lowered, "--weights", self.args.weights,
                    "--prompt-ids", ";".join(",".join(map(str, row)) for row in rows),
-                   "--new-tokens", str(new_tokens), "--dump-logits", logits,
+                   "--new-tokens", str(new_tokens),
+                   "--dump-logits" if all_positions else "--dump-last-logits", logits,
                    "--dump-decode-logits", decode])
         generated = [[int(token) for token in line.split(",")] for line in out.split()]
         return generated, read_floats(logits), read_floats(decode)
 
-    def run(self, ids, new_tokens, name):
-        generated, logits, decode = self.run_rows([ids], new_tokens, name)
+    def run(self, ids, new_tokens, name, all_positions=True):
+        generated, logits, decode = self.run_rows([ids], new_tokens, name, all_positions)
         return generated[0], logits, decode
 
 
@@ -121,10 +126,16 @@ def against_reference(emulator, reference, prompt, steps, tolerance, scratch):
 
 
 def decode_against_prefill(emulator, prompt, steps, tolerance):
-    ids, _, decode = emulator.run(prompt, steps, "decode")
+    ids, last, decode = emulator.run(prompt, steps, "decode", all_positions=False)
+    _, every, _ = emulator.run(prompt, 1, "every")
+    vocab = len(last)
+    diff = max_diff(last, every[(len(prompt) - 1) * vocab:])
+    if diff != 0:
+        fail("the prompt's last position computed alone is %.3g from the prefill "
+             "at every position" % diff)
+    print("PASS: the prompt's last position computed alone, bit-identical")
     sequence = prompt + ids[:-1]
     _, logits, _ = emulator.run(sequence, 1, "prefill")
-    vocab = len(decode) // (steps - 1)
     # Decode step i predicts from position len(prompt) + i.
     tail = logits[len(prompt) * vocab:]
     check("%d decode steps from position %d vs one prefill" % (steps - 1, len(prompt)),

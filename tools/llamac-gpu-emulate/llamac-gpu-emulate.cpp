@@ -1,8 +1,8 @@
 //===- llamac-gpu-emulate.cpp - The CUDA lowering's kernels on the CPU ----===//
 //
 //   llamac-gpu-emulate LOWERED.mlir --weights MODEL --prompt-ids "1,2,3[;4,5]"
-//                      [--new-tokens N]
-//                      [--dump-logits FILE] [--dump-decode-logits FILE]
+//                      [--new-tokens N] [--dump-logits FILE]
+//                      [--dump-last-logits FILE] [--dump-decode-logits FILE]
 //
 // LOWERED.mlir is `llamac compile --target cuda --compile-to=lowered` of a
 // model (the kernels before NVVM). lmc-convert-gpu-to-cpu-emulation turns
@@ -10,9 +10,11 @@
 // runs it, and SimtEmulator runs each launch's blocks thread by thread. The
 // tool then does what `llamac-run generate --prompt-ids` does: a prefill of
 // the rows (left-padded with id 0, as the runtime pads a batch) and greedy
-// decode steps, printing each row's generated ids on a line; the logits go
-// to the dump files as little-endian float32 ([rows, prompt length, vocab]
-// and [steps - 1, rows, vocab]). Without a
+// decode steps, printing each row's generated ids on a line. As the runtime,
+// the prefill computes logits at every prompt position only for
+// --dump-logits, else at each row's last. The logits go to the dump files
+// as little-endian float32 ([rows, prompt length, vocab], each row's last
+// [rows, vocab], and [steps - 1, rows, vocab]). Without a
 // GPU, this checks the kernels' arithmetic and indexing (not their timing
 // or memory model) against the CPU backend and Hugging Face.
 //
@@ -48,7 +50,7 @@ using namespace llamac;
 namespace {
 
 struct Options {
-  std::string lowered, weights, promptIds, dumpLogits, dumpDecodeLogits;
+  std::string lowered, weights, promptIds, dumpLogits, dumpLastLogits, dumpDecodeLogits;
   int64_t newTokens = 1;
 };
 
@@ -82,6 +84,8 @@ Options parseOptions(int argc, char **argv) {
       options.newTokens = parseCount(flag, value());
     else if (flag == "--dump-logits")
       options.dumpLogits = value();
+    else if (flag == "--dump-last-logits")
+      options.dumpLastLogits = value();
     else if (flag == "--dump-decode-logits")
       options.dumpDecodeLogits = value();
     else if (!flag.empty() && flag[0] != '-' && options.lowered.empty())
@@ -91,7 +95,8 @@ Options parseOptions(int argc, char **argv) {
   }
   if (options.lowered.empty() || options.weights.empty() || options.promptIds.empty())
     fail("usage: llamac-gpu-emulate LOWERED.mlir --weights MODEL --prompt-ids 1,2,3 "
-         "[--new-tokens N] [--dump-logits FILE] [--dump-decode-logits FILE]");
+         "[--new-tokens N] [--dump-logits FILE] [--dump-last-logits FILE] "
+         "[--dump-decode-logits FILE]");
   return options;
 }
 
@@ -221,27 +226,36 @@ void writeFloats(const std::string &path, const std::vector<float> &values) {
     fail("cannot write " + path);
 }
 
-/// Each row's greedy next token from the last position of `logits`
-/// ([rows, length, vocab]).
-std::vector<int32_t> greedy(const std::vector<float> &logits, const TokenBatch &batch,
-                            int64_t vocab) {
-  std::vector<int32_t> next;
-  for (int64_t row = 0; row < batch.batchSize; ++row) {
-    const float *last = &logits[((row + 1) * batch.length - 1) * vocab];
-    next.push_back(int32_t(std::max_element(last, last + vocab) - last));
+/// The logits of each row's last position of `logits` ([rows, kept, vocab]).
+std::vector<float> lastPositions(const std::vector<float> &logits, int64_t rows,
+                                 int64_t vocab) {
+  int64_t kept = int64_t(logits.size()) / (rows * vocab);
+  std::vector<float> last;
+  for (int64_t row = 0; row < rows; ++row) {
+    auto begin = logits.begin() + ((row + 1) * kept - 1) * vocab;
+    last.insert(last.end(), begin, begin + vocab);
   }
+  return last;
+}
+
+/// Each row's greedy next token from `last` ([rows, vocab]).
+std::vector<int32_t> greedy(const std::vector<float> &last, int64_t vocab) {
+  std::vector<int32_t> next;
+  for (auto row = last.begin(); row != last.end(); row += vocab)
+    next.push_back(int32_t(std::max_element(row, row + vocab) - row));
   return next;
 }
 
-/// One call of `entry` on `batch`, its first tokens at cache slot `startSlot`.
+/// One call of `entry` on `batch`, its first tokens at cache slot
+/// `startSlot`: the logits of each row's last `kept` positions.
 std::vector<float> step(EntryPointFn entry, void *const *weights, KVCacheRef *cache,
-                        TokenBatch batch, int64_t startSlot, int64_t vocab) {
+                        TokenBatch batch, int64_t startSlot, int64_t kept, int64_t vocab) {
   int64_t rows = batch.batchSize, length = batch.length;
-  std::vector<float> logits(rows * length * vocab);
+  std::vector<float> logits(rows * kept * vocab);
   auto tokenRef = makeDenseMemRef<int32_t, 2>(batch.tokens.data(), {rows, length});
   auto positionRef = makeDenseMemRef<int32_t, 2>(batch.positions.data(), {rows, length});
   auto firstRef = makeDenseMemRef<int32_t, 1>(batch.firstSlot.data(), {rows});
-  auto outRef = makeDenseMemRef<float, 3>(logits.data(), {rows, length, vocab});
+  auto outRef = makeDenseMemRef<float, 3>(logits.data(), {rows, kept, vocab});
   entry(weights, cache, &tokenRef, &positionRef, &firstRef, startSlot, &outRef);
   return logits;
 }
@@ -284,13 +298,16 @@ int main(int argc, char **argv) {
   if (batch.length + options.newTokens > shape[4])
     fail("the prompt and the new tokens need more than the cache's " +
          std::to_string(shape[4]) + " slots");
+  const int64_t promptLength = batch.length, vocab = emulation.vocab;
   std::vector<float> logits =
-      step(emulation.prefill, weightTable.data(), &cacheRef, batch, 0, emulation.vocab);
+      step(emulation.prefill, weightTable.data(), &cacheRef, batch, 0,
+           options.dumpLogits.empty() ? 1 : promptLength, vocab);
   writeFloats(options.dumpLogits, logits);
-  const int64_t promptLength = batch.length;
+  std::vector<float> last = lastPositions(logits, batch.batchSize, vocab);
+  writeFloats(options.dumpLastLogits, last);
   std::vector<std::vector<int32_t>> generated(batch.batchSize);
   std::vector<float> decodeLogits;
-  std::vector<int32_t> next = greedy(logits, batch, emulation.vocab);
+  std::vector<int32_t> next = greedy(last, vocab);
   for (int64_t i = 0; i < options.newTokens; ++i) {
     for (int64_t row = 0; row < batch.batchSize; ++row)
       generated[row].push_back(next[row]);
@@ -298,9 +315,9 @@ int main(int argc, char **argv) {
       break;
     batch = nextDecodeStep(batch, next);
     std::vector<float> stepLogits = step(emulation.decode, weightTable.data(), &cacheRef,
-                                         batch, promptLength + i, emulation.vocab);
+                                         batch, promptLength + i, 1, vocab);
     decodeLogits.insert(decodeLogits.end(), stepLogits.begin(), stepLogits.end());
-    next = greedy(stepLogits, batch, emulation.vocab);
+    next = greedy(stepLogits, vocab);
   }
   for (const std::vector<int32_t> &row : generated) {
     for (size_t i = 0; i < row.size(); ++i)

@@ -1,4 +1,4 @@
-//===- ShapeOpLowering.cpp - reshape, transpose, repeat_kv ----------------===//
+//===- ShapeOpLowering.cpp - reshape, transpose, repeat_kv, last_positions ===//
 #include "compiler/Conversion/LlamaToCPU/Patterns.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
@@ -51,9 +51,9 @@ struct GatherOpLowering : LlamaLoweringPattern<OpTy> {
   /// The result's dynamic sizes.
   virtual SmallVector<Value> resultSizes(OpBuilder &b, Location loc, OpTy op,
                                          Value input) const = 0;
-  /// The input indices read for the result element at `indices`.
+  /// The indices of `input` read for the result element at `indices`.
   virtual SmallVector<Value> sourceIndices(OpBuilder &b, Location loc, OpTy op,
-                                           ValueRange indices) const = 0;
+                                           Value input, ValueRange indices) const = 0;
 
   LogicalResult
   matchAndRewrite(OpTy op, OpAdaptor adaptor,
@@ -66,7 +66,7 @@ struct GatherOpLowering : LlamaLoweringPattern<OpTy> {
     buildParallelLoops(rewriter, loc, sizes,
                        [&](OpBuilder &b, Location nloc, ValueRange ivs) {
                          Value x = memref::LoadOp::create(
-                             b, nloc, input, sourceIndices(b, nloc, op, ivs));
+                             b, nloc, input, sourceIndices(b, nloc, op, input, ivs));
                          memref::StoreOp::create(b, nloc, x, result, ivs);
                        });
     rewriter.replaceOp(op, result);
@@ -88,7 +88,7 @@ struct TransposeOpLowering : GatherOpLowering<llama::TransposeOp> {
   }
 
   SmallVector<Value> sourceIndices(OpBuilder &, Location, llama::TransposeOp op,
-                                   ValueRange indices) const override {
+                                   Value, ValueRange indices) const override {
     SmallVector<Value> source(indices.size());
     for (auto [resultDim, inputDim] : llvm::enumerate(op.getPermutation()))
       source[inputDim] = indices[resultDim];
@@ -109,11 +109,34 @@ struct RepeatKVOpLowering : GatherOpLowering<llama::RepeatKVOp> {
   }
 
   SmallVector<Value> sourceIndices(OpBuilder &b, Location loc,
-                                   llama::RepeatKVOp op,
+                                   llama::RepeatKVOp op, Value,
                                    ValueRange indices) const override {
     SmallVector<Value> source(indices);
     source[1] = arith::DivUIOp::create(b, loc, indices[1],
                                        indexConstant(b, loc, op.getRepeats()));
+    return source;
+  }
+};
+
+/// Position t of the result is position seq - count + t of the input.
+struct LastPositionsOpLowering : GatherOpLowering<llama::LastPositionsOp> {
+  using GatherOpLowering::GatherOpLowering;
+
+  SmallVector<Value> resultSizes(OpBuilder &b, Location loc,
+                                 llama::LastPositionsOp op,
+                                 Value input) const override {
+    SmallVector<Value> sizes = getSizes(b, loc, input);
+    sizes[1] = op.getCount();
+    return sizes;
+  }
+
+  SmallVector<Value> sourceIndices(OpBuilder &b, Location loc,
+                                   llama::LastPositionsOp op, Value input,
+                                   ValueRange indices) const override {
+    Value skipped = arith::SubIOp::create(
+        b, loc, memref::DimOp::create(b, loc, input, 1), op.getCount());
+    SmallVector<Value> source(indices);
+    source[1] = arith::AddIOp::create(b, loc, indices[1], skipped);
     return source;
   }
 };
@@ -123,8 +146,8 @@ struct RepeatKVOpLowering : GatherOpLowering<llama::RepeatKVOp> {
 void populateShapeOpLoweringPatterns(RewritePatternSet &patterns,
                                      const TypeConverter &converter,
                                      const LoweringContext &context) {
-  addLoweringPatterns<ReshapeOpLowering, TransposeOpLowering,
-                      RepeatKVOpLowering>(patterns, converter, context);
+  addLoweringPatterns<ReshapeOpLowering, TransposeOpLowering, RepeatKVOpLowering,
+                      LastPositionsOpLowering>(patterns, converter, context);
 }
 
 } // namespace llamac::cpu

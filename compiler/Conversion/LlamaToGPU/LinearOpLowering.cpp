@@ -483,6 +483,9 @@ Type activationType(GPULowering &l, Value tensor) {
     // down_proj), added to it in float32 by the norm kernel.
     if (auto norm = dyn_cast<llama::AddRMSNormOp>(use.getOwner()))
       return use.get() == norm.getResidual() && !isDecode(use.get());
+    // The rows a kept position copies, in the dtype they are read in.
+    if (auto kept = dyn_cast<llama::LastPositionsOp>(use.getOwner()))
+      return activationType(l, kept.getResult()) == l.tensorCoreType();
     return rotatedBeforeFlashAttention(l, use);
   };
   if (!tensor.use_empty() && llvm::all_of(tensor.getUses(), readsFloat16))

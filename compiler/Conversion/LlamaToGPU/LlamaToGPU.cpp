@@ -94,6 +94,7 @@ LogicalResult lowerOp(Operation *op, GPULowering &l) {
       // Read through GPULowering::weight by their users.
       .Case([](llama::WeightOp) { return success(); })
       .Case([&](llama::EmbeddingOp op) { return lowerEmbedding(op, l); })
+      .Case([&](llama::LastPositionsOp op) { return lowerLastPositions(op, l); })
       .Case([&](llama::MatmulOp op) { return lowerMatmul(op, l); })
       .Case([&](llama::MultiMatmulOp op) { return lowerMultiMatmul(op, l); })
       .Case([&](llama::SwiGLUOp op) { return lowerSwiGLU(op, l); })

@@ -21,6 +21,7 @@
 
 namespace mlir::llama {
 class EmbeddingOp;
+class LastPositionsOp;
 class MatmulOp;
 class MultiMatmulOp;
 class SwiGLUOp;
@@ -199,6 +200,8 @@ private:
 /// One function per op family; each emits the launches for `op` at the
 /// builder's insertion point and records its result buffers.
 mlir::LogicalResult lowerEmbedding(mlir::llama::EmbeddingOp op, GPULowering &l);
+mlir::LogicalResult lowerLastPositions(mlir::llama::LastPositionsOp op,
+                                      GPULowering &l);
 mlir::LogicalResult lowerMatmul(mlir::llama::MatmulOp op, GPULowering &l);
 mlir::LogicalResult lowerMultiMatmul(mlir::llama::MultiMatmulOp op,
                                      GPULowering &l);

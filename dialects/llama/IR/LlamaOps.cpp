@@ -352,6 +352,25 @@ LogicalResult AttentionMaskOp::verify() {
   return success();
 }
 
+LogicalResult LastPositionsOp::verify() {
+  auto input = getInput().getType();
+  auto result = getResult().getType();
+  if (failed(verifyRank(*this, input, 3, "an input [batch, seq, features]")) ||
+      failed(verifyRank(*this, result, 3, "a result [batch, count, features]")))
+    return failure();
+  if (!sizesAgree(result.getDimSize(0), input.getDimSize(0)) ||
+      result.getDimSize(2) != input.getDimSize(2))
+    return emitOpError() << "expects result [batch, count, "
+                         << input.getDimSize(2) << "], got "
+                         << formatShape(result.getShape());
+  // A static count keeps no more positions than there are.
+  if (!result.isDynamicDim(1) && !input.isDynamicDim(1) &&
+      result.getDimSize(1) > input.getDimSize(1))
+    return emitOpError() << "keeps " << result.getDimSize(1) << " of "
+                         << input.getDimSize(1) << " positions";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Fused ops
 //===----------------------------------------------------------------------===//

@@ -269,6 +269,24 @@ def Llama_AttentionMaskOp : Llama_Op<"attention_mask", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Llama_LastPositionsOp : Llama_Op<"last_positions", [Pure]> {
+  let summary = "the last `count` positions of each row";
+  let description = [{
+    `[batch, seq, features] -> [batch, count, features]`: positions
+    `[seq - count, seq)` of every row, `1 <= count <= seq`. Prefill's last
+    layer computes its output projection, MLP, final norm and logits only at
+    the positions its caller reads: each row's last when generating (rows
+    are left-padded, so that is position `seq - 1` of every row), all of
+    them for teacher-forced logits.
+  }];
+  let arguments = (ins Llama_Activation:$input, Index:$count);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $count attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Fused ops (what the fusion passes produce)
 //===----------------------------------------------------------------------===//

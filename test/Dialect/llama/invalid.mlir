@@ -526,6 +526,34 @@ func.func @attention_mask_first_slot(%first: tensor<?x?xi32>, %start: index, %n:
 }
 
 //===----------------------------------------------------------------------===//
+// last_positions
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @last_positions_rank(%x: tensor<?x64xf32>, %n: index) {
+  // expected-error @below {{'llama.last_positions' op expects an input [batch, seq, features] of rank 3, got [?, 64]}}
+  %0 = llama.last_positions %x, %n : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @last_positions_features(%x: tensor<?x?x64xf32>, %n: index) {
+  // expected-error @below {{'llama.last_positions' op expects result [batch, count, 64], got [?, ?, 32]}}
+  %0 = llama.last_positions %x, %n : tensor<?x?x64xf32> -> tensor<?x?x32xf32>
+  return
+}
+
+// -----
+
+func.func @last_positions_count(%x: tensor<?x4x64xf32>, %n: index) {
+  // expected-error @below {{'llama.last_positions' op keeps 8 of 4 positions}}
+  %0 = llama.last_positions %x, %n : tensor<?x4x64xf32> -> tensor<?x8x64xf32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
 // rms_norm / add_rms_norm / swiglu
 //===----------------------------------------------------------------------===//
 

@@ -158,6 +158,14 @@ func.func @attention_mask(%first: tensor<?xi32>, %start: index, %queries: index,
   return %0 : tensor<?x1x?x?xf32>
 }
 
+// CHECK-LABEL: func.func @last_positions
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<?x?x64xf32>, %[[N:[^:]*]]: index)
+// CHECK: llama.last_positions %[[X]], %[[N]] : tensor<?x?x64xf32> -> tensor<?x?x64xf32>
+func.func @last_positions(%x: tensor<?x?x64xf32>, %n: index) -> tensor<?x?x64xf32> {
+  %0 = llama.last_positions %x, %n : tensor<?x?x64xf32> -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
 //===----------------------------------------------------------------------===//
 // Fused ops
 //===----------------------------------------------------------------------===//

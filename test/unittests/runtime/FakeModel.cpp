@@ -39,7 +39,8 @@ static void run(KVCacheRef *cache, MemRefDescriptor<int32_t, 2> *tokens,
                 MemRefDescriptor<float, 3> *output) {
   ++callCount;
   const int64_t batch = tokens->sizes[0], length = tokens->sizes[1];
-  const int64_t outputSize = output->sizes[2];
+  // The output holds the last `kept` positions of each row.
+  const int64_t kept = output->sizes[1], outputSize = output->sizes[2];
   for (int64_t row = 0; row < batch; ++row) {
     for (int64_t t = 0; t < length; ++t) {
       cacheEntry(cache, row, startSlot + t, 0) =
@@ -47,7 +48,7 @@ static void run(KVCacheRef *cache, MemRefDescriptor<int32_t, 2> *tokens,
       cacheEntry(cache, row, startSlot + t, 1) =
           float(element(positions, {row, t}));
     }
-    for (int64_t t = 0; t < length; ++t) {
+    for (int64_t t = length - kept; t < length; ++t) {
       std::vector<int32_t> visibleTokens, visiblePositions;
       for (int64_t slot = element(firstSlot, {row}); slot <= startSlot + t;
            ++slot) {
@@ -58,7 +59,8 @@ static void run(KVCacheRef *cache, MemRefDescriptor<int32_t, 2> *tokens,
           fake::nextIndex(visibleTokens.data(), visiblePositions.data(),
                           int64_t(visibleTokens.size()), outputSize);
       for (int64_t i = 0; i < outputSize; ++i)
-        element(output, {row, t, i}) = fake::outputValue(i, winner);
+        element(output, {row, t - (length - kept), i}) =
+            fake::outputValue(i, winner);
     }
   }
 }

@@ -69,8 +69,10 @@ TEST_F(ManifestTest, ReadsAValidManifest) {
 }
 
 TEST_F(ManifestTest, RefusesAnotherFormatVersion) {
-  EXPECT_THAT(loadError([](json &m) { m["format_version"] = 2; }),
-              HasSubstr("'format_version' is 2, this runtime reads version 1"));
+  // Version 1 artifacts computed every prompt position's logits.
+  EXPECT_THAT(loadError([](json &m) { m["format_version"] = 1; }),
+              HasSubstr("'format_version' is 1, this runtime reads version 2 "
+                        "(compile the model again with this llamac)"));
   EXPECT_THAT(loadError([](json &m) { m["format"] = "onnx"; }),
               HasSubstr("field 'format'"));
 }
