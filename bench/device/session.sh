@@ -6,13 +6,15 @@
 # bench.sh's 7B builds with other GEMM tiles, profile.sh of the mixed wgmma
 # build, its bf16 7B and its 13B shape. Logs, the benchmark's JSON
 # (bench.tgz) and the kernel CSV go to OUT_DIR; the last lines printed are
-# the check's verdict, the benchmark table and the prefill and decode
-# profile.
+# the check's verdict, the benchmark table, the prefill and decode profile
+# and what limits each GEMM (profile.sh).
 # Measured on an H100 (2026-11-27): check 39–46 s, 7B and HF 222 s, profile
 # 35–39 s, bf16 39 s, 13B 63 s: ~400 s in all, within the default budget
-# with room for a machine's slower start; the tiles part (five 7B benches,
-# not yet measured) ~100 s and the wgmma profile ~40 s more, so the 13B part
-# (unchanged since v9) is the one the budget leaves out. For an A/B of two builds on the
+# with room for a machine's slower start. Not yet measured: the tiles part
+# (five 7B benches, ~100 s), the GEMM details each profile now adds (a second
+# Nsight Compute run of four kernels and the SASS, ~20 s) and the wgmma
+# profile (~60 s); the bf16 and 13B parts (unchanged since v9) are the ones
+# the budget leaves out. For an A/B of two builds on the
 # same weights, compare.sh.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
@@ -64,4 +66,6 @@ echo; grep -E "^(FAIL|PASS)" "$out/check.log" | grep -v "^PASS: " ; tail -1 "$ou
 echo; grep -E "^== " "$out/bench.log"
 echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -25
 echo; head -45 "$out/profile.log"
+echo; grep -E "^(swiglu_)?gemm_|^gemm " "$out/profile.log"
 echo; head -25 "$out/profile-wgmma.log"
+echo; grep -E "^(swiglu_)?gemm_|^gemm " "$out/profile-wgmma.log"
