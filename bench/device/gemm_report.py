@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """What limits prefill's GEMMs, from what the GPU machine's tools say.
 
-    gemm_report.py limits DETAILS.csv     Nsight Compute's limits per kernel
+    gemm_report.py limits DETAILS.csv RAW.csv  Nsight Compute's limits per kernel
     gemm_report.py cubin MODEL.so OUT     the cubin model.so embeds, to OUT
     gemm_report.py sass SASS.txt [REGEX]  SASS opcodes per kernel
 
-limits: DETAILS.csv is `ncu --csv --page details` with the SpeedOfLight,
-ComputeWorkloadAnalysis and WarpStateStats sections and the warps' stall
-metrics (profile.sh); one line per kernel launch: its duration, the share of
-the SM's, the memories' and the issue slots' peak it used, and the stall
-reasons that cost the most cycles per issued instruction.
+limits: DETAILS.csv and RAW.csv are `ncu --csv --page details` and `--page
+raw` of one report with the SpeedOfLight, ComputeWorkloadAnalysis and
+WarpStateStats sections (profile.sh); one line per kernel launch: its
+duration, the share of the SM's, the memories' and the issue slots' peak it
+used (details), and the stall reasons that cost the most cycles per issued
+instruction (the raw metrics *issue_stalled_REASON_per_issue_active.ratio).
 
 cubin: model.so holds the kernels' cubin as data (an ELF of machine 190,
 EM_CUDA, inside the host ELF); it is written to OUT for cuobjdump.
@@ -37,7 +38,7 @@ LIMITS = [
     ("Executed Ipc Active", "IPC"),
     ("Warp Cycles Per Issued Instruction", "cycles/issue"),
 ]
-STALL = re.compile(r"issue_stalled_(.+?)_per_issue_active")
+STALL = re.compile(r"issue_stalled_([a-z_]+?)_per_issue_active\.ratio$")
 EM_CUDA = 190
 
 
@@ -48,11 +49,32 @@ def value(text):
         return None
 
 
-def limits(path):
+def csv_rows(path):
     with open(path, newline="") as f:
-        lines = [line for line in f if not line.startswith("==")]
+        # ncu's own "==PROF==" lines may come before the table.
+        return list(csv.DictReader(line for line in f if not line.startswith("==")))
+
+
+def stalls_by_launch(path):
+    """Each launch's stall reasons (cycles per issued instruction), from the
+    raw page: a column per metric, a row per launch (after a row of units)."""
+    stalls = {}
+    for row in csv_rows(path):
+        if not row.get("ID", "").isdigit():
+            continue
+        reasons = stalls.setdefault(int(row["ID"]), {})
+        for name, text in row.items():
+            found = STALL.search(name or "")
+            number = value(text or "")
+            if found and number is not None:
+                reasons[found.group(1)] = number
+    return stalls
+
+
+def limits(details, raw):
+    stalls = stalls_by_launch(raw)
     launches = {}
-    for row in csv.DictReader(lines):
+    for row in csv_rows(details):
         if not row.get("ID", "").isdigit():
             continue
         launch = launches.setdefault(int(row["ID"]), {
@@ -63,8 +85,8 @@ def limits(path):
             launch["metrics"][row.get("Metric Name", "")] = number
             launch["units"][row.get("Metric Name", "")] = row.get("Metric Unit", "")
     if not launches:
-        sys.exit("error: no kernel launches in " + path)
-    for launch in launches.values():
+        sys.exit("error: no kernel launches in " + details)
+    for launch_id, launch in sorted(launches.items()):
         metrics, units = launch["metrics"], launch["units"]
         parts = []
         for name, label in LIMITS:
@@ -72,17 +94,18 @@ def limits(path):
                 continue
             number = metrics[name]
             if name == "Duration":
-                scale = {"ns": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3}
+                scale = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0,
+                         "ms": 1e3, "msecond": 1e3}
                 parts.append(f"{number * scale.get(units[name], 1e-3):.1f} us")
             elif units[name] == "%":
                 parts.append(f"{label} {number:.0f}%")
             else:
                 parts.append(f"{label} {number:.2f}")
-        stalls = sorted(((metrics[name], STALL.search(name).group(1))
-                         for name in metrics if STALL.search(name)), reverse=True)
-        if stalls:
+        worst = sorted(((cycles, reason) for reason, cycles
+                        in stalls.get(launch_id, {}).items()), reverse=True)
+        if worst:
             parts.append("stalls " + ", ".join(f"{reason} {cycles:.2f}"
-                                                for cycles, reason in stalls[:5]))
+                                                for cycles, reason in worst[:5]))
         print(f"{launch['kernel']} {launch['grid']}: " + "; ".join(parts))
 
 
@@ -143,8 +166,8 @@ def sass(path, pattern):
 
 def main():
     args = sys.argv[1:]
-    if args[:1] == ["limits"] and len(args) == 2:
-        limits(args[1])
+    if args[:1] == ["limits"] and len(args) == 3:
+        limits(args[1], args[2])
     elif args[:1] == ["cubin"] and len(args) == 3:
         cubin(args[1], args[2])
     elif args[:1] == ["sass"] and len(args) in (2, 3):

@@ -11,7 +11,7 @@
 #   bash bench/device/profile.sh WEIGHTS_DIR [OUT_DIR] [PROMPT_TOKENS] [ARTIFACT]
 #   (defaults: /tmp/llamac-profile, 128, llama-2-7b-cuda-f16: a build in
 #   .device/artifacts, e.g. one of prepare.sh's llama-2-7b-tiles.txt)
-# Writes OUT_DIR/kernels.csv and gemm-details.csv and prints the tables, then
+# Writes OUT_DIR/kernels.csv and gemm-*.csv and prints the tables, then
 # a line per GEMM: what limits it (gemm_report.py limits) and its SASS
 # opcodes (gemm_report.py sass).
 set -euo pipefail
@@ -38,20 +38,25 @@ python3 "$root/bench/device/kernel_profile.py" "$out/kernels.csv"
 
 # What limits the GEMMs: the first launch of each of layer 0's four (q/k/v,
 # o_proj, gate/up, down_proj) under Nsight Compute's throughput, issue and
-# warp-state sections and the warps' stall reasons, then the SASS of every
-# GEMM kernel (its listing stays in /tmp: megabytes). Neither may end the
-# profile.
+# warp-state sections, whose report gives both the named limits (details
+# page) and the warps' stall reasons (raw page); then the SASS of every GEMM
+# kernel. The report and the listing stay in /tmp (megabytes). Neither step
+# may end the profile.
 prompt=$(seq -s, 100 $((99 + prompt_tokens)))
-if "$ncu" --clock-control none --csv --page details --log-file "$out/gemm-details.csv" \
+report=/tmp/llamac-$artifact-gemm
+rm -f "$report.ncu-rep"
+if "$ncu" --clock-control none --export "$report" \
   --kernel-name regex:gemm_ --launch-count 4 \
   --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats \
-  --metrics regex:smsp__average_warps_issue_stalled_.*_per_issue_active \
   "$device/bin/llamac-run" generate "$device/artifacts/$artifact.lmc" \
-  --weights "$weights" --prompt-ids "$prompt" --max-new-tokens 1 --no-cuda-graph >/dev/null; then
-  python3 "$root/bench/device/gemm_report.py" limits "$out/gemm-details.csv" ||
-    echo "gemm limits: not read from $out/gemm-details.csv"
+  --weights "$weights" --prompt-ids "$prompt" --max-new-tokens 1 --no-cuda-graph \
+  >"$out/gemm-ncu.log" 2>&1 &&
+  "$ncu" --import "$report.ncu-rep" --csv --page details >"$out/gemm-details.csv" &&
+  "$ncu" --import "$report.ncu-rep" --csv --page raw >"$out/gemm-raw.csv"; then
+  python3 "$root/bench/device/gemm_report.py" limits "$out/gemm-details.csv" \
+    "$out/gemm-raw.csv" || echo "gemm limits: not read from $out/gemm-details.csv"
 else
-  echo "gemm limits: ncu failed (see $out/gemm-details.csv)"
+  echo "gemm limits: ncu failed (see $out/gemm-ncu.log)"
 fi
 cuobjdump=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
 sass=/tmp/llamac-$artifact.sass
