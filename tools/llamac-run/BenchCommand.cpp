@@ -18,9 +18,9 @@ Decode follows the -p prompt or, with --ctx C, fills the last -n slots of a
 C-token context (after an untimed prompt of C - n tokens; n < C <= max_seq).
 Prints a markdown table, or one JSON object with --json (its key in brackets):
   device            the GPU (CUDA artifacts) or the host CPU [device]
-  prompt tok/s      -p over the wall time of the prefill call, copying the
-                    last position's logits back to the host included, as
-                    generation does [prompt_tokens_per_second]
+  prompt tok/s      -p over the wall time of the prefill call, which computes
+                    (and copies to the host) the last position's logits only,
+                    as generation does [prompt_tokens_per_second]
   decode tok/s      -n over the wall time of the decode steps, each with its
                     input and logit copies [decode_tokens_per_second];
                     ms/token is its inverse [decode_ms_per_token]
