@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What limits prefill's GEMMs, from what the GPU machine's tools say.
+"""What limits the linear kernels, from what the GPU machine's tools say.
 
     gemm_report.py limits DETAILS.csv RAW.csv  Nsight Compute's limits per kernel
     gemm_report.py cubin MODEL.so OUT     the cubin model.so embeds, to OUT
@@ -18,7 +18,7 @@ EM_CUDA, inside the host ELF); it is written to OUT for cuobjdump.
 sass: SASS.txt is `cuobjdump -sass` of that cubin; for each kernel whose
 name matches REGEX (default "gemm"), its instruction count and the opcodes
 that make it up, most frequent first: mma.sync is HMMA, wgmma HGMMA,
-ldmatrix LDSM, cp.async LDGSTS, barriers BAR.
+ldmatrix LDSM, cp.async LDGSTS, barriers BAR, 16-byte loads LDG.
 
 Python 3 standard library only.
 """

@@ -11,9 +11,9 @@
 #   bash bench/device/profile.sh WEIGHTS_DIR [OUT_DIR] [PROMPT_TOKENS] [ARTIFACT]
 #   (defaults: /tmp/llamac-profile, 128, llama-2-7b-cuda-f16: a build in
 #   .device/artifacts, e.g. one of prepare.sh's llama-2-7b-tiles.txt)
-# Writes OUT_DIR/kernels.csv and gemm-*.csv and prints the tables, then
-# a line per GEMM: what limits it (gemm_report.py limits) and its SASS
-# opcodes (gemm_report.py sass).
+# Writes OUT_DIR/kernels.csv, gemm-*.csv and matvec-*.csv and prints the
+# tables, then a line per linear kernel: what limits it (gemm_report.py
+# limits) and its SASS opcodes (gemm_report.py sass).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,33 +36,51 @@ mkdir -p "$out"
   --ignore-eos --no-cuda-graph >/dev/null
 python3 "$root/bench/device/kernel_profile.py" "$out/kernels.csv"
 
-# What limits the GEMMs: the first launch of each of layer 0's four (q/k/v,
-# o_proj, gate/up, down_proj) under Nsight Compute's throughput, issue and
+# What limits the linear kernels (LLAMAC_PROFILE_LIMITS: "gemm" for
+# prefill's GEMMs, "matvec" for decode's matrix-vector kernels; both by
+# default): the first launch of each of layer 0's four (q/k/v, o_proj,
+# gate/up, down_proj) under Nsight Compute's throughput, issue and
 # warp-state sections, whose report gives both the named limits (details
-# page) and the warps' stall reasons (raw page); then the SASS of every GEMM
-# kernel. The report and the listing stay in /tmp (megabytes). Neither step
-# may end the profile.
+# page) and the warps' stall reasons (raw page); then the SASS opcodes of
+# every kernel of the kind. Reports and listings stay in /tmp (megabytes).
+# None of it may end the profile.
 prompt=$(seq -s, 100 $((99 + prompt_tokens)))
-report=/tmp/llamac-$artifact-gemm
-rm -f "$report.ncu-rep"
-if "$ncu" --clock-control none --export "$report" \
-  --kernel-name regex:gemm_ --launch-count 4 \
-  --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats \
-  "$device/bin/llamac-run" generate "$device/artifacts/$artifact.lmc" \
-  --weights "$weights" --prompt-ids "$prompt" --max-new-tokens 1 --no-cuda-graph \
-  >"$out/gemm-ncu.log" 2>&1 &&
-  "$ncu" --import "$report.ncu-rep" --csv --page details >"$out/gemm-details.csv" &&
-  "$ncu" --import "$report.ncu-rep" --csv --page raw >"$out/gemm-raw.csv"; then
-  python3 "$root/bench/device/gemm_report.py" limits "$out/gemm-details.csv" \
-    "$out/gemm-raw.csv" || echo "gemm limits: not read from $out/gemm-details.csv"
-else
-  echo "gemm limits: ncu failed (see $out/gemm-ncu.log)"
-fi
 cuobjdump=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
 sass=/tmp/llamac-$artifact.sass
-if python3 "$root/bench/device/gemm_report.py" cubin "$device/artifacts/$artifact.lmc/model.so" \
-  "$sass.cubin" >/dev/null && "$cuobjdump" -sass "$sass.cubin" >"$sass"; then
-  python3 "$root/bench/device/gemm_report.py" sass "$sass" || echo "gemm sass: not read"
-else
-  echo "gemm sass: cuobjdump failed"
+if ! python3 "$root/bench/device/gemm_report.py" cubin \
+  "$device/artifacts/$artifact.lmc/model.so" "$sass.cubin" >/dev/null ||
+  ! "$cuobjdump" -sass "$sass.cubin" >"$sass"; then
+  rm -f "$sass"
 fi
+
+# limits KIND KERNEL_REGEX NEW_TOKENS
+limits() {
+  local kind=$1 kernels=$2 new_tokens=$3 report=/tmp/llamac-$artifact-$1
+  rm -f "$report.ncu-rep"
+  if "$ncu" --clock-control none --export "$report" \
+    --kernel-name "regex:$kernels" --launch-count 4 \
+    --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats \
+    "$device/bin/llamac-run" generate "$device/artifacts/$artifact.lmc" \
+    --weights "$weights" --prompt-ids "$prompt" --max-new-tokens "$new_tokens" \
+    --ignore-eos --no-cuda-graph >"$out/$kind-ncu.log" 2>&1 &&
+    "$ncu" --import "$report.ncu-rep" --csv --page details >"$out/$kind-details.csv" &&
+    "$ncu" --import "$report.ncu-rep" --csv --page raw >"$out/$kind-raw.csv"; then
+    python3 "$root/bench/device/gemm_report.py" limits "$out/$kind-details.csv" \
+      "$out/$kind-raw.csv" || echo "$kind limits: not read from $out/$kind-details.csv"
+  else
+    echo "$kind limits: ncu failed (see $out/$kind-ncu.log)"
+  fi
+  if [ -f "$sass" ]; then
+    python3 "$root/bench/device/gemm_report.py" sass "$sass" "$kernels" ||
+      echo "$kind sass: not read"
+  else
+    echo "$kind sass: cuobjdump failed"
+  fi
+}
+for kind in ${LLAMAC_PROFILE_LIMITS:-gemm matvec}; do
+  case $kind in
+    gemm) limits gemm '^(swiglu_)?gemm_' 1 ;;
+    # The decode step after the prompt: its kernels, not prefill's.
+    matvec) limits matvec '^(matvec|swiglu)_f' 2 ;;
+  esac
+done

@@ -7,13 +7,14 @@
 # build, its bf16 7B and its 13B shape. Logs, the benchmark's JSON
 # (bench.tgz) and the kernel CSV go to OUT_DIR; the last lines printed are
 # the check's verdict, the benchmark table, the prefill and decode profile
-# and what limits each GEMM (profile.sh).
+# and what limits each linear kernel (profile.sh).
 # Measured on an H100 (2026-11-27): check 39–46 s, 7B and HF 222 s, profile
 # 35–39 s, bf16 39 s, 13B 63 s: ~400 s in all, within the default budget
 # with room for a machine's slower start. Not yet measured: the tiles part
-# (five 7B benches, ~100 s), the GEMM details each profile now adds (a second
-# Nsight Compute run of four kernels and the SASS, ~20 s) and the wgmma
-# profile (~60 s); the bf16 and 13B parts (unchanged since v9) are the ones
+# (five 7B benches, ~100 s), the linear kernels' limits the profiles now add
+# (an Nsight Compute run of four kernels each for prefill's GEMMs and
+# decode's matrix-vector kernels, and the SASS: ~40 s, ~20 s for the wgmma
+# build's GEMMs) and the wgmma profile (~60 s); the bf16 and 13B parts (unchanged since v9) are the ones
 # the budget leaves out. For an A/B of two builds on the
 # same weights, compare.sh.
 #
@@ -55,7 +56,7 @@ part 60 "profile.sh" "$out/profile.log" \
 LLAMAC_BENCH_PARTS=tiles part 60 "bench.sh tiles" "$out/bench.log" bash "$here/bench.sh" "$results"
 # The kernels of the build whose wide GEMMs run on 128x256/wgmma and narrow
 # ones on 128x128/wgmma: what each wgmma GEMM reaches, for the next step.
-part 60 "profile.sh wgmma" "$out/profile-wgmma.log" \
+LLAMAC_PROFILE_LIMITS=gemm part 60 "profile.sh wgmma" "$out/profile-wgmma.log" \
   bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out/wgmma" 512 \
   llama-2-7b-cuda-f16-wgmma-128x256-narrow-128x128
 LLAMAC_BENCH_PARTS=bf16 part 60 "bench.sh bf16" "$out/bench.log" bash "$here/bench.sh" "$results"
@@ -66,6 +67,6 @@ echo; grep -E "^(FAIL|PASS)" "$out/check.log" | grep -v "^PASS: " ; tail -1 "$ou
 echo; grep -E "^== " "$out/bench.log"
 echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -25
 echo; head -45 "$out/profile.log"
-echo; grep -E "^(swiglu_)?gemm_|^gemm " "$out/profile.log"
+echo; grep -E "^((swiglu_)?gemm|matvec|swiglu)[_ ]" "$out/profile.log"
 echo; head -25 "$out/profile-wgmma.log"
-echo; grep -E "^(swiglu_)?gemm_|^gemm " "$out/profile-wgmma.log"
+echo; grep -E "^((swiglu_)?gemm|matvec|swiglu)[_ ]" "$out/profile-wgmma.log"
