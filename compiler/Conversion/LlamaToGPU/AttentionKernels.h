@@ -10,6 +10,10 @@
 
 #include "compiler/Conversion/LlamaToGPU/Lowering.h"
 
+namespace mlir::memref {
+class GlobalOp;
+} // namespace mlir::memref
+
 namespace llamac::gpu {
 
 /// What the attention kernels need to know about the cache and the heads.
@@ -28,6 +32,10 @@ struct AttentionShape {
 std::pair<mlir::Value, mlir::Value> rotate(DeviceBuilder &d, mlir::Value table,
                                            mlir::Value position, mlir::Value i,
                                            mlir::Value x1, mlir::Value x2);
+/// The same with the angle's cosine and sine given.
+std::pair<mlir::Value, mlir::Value> rotateBy(DeviceBuilder &d, mlir::Value cos,
+                                             mlir::Value sin, mlir::Value x1,
+                                             mlir::Value x2);
 
 /// Offsets of the keys of `kvHead` of `row` in the cache; its values
 /// follow half a layer later.
@@ -42,6 +50,27 @@ bool flashAttentionApplies(GPULowering &l, const AttentionShape &shape);
 /// tensor cores: rope_qkv reads them, and rounds what it writes to the
 /// cache's dtype anyway, so they may arrive in float16 (activationType).
 bool rotatedBeforeFlashAttention(GPULowering &l, mlir::OpOperand &use);
+
+/// What rope_qkv does before a prefill attention on the tensor cores, for
+/// the q/k/v GEMM to do in its epilogue instead (TensorCoreGemm.cpp): the
+/// attention's shape, and the host values of the cosine and sine of every
+/// token's angles (flat float32 [rows, tokens, head_dim / 2, 2], computed
+/// once per prefill for all layers), the cache (flat, the cache's dtype),
+/// start, tokens per row and the offset of its layer in the cache.
+struct RotaryEpilogue {
+  AttentionShape shape;
+  mlir::Value angles, cache, start, tokens, layerBase;
+};
+
+/// The prefill attention on the tensor cores that reads `projections` (a
+/// q/k/v GEMM's results) as its query, key and value, each its only use:
+/// the GEMM then rotates and stores them itself, and no rope_qkv runs.
+/// Null otherwise.
+mlir::Operation *attentionRotatedByProjection(GPULowering &l,
+                                              mlir::ValueRange projections);
+/// The epilogue that GEMM runs for `attention` (host values at `loc`).
+RotaryEpilogue rotaryEpilogueOf(GPULowering &l, mlir::Location loc,
+                                mlir::Operation *attention);
 
 /// Queries (consecutive tokens of one head and row) a block of the
 /// tensor-core prefill attention computes, and its threads.

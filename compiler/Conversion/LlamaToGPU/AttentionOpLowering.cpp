@@ -11,7 +11,11 @@
 //    the slots of all earlier tokens. Before the tensor-core attention
 //    (FlashAttention.cpp: f16 and bf16 models) it is rope_qkv, which also
 //    rotates the queries of the kv head's group into a scratch buffer in
-//    the cache's dtype.
+//    the cache's dtype; where the q/k/v projection's tensor-core GEMM is
+//    their only producer, that GEMM does this in its epilogue instead
+//    (attentionRotatedByProjection, TensorCoreGemm.cpp), reading the
+//    angles' cosines and sines that one rope_angles launch per prefill
+//    computes for every layer, and no rope_qkv runs.
 //  * SIMT prefill attention (float32, and head_dims the tensor-core kernel
 //    does not take): one block per (up to 4 consecutive tokens, head,
 //    row), so each key and value row the block reads serves all its
@@ -66,17 +70,27 @@ std::string AttentionShape::suffix(GPULowering &l) const {
          (decode ? "_decode" : "_prefill");
 }
 
-std::pair<Value, Value> rotate(DeviceBuilder &d, Value table, Value position,
-                               Value i, Value x1, Value x2) {
+/// The cosine and sine of the angle of pair i at `position`.
+static std::pair<Value, Value> cosSinAt(DeviceBuilder &d, Value table, Value position,
+                                        Value i) {
   OpBuilder &b = d.builder();
   Location loc = d.location();
   Value position32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), position);
   Value angle = d.fmul(arith::SIToFPOp::create(b, loc, b.getF32Type(), position32),
                        memref::LoadOp::create(b, loc, table, i));
-  Value cos = math::CosOp::create(b, loc, angle);
-  Value sin = math::SinOp::create(b, loc, angle);
+  return {math::CosOp::create(b, loc, angle), math::SinOp::create(b, loc, angle)};
+}
+
+std::pair<Value, Value> rotateBy(DeviceBuilder &d, Value cos, Value sin, Value x1,
+                                 Value x2) {
   return {d.fsub(d.fmul(x1, cos), d.fmul(x2, sin)),
           d.fadd(d.fmul(x2, cos), d.fmul(x1, sin))};
+}
+
+std::pair<Value, Value> rotate(DeviceBuilder &d, Value table, Value position,
+                               Value i, Value x1, Value x2) {
+  auto [cos, sin] = cosSinAt(d, table, position, i);
+  return rotateBy(d, cos, sin, x1, x2);
 }
 
 Value keyBaseOf(DeviceBuilder &d, const AttentionShape &shape, Value layerBase,
@@ -729,7 +743,76 @@ AttentionShape shapeOf(llama::AttentionOp op) {
                         op.getPositions().getType().getDimSize(1) == 1};
 }
 
+/// The rotary inverse frequencies of `op` as a device table, named by the
+/// exact bits of theta and scale: distinct tables never share a name.
+memref::GlobalOp ropeTable(GPULowering &l, llama::AttentionOp op) {
+  int64_t headDim = op.getHeadDim();
+  double theta = op.getRopeTheta().convertToDouble();
+  double scale = op.getRopeScale().convertToDouble();
+  std::string name =
+      llvm::formatv("rope_inv_freq_d{0}_{1:x16}_{2:x16}", headDim,
+                    llvm::bit_cast<uint64_t>(theta), llvm::bit_cast<uint64_t>(scale));
+  return l.getOrCreateDeviceTable(name, inverseFrequencies(headDim, theta, scale));
+}
+
+/// Where layer `op.getLayer()` starts in the flat cache.
+Value layerBaseOf(GPULowering &l, Location loc, llama::AttentionOp op) {
+  return l.index(loc, 2 * static_cast<int64_t>(op.getLayer()) * shapeOf(op).halfLayer());
+}
+
 } // namespace
+
+Operation *attentionRotatedByProjection(GPULowering &l, ValueRange projections) {
+  if (projections.size() != 3 ||
+      !llvm::all_of(projections, [](Value v) { return v.hasOneUse(); }))
+    return nullptr;
+  auto op = dyn_cast<llama::AttentionOp>(*projections[0].getUsers().begin());
+  if (!op || op.getQuery() != projections[0] || op.getKey() != projections[1] ||
+      op.getValue() != projections[2])
+    return nullptr;
+  AttentionShape shape = shapeOf(op);
+  return !shape.decode && flashAttentionApplies(l, shape) ? op : nullptr;
+}
+
+RotaryEpilogue rotaryEpilogueOf(GPULowering &l, Location loc, Operation *attention) {
+  auto op = cast<llama::AttentionOp>(attention);
+  AttentionShape shape = shapeOf(op);
+  Value positions = l.bufferOf(op.getPositions());
+  Value rows = l.dim(loc, positions, 0), tokens = l.dim(loc, positions, 1);
+  memref::GlobalOp table = ropeTable(l, op);
+  // Every layer rotates at the same positions with the same frequencies:
+  // the first computes the angles' cosines and sines for all of them, at the
+  // function's location (the work is the prefill's, not a layer's).
+  Value &angles = l.rotaryAngles(table.getSymName());
+  if (!angles) {
+    Location functionLoc = l.builder().getInsertionBlock()->getParentOp()->getLoc();
+    int64_t half = shape.headDim / 2;
+    auto anglesType = MemRefType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic, half, 2}, l.builder().getF32Type());
+    angles = l.flatten(functionLoc,
+                       l.allocateScratch(functionLoc, anglesType, {rows, tokens}));
+    auto kernel = l.getOrCreateKernel(
+        ("rope_angles_d" + std::to_string(shape.headDim) + "_" + table.getSymName()).str(),
+        {l.flatType(l.builder().getI32Type()), angles.getType()}, {},
+        [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
+          Value tableRef = memref::GetGlobalOp::create(d.builder(), d.location(),
+                                                       table.getType(), table.getSymName());
+          Value token = d.blockId(mlir::gpu::Dimension::x);
+          Value i = d.threadId();
+          auto [cos, sin] =
+              cosSinAt(d, tableRef, d.loadIndex(f.getArgument(0), token), i);
+          Value at = d.mul(d.add(d.mul(token, d.index(half)), i), d.index(2));
+          d.storeF32(cos, f.getArgument(1), at);
+          d.storeF32(sin, f.getArgument(1), d.add(at, d.index(1)));
+        });
+    Value one = l.index(functionLoc, 1);
+    Value rowsTokens = arith::MulIOp::create(l.builder(), functionLoc, rows, tokens);
+    l.launch(functionLoc, kernel, {rowsTokens, one, one}, half,
+             {l.flatten(functionLoc, positions), angles});
+  }
+  return RotaryEpilogue{shape, angles, l.cache(loc, op.getCache()), op.getStart(),
+                        tokens, layerBaseOf(l, loc, op)};
+}
 
 bool rotatedBeforeFlashAttention(GPULowering &l, OpOperand &use) {
   auto op = dyn_cast<llama::AttentionOp>(use.getOwner());
@@ -753,16 +836,7 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
   if (shape.headDim % 2 != 0 || shape.headDim / 2 > 1024)
     return op.emitOpError("head_dim must be even and at most 2048 on CUDA");
 
-  SmallVector<float> frequencies =
-      inverseFrequencies(shape.headDim, op.getRopeTheta().convertToDouble(),
-                         op.getRopeScale().convertToDouble());
-  // Named by the exact bits of theta and scale: distinct tables never share
-  // a name.
-  std::string tableName = llvm::formatv(
-      "rope_inv_freq_d{0}_{1:x16}_{2:x16}", shape.headDim,
-      llvm::bit_cast<uint64_t>(op.getRopeTheta().convertToDouble()),
-      llvm::bit_cast<uint64_t>(op.getRopeScale().convertToDouble()));
-  memref::GlobalOp table = l.getOrCreateDeviceTable(tableName, frequencies);
+  memref::GlobalOp table = ropeTable(l, op);
 
   Value query = l.bufferOf(op.getQuery());
   Value key = l.bufferOf(op.getKey());
@@ -777,8 +851,7 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
 
   Value rows = l.dim(loc, positions, 0);
   Value tokens = l.dim(loc, positions, 1);
-  Value layerBase = l.index(loc, 2 * static_cast<int64_t>(op.getLayer()) *
-                                     shape.halfLayer());
+  Value layerBase = layerBaseOf(l, loc, op);
   Value start = op.getStart();
   Value flatPositions = l.flatten(loc, positions);
   Value flatFirstSlot = l.flatten(loc, firstSlot);
@@ -787,30 +860,35 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
       b, loc, b.getF32FloatAttr(op.getScale().convertToFloat()));
   Value heads = l.index(loc, shape.numHeads);
   if (!shape.decode) {
-    SmallVector<Value> ropeArgs = {l.flatten(loc, key), l.flatten(loc, value), flatPositions,
-                                   cache, start, tokens, layerBase};
-    int64_t ropeHeads = ropeHeadsPerBlock(shape);
-    std::array<Value, 3> ropeGrid = {
-        tokens, l.index(loc, shape.numKVHeads / ropeHeads), rows};
-    int64_t ropeThreads = ropeHeads * shape.headDim / 2;
+    // rope_kv, or rope_qkv with `queryArgs` (the queries, their rotated copy).
+    auto launchRope = [&](bool rotateQueries, ArrayRef<Value> queryArgs) {
+      SmallVector<Value> args = {l.flatten(loc, key), l.flatten(loc, value), flatPositions,
+                                 cache, start, tokens, layerBase};
+      llvm::append_range(args, queryArgs);
+      int64_t ropeHeads = ropeHeadsPerBlock(shape);
+      l.launch(loc, getRopeKVKernel(l, shape, table, rotateQueries, elementType(key)),
+               {tokens, l.index(loc, shape.numKVHeads / ropeHeads), rows},
+               ropeHeads * shape.headDim / 2, args);
+    };
     if (flash) {
-      // The tensor-core attention reads its queries rotated and rounded.
-      auto rotatedType = MemRefType::get(
-          {ShapedType::kDynamic, ShapedType::kDynamic, shape.numHeads, shape.headDim},
-          l.cacheType());
-      Value rotated = l.flatten(loc, l.allocateScratch(loc, rotatedType, {rows, tokens}));
-      ropeArgs.append({l.flatten(loc, query), rotated});
-      l.launch(loc,
-               getRopeKVKernel(l, shape, table, /*rotateQueries=*/true, elementType(key)),
-               ropeGrid, ropeThreads, ropeArgs);
+      // The tensor-core attention reads its queries rotated and rounded:
+      // by the q/k/v GEMM's epilogue, or else by rope_qkv.
+      Value rotated = l.rotatedQueries(op);
+      if (rotated) {
+        rotated = l.flatten(loc, rotated);
+      } else {
+        auto rotatedType = MemRefType::get(
+            {ShapedType::kDynamic, ShapedType::kDynamic, shape.numHeads, shape.headDim},
+            l.cacheType());
+        rotated = l.flatten(loc, l.allocateScratch(loc, rotatedType, {rows, tokens}));
+        launchRope(/*rotateQueries=*/true, {l.flatten(loc, query), rotated});
+      }
       l.launch(loc, getFlashAttentionKernel(l, shape, elementType(result)),
                {l.ceilDiv(loc, tokens, kFlashQueries), heads, rows}, kFlashThreads,
                {rotated, flatFirstSlot, cache, l.flatten(loc, result), start, tokens,
                 layerBase, scale});
     } else {
-      l.launch(loc,
-               getRopeKVKernel(l, shape, table, /*rotateQueries=*/false, elementType(key)),
-               ropeGrid, ropeThreads, ropeArgs);
+      launchRope(/*rotateQueries=*/false, {});
       l.launch(loc, getAttentionKernel(l, shape, table, elementType(result)),
                {l.ceilDiv(loc, tokens, queriesPerBlock(shape)), heads, rows},
                kAttentionThreads,

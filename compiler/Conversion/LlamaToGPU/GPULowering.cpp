@@ -46,6 +46,8 @@ LogicalResult GPULowering::beginFunction(func::FuncOp func) {
     return func.emitOpError("has no `llama.weight_table` argument");
   buffers.clear();
   foldedNorms.clear();
+  rotatedQueryBuffers.clear();
+  angleBuffers.clear();
   Location loc = func.getLoc();
   b.setInsertionPointToStart(&func.getBody().front());
   auto tokenType = mlir::gpu::AsyncTokenType::get(b.getContext());

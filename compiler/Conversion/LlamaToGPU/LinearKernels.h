@@ -16,11 +16,13 @@
 
 namespace llamac::gpu {
 
+struct RotaryEpilogue;
+
 /// The weights, output and feature count of the output group that feature
-/// block `block` belongs to, and the group's first block.
+/// block `block` belongs to, the group's first block and its index.
 struct OutputGroup {
   llvm::SmallVector<mlir::Value> weights;
-  mlir::Value out, outFeatures, firstBlock;
+  mlir::Value out, outFeatures, firstBlock, index;
 };
 
 /// Picks the output group of `block` (block-uniform selects, no branch).
@@ -80,11 +82,14 @@ bool tensorCoresApply(GPULowering &l, const LinearShape &shape);
 
 /// Launches the tensor-core kernel for `rows` rows of `input` (float16);
 /// `weights` and `outs` are flat buffers as the matrix-vector kernel takes
-/// them, `outs` all float32 or all float16 (activationType).
+/// them, `outs` all float32 or all float16 (activationType). With `rotary`
+/// (a q/k/v projection, see attentionRotatedByProjection) the kernel does
+/// rope_qkv's work: `outs` are the rotated queries and the cache twice (the
+/// keys' and the values' destination).
 void launchTensorCoreGemm(GPULowering &l, mlir::Location loc,
                           const LinearShape &shape, mlir::Value input,
                           mlir::ValueRange weights, mlir::ValueRange outs,
-                          mlir::Value rows);
+                          mlir::Value rows, const RotaryEpilogue *rotary = nullptr);
 
 } // namespace llamac::gpu
 

@@ -377,13 +377,27 @@ LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensor
         return activationType(l, result) == l.tensorCoreType();
       }))
     outElement = l.tensorCoreType();
+  Value rows = l.rowCount(loc, input);
+  Operation *attention = tensorCores && outElement == l.cacheType()
+                             ? attentionRotatedByProjection(l, resultTensors)
+                             : nullptr;
+  if (attention) {
+    // Only the rotated queries get a buffer; keys and values go to the cache.
+    Value queries = l.allocate(loc, resultTensors[0], input, outElement);
+    l.setBuffer(resultTensors[0], queries);
+    l.setRotatedQueries(attention, queries);
+    RotaryEpilogue rotary = rotaryEpilogueOf(l, loc, attention);
+    launchTensorCoreGemm(l, loc, shape, l.flatten(loc, input), weights,
+                         {l.flatten(loc, queries), rotary.cache, rotary.cache}, rows,
+                         &rotary);
+    return success();
+  }
   SmallVector<Value> results, outs;
   for (Value tensor : resultTensors) {
     results.push_back(l.allocate(loc, tensor, input, outElement));
     outs.push_back(l.flatten(loc, results.back()));
     l.setBuffer(tensor, results.back());
   }
-  Value rows = l.rowCount(loc, input);
   // Decode (one token per row) streams the weights once per row; prefill
   // multiplies many rows by each weight tile.
   if (tensorCores) {
@@ -421,6 +435,7 @@ OutputGroup selectOutputGroup(DeviceBuilder &d, ArrayRef<int64_t> outFeatures,
     group.out = outs[g];
     group.outFeatures = d.index(outFeatures[g]);
     group.firstBlock = d.index(firstBlock);
+    group.index = d.index(g);
     return group;
   };
   SmallVector<int64_t> firstBlocks = {0};
@@ -443,6 +458,7 @@ OutputGroup selectOutputGroup(DeviceBuilder &d, ArrayRef<int64_t> outFeatures,
     chosen.out = select(candidate.out, chosen.out);
     chosen.outFeatures = select(candidate.outFeatures, chosen.outFeatures);
     chosen.firstBlock = select(candidate.firstBlock, chosen.firstBlock);
+    chosen.index = select(candidate.index, chosen.index);
   }
   return chosen;
 }

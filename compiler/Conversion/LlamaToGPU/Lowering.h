@@ -124,6 +124,18 @@ public:
     auto found = foldedNorms.find(tensor);
     return found == foldedNorms.end() ? nullptr : &found->second;
   }
+  /// Records that the q/k/v GEMM before `attention` rotated its queries
+  /// into `buffer` and wrote its keys and values to the cache.
+  void setRotatedQueries(mlir::Operation *attention, mlir::Value buffer) {
+    rotatedQueryBuffers[attention] = buffer;
+  }
+  /// Those queries, or null where the attention rotates its own.
+  mlir::Value rotatedQueries(mlir::Operation *attention) const {
+    return rotatedQueryBuffers.lookup(attention);
+  }
+  /// The function's buffer of rotary cosines and sines for the inverse
+  /// frequencies `table` names, once set (RotaryEpilogue).
+  mlir::Value &rotaryAngles(llvm::StringRef table) { return angleBuffers[table]; }
 
   /// A buffer for `result`, a new op result: the entry function's output
   /// when `result` is materialized into it, else a `memref.alloc` that the
@@ -195,6 +207,8 @@ private:
   mlir::arith::ConstantIndexOp arenaSize;
   llvm::DenseMap<mlir::Value, mlir::Value> buffers;
   llvm::DenseMap<mlir::Value, RowNorm> foldedNorms;
+  llvm::DenseMap<mlir::Operation *, mlir::Value> rotatedQueryBuffers;
+  llvm::StringMap<mlir::Value> angleBuffers;
 };
 
 /// One function per op family; each emits the launches for `op` at the

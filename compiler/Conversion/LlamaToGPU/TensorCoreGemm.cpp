@@ -70,7 +70,18 @@
 // of the dense rate (bench/NOTES.md, v9); wgmma spends no warp's issue slots
 // or registers on moving operands.
 //
+// A q/k/v projection whose results only a prefill attention on the tensor
+// cores reads does that attention's rope_qkv work in its epilogue
+// (RotaryEpilogue, storeRotated): the tile's f16 results go through the
+// free stages, each thread then takes pairs (i, i + d/2) of a head (a tile's
+// features are whole heads: head_dim divides them), rotates the queries'
+// and keys' with the cosines and sines rope_angles computed for every
+// token, and stores queries in place, keys and values at their slots of the
+// cache: the bits rope_qkv stored, without its launch and its reading of
+// q, k and v back.
+//
 //===----------------------------------------------------------------------===//
+#include "compiler/Conversion/LlamaToGPU/AttentionKernels.h"
 #include "compiler/Conversion/LlamaToGPU/LinearKernels.h"
 #include "compiler/Conversion/LlamaToGPU/TensorCoreOps.h"
 #include "dialects/llama/IR/LlamaOps.h"
@@ -163,22 +174,24 @@ SmallVector<int64_t> blocksPerGroup(const LinearShape &shape, const GemmLayout &
   });
 }
 
-std::string gemmName(const LinearShape &shape, const GemmLayout &layout, Type compute,
-                     Type outElement) {
-  return std::string(shape.gated ? "swiglu_gemm_" : "gemm_") + typeName(compute) +
+std::string gemmName(GPULowering &l, const LinearShape &shape, const GemmLayout &layout,
+                     Type outElement, const RotaryEpilogue *rotary) {
+  return std::string(shape.gated ? "swiglu_gemm_" : "gemm_") + typeName(l.computeType()) +
          "_k" + std::to_string(shape.inFeatures) + shape.featuresSuffix() +
-         layout.suffix() + narrowedSuffix("out", outElement);
+         layout.suffix() + narrowedSuffix("out", outElement) +
+         (rotary ? "_rope_" + rotary->shape.suffix(l) : "");
 }
 
 /// Builds the kernel's body; see the file comment for the tiling.
 class GemmKernelBuilder {
 public:
   GemmKernelBuilder(DeviceBuilder &d, const LinearShape &shape,
-                    const GemmLayout &layout, mlir::gpu::GPUFuncOp f,
-                    Value rowStages, Value weightStages)
+                    const GemmLayout &layout, const RotaryEpilogue *rotary,
+                    mlir::gpu::GPUFuncOp f, Value rowStages, Value weightStages)
       : d(d), b(d.builder()), loc(d.location()), shape(shape), layout(layout),
-        f16(b.getF16Type()), featureFragments(layout.featureFragments()),
-        rowStages(rowStages), weightStages(weightStages) {
+        rotary(rotary), f16(b.getF16Type()),
+        featureFragments(layout.featureFragments()), rowStages(rowStages),
+        weightStages(weightStages) {
     bindArguments(f);
   }
 
@@ -210,7 +223,20 @@ private:
   SmallVector<Value> multiplySlice(Value stageIndex, ValueRange acc);
   SmallVector<Value> multiplySliceByWarps(Value stageIndex, ValueRange acc);
   SmallVector<Value> multiplySliceByWarpgroups(Value stageIndex, ValueRange acc);
+  /// Hands each of the thread's result pairs, with its row and feature (of
+  /// its weight) in the tile, to `store`; gated, silu(gate) * up.
+  void forEachResultPair(ValueRange acc,
+                         function_ref<void(Value pair, Value row, Value feature)> store);
+  /// The output row and feature of the tile's (tileRow, tileFeature), and
+  /// whether the output has them.
+  std::tuple<Value, Value, Value> outputPosition(Value tileRow, Value tileFeature);
   void storeResults(ValueRange acc);
+  /// rope_qkv's work on the tile (RotaryEpilogue): the results, rounded to
+  /// the cache's dtype as storeResults would, go through shared memory so
+  /// that each thread holds the pairs (i, i + d/2) of a head; the queries'
+  /// and keys' are rotated at their token's position, the queries stored
+  /// where storeResults would store them, keys and values in the cache.
+  void storeRotated(ValueRange acc);
   /// Index of accumulator `i` of fragment (weight, row, feature).
   int64_t accIndex(int64_t weight, int64_t row, int64_t feature, int64_t i) const {
     return ((weight * layout.rowFragments() + row) * featureFragments + feature) * 4 + i;
@@ -221,12 +247,15 @@ private:
   Location loc;
   const LinearShape &shape;
   const GemmLayout &layout;
+  const RotaryEpilogue *rotary;
   Type f16;
   int64_t featureFragments;
   /// The stages, in dynamic shared memory, as the activation rows' float16
   /// and as the weights' dtype.
   Value rowStages, weightStages;
   Value x, rows;
+  /// The rotary epilogue's arguments.
+  Value angles, start, tokens, layerBase;
   OutputGroup group;
   /// The tile's first row and first feature (of each weight).
   Value firstRow, firstFeature;
@@ -242,6 +271,13 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
   ValueRange weights = f.getArguments().slice(1, numWeights);
   ValueRange outs = f.getArguments().slice(1 + numWeights, shape.numOutputs());
   rows = f.getArgument(f.getFunctionType().getNumInputs() - 1);
+  if (rotary) {
+    unsigned next = 1 + numWeights + shape.numOutputs();
+    angles = f.getArgument(next);
+    start = f.getArgument(next + 1);
+    tokens = f.getArgument(next + 2);
+    layerBase = f.getArgument(next + 3);
+  }
   for (int64_t i = 1; i <= numWeights; ++i)
     f.setArgAttr(i, llama::kInvariantArgAttr, b.getUnitAttr());
   group = selectOutputGroup(d, shape.outFeatures, blocksPerGroup(shape, layout),
@@ -391,13 +427,13 @@ SmallVector<Value> GemmKernelBuilder::multiplySliceByWarps(Value stageIndex,
   return next;
 }
 
-/// Each lane stores its accumulator pairs (columns 2t, 2t + 1) of rows g and
+/// Each lane holds its accumulator pairs (columns 2t, 2t + 1) of rows g and
 /// g + 8 of every fragment; gated, silu(gate) * up of the two weights' pairs.
-void GemmKernelBuilder::storeResults(ValueRange acc) {
+void GemmKernelBuilder::forEachResultPair(
+    ValueRange acc, function_ref<void(Value pair, Value row, Value feature)> store) {
   auto pairType = VectorType::get({2}, b.getF32Type());
-  Value warpFirstRow = d.add(firstRow, d.mul(warpRow, d.index(layout.rowsPerWarp())));
-  Value warpFirstFeature =
-      d.add(firstFeature, d.mul(warpColumn, d.index(layout.featuresPerWarp())));
+  Value warpFirstRow = d.mul(warpRow, d.index(layout.rowsPerWarp()));
+  Value warpFirstFeature = d.mul(warpColumn, d.index(layout.featuresPerWarp()));
   Value laneColumn = d.mul(laneInGroup, d.index(2));
   for (int64_t r = 0; r < layout.rowFragments(); ++r)
     for (int64_t f = 0; f < featureFragments; ++f)
@@ -410,14 +446,82 @@ void GemmKernelBuilder::storeResults(ValueRange acc) {
         Value pair = shape.gated ? siluTimes(d, pairOf(0), pairOf(1)) : pairOf(0);
         Value row = d.add(warpFirstRow, d.add(laneGroup, d.index(r * kMmaM + 8 * half)));
         Value feature = d.add(warpFirstFeature, d.add(laneColumn, d.index(f * kMmaN)));
-        Value inside = arith::AndIOp::create(
-            b, loc, d.cmp(arith::CmpIPredicate::ult, row, rows),
-            d.cmp(arith::CmpIPredicate::ult, feature, group.outFeatures));
-        d.ifThen(inside, [&] {
-          d.storeVectorF32(pair, group.out,
-                           d.add(d.mul(row, group.outFeatures), feature));
-        });
+        store(pair, row, feature);
       }
+}
+
+std::tuple<Value, Value, Value> GemmKernelBuilder::outputPosition(Value tileRow,
+                                                                 Value tileFeature) {
+  Value row = d.add(firstRow, tileRow);
+  Value feature = d.add(firstFeature, tileFeature);
+  Value inside = arith::AndIOp::create(
+      b, loc, d.cmp(arith::CmpIPredicate::ult, row, rows),
+      d.cmp(arith::CmpIPredicate::ult, feature, group.outFeatures));
+  return {row, feature, inside};
+}
+
+void GemmKernelBuilder::storeResults(ValueRange acc) {
+  forEachResultPair(acc, [&](Value pair, Value tileRow, Value tileFeature) {
+    Value row, feature, inside;
+    std::tie(row, feature, inside) = outputPosition(tileRow, tileFeature);
+    d.ifThen(inside, [&] {
+      d.storeVectorF32(pair, group.out, d.add(d.mul(row, group.outFeatures), feature));
+    });
+  });
+}
+
+void GemmKernelBuilder::storeRotated(ValueRange acc) {
+  const AttentionShape &heads = rotary->shape;
+  int64_t width = layout.featuresPerWeight, half = heads.headDim / 2;
+  assert(width % heads.headDim == 0 && layout.rows * width <= layout.sharedElements() &&
+         "a tile is whole heads, and the stages hold it");
+  // The stages are the tile's once every warp is done multiplying.
+  d.barrier();
+  forEachResultPair(acc, [&](Value pair, Value tileRow, Value tileFeature) {
+    d.storeVectorF32(pair, rowStages, d.add(d.mul(tileRow, d.index(width)), tileFeature));
+  });
+  d.barrier();
+  Value isValue = d.cmp(arith::CmpIPredicate::eq, group.index, d.index(2));
+  Value isQuery = d.cmp(arith::CmpIPredicate::eq, group.index, d.index(0));
+  int64_t pairsPerRow = width / 2;
+  d.forLoop(d.threadId(), d.index(layout.rows * pairsPerRow), d.index(layout.threads()),
+            [&](Value item) {
+    Value tileRow = d.div(item, d.index(pairsPerRow));
+    Value pairInRow = arith::RemUIOp::create(b, loc, item, d.index(pairsPerRow));
+    Value i = arith::RemUIOp::create(b, loc, pairInRow, d.index(half));
+    Value tileFeature = d.add(d.mul(d.div(pairInRow, d.index(half)),
+                                    d.index(heads.headDim)), i);
+    Value row, feature, inside;
+    std::tie(row, feature, inside) = outputPosition(tileRow, tileFeature);
+    d.ifThen(inside, [&] {
+      Value staged = d.add(d.mul(tileRow, d.index(width)), tileFeature);
+      Value x1 = d.loadF32(rowStages, staged);
+      Value x2 = d.loadF32(rowStages, d.add(staged, d.index(half)));
+      Value angle = d.mul(d.add(d.mul(row, d.index(half)), i), d.index(2));
+      Value cosSin = d.loadVectorF32(angles, angle, 2);
+      auto [y1, y2] = rotateBy(d, vector::ExtractOp::create(b, loc, cosSin, 0),
+                               vector::ExtractOp::create(b, loc, cosSin, 1), x1, x2);
+      // Values are not rotated.
+      Value first = arith::SelectOp::create(b, loc, isValue, x1, y1);
+      Value second = arith::SelectOp::create(b, loc, isValue, x2, y2);
+      // Queries where storeResults puts them; keys and values at their
+      // token's slot of the cache, values half a layer after the keys.
+      Value batchRow = d.div(row, tokens);
+      Value slot = d.add(start, arith::RemUIOp::create(b, loc, row, tokens));
+      Value kvHead = d.div(feature, d.index(heads.headDim));
+      Value inHead = arith::RemUIOp::create(b, loc, feature, d.index(heads.headDim));
+      Value cached = d.add(
+          d.add(keyBaseOf(d, heads, layerBase, batchRow, kvHead),
+                d.mul(slot, d.index(heads.headDim))),
+          inHead);
+      cached = arith::SelectOp::create(b, loc, isValue,
+                                       d.add(cached, d.index(heads.halfLayer())), cached);
+      Value target = arith::SelectOp::create(
+          b, loc, isQuery, d.add(d.mul(row, group.outFeatures), feature), cached);
+      d.storeF32(first, group.out, target);
+      d.storeF32(second, group.out, d.add(target, d.index(half)));
+    });
+  });
 }
 
 /// Fully unrolled (LLVM does so for a few slices), the slice loop would
@@ -490,7 +594,10 @@ void GemmKernelBuilder::build() {
   // flight: the block drains them (an empty group, then wait for all)
   // rather than exit with shared-memory writes pending.
   waitForCopies(d, commitCopies(d, {}), 0);
-  storeResults(result);
+  if (rotary)
+    storeRotated(result);
+  else
+    storeResults(result);
 }
 
 } // namespace
@@ -505,20 +612,23 @@ bool tensorCoresApply(GPULowering &l, const LinearShape &shape) {
 
 void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape,
                           Value input, ValueRange weights, ValueRange outs,
-                          Value rows) {
+                          Value rows, const RotaryEpilogue *rotary) {
   OpBuilder &b = l.builder();
   Type compute = l.computeType();
   Type outElement = elementType(outs.front());
   SmallVector<Type> argTypes = {l.flatType(l.tensorCoreType())};
   argTypes.append(shape.numWeights(), l.flatType(compute));
   argTypes.append(shape.numOutputs(), l.flatType(outElement));
+  if (rotary)
+    argTypes.append({l.flatType(b.getF32Type()), b.getIndexType(), b.getIndexType(),
+                     b.getIndexType()});
   argTypes.push_back(b.getIndexType());
   const KernelOptions &options = l.options();
   GemmLayout layout(shape.narrow() ? options.narrowGemmTile : options.gemmTile, shape);
   MemRefType stagesType = l.sharedType(l.tensorCoreType(), layout.sharedElements());
   MemRefType weightStagesType = l.sharedType(compute, layout.sharedElements());
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
-      gemmName(shape, layout, compute, outElement), argTypes, /*workgroup=*/{},
+      gemmName(l, shape, layout, outElement, rotary), argTypes, /*workgroup=*/{},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         // Two blocks per multiprocessor where the accumulators fit 128
         // registers a thread, so one block's multiply overlaps the other's
@@ -528,11 +638,13 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
         f->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                    b.getI32IntegerAttr(layout.blocksPerMultiprocessor()));
         SmallVector<Value> stages = d.dynamicShared({stagesType, weightStagesType});
-        GemmKernelBuilder(d, shape, layout, f, stages[0], stages[1]).build();
+        GemmKernelBuilder(d, shape, layout, rotary, f, stages[0], stages[1]).build();
       });
   SmallVector<Value> args = {input};
   llvm::append_range(args, weights);
   llvm::append_range(args, outs);
+  if (rotary)
+    args.append({rotary->angles, rotary->start, rotary->tokens, rotary->layerBase});
   args.push_back(rows);
   l.launch(loc, kernel,
            {l.ceilDiv(loc, rows, layout.rows),
