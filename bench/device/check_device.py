@@ -33,6 +33,9 @@ fixture files (weights, golden.json, reference logits).
              Face (which tensor-core kernel fails, should the default).
   wgmma-TILE the gqa fixture built with --chip sm_90a --gemm-tile
              TILE/wgmma: f16 prompt logits within 5e-2 of Hugging Face.
+  rope       the gqa fixture built with --fold-prefill-rope=false (a
+             rope_qkv kernel a layer instead of the q/k/v GEMM's epilogue):
+             the same 150 tokens' logits bit-identical to the default's.
   norms      the gqa fixture built with --fold-decode-norms=false: f16
              decode logits bit-identical to the default build's, whose
              matrix-vector kernels compute the norms, and the same greedy
@@ -330,6 +333,16 @@ def check_gemm_tiles(checks, device, fixture, scratch):
             checks.add("wgmma-rows-" + tile, fixture, worst <= TOLERANCE["f16"],
                        "prompt logits of 150 tokens vs the default tile's: max |diff| "
                        "%.3g (<= %g)" % (worst, TOLERANCE["f16"]))
+        # rope_qkv's kernel against the GEMM epilogue that replaces it.
+        if os.path.exists(device.artifact(fixture, "cuda-f16-rope-unfolded")):
+            dump = os.path.join(scratch, "%s-rope-unfolded.f32" % fixture)
+            device.generate(fixture, "cuda-f16-rope-unfolded", rows, 1, dump)
+            actual = read_floats(dump)
+            same = actual == expected
+            checks.add("rope", fixture, same,
+                       "prompt logits of 150 tokens with rope_qkv %s the folded build's" % (
+                           "identical to" if same else
+                           "differ (max %.3g) from" % max_diff(actual, expected)))
     except RuntimeError as error:
         checks.add("tiles", fixture, False, str(error))
 

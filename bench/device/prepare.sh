@@ -72,6 +72,10 @@ for entry in "${fixtures[@]}"; do
     # their own against the default, folded into the matrix-vector kernels.
     "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-unfolded.lmc" \
       --target cuda --chip sm_90 --dtype f16 --max-batch 2 --fold-decode-norms=false
+    # Its bit-for-bit check of prefill with rope_qkv kernels against the
+    # default, whose q/k/v GEMM rotates in its epilogue.
+    "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-rope-unfolded.lmc" \
+      --target cuda --chip sm_90 --dtype f16 --max-batch 2 --fold-prefill-rope=false
   fi
   # The f16/bf16 reference: the CPU in f32 on the checkpoint rounded to that
   # dtype, i.e. on the very weights the CUDA artifact computes with.

@@ -57,6 +57,10 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
            "decode's matrix-vector kernels normalize their input row "
            "themselves (hidden <= 4096) instead of launching the RMSNorm "
            "kernel before them">,
+    Option<"foldPrefillRope", "fold-prefill-rope", "bool", /*default=*/"true",
+           "prefill's q/k/v GEMM rotates queries and keys and writes the "
+           "cache in its epilogue where a tensor-core attention reads them, "
+           "instead of a rope_qkv kernel per layer">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

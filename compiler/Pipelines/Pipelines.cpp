@@ -105,6 +105,7 @@ std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config)
   options.narrowGemmTile = config.narrowGemmTile;
   options.prefillTensorCores = config.prefillTensorCores;
   options.foldDecodeNorms = config.foldDecodeNorms;
+  options.foldPrefillRope = config.foldPrefillRope;
   std::vector<PipelineStep> steps = {moduleStep(
       "lmc-convert-llama-to-gpu", [options] { return createConvertLlamaToGPU(options); })};
   if (usesDependentLaunch(config.chip))

@@ -44,6 +44,9 @@ struct CudaPipelineConfig {
   /// Decode's matrix-vector kernels compute the RMSNorm of their input row
   /// where it fits their registers (no norm kernel launched before them).
   bool foldDecodeNorms = true;
+  /// Prefill's q/k/v GEMM rotates queries and keys and writes the cache (no
+  /// rope_qkv kernel a layer).
+  bool foldPrefillRope = true;
   /// CUDA toolkit with ptxas and libdevice.
   std::string toolkitPath = "/usr/local/cuda";
 };

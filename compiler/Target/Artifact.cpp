@@ -262,6 +262,8 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
       {"prefill_tensor_cores", stringOrNull(options.prefillTensorCores)},
       {"fold_decode_norms", options.foldDecodeNorms ? json::Value(*options.foldDecodeNorms)
                                                     : json::Value(nullptr)},
+      {"fold_prefill_rope", options.foldPrefillRope ? json::Value(*options.foldPrefillRope)
+                                                    : json::Value(nullptr)},
       {"opt_level", options.optLevel},
       {"compute_dtype", options.computeDType},
       {"library", "model.so"},

@@ -40,6 +40,8 @@ struct ArtifactOptions {
   std::string prefillTensorCores; ///< CUDA: "all", "gemm", "attention", "none".
   /// CUDA: decode's matrix-vector kernels compute their input's RMSNorm.
   std::optional<bool> foldDecodeNorms;
+  /// CUDA: prefill's q/k/v GEMM rotates queries and keys (no rope_qkv).
+  std::optional<bool> foldPrefillRope;
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU

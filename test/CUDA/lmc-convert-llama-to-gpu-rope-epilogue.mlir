@@ -1,5 +1,6 @@
 // RUN: llamac-opt %s --lmc-convert-llama-to-gpu="compute-dtype=f16" | FileCheck %s
-// RUN: llamac-opt %s --lmc-convert-llama-to-gpu="compute-dtype=f16 prefill-tensor-cores=attention" | FileCheck %s --check-prefix=SIMT-GEMM
+// RUN: llamac-opt %s --lmc-convert-llama-to-gpu="compute-dtype=f16 prefill-tensor-cores=attention" | FileCheck %s --check-prefix=ROPE-QKV
+// RUN: llamac-opt %s --lmc-convert-llama-to-gpu="compute-dtype=f16 fold-prefill-rope=false" | FileCheck %s --check-prefix=ROPE-QKV
 
 // A prefill layer's attention cut down to its input norm, the q/k/v
 // projection and the attention on the tensor cores. The projection's GEMM
@@ -8,8 +9,8 @@
 // 1 x 2 x 64 x 16 elements, is the epilogue's last argument before the
 // rows), with the cosines and sines rope_angles computes once per prefill
 // (a block per token, a thread per pair). The attention reads the GEMM's
-// queries; no rope_qkv runs. With the projection on the CUDA cores,
-// rope_qkv remains.
+// queries; no rope_qkv runs. With the projection on the CUDA cores, or
+// fold-prefill-rope off, rope_qkv remains.
 
 // CHECK-LABEL: func.func @prefill
 // CHECK:       gpu.launch_func async [%{{.*}}] @llama_kernels::@rms_norm_f16_h64_out_f16
@@ -33,9 +34,9 @@
 // CHECK-NOT:     math.cos
 // CHECK:         gpu.return
 
-// SIMT-GEMM-NOT: rope_angles
-// SIMT-GEMM:     gpu.launch_func async [%{{.*}}] @llama_kernels::@rope_qkv_f16_h4_kv2_d16_s64_b1_prefill
-// SIMT-GEMM:     gpu.launch_func async [%{{.*}}] @llama_kernels::@attention_f16_h4_kv2_d16_s64_b1_prefill_mma
+// ROPE-QKV-NOT: rope_angles
+// ROPE-QKV:     gpu.launch_func async [%{{.*}}] @llama_kernels::@rope_qkv_f16_h4_kv2_d16_s64_b1_prefill
+// ROPE-QKV:     gpu.launch_func async [%{{.*}}] @llama_kernels::@attention_f16_h4_kv2_d16_s64_b1_prefill_mma
 module attributes {llama.model = {max_batch = 1 : i64, max_seq = 64 : i64}} {
   llama.weight_decl @norm : tensor<64xf16>
   llama.weight_decl @q : tensor<64x64xf16>

@@ -78,6 +78,8 @@ void printTarget(raw_ostream &os, const json::Object &manifest) {
     os << " (o_proj, down_proj " << *narrow << ")";
   if (std::optional<bool> folded = manifest.getBoolean("fold_decode_norms"))
     os << ", decode norm folding " << (*folded ? "on" : "off");
+  if (std::optional<bool> folded = manifest.getBoolean("fold_prefill_rope"))
+    os << ", prefill rope folding " << (*folded ? "on" : "off");
   os << "\n";
   os << formatv("limits:     batch {0}, context {1} tokens\n",
                 integer(&manifest, "max_batch"), integer(&manifest, "max_seq"));

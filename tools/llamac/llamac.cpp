@@ -5,7 +5,7 @@
 //                  [--gemm-tile 128x128/4|128x128|64x128|64x256|128x256]
 //                  [--narrow-gemm-tile TILE]
 //                  [--prefill-tensor-cores all|gemm|attention|none]
-//                  [--fold-decode-norms=true|false]
+//                  [--fold-decode-norms=true|false] [--fold-prefill-rope=true|false]
 //                  [--max-seq N] [--max-batch N]
 //                  [--compile-to=import|fused|lowered|llvm|ptx] [--dump-ir-dir DIR]
 //   llamac compile --config config.json ...   (shapes only, no weights)
@@ -91,6 +91,12 @@ cl::opt<bool> foldDecodeNorms(
     cl::desc("CUDA: decode's matrix-vector kernels compute the RMSNorm of "
              "their input row (hidden <= 4096) instead of a norm kernel "
              "launched before them (default true; false for A/B timing)"),
+    cl::init(true), cl::cat(category));
+cl::opt<bool> foldPrefillRope(
+    "fold-prefill-rope",
+    cl::desc("CUDA: prefill's q/k/v GEMM rotates queries and keys and writes "
+             "the KV cache in its epilogue instead of a rope_qkv kernel per "
+             "layer (default true; false for A/B timing)"),
     cl::init(true), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),
@@ -414,6 +420,7 @@ int compile(MLIRContext &context) {
     pipeline.narrowGemmTile = narrowTile;
     pipeline.prefillTensorCores = prefillTensorCores;
     pipeline.foldDecodeNorms = foldDecodeNorms;
+    pipeline.foldPrefillRope = foldPrefillRope;
     pipeline.toolkitPath = cudaToolkit;
     std::string ptx;
     if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx, summary)))
@@ -429,6 +436,7 @@ int compile(MLIRContext &context) {
     artifactOptions.narrowGemmTile = narrowTile;
     artifactOptions.prefillTensorCores = prefillTensorCores;
     artifactOptions.foldDecodeNorms = foldDecodeNorms;
+    artifactOptions.foldPrefillRope = foldPrefillRope;
     if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))
       artifactOptions.scratchBytes = scratch.getInt();
     // The host code only launches kernels: build it for any x86-64.

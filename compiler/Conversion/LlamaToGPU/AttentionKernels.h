@@ -65,7 +65,7 @@ struct RotaryEpilogue {
 /// The prefill attention on the tensor cores that reads `projections` (a
 /// q/k/v GEMM's results) as its query, key and value, each its only use:
 /// the GEMM then rotates and stores them itself, and no rope_qkv runs.
-/// Null otherwise.
+/// Null otherwise, and with `fold-prefill-rope` off.
 mlir::Operation *attentionRotatedByProjection(GPULowering &l,
                                               mlir::ValueRange projections);
 /// The epilogue that GEMM runs for `attention` (host values at `loc`).

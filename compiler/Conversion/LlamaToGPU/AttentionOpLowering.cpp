@@ -763,7 +763,7 @@ Value layerBaseOf(GPULowering &l, Location loc, llama::AttentionOp op) {
 } // namespace
 
 Operation *attentionRotatedByProjection(GPULowering &l, ValueRange projections) {
-  if (projections.size() != 3 ||
+  if (!l.options().foldPrefillRope || projections.size() != 3 ||
       !llvm::all_of(projections, [](Value v) { return v.hasOneUse(); }))
     return nullptr;
   auto op = dyn_cast<llama::AttentionOp>(*projections[0].getUsers().begin());

@@ -148,6 +148,7 @@ struct ConvertLlamaToGPUPass
     options.tensorCoreAttention =
         prefillTensorCores == "all" || prefillTensorCores == "attention";
     options.foldDecodeNorms = foldDecodeNorms;
+    options.foldPrefillRope = foldPrefillRope;
     auto model = module->getAttrOfType<DictionaryAttr>("llama.model");
     auto maxBatch = model ? model.getAs<IntegerAttr>("max_batch") : IntegerAttr();
     auto maxSeq = model ? model.getAs<IntegerAttr>("max_seq") : IntegerAttr();

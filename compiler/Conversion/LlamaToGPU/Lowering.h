@@ -74,6 +74,9 @@ struct KernelOptions {
   /// of reading it from a norm kernel launched before them, where the row
   /// fits (linearOpsComputeNorm).
   bool foldDecodeNorms = true;
+  /// Prefill's q/k/v GEMM does rope_qkv's work in its epilogue where a
+  /// tensor-core attention is the only reader (attentionRotatedByProjection).
+  bool foldPrefillRope = true;
 };
 
 /// An RMSNorm of float32 rows of `hidden` elements: add_rms_norm when
