@@ -108,13 +108,16 @@ done
 # a line of llama-2-7b-tiles.txt (NAME FLAGS...): prefill's GEMMs on wgmma,
 # and o_proj and down_proj (128 blocks at 512 rows with 128 x 128 tiles, for
 # 264 places on an H100) with a tile of their own: more, smaller blocks
-# (64x128), or the same blocks with 8 warps instead of 4 (128x128).
+# (64x128), or the same blocks with 8 warps instead of 4 (128x128); and the
+# default tiles with a rope_qkv kernel a layer instead of the q/k/v GEMM's
+# rotary epilogue, the A/B of that epilogue.
 tile_builds=(
   "wgmma-128x128 --chip sm_90a --gemm-tile 128x128/wgmma"
   "wgmma-128x256 --chip sm_90a --gemm-tile 128x256/wgmma"
   "wgmma-128x256-narrow-128x128 --chip sm_90a --gemm-tile 128x256/wgmma --narrow-gemm-tile 128x128/wgmma"
   "narrow-64x128 --chip sm_90 --narrow-gemm-tile 64x128"
   "narrow-128x128 --chip sm_90 --narrow-gemm-tile 128x128"
+  "rope-unfolded --chip sm_90 --fold-prefill-rope=false"
 )
 for build in "${tile_builds[@]}"; do
   read -r name flags <<<"$build"

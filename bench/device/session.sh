@@ -11,7 +11,7 @@
 # Measured on an H100 (2026-11-27): check 39–46 s, 7B and HF 222 s, profile
 # 35–39 s, bf16 39 s, 13B 63 s: ~400 s in all, within the default budget
 # with room for a machine's slower start. Not yet measured: the tiles part
-# (five 7B benches, ~100 s), the linear kernels' limits the profiles now add
+# (six 7B benches, ~120 s), the linear kernels' limits the profiles now add
 # (an Nsight Compute run of four kernels each for prefill's GEMMs and
 # decode's matrix-vector kernels, and the SASS: ~40 s, ~20 s for the wgmma
 # build's GEMMs) and the wgmma profile (~60 s); the bf16 and 13B parts (unchanged since v9) are the ones
