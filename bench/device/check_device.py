@@ -24,24 +24,24 @@ fixture files (weights, golden.json, reference logits).
   decode-DTYPE  199 decode steps' logits (f32, f16) within 1e-4 / 5e-2 of
              the CPU artifact in f32 on the same weights, teacher-forced over
              the generated sequence; GPU prefill over it reported beside.
-  tile-TILE  the gqa fixture built with another --gemm-tile: prompt logits
-             bit-identical to the default tile's (150 tokens, f16).
+  tile-TILE  the gqa fixture built with another mma.sync --gemm-tile (sm_90):
+             prompt logits bit-identical to 128x128/4's (150 tokens, f16).
   wgmma-rows-TILE  the gqa fixture built with --gemm-tile TILE/wgmma: the
-             same 150 tokens' logits within 5e-2 of the default tile's.
+             same 150 tokens' logits within 5e-2 of 128x128/4's.
   tc-KERNELS the gqa fixture built with --prefill-tensor-cores gemm,
              attention or none: f16 prompt logits within 5e-2 of Hugging
              Face (which tensor-core kernel fails, should the default).
-  wgmma-TILE the gqa fixture built with --chip sm_90a --gemm-tile
-             TILE/wgmma: f16 prompt logits within 5e-2 of Hugging Face.
-  rope       the gqa fixture built with --fold-prefill-rope=false (a
-             rope_qkv kernel a layer instead of the q/k/v GEMM's epilogue):
-             the same 150 tokens' logits bit-identical to the default's.
+  wgmma-TILE the gqa fixture built with --gemm-tile TILE/wgmma: f16 prompt
+             logits within 5e-2 of Hugging Face.
+  rope       the gqa fixture built with --fold-prefill-rope (the q/k/v
+             GEMM's epilogue instead of a rope_qkv kernel a layer): the same
+             150 tokens' logits bit-identical to the default's.
   norms      the gqa fixture built with --fold-decode-norms=false: f16
              decode logits bit-identical to the default build's, whose
              matrix-vector kernels compute the norms, and the same greedy
              ids for a left-padded batch of 2.
   memcheck   compute-sanitizer --tool memcheck on one generation (graph,
-             direct launches, the 128x128/wgmma build): 0 errors.
+             direct launches, sm_90's mma.sync build): 0 errors.
 
 Python 3 standard library only.
 """
@@ -303,27 +303,33 @@ def artifacts_named(device, fixture, infix, pattern):
 
 
 def check_gemm_tiles(checks, device, fixture, scratch):
-    """Each --gemm-tile build of the fixture (prepare.sh's `cuda-f16-t*`)
-    against the default tile on the same GPU. No tile changes the order of
-    any sum, so the prompt logits must agree bit for bit: a 150-token prompt
-    spans two or three row tiles, the last partial. The wgmma builds
-    (`cuda-f16-wgmma-*`), whose tensor cores need not round as mma.sync's
-    do, within the f16 tolerance of it: their second warpgroup's rows
-    (64-127 of a tile) are only reached by prompts this long."""
+    """Each mma.sync --gemm-tile build of the fixture (prepare.sh's
+    `cuda-f16-t*`) against 128x128/4's on the same GPU. No tile changes the
+    order of any sum, so the prompt logits must agree bit for bit: a
+    150-token prompt spans two or three row tiles, the last partial. The
+    wgmma builds (`cuda-f16-wgmma-*`), whose tensor cores need not round as
+    mma.sync's do, within the f16 tolerance of it: their second warpgroup's
+    rows (64-127 of a tile) are only reached by prompts this long. The
+    rotary epilogue's build against the default (the same GEMM with
+    rope_qkv after it), bit for bit."""
     rows = [[i * 37 % 500 + 3 for i in range(150)]]
     tiles = artifacts_named(device, fixture, "cuda-f16-t", r"\d+x\d+(w\d+)?")
     wgmma_tiles = artifacts_named(device, fixture, "cuda-f16-wgmma-", r"\d+x\d+")
+    if "128x128w4" not in tiles:
+        checks.add("tiles", fixture, False, "no cuda-f16-t128x128w4 build: run prepare.sh")
+        return
+    tiles.remove("128x128w4")
     try:
-        default = os.path.join(scratch, "%s-tile-default.f32" % fixture)
-        device.generate(fixture, "cuda-f16", rows, 1, default)
-        expected = read_floats(default)
+        reference = os.path.join(scratch, "%s-tile-128x128w4.f32" % fixture)
+        device.generate(fixture, "cuda-f16-t128x128w4", rows, 1, reference)
+        expected = read_floats(reference)
         for tile in tiles:
             dump = os.path.join(scratch, "%s-tile-%s.f32" % (fixture, tile))
             device.generate(fixture, "cuda-f16-t" + tile, rows, 1, dump)
             actual = read_floats(dump)
             same = actual == expected
             checks.add("tile-" + tile, fixture, same,
-                       "prompt logits of 150 tokens %s the default tile's" % (
+                       "prompt logits of 150 tokens %s 128x128/4's" % (
                            "identical to" if same else
                            "differ (max %.3g) from" % max_diff(actual, expected)))
         for tile in wgmma_tiles:
@@ -331,16 +337,18 @@ def check_gemm_tiles(checks, device, fixture, scratch):
             device.generate(fixture, "cuda-f16-wgmma-" + tile, rows, 1, dump)
             worst = max_diff(read_floats(dump), expected)
             checks.add("wgmma-rows-" + tile, fixture, worst <= TOLERANCE["f16"],
-                       "prompt logits of 150 tokens vs the default tile's: max |diff| "
+                       "prompt logits of 150 tokens vs 128x128/4's: max |diff| "
                        "%.3g (<= %g)" % (worst, TOLERANCE["f16"]))
-        # rope_qkv's kernel against the GEMM epilogue that replaces it.
-        if os.path.exists(device.artifact(fixture, "cuda-f16-rope-unfolded")):
-            dump = os.path.join(scratch, "%s-rope-unfolded.f32" % fixture)
-            device.generate(fixture, "cuda-f16-rope-unfolded", rows, 1, dump)
-            actual = read_floats(dump)
+        # The GEMM epilogue that does rope_qkv's work against the kernel.
+        if os.path.exists(device.artifact(fixture, "cuda-f16-rope-folded")):
+            default = os.path.join(scratch, "%s-default.f32" % fixture)
+            device.generate(fixture, "cuda-f16", rows, 1, default)
+            dump = os.path.join(scratch, "%s-rope-folded.f32" % fixture)
+            device.generate(fixture, "cuda-f16-rope-folded", rows, 1, dump)
+            actual, expected = read_floats(dump), read_floats(default)
             same = actual == expected
             checks.add("rope", fixture, same,
-                       "prompt logits of 150 tokens with rope_qkv %s the folded build's" % (
+                       "prompt logits of 150 tokens with the rotary epilogue %s rope_qkv's" % (
                            "identical to" if same else
                            "differ (max %.3g) from" % max_diff(actual, expected)))
     except RuntimeError as error:
@@ -422,7 +430,7 @@ def check_memcheck(checks, device, fixture, golden):
     prompt = ",".join(map(str, golden["cases"][0]["input_ids"]))
     for kind, build, extra in (("graph", "cuda-f16", []),
                                ("direct", "cuda-f16", ["--no-cuda-graph"]),
-                               ("wgmma 128x128", "cuda-f16-wgmma-128x128", [])):
+                               ("mma.sync 128x128/4", "cuda-f16-t128x128w4", [])):
         result = device.run("generate", device.artifact(fixture, build), fixture,
                             ["--prompt-ids", prompt + ";" + prompt[:prompt.find(",")],
                              "--max-new-tokens", "8", "--json"] + extra,

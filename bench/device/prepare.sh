@@ -50,12 +50,13 @@ for entry in "${fixtures[@]}"; do
     --cpu x86-64-v3 --vector-width 8 --max-batch 2
   for dtype in f32 f16 bf16; do
     "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-$dtype.lmc" \
-      --target cuda --chip sm_90 --dtype "$dtype" --max-batch 2
+      --target cuda --dtype "$dtype" --max-batch 2
   done
-  # check.sh's bit-for-bit check of the other --gemm-tile builds, its check
-  # of each prefill kernel on the tensor cores alone, and of the norms.
+  # check.sh's bit-for-bit check of the other --gemm-tile builds (sm_90's
+  # mma.sync), its check of each prefill kernel on the tensor cores alone,
+  # and of the norms.
   if [ "$name" = tiny-llama2-gqa ]; then
-    for tile in 128x128 64x128 64x256 128x256; do
+    for tile in 128x128/4 128x128 64x128 64x256 128x256; do
       "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-t${tile//\//w}.lmc" \
         --target cuda --chip sm_90 --dtype f16 --max-batch 2 --gemm-tile "$tile"
     done
@@ -72,10 +73,10 @@ for entry in "${fixtures[@]}"; do
     # their own against the default, folded into the matrix-vector kernels.
     "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-unfolded.lmc" \
       --target cuda --chip sm_90 --dtype f16 --max-batch 2 --fold-decode-norms=false
-    # Its bit-for-bit check of prefill with rope_qkv kernels against the
-    # default, whose q/k/v GEMM rotates in its epilogue.
-    "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-rope-unfolded.lmc" \
-      --target cuda --chip sm_90 --dtype f16 --max-batch 2 --fold-prefill-rope=false
+    # Its bit-for-bit check of prefill with the q/k/v GEMM rotating in its
+    # epilogue against the default's rope_qkv kernels.
+    "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-rope-folded.lmc" \
+      --target cuda --dtype f16 --max-batch 2 --fold-prefill-rope
   fi
   # The f16/bf16 reference: the CPU in f32 on the checkpoint rounded to that
   # dtype, i.e. on the very weights the CUDA artifact computes with.
@@ -99,25 +100,23 @@ for shape in llama-2-7b llama-2-13b; do
   mkdir -p "$out/configs/$shape"
   cp "$shared/configs/$shape/config.json" "$out/configs/$shape/"
   "$llamac" compile --config "$out/configs/$shape/config.json" \
-    -o "$out/artifacts/$shape-cuda-f16.lmc" --target cuda --chip sm_90 --dtype f16
+    -o "$out/artifacts/$shape-cuda-f16.lmc" --target cuda --dtype f16
 done
 # bench.sh's bf16 part: the 7B shape in bf16.
 "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
-  -o "$out/artifacts/llama-2-7b-cuda-bf16.lmc" --target cuda --chip sm_90 --dtype bf16
-# Its tiles part: the 7B shape in f16 with other prefill GEMM tiles, a build
-# a line of llama-2-7b-tiles.txt (NAME FLAGS...): prefill's GEMMs on wgmma,
-# and o_proj and down_proj (128 blocks at 512 rows with 128 x 128 tiles, for
-# 264 places on an H100) with a tile of their own: more, smaller blocks
-# (64x128), or the same blocks with 8 warps instead of 4 (128x128); and the
-# default tiles with a rope_qkv kernel a layer instead of the q/k/v GEMM's
-# rotary epilogue, the A/B of that epilogue.
+  -o "$out/artifacts/llama-2-7b-cuda-bf16.lmc" --target cuda --dtype bf16
+# Its tiles part: the 7B shape in f16 built otherwise than the default
+# (sm_90a, 128x256/wgmma, rope_qkv), a build a line of llama-2-7b-tiles.txt
+# (NAME FLAGS...): sm_90's mma.sync GEMMs (the default before NOTES v13),
+# with and without the q/k/v GEMM's rotary epilogue; the default with that
+# epilogue; 128x128/wgmma for all GEMMs and for the narrow ones only
+# (o_proj and down_proj: twice the blocks).
 tile_builds=(
-  "wgmma-128x128 --chip sm_90a --gemm-tile 128x128/wgmma"
-  "wgmma-128x256 --chip sm_90a --gemm-tile 128x256/wgmma"
-  "wgmma-128x256-narrow-128x128 --chip sm_90a --gemm-tile 128x256/wgmma --narrow-gemm-tile 128x128/wgmma"
-  "narrow-64x128 --chip sm_90 --narrow-gemm-tile 64x128"
-  "narrow-128x128 --chip sm_90 --narrow-gemm-tile 128x128"
-  "rope-unfolded --chip sm_90 --fold-prefill-rope=false"
+  "mma-128x128w4 --chip sm_90"
+  "mma-rope-folded --chip sm_90 --fold-prefill-rope"
+  "wgmma-rope-folded --fold-prefill-rope"
+  "wgmma-128x128 --gemm-tile 128x128/wgmma"
+  "wgmma-narrow-128x128 --narrow-gemm-tile 128x128/wgmma"
 )
 for build in "${tile_builds[@]}"; do
   read -r name flags <<<"$build"

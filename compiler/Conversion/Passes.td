@@ -57,10 +57,11 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
            "decode's matrix-vector kernels normalize their input row "
            "themselves (hidden <= 4096) instead of launching the RMSNorm "
            "kernel before them">,
-    Option<"foldPrefillRope", "fold-prefill-rope", "bool", /*default=*/"true",
+    Option<"foldPrefillRope", "fold-prefill-rope", "bool", /*default=*/"false",
            "prefill's q/k/v GEMM rotates queries and keys and writes the "
            "cache in its epilogue where a tensor-core attention reads them, "
-           "instead of a rope_qkv kernel per layer">,
+           "instead of a rope_qkv kernel per layer (measured slower on "
+           "Hopper: bench/NOTES.md v12)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

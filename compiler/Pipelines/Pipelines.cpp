@@ -98,6 +98,10 @@ bool usesDependentLaunch(const std::string &chip) {
   return chip == "sm_90" || chip == "sm_90a";
 }
 
+std::string defaultGemmTile(const std::string &chip, const std::string &computeDType) {
+  return chip == "sm_90a" && computeDType == "f16" ? "128x256/wgmma" : "128x128/4";
+}
+
 std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config) {
   ConvertLlamaToGPUOptions options;
   options.computeDType = config.computeDType;

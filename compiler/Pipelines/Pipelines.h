@@ -30,7 +30,7 @@ struct CudaPipelineConfig {
   int optLevel = 2;
   /// NVVM target chip of the cubin: sm_90 (Hopper), sm_90a (Hopper with its
   /// arch-specific wgmma, which runs on sm_90 only) or sm_80 (Ampere).
-  std::string chip = "sm_90";
+  std::string chip = "sm_90a";
   /// dtype of weights and KV cache on the device: f32, f16 or bf16.
   std::string computeDType = "f32";
   /// Output tile of a prefill tensor-core GEMM block ("ROWSxFEATURES", one
@@ -45,8 +45,8 @@ struct CudaPipelineConfig {
   /// where it fits their registers (no norm kernel launched before them).
   bool foldDecodeNorms = true;
   /// Prefill's q/k/v GEMM rotates queries and keys and writes the cache (no
-  /// rope_qkv kernel a layer).
-  bool foldPrefillRope = true;
+  /// rope_qkv kernel a layer); off by default: slower on Hopper (NOTES v12).
+  bool foldPrefillRope = false;
   /// CUDA toolkit with ptxas and libdevice.
   std::string toolkitPath = "/usr/local/cuda";
 };
@@ -55,6 +55,11 @@ struct CudaPipelineConfig {
 /// see lmc-gpu-dependent-launch), so that the runtime may launch them with
 /// programmatic stream serialization.
 bool usesDependentLaunch(const std::string &chip);
+
+/// The prefill GEMM tile that measured fastest for `chip` and `computeDType`
+/// (bench/RESULTS.md): 128x256/wgmma where wgmma builds (sm_90a, f16),
+/// else 128x128/4.
+std::string defaultGemmTile(const std::string &chip, const std::string &computeDType);
 
 /// One named step of a pipeline: the driver can run the steps one by one to
 /// dump the IR after each (`llamac compile --dump-ir-dir`).

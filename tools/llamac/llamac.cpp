@@ -64,16 +64,17 @@ cl::opt<std::string> outputPath("o", cl::desc("output artifact or IR file"),
 cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
                                 cl::init("cpu"), cl::cat(category));
 cl::opt<std::string> chipName("chip",
-                              cl::desc("CUDA chip of the cubin: sm_90, sm_90a "
-                                       "(Hopper's wgmma) or sm_80"),
-                              cl::init("sm_90"), cl::cat(category));
+                              cl::desc("CUDA chip of the cubin: sm_90a (default: "
+                                       "the H100/H200 with wgmma), sm_90 or sm_80"),
+                              cl::init("sm_90a"), cl::cat(category));
 cl::opt<std::string> gemmTile(
     "gemm-tile",
     cl::desc("CUDA: output tile (rows x features, /warps when not 8) of a "
-             "block of prefill's tensor-core GEMM: 128x128/4 (default), "
-             "128x128, 64x128, 64x256, 128x256, or with Hopper's wgmma (f16, "
-             "--chip sm_90a) 128x128/wgmma or 128x256/wgmma"),
-    cl::init("128x128/4"), cl::cat(category));
+             "block of prefill's tensor-core GEMM: 128x128/4, 128x128, 64x128, "
+             "64x256, 128x256, or with Hopper's wgmma (f16, --chip sm_90a) "
+             "128x128/wgmma or 128x256/wgmma (default: 128x256/wgmma where "
+             "wgmma builds, else 128x128/4)"),
+    cl::init(""), cl::cat(category));
 cl::opt<std::string> narrowGemmTile(
     "narrow-gemm-tile",
     cl::desc("CUDA: the tile of the GEMMs whose outputs are no wider than their "
@@ -96,8 +97,8 @@ cl::opt<bool> foldPrefillRope(
     "fold-prefill-rope",
     cl::desc("CUDA: prefill's q/k/v GEMM rotates queries and keys and writes "
              "the KV cache in its epilogue instead of a rope_qkv kernel per "
-             "layer (default true; false for A/B timing)"),
-    cl::init(true), cl::cat(category));
+             "layer (default false: measured slower, bench/NOTES.md v12)"),
+    cl::init(false), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),
                                  cl::init("/usr/local/cuda"), cl::cat(category));
@@ -367,8 +368,10 @@ int compile(MLIRContext &context) {
       dtypeName.empty() ? llamac::dtypeName(spec->config.dtype) : std::string(dtypeName);
   if (cuda && !llamac::parseDType(computeDType))
     return fail("--dtype must be f32, f16 or bf16, not '" + computeDType + "'");
-  std::string narrowTile = narrowGemmTile.empty() ? gemmTile : narrowGemmTile;
-  for (auto [flag, tile] : {std::pair<std::string, std::string>{"--gemm-tile", gemmTile},
+  std::string wideTile =
+      gemmTile.empty() ? llamac::defaultGemmTile(chipName, computeDType) : std::string(gemmTile);
+  std::string narrowTile = narrowGemmTile.empty() ? wideTile : std::string(narrowGemmTile);
+  for (auto [flag, tile] : {std::pair<std::string, std::string>{"--gemm-tile", wideTile},
                             {"--narrow-gemm-tile", narrowTile}})
     if (std::string why = checkGemmTile(flag, tile, cuda, computeDType); !why.empty())
       return fail(why);
@@ -416,7 +419,7 @@ int compile(MLIRContext &context) {
     pipeline.optLevel = static_cast<int>(optLevel);
     pipeline.chip = chipName;
     pipeline.computeDType = computeDType;
-    pipeline.gemmTile = gemmTile;
+    pipeline.gemmTile = wideTile;
     pipeline.narrowGemmTile = narrowTile;
     pipeline.prefillTensorCores = prefillTensorCores;
     pipeline.foldDecodeNorms = foldDecodeNorms;
@@ -432,7 +435,7 @@ int compile(MLIRContext &context) {
     artifactOptions.chip = chipName;
     artifactOptions.dependentLaunch = llamac::usesDependentLaunch(chipName);
     artifactOptions.computeDType = computeDType;
-    artifactOptions.gemmTile = gemmTile;
+    artifactOptions.gemmTile = wideTile;
     artifactOptions.narrowGemmTile = narrowTile;
     artifactOptions.prefillTensorCores = prefillTensorCores;
     artifactOptions.foldDecodeNorms = foldDecodeNorms;

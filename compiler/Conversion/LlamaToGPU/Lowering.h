@@ -76,7 +76,7 @@ struct KernelOptions {
   bool foldDecodeNorms = true;
   /// Prefill's q/k/v GEMM does rope_qkv's work in its epilogue where a
   /// tensor-core attention is the only reader (attentionRotatedByProjection).
-  bool foldPrefillRope = true;
+  bool foldPrefillRope = false;
 };
 
 /// An RMSNorm of float32 rows of `hidden` elements: add_rms_norm when
