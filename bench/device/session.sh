@@ -3,8 +3,8 @@
 # prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
 # shape and Hugging Face, then, each when the budget has room for it,
 # profile.sh after a 512-token prompt (on the 7B weights bench.sh left),
-# bench.sh's 7B builds with other GEMM tiles, its bf16 7B and its 13B
-# shape. Logs, the benchmark's JSON (bench.tgz) and the kernel CSV go to
+# bench.sh's 7B builds with other GEMM tiles, compare.sh's 128-token
+# prompts, its bf16 7B and its 13B shape. Logs, the benchmark's JSON (bench.tgz) and the kernel CSV go to
 # OUT_DIR; the last lines printed are the check's verdict, the benchmark
 # table, the prefill and decode profile and what limits each linear kernel
 # (profile.sh).
@@ -50,6 +50,14 @@ part() {
 part 60 "profile.sh" "$out/profile.log" \
   bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512
 LLAMAC_BENCH_PARTS=tiles part 60 "bench.sh tiles" "$out/bench.log" bash "$here/bench.sh" "$results"
+# A 128-token prompt on the default's 128x256/wgmma, 128x128/wgmma and
+# mma.sync: whether the wide tile's fewer blocks cost short prompts
+# (NOTES v13).
+artifacts=$here/../../.device/artifacts
+LLAMAC_COMPARE_PROMPT=128 LLAMAC_COMPARE_TOKENS=8 part 40 "compare.sh -p 128" \
+  "$out/compare.log" bash "$here/compare.sh" "$weights/llama-2-7b-f16" \
+  "$artifacts/llama-2-7b-cuda-f16.lmc" "$artifacts/llama-2-7b-cuda-f16-wgmma-128x128.lmc" \
+  "$artifacts/llama-2-7b-cuda-f16-mma-128x128w4.lmc"
 LLAMAC_BENCH_PARTS=bf16 part 60 "bench.sh bf16" "$out/bench.log" bash "$here/bench.sh" "$results"
 LLAMAC_BENCH_PARTS=13b part 90 "bench.sh 13b" "$out/bench.log" bash "$here/bench.sh" "$results"
 tar czf "$out/bench.tgz" -C "$results" .
@@ -59,3 +67,4 @@ echo; grep -E "^== " "$out/bench.log"
 echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -25
 echo; head -45 "$out/profile.log"
 echo; grep -E "^((swiglu_)?gemm|matvec|swiglu)[_ ]" "$out/profile.log"
+echo; cat "$out/compare.log"
