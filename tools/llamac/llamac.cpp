@@ -1,8 +1,9 @@
 //===- llamac.cpp - The llamac compiler driver ----------------------------===//
 //
 //   llamac compile MODEL -o OUT.lmc [--target cpu|cuda] [-O0|-O1|-O2]
-//                  [--chip sm_90|sm_80] [--dtype f32|f16|bf16] [--cpu NAME]
-//                  [--gemm-tile 128x128/4|128x128|64x128|64x256|128x256]
+//                  [--chip sm_90a|sm_90|sm_80] [--dtype f32|f16|bf16] [--cpu NAME]
+//                  [--gemm-tile 128x256/wgmma|128x128/wgmma|128x128/4|128x128|
+//                               64x128|64x256|128x256]
 //                  [--narrow-gemm-tile TILE]
 //                  [--prefill-tensor-cores all|gemm|attention|none]
 //                  [--fold-decode-norms=true|false] [--fold-prefill-rope=true|false]

@@ -11,8 +11,9 @@
 //    the slots of all earlier tokens. Before the tensor-core attention
 //    (FlashAttention.cpp: f16 and bf16 models) it is rope_qkv, which also
 //    rotates the queries of the kv head's group into a scratch buffer in
-//    the cache's dtype; where the q/k/v projection's tensor-core GEMM is
-//    their only producer, that GEMM does this in its epilogue instead
+//    the cache's dtype; with fold-prefill-rope (off by default: slower on
+//    Hopper), where the q/k/v projection's tensor-core GEMM is their only
+//    producer, that GEMM does this in its epilogue instead
 //    (attentionRotatedByProjection, TensorCoreGemm.cpp), reading the
 //    angles' cosines and sines that one rope_angles launch per prefill
 //    computes for every layer, and no rope_qkv runs.

@@ -6,7 +6,9 @@
 // runs them as mma.sync.m16n8k16 (f16 or bf16 operands, float32
 // accumulators), which Ampere and Hopper both have.
 //
-// A block computes a tile of the output, 128 x 128 by default (gated: 128 x
+// A block computes a tile of the output, 128 x 128 with mma.sync by default
+// (the pass option's; `llamac compile` picks 128x256/wgmma for f16 on
+// sm_90a, defaultGemmTile) (gated: 128 x
 // 64 of gate and of up, so silu(gate) * up is applied before the single
 // store), with 4 warps in 2 x 2; a warp holds 64 x 64 of the tile (gated:
 // 64 x 32 of each) as 4 x 8 fragments, 128 accumulators a thread (8 warps
@@ -68,10 +70,13 @@
 // copies two slices ahead instead of three (see build). mma.sync with
 // ldmatrix ran the 7B prefill's GEMMs at ~340 TFLOP/s on an H100, a third
 // of the dense rate (bench/NOTES.md, v9); wgmma spends no warp's issue slots
-// or registers on moving operands.
+// or registers on moving operands, and 128x256/wgmma's swiglu GEMM ran at
+// ~600 TFLOP/s on an H200 (v12 outcome).
 //
-// A q/k/v projection whose results only a prefill attention on the tensor
-// cores reads does that attention's rope_qkv work in its epilogue
+// With fold-prefill-rope (off by default: the epilogue cost the GEMM more
+// than the launch it saves, bench/NOTES.md v12), a q/k/v projection whose
+// results only a prefill attention on the tensor cores reads does that
+// attention's rope_qkv work in its epilogue
 // (RotaryEpilogue, storeRotated): the tile's f16 results go through the
 // free stages, each thread then takes pairs (i, i + d/2) of a head (a tile's
 // features are whole heads: head_dim divides them), rotates the queries'
