@@ -9,7 +9,8 @@
 # the Llama-2-7B (f16 and bf16) and 13B (f16) shapes and Hugging Face's
 # baseline script.
 #
-#   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared)
+#   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared
+#                                       LLAMAC_BASELINE_ARTIFACTS=DIR)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -125,6 +126,17 @@ for build in "${tile_builds[@]}"; do
     -o "$out/artifacts/llama-2-7b-cuda-f16-$name.lmc" --target cuda --dtype f16 $flags
 done
 printf '%s\n' "${tile_builds[@]}" >"$out/artifacts/llama-2-7b-tiles.txt"
+# session.sh's decode A/B (bench/NOTES.md v14): the default against its
+# matrix-vector kernels on whole rows (--matvec-min-blocks 0), and against
+# the artifacts of earlier commits in LLAMAC_BASELINE_ARTIFACTS (a directory
+# of .lmc directories built there, copied as they are).
+"$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+  -o "$out/artifacts/llama-2-7b-cuda-f16-unsplit.lmc" --target cuda --dtype f16 \
+  --matvec-min-blocks 0
+if [ -n "${LLAMAC_BASELINE_ARTIFACTS:-}" ]; then
+  mkdir -p "$out/artifacts/baselines"
+  cp -r "$LLAMAC_BASELINE_ARTIFACTS"/*.lmc "$out/artifacts/baselines/"
+fi
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
 

@@ -2,17 +2,18 @@
 # One GPU session's device work in one call, inside a time budget, from what
 # prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
 # shape and Hugging Face, then, each when the budget has room for it,
-# profile.sh after a 512-token prompt (on the 7B weights bench.sh left),
-# bench.sh's 7B builds with other GEMM tiles, compare.sh's 128-token
-# prompts, its bf16 7B and its 13B shape. Logs, the benchmark's JSON (bench.tgz) and the kernel CSV go to
-# OUT_DIR; the last lines printed are the check's verdict, the benchmark
-# table, the prefill and decode profile and what limits each linear kernel
-# (profile.sh).
+# compare.sh's decode A/B (the default, whole-row matrix-vector kernels,
+# earlier commits' artifacts), profile.sh after a 512-token prompt (on the
+# 7B weights bench.sh left), bench.sh's 13B shape, compare.sh's 128-token
+# prompts, bench.sh's 7B builds with other GEMM tiles and its bf16 7B. Logs,
+# the benchmark's JSON (bench.tgz) and the kernel CSV go to OUT_DIR; the
+# last lines printed are the check's verdict, the benchmark table, the
+# prefill and decode profile, what limits each linear kernel (profile.sh)
+# and the A/Bs.
 # Measured on an H200 (2026-11-27): check 44 s, 7B and HF 266 s, profile
 # with the linear kernels' limits ~100 s, the tiles part (five 7B benches)
-# ~80 s: ~500 s, so the bf16 and 13B parts (unchanged since v9) are the
-# ones the default budget leaves out. For an A/B of two builds on the same
-# weights, compare.sh.
+# ~80 s; the decode A/B (three builds, twice) is estimated at ~60 s, so the
+# default budget reaches about the 13B part.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
 set -uo pipefail
@@ -47,19 +48,28 @@ part() {
     echo "$name: skipped, $(left) s left" | tee -a "$log"
   fi
 }
+# Decode A/B on the same weights (NOTES v14): the default, its
+# matrix-vector kernels on whole rows, and the earlier commits' artifacts
+# prepare.sh copied from LLAMAC_BASELINE_ARTIFACTS.
+artifacts=$here/../../.device/artifacts
+decode_builds=("$artifacts/llama-2-7b-cuda-f16.lmc" "$artifacts/llama-2-7b-cuda-f16-unsplit.lmc")
+for baseline in "$artifacts"/baselines/*.lmc; do
+  [ -d "$baseline" ] && decode_builds+=("$baseline")
+done
+part 60 "compare.sh decode" "$out/compare.log" \
+  bash "$here/compare.sh" "$weights/llama-2-7b-f16" "${decode_builds[@]}"
 part 60 "profile.sh" "$out/profile.log" \
   bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512
-LLAMAC_BENCH_PARTS=tiles part 60 "bench.sh tiles" "$out/bench.log" bash "$here/bench.sh" "$results"
+LLAMAC_BENCH_PARTS=13b part 90 "bench.sh 13b" "$out/bench.log" bash "$here/bench.sh" "$results"
 # A 128-token prompt on the default's 128x256/wgmma, 128x128/wgmma and
 # mma.sync: whether the wide tile's fewer blocks cost short prompts
 # (NOTES v13).
-artifacts=$here/../../.device/artifacts
 LLAMAC_COMPARE_PROMPT=128 LLAMAC_COMPARE_TOKENS=8 part 40 "compare.sh -p 128" \
   "$out/compare.log" bash "$here/compare.sh" "$weights/llama-2-7b-f16" \
   "$artifacts/llama-2-7b-cuda-f16.lmc" "$artifacts/llama-2-7b-cuda-f16-wgmma-128x128.lmc" \
   "$artifacts/llama-2-7b-cuda-f16-mma-128x128w4.lmc"
+LLAMAC_BENCH_PARTS=tiles part 60 "bench.sh tiles" "$out/bench.log" bash "$here/bench.sh" "$results"
 LLAMAC_BENCH_PARTS=bf16 part 60 "bench.sh bf16" "$out/bench.log" bash "$here/bench.sh" "$results"
-LLAMAC_BENCH_PARTS=13b part 90 "bench.sh 13b" "$out/bench.log" bash "$here/bench.sh" "$results"
 tar czf "$out/bench.tgz" -C "$results" .
 
 echo; grep -E "^(FAIL|PASS)" "$out/check.log" | grep -v "^PASS: " ; tail -1 "$out/check.log"

@@ -62,6 +62,10 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
            "cache in its epilogue where a tensor-core attention reads them, "
            "instead of a rope_qkv kernel per layer (measured slower on "
            "Hopper: bench/NOTES.md v12)">,
+    Option<"matvecMinBlocks", "matvec-min-blocks", "int64_t", /*default=*/"1024",
+           "decode's matrix-vector kernels with fewer blocks of 8 features "
+           "than this share each weight row between 2, 4 or 8 warps "
+           "(split-K) until they have as many; 0 never splits">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

@@ -110,6 +110,7 @@ std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config)
   options.prefillTensorCores = config.prefillTensorCores;
   options.foldDecodeNorms = config.foldDecodeNorms;
   options.foldPrefillRope = config.foldPrefillRope;
+  options.matvecMinBlocks = config.matvecMinBlocks;
   std::vector<PipelineStep> steps = {moduleStep(
       "lmc-convert-llama-to-gpu", [options] { return createConvertLlamaToGPU(options); })};
   if (usesDependentLaunch(config.chip))

@@ -47,6 +47,9 @@ struct CudaPipelineConfig {
   /// Prefill's q/k/v GEMM rotates queries and keys and writes the cache (no
   /// rope_qkv kernel a layer); off by default: slower on Hopper (NOTES v12).
   bool foldPrefillRope = false;
+  /// Decode's matrix-vector kernels with fewer blocks share each weight row
+  /// between warps (split-K); 0 never splits.
+  int64_t matvecMinBlocks = 1024;
   /// CUDA toolkit with ptxas and libdevice.
   std::string toolkitPath = "/usr/local/cuda";
 };

@@ -264,6 +264,8 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
                                                     : json::Value(nullptr)},
       {"fold_prefill_rope", options.foldPrefillRope ? json::Value(*options.foldPrefillRope)
                                                     : json::Value(nullptr)},
+      {"matvec_min_blocks", options.matvecMinBlocks ? json::Value(*options.matvecMinBlocks)
+                                                    : json::Value(nullptr)},
       {"opt_level", options.optLevel},
       {"compute_dtype", options.computeDType},
       {"library", "model.so"},

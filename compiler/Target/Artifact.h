@@ -42,6 +42,8 @@ struct ArtifactOptions {
   std::optional<bool> foldDecodeNorms;
   /// CUDA: prefill's q/k/v GEMM rotates queries and keys (no rope_qkv).
   std::optional<bool> foldPrefillRope;
+  /// CUDA: decode's matrix-vector kernels with fewer blocks split their rows.
+  std::optional<int64_t> matvecMinBlocks;
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU

@@ -21,10 +21,10 @@ module attributes {llama.model = {max_batch = 2 : i64, max_seq = 16 : i64}} {
   // CHECK:      memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x1x32xf32>
   // CHECK:      %[[S2:.*]] = gpu.launch_func async [%[[S1]]] @llama_kernels::@embedding_f16_h32
   // FOLDED-NOT:   memref.view
-  // FOLDED:       %[[S4:.*]] = gpu.launch_func async [%[[S2]]] @llama_kernels::@matvec_f16_k32_n64_v8_rmsnorm
+  // FOLDED:       %[[S4:.*]] = gpu.launch_func async [%[[S2]]] @llama_kernels::@matvec_f16_k32_n64_v8_s4_rmsnorm
   // UNFOLDED:     memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x1x32xf32>
   // UNFOLDED:     %[[S3:.*]] = gpu.launch_func async [%[[S2]]] @llama_kernels::@rms_norm_f16_h32
-  // UNFOLDED:     %[[S4:.*]] = gpu.launch_func async [%[[S3]]] @llama_kernels::@matvec_f16_k32_n64_v8{{ }}
+  // UNFOLDED:     %[[S4:.*]] = gpu.launch_func async [%[[S3]]] @llama_kernels::@matvec_f16_k32_n64_v8_s4{{ }}
   // CHECK-SAME:   blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}})
   // CHECK:      %[[S5:.*]] = gpu.dealloc async [%[[S4]]] %[[ARENA]]
   // CHECK:      gpu.wait [%[[S5]]]
@@ -50,10 +50,10 @@ module attributes {llama.model = {max_batch = 2 : i64, max_seq = 16 : i64}} {
   // UNFOLDED:   gpu.shuffle xor
   // UNFOLDED:   gpu.barrier
   // UNFOLDED:   math.rsqrt
-  // UNFOLDED: gpu.func @matvec_f16_k32_n64_v8(
+  // UNFOLDED: gpu.func @matvec_f16_k32_n64_v8_s4(
   // The row (32 floats) and the reduction's scratch in shared memory; the
   // norm's weight is invariant like the matrix (lmc-gpu-dependent-launch).
-  // FOLDED: gpu.func @matvec_f16_k32_n64_v8_rmsnorm(%{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16> {llama.invariant}, %{{.*}}: f32, %{{.*}}: memref<?xf16> {llama.invariant}, %{{.*}}: memref<?xf32>, %{{.*}}: index)
+  // FOLDED: gpu.func @matvec_f16_k32_n64_v8_s4_rmsnorm(%{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf16> {llama.invariant}, %{{.*}}: f32, %{{.*}}: memref<?xf16> {llama.invariant}, %{{.*}}: memref<?xf32>, %{{.*}}: index)
   // FOLDED-SAME:  workgroup(%[[ROW:.*]] : memref<32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
   // FOLDED-SAME:  kernel attributes {nvvm.maxntid = array<i32: 256, 1, 1>, nvvm.minctasm = 3 : i32}
   // FOLDED:   gpu.shuffle xor

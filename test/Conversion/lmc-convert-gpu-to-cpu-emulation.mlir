@@ -2,8 +2,9 @@
 
 // A kernel becomes a host function over an array of argument words, its
 // workgroup buffer a module global, its ids, barrier and shuffle calls of
-// the emulator; the launch becomes lmcEmuLaunch with the kernel's number,
-// the device allocation a host one, and the waits disappear.
+// the emulator, and its memory barrier goes (one block runs at a time); the
+// launch becomes lmcEmuLaunch with the kernel's number, the device
+// allocation a host one, and the waits disappear.
 
 // CHECK: module attributes {lmc.emulated_kernels = ["lmc_emu_kernel_scale"]}
 module attributes {gpu.container_module} {
@@ -47,6 +48,7 @@ module attributes {gpu.container_module} {
       %s, %valid = gpu.shuffle xor %v, %c16, %c32 : f32
       %w = arith.mulf %s, %factor : f32
       memref.store %w, %partial[%t] : memref<2xf32, #gpu.address_space<workgroup>>
+      nvvm.memory.barrier <gpu>
       gpu.barrier
       memref.store %w, %x[%i] : memref<?xf32>
       gpu.return
@@ -67,7 +69,7 @@ module attributes {gpu.container_module} {
 // CHECK:         call @lmcEmuBlockId(%{{.*}}) : (i32) -> index
 // CHECK:         call @lmcEmuShuffleXor(%{{.*}}, %c16_i32) : (f32, i32) -> f32
 // CHECK:         memref.store %{{.*}}, %[[SHARED]][%{{.*}}] : memref<2xf32>
-// CHECK:         call @lmcEmuBarrier() : () -> ()
+// CHECK-NEXT:    call @lmcEmuBarrier() : () -> ()
 // CHECK:         return
 // CHECK:       memref.global "private" @lmc_emu_shared_scale_0 : memref<2xf32> {alignment = 64 : i64}
 // CHECK-NOT:   gpu.module

@@ -12,8 +12,8 @@ Face's (`logits_file`, or `last_logits_file`) and the greedy ids against
 batch. --reference (a CPU artifact of the same weights): the
 prompt's logits and greedy ids against `llamac-run generate` on it. Then, in
 both modes, decode against prefill: --steps greedy decode steps (each from
-the KV cache: split attention and its combine) after a prefill that
-computes the logits of the prompt's last position only, as generation does
+the KV cache: split attention, combined by each head's last block) after a
+prefill that computes the logits of the prompt's last position only, as generation does
 (bit-identical to that position of the prefill at every position), compared
 with one prefill over the generated sequence. Every other comparison is max
 |diff| <= --tolerance

@@ -80,6 +80,9 @@ void printTarget(raw_ostream &os, const json::Object &manifest) {
     os << ", decode norm folding " << (*folded ? "on" : "off");
   if (std::optional<bool> folded = manifest.getBoolean("fold_prefill_rope"))
     os << ", prefill rope folding " << (*folded ? "on" : "off");
+  if (std::optional<int64_t> blocks = manifest.getInteger("matvec_min_blocks"))
+    os << ", decode split-K " << (*blocks ? "below " + std::to_string(*blocks) + " blocks"
+                                          : std::string("off"));
   os << "\n";
   os << formatv("limits:     batch {0}, context {1} tokens\n",
                 integer(&manifest, "max_batch"), integer(&manifest, "max_seq"));

@@ -7,6 +7,7 @@
 //                  [--narrow-gemm-tile TILE]
 //                  [--prefill-tensor-cores all|gemm|attention|none]
 //                  [--fold-decode-norms=true|false] [--fold-prefill-rope=true|false]
+//                  [--matvec-min-blocks N]
 //                  [--max-seq N] [--max-batch N]
 //                  [--compile-to=import|fused|lowered|llvm|ptx] [--dump-ir-dir DIR]
 //   llamac compile --config config.json ...   (shapes only, no weights)
@@ -100,6 +101,13 @@ cl::opt<bool> foldPrefillRope(
              "the KV cache in its epilogue instead of a rope_qkv kernel per "
              "layer (default false: measured slower, bench/NOTES.md v12)"),
     cl::init(false), cl::cat(category));
+cl::opt<int64_t> matvecMinBlocks(
+    "matvec-min-blocks",
+    cl::desc("CUDA: decode's matrix-vector kernels with fewer blocks (of 8 "
+             "features) than this share each weight row between 2, 4 or 8 warps "
+             "until they have as many (default 1024: o_proj and down_proj of "
+             "7B and 13B; 0: never)"),
+    cl::init(1024), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),
                                  cl::init("/usr/local/cuda"), cl::cat(category));
@@ -343,6 +351,9 @@ int compile(MLIRContext &context) {
     return fail(outputPath + " exists; pass --force to replace it");
   if (maxBatch < 1)
     return fail("--max-batch " + std::to_string(maxBatch) + " must be positive");
+  if (matvecMinBlocks < 0)
+    return fail("--matvec-min-blocks " + std::to_string(matvecMinBlocks) +
+                " must be 0 or more");
   // 0 once crashed the CPU lowering and a negative width never finished.
   if (vectorWidth < 1 || vectorWidth > 64)
     return fail("--vector-width " + std::to_string(vectorWidth) +
@@ -425,6 +436,7 @@ int compile(MLIRContext &context) {
     pipeline.prefillTensorCores = prefillTensorCores;
     pipeline.foldDecodeNorms = foldDecodeNorms;
     pipeline.foldPrefillRope = foldPrefillRope;
+    pipeline.matvecMinBlocks = matvecMinBlocks;
     pipeline.toolkitPath = cudaToolkit;
     std::string ptx;
     if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx, summary)))
@@ -441,6 +453,7 @@ int compile(MLIRContext &context) {
     artifactOptions.prefillTensorCores = prefillTensorCores;
     artifactOptions.foldDecodeNorms = foldDecodeNorms;
     artifactOptions.foldPrefillRope = foldPrefillRope;
+    artifactOptions.matvecMinBlocks = matvecMinBlocks;
     if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))
       artifactOptions.scratchBytes = scratch.getInt();
     // The host code only launches kernels: build it for any x86-64.

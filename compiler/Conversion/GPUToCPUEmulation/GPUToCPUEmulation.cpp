@@ -88,10 +88,11 @@ Value toWord(OpBuilder &b, Location loc, Value value) {
   return type.getIntOrFloatBitWidth() == 64 ? value : arith::ExtUIOp::create(b, loc, i64, value);
 }
 
-/// griddepcontrol as lmc-gpu-dependent-launch writes it: the NVVM op, or
-/// inline assembly (the wait). One grid runs at a time here.
-bool isGridDependencyControl(Operation *op) {
-  if (isa<NVVM::GriddepcontrolOp>(op))
+/// griddepcontrol as lmc-gpu-dependent-launch writes it (the NVVM op, or
+/// inline assembly: the wait), and memory barriers between blocks: one grid,
+/// and one block of it, runs at a time here.
+bool isGridOrdering(Operation *op) {
+  if (isa<NVVM::GriddepcontrolOp, NVVM::MembarOp>(op))
     return true;
   auto assembly = dyn_cast<LLVM::InlineAsmOp>(op);
   return assembly && assembly.getAsmString().starts_with("griddepcontrol.");
@@ -327,7 +328,7 @@ LogicalResult replaceThreadModel(func::FuncOp function, ModuleOp module,
       return WalkResult(replaceLdMatrix(load, function, module));
     else if (auto wgmma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op))
       return WalkResult(replaceWgmma(wgmma, function, module, dynamicShared));
-    else if (isGridDependencyControl(op) || isWgmmaOrdering(op)) {
+    else if (isGridOrdering(op) || isWgmmaOrdering(op)) {
       op->erase();
       return WalkResult::advance();
     } else {

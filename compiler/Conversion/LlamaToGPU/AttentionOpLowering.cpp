@@ -1,7 +1,7 @@
 //===- AttentionOpLowering.cpp - rotary embedding, KV cache, attention ----===//
 //
 // In prefill llama.attention becomes a rope_kv kernel and then the
-// attention proper; in decode, the split attention and its combine:
+// attention proper; in decode, one split attention kernel:
 //
 //  * rope_kv: one block per (token, kv heads, row), as many kv heads as 256
 //    threads hold (4 for d = 128); thread j rotates the pair (i, i + d/2),
@@ -31,8 +31,10 @@
 //    per row gives only heads x rows blocks, too few to read a long cache at
 //    the memory's speed. attention_split runs one block per (chunk of
 //    slots, head, row) and writes the chunk's maximum score m, exponential
-//    sum l and unnormalized output o; attention_combine rescales each chunk
-//    by exp(m - max m) and divides by the total sum. Chunk c holds the
+//    sum l and unnormalized output o; the block that finishes a (head, row)
+//    last, counted by an atomic in a zeroed device global, rescales each
+//    chunk by exp(m - max m) and divides by the total sum (a combine
+//    kernel cost a launch and a grid dependency a layer). Chunk c holds the
 //    slots c, c + S, c + 2S, ... of S chunks: interleaved, every chunk has
 //    work at any context length, so a short context costs each block one
 //    round of loads instead of leaving all but the first chunks idle.
@@ -458,9 +460,98 @@ struct DecodeLayout {
   }
 };
 
+/// out = sum_s w_s o_s / sum_s w_s l_s with w_s = exp(m_s - max m), over
+/// the chunks of (head, row) `headIndex` that saw a slot (l_s > 0); a row
+/// that saw none gets zeros. The block's threads share the head's columns.
+void combineChunks(DeviceBuilder &d, const AttentionShape &shape,
+                   const DecodeLayout &layout, Value partialOut, Value partialStats,
+                   Value out, Value headIndex) {
+  OpBuilder &kb = d.builder();
+  Location loc = d.location();
+  Value firstChunk = d.mul(headIndex, d.index(layout.splits));
+  // Straight-line over the chunks (at most about kDecodeSplits): every load
+  // is issued at once, where loops re-read the stats of one chunk after
+  // another. The sums run in chunk order, as a loop's would.
+  struct Chunk {
+    Value m, sum, seen, weight;
+  };
+  SmallVector<Chunk> chunks;
+  for (int64_t split = 0; split < layout.splits; ++split) {
+    Value at = d.mul(d.add(firstChunk, d.index(split)), d.index(2));
+    Chunk chunk;
+    chunk.m = memref::LoadOp::create(kb, loc, partialStats, at);
+    chunk.sum = memref::LoadOp::create(kb, loc, partialStats, d.add(at, d.index(1)));
+    chunk.seen = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT, chunk.sum,
+                                       d.f32(0));
+    chunks.push_back(chunk);
+  }
+  float lowest = -std::numeric_limits<float>::infinity();
+  Value max = d.f32(lowest);
+  for (const Chunk &chunk : chunks)
+    max = arith::SelectOp::create(kb, loc, chunk.seen,
+                                  arith::MaximumFOp::create(kb, loc, max, chunk.m), max);
+  // exp(-inf - -inf) is NaN: chunks that saw nothing weigh 0 by select.
+  Value total = d.f32(0);
+  for (Chunk &chunk : chunks) {
+    chunk.weight = arith::SelectOp::create(
+        kb, loc, chunk.seen, math::ExpOp::create(kb, loc, d.fsub(chunk.m, max)),
+        d.f32(0));
+    total = arith::SelectOp::create(kb, loc, chunk.seen,
+                                    d.fadd(total, d.fmul(chunk.weight, chunk.sum)), total);
+  }
+  Value hasKeys =
+      arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT, total, d.f32(0));
+  Value inverse = arith::SelectOp::create(
+      kb, loc, hasKeys, arith::DivFOp::create(kb, loc, d.f32(1), total), d.f32(0));
+  Value outBase = d.mul(headIndex, d.index(shape.headDim));
+  d.forLoop(d.threadId(), d.index(shape.headDim), d.index(kAttentionThreads),
+            [&](Value j) {
+    SmallVector<Value> parts;
+    for (int64_t split = 0; split < layout.splits; ++split)
+      parts.push_back(memref::LoadOp::create(
+          kb, loc, partialOut,
+          d.add(d.mul(d.add(firstChunk, d.index(split)), d.index(shape.headDim)), j)));
+    Value acc = d.f32(0);
+    for (auto [chunk, part] : llvm::zip(chunks, parts))
+      acc = arith::SelectOp::create(kb, loc, chunk.seen,
+                                    d.fadd(acc, d.fmul(chunk.weight, part)), acc);
+    d.storeF32(d.fmul(acc, inverse), out, d.add(outBase, j));
+  });
+}
+
+/// Whether this block is the last of (head, row) `headIndex`'s chunks to
+/// finish, as CUDA's threadFenceReduction sample decides it: every thread
+/// fences its partial stores, thread 0 counts the block's arrival in
+/// `arrivals` after the barrier, and the last block fences again before it
+/// reads the other chunks' partials (no stale copies), and returns the count
+/// to zero for the next launch.
+Value arrivesLast(DeviceBuilder &d, const DecodeLayout &layout, Value arrivals,
+                  Value headIndex, Value flag) {
+  OpBuilder &kb = d.builder();
+  Location loc = d.location();
+  d.gridFence();
+  d.barrier();
+  d.ifThen(d.cmp(arith::CmpIPredicate::eq, d.threadId(), d.index(0)), [&] {
+    Value before = memref::AtomicRMWOp::create(kb, loc, arith::AtomicRMWKind::addi,
+                                               d.i32(1), arrivals, headIndex);
+    Value last = arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::eq, before,
+                                       d.i32(int32_t(layout.splits - 1)));
+    memref::StoreOp::create(kb, loc, arith::ExtUIOp::create(kb, loc, kb.getI32Type(), last),
+                            flag, d.index(0));
+    d.ifThen(last, [&] {
+      memref::StoreOp::create(kb, loc, d.i32(0), arrivals, headIndex);
+    });
+  });
+  d.barrier();
+  return arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::ne,
+                               memref::LoadOp::create(kb, loc, flag, d.index(0)),
+                               d.i32(0));
+}
+
 /// Args: query, key, value (the new token's), positions, first_slot, cache,
-/// partial outputs [B, H, S, d], partial stats [B, H, S, 2] (m, l), layer
-/// base, scale.
+/// partial outputs [B, H, S, d], partial stats [B, H, S, 2] (m, l), out,
+/// layer base, scale. The block that finishes a (head, row)'s chunks last
+/// combines them into out.
 mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
                                           const AttentionShape &shape,
                                           const DecodeLayout &layout,
@@ -469,13 +560,21 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
   Type f32 = b.getF32Type();
   Type f32Buffer = l.flatType(f32);
   Type i32Buffer = l.flatType(b.getI32Type());
+  // One count per (row, head) of the cache's batch, shared by the layers:
+  // they run one after another, and each leaves the counts at zero.
+  memref::GlobalOp arrivalCounts = l.getOrCreateDeviceCounters(
+      "attention_arrivals_h" + std::to_string(shape.numHeads) + "_b" +
+          std::to_string(shape.cacheBatch),
+      shape.cacheBatch * shape.numHeads);
   return l.getOrCreateKernel(
       "attention_split_" + shape.suffix(l) + "_c" + std::to_string(layout.chunk),
       {f32Buffer, f32Buffer, f32Buffer, i32Buffer, i32Buffer,
-       l.flatType(l.cacheType()), f32Buffer, f32Buffer, b.getIndexType(), f32},
+       l.flatType(l.cacheType()), f32Buffer, f32Buffer, f32Buffer, b.getIndexType(),
+       f32},
       {l.sharedType(f32, shape.headDim), l.sharedType(f32, layout.chunk),
        l.sharedType(f32, layout.slotsPerPass() * shape.headDim),
-       l.sharedType(f32, kAttentionThreads / kWarpSize)},
+       l.sharedType(f32, kAttentionThreads / kWarpSize),
+       l.sharedType(b.getI32Type(), 1)},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         OpBuilder &kb = d.builder();
         Location loc = d.location();
@@ -483,11 +582,13 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
               value = f.getArgument(2), positions = f.getArgument(3),
               firstSlot = f.getArgument(4), cache = f.getArgument(5),
               partialOut = f.getArgument(6), partialStats = f.getArgument(7),
-              layerBase = f.getArgument(8), scale = f.getArgument(9);
+              out = f.getArgument(8), layerBase = f.getArgument(9),
+              scale = f.getArgument(10);
         Value rotated = f.getWorkgroupAttributions()[0];
         Value scores = f.getWorkgroupAttributions()[1];
         Value partialShared = f.getWorkgroupAttributions()[2];
         Value scratch = f.getWorkgroupAttributions()[3];
+        Value lastFlag = f.getWorkgroupAttributions()[4];
         int64_t headDim = shape.headDim;
         Value split = d.blockId(mlir::gpu::Dimension::x);
         Value head = d.blockId(mlir::gpu::Dimension::y);
@@ -634,10 +735,8 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           vector::StoreOp::create(kb, loc, part, partialShared,
                                   ValueRange{d.add(sharedRow, column)});
         d.barrier();
-        Value chunkIndex = d.add(
-            d.mul(d.add(d.mul(row, d.index(shape.numHeads)), head),
-                  d.index(layout.splits)),
-            split);
+        Value headIndex = d.add(d.mul(row, d.index(shape.numHeads)), head);
+        Value chunkIndex = d.add(d.mul(headIndex, d.index(layout.splits)), split);
         d.forLoop(tid, d.index(headDim), d.index(kAttentionThreads), [&](Value j) {
           Value total = d.forLoop(
               d.index(0), slotsPerPass, d.index(1), {d.f32(0)},
@@ -656,80 +755,11 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           memref::StoreOp::create(kb, loc, sum, partialStats,
                                   d.add(statsAt, d.index(1)));
         });
-      });
-}
-
-/// Args: partial outputs, partial stats, out. One block per (head, row):
-/// out = sum_s w_s o_s / sum_s w_s l_s with w_s = exp(m_s - max m), over the
-/// chunks that saw a slot (l_s > 0); a row that saw none gets zeros.
-mlir::gpu::GPUFuncOp getDecodeCombineKernel(GPULowering &l,
-                                            const AttentionShape &shape,
-                                            const DecodeLayout &layout) {
-  OpBuilder &b = l.builder();
-  Type f32Buffer = l.flatType(b.getF32Type());
-  return l.getOrCreateKernel(
-      "attention_combine_h" + std::to_string(shape.numHeads) + "_d" +
-          std::to_string(shape.headDim) + "_n" + std::to_string(layout.splits),
-      {f32Buffer, f32Buffer, f32Buffer}, {},
-      [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
-        OpBuilder &kb = d.builder();
-        Location loc = d.location();
-        Value partialOut = f.getArgument(0), partialStats = f.getArgument(1),
-              out = f.getArgument(2);
-        Value head = d.blockId(mlir::gpu::Dimension::x);
-        Value row = d.blockId(mlir::gpu::Dimension::y);
-        Value headIndex = d.add(d.mul(row, d.index(shape.numHeads)), head);
-        Value firstChunk = d.mul(headIndex, d.index(layout.splits));
-        // Straight-line over the chunks (at most about kDecodeSplits): every
-        // load is issued at once, where loops re-read the stats of one chunk
-        // after another. The sums run in chunk order, as a loop's would.
-        struct Chunk {
-          Value m, sum, seen, weight;
-        };
-        SmallVector<Chunk> chunks;
-        for (int64_t split = 0; split < layout.splits; ++split) {
-          Value at = d.mul(d.add(firstChunk, d.index(split)), d.index(2));
-          Chunk chunk;
-          chunk.m = memref::LoadOp::create(kb, loc, partialStats, at);
-          chunk.sum =
-              memref::LoadOp::create(kb, loc, partialStats, d.add(at, d.index(1)));
-          chunk.seen = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
-                                             chunk.sum, d.f32(0));
-          chunks.push_back(chunk);
-        }
-        float lowest = -std::numeric_limits<float>::infinity();
-        Value max = d.f32(lowest);
-        for (const Chunk &chunk : chunks)
-          max = arith::SelectOp::create(
-              kb, loc, chunk.seen, arith::MaximumFOp::create(kb, loc, max, chunk.m), max);
-        // exp(-inf - -inf) is NaN: chunks that saw nothing weigh 0 by select.
-        Value total = d.f32(0);
-        for (Chunk &chunk : chunks) {
-          chunk.weight = arith::SelectOp::create(
-              kb, loc, chunk.seen,
-              math::ExpOp::create(kb, loc, d.fsub(chunk.m, max)), d.f32(0));
-          total = arith::SelectOp::create(
-              kb, loc, chunk.seen, d.fadd(total, d.fmul(chunk.weight, chunk.sum)), total);
-        }
-        Value hasKeys = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT,
-                                              total, d.f32(0));
-        Value inverse = arith::SelectOp::create(
-            kb, loc, hasKeys, arith::DivFOp::create(kb, loc, d.f32(1), total),
-            d.f32(0));
-        Value outBase = d.mul(headIndex, d.index(shape.headDim));
-        d.forLoop(d.threadId(), d.index(shape.headDim),
-                  d.index(kAttentionThreads), [&](Value j) {
-          SmallVector<Value> parts;
-          for (int64_t split = 0; split < layout.splits; ++split)
-            parts.push_back(memref::LoadOp::create(
-                kb, loc, partialOut,
-                d.add(d.mul(d.add(firstChunk, d.index(split)), d.index(shape.headDim)),
-                      j)));
-          Value acc = d.f32(0);
-          for (auto [chunk, part] : llvm::zip(chunks, parts))
-            acc = arith::SelectOp::create(
-                kb, loc, chunk.seen, d.fadd(acc, d.fmul(chunk.weight, part)), acc);
-          d.storeF32(d.fmul(acc, inverse), out, d.add(outBase, j));
+        Value arrivals = memref::GetGlobalOp::create(
+            kb, loc, arrivalCounts.getType(), arrivalCounts.getSymName());
+        d.ifThen(arrivesLast(d, layout, arrivals, headIndex, lastFlag), [&] {
+          d.gridFence();
+          combineChunks(d, shape, layout, partialOut, partialStats, out, headIndex);
         });
       });
 }
@@ -913,9 +943,7 @@ LogicalResult lowerAttention(llama::AttentionOp op, GPULowering &l) {
            {l.index(loc, layout.splits), heads, rows}, kAttentionThreads,
            {l.flatten(loc, query), l.flatten(loc, key), l.flatten(loc, value),
             flatPositions, flatFirstSlot, cache, flatPartialOut, flatPartialStats,
-            layerBase, scale});
-  l.launch(loc, getDecodeCombineKernel(l, shape, layout), {heads, rows, l.index(loc, 1)},
-           kAttentionThreads, {flatPartialOut, flatPartialStats, l.flatten(loc, result)});
+            l.flatten(loc, result), layerBase, scale});
   l.setBuffer(op.getResult(), result);
   return success();
 }

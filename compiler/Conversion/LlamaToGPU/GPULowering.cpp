@@ -284,19 +284,31 @@ mlir::gpu::GPUFuncOp GPULowering::getOrCreateKernel(
   return kernel;
 }
 
-memref::GlobalOp GPULowering::getOrCreateDeviceTable(StringRef name,
-                                                     ArrayRef<float> values) {
+memref::GlobalOp GPULowering::getOrCreateGlobal(StringRef name,
+                                               DenseElementsAttr initial,
+                                               bool constant) {
   if (auto existing = kernels.lookupSymbol<memref::GlobalOp>(name))
     return existing;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(kernels.getBody());
-  auto type = MemRefType::get({static_cast<int64_t>(values.size())}, b.getF32Type());
-  auto tensorType =
+  auto type = MemRefType::get(initial.getType().getShape(), initial.getElementType());
+  return memref::GlobalOp::create(b, kernels.getLoc(), b.getStringAttr(name),
+                                  b.getStringAttr("private"), TypeAttr::get(type),
+                                  initial, constant ? b.getUnitAttr() : UnitAttr(),
+                                  b.getI64IntegerAttr(16));
+}
+
+memref::GlobalOp GPULowering::getOrCreateDeviceTable(StringRef name,
+                                                     ArrayRef<float> values) {
+  auto type =
       RankedTensorType::get({static_cast<int64_t>(values.size())}, b.getF32Type());
-  return memref::GlobalOp::create(
-      b, kernels.getLoc(), b.getStringAttr(name), b.getStringAttr("private"),
-      TypeAttr::get(type), DenseElementsAttr::get(tensorType, values),
-      b.getUnitAttr(), b.getI64IntegerAttr(16));
+  return getOrCreateGlobal(name, DenseElementsAttr::get(type, values), /*constant=*/true);
+}
+
+memref::GlobalOp GPULowering::getOrCreateDeviceCounters(StringRef name, int64_t count) {
+  auto type = RankedTensorType::get({count}, b.getI32Type());
+  return getOrCreateGlobal(name, DenseElementsAttr::get(type, int32_t(0)),
+                           /*constant=*/false);
 }
 
 } // namespace llamac::gpu

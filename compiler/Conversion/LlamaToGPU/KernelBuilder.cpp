@@ -1,6 +1,7 @@
 //===- KernelBuilder.cpp - Building gpu.func kernel bodies ----------------===//
 #include "compiler/Conversion/LlamaToGPU/KernelBuilder.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -163,6 +164,8 @@ Value DeviceBuilder::warpReduce(Value value, Reduction kind, int32_t lanes) {
 }
 
 void DeviceBuilder::barrier() { mlir::gpu::BarrierOp::create(b, loc); }
+
+void DeviceBuilder::gridFence() { NVVM::MembarOp::create(b, loc, NVVM::MemScopeKind::GPU); }
 
 SmallVector<Value> DeviceBuilder::dynamicShared(ArrayRef<MemRefType> types) {
   auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),

@@ -82,6 +82,9 @@ public:
   mlir::Value blockReduce(mlir::Value value, Reduction kind,
                           mlir::Value scratch, int64_t threads);
   void barrier();
+  /// membar.gl (__threadfence): this thread's memory accesses before it are
+  /// seen by every block of the grid before those after it.
+  void gridFence();
   /// The kernel's dynamic shared memory as a buffer of each of `types`
   /// (static workgroup memrefs, all from its start: they alias), for
   /// buffers past the 48 KiB a kernel may declare statically; the launch

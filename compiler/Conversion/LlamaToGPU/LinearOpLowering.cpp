@@ -59,17 +59,21 @@ constexpr int64_t kMaxFoldedNormLoads = 4;
 struct MatvecShape : LinearShape {
   int64_t rowsPerWarp = 1;
   int64_t unroll = 1;
+  /// Warps that share one feature, each a contiguous slice of its weight
+  /// row (decode's split-K: more, smaller blocks).
+  int64_t warpsPerFeature = 1;
   /// The kernel computes its input row as the RMSNorm of its arguments
   /// (a folded decode norm, one row per block): add_rms_norm's with
   /// `normAddsResidual`.
   bool normsInput = false;
   bool normAddsResidual = false;
 
-  static int64_t blocksFor(int64_t features) {
-    return (features + kWarpsPerBlock - 1) / kWarpsPerBlock;
-  }
+  int64_t featuresPerBlock() const { return kWarpsPerBlock / warpsPerFeature; }
+  int64_t sliceLength() const { return inFeatures / warpsPerFeature; }
   SmallVector<int64_t> blocksPerGroup() const {
-    return llvm::map_to_vector(outFeatures, blocksFor);
+    return llvm::map_to_vector(outFeatures, [&](int64_t features) {
+      return (features + featuresPerBlock() - 1) / featuresPerBlock();
+    });
   }
   int64_t totalBlocks() const { return llvm::sum_of(blocksPerGroup()); }
 
@@ -79,6 +83,8 @@ struct MatvecShape : LinearShape {
                        featuresSuffix() + "_v" + std::to_string(lanes);
     if (rowsPerWarp > 1)
       name += "_r" + std::to_string(rowsPerWarp);
+    if (warpsPerFeature > 1)
+      name += "_s" + std::to_string(warpsPerFeature);
     if (unroll > 1)
       name += "_u" + std::to_string(unroll);
     if (normsInput)
@@ -87,14 +93,30 @@ struct MatvecShape : LinearShape {
   }
 };
 
+/// Warps per feature of a decode kernel: doubled (up to a block's 8) while
+/// the kernel has fewer than `matvec-min-blocks` blocks and each warp's
+/// slice stays a whole number of vectors. A kernel of a few blocks per
+/// multiprocessor ends in a partial wave that leaves most of them idle
+/// (bench/NOTES.md v14); the 7B and 13B shapes' o_proj and down_proj rows
+/// are long enough to share (a slice of 2048 or more).
+int64_t decodeWarpsPerFeature(GPULowering &l, MatvecShape shape) {
+  int64_t lanes = vectorLanes(l.computeType(), shape.inFeatures);
+  auto splits = [&](int64_t warps) { return shape.inFeatures % (warps * lanes) == 0; };
+  while (shape.warpsPerFeature < kWarpsPerBlock &&
+         shape.totalBlocks() < l.options().matvecMinBlocks &&
+         splits(2 * shape.warpsPerFeature))
+    shape.warpsPerFeature *= 2;
+  return shape.warpsPerFeature;
+}
+
 /// Rounds a decode lane loads before using them: kDecodeLoadsInFlight
-/// weight loads, halved while the row is shorter than that many rounds
-/// (the rest of a row takes the plain loop).
+/// weight loads, halved while the warp's slice of the row is shorter than
+/// that many rounds (the rest of a slice takes fewer, then the plain loop).
 int64_t decodeUnroll(GPULowering &l, const MatvecShape &shape) {
   int64_t streamed = shape.streamedWeights();
   int64_t round = kWarpSize * vectorLanes(l.computeType(), shape.inFeatures);
   int64_t unroll = kDecodeLoadsInFlight / streamed;
-  while (unroll > 1 && shape.inFeatures < round * unroll)
+  while (unroll > 1 && shape.sliceLength() < round * unroll)
     unroll /= 2;
   return unroll;
 }
@@ -171,18 +193,89 @@ SmallVector<Type> inputArgumentTypes(GPULowering &l, const MatvecShape &shape) {
   return {l.flatType(l.builder().getF32Type())};
 }
 
-/// The shared memory of a kernel that normalizes its input row: the row,
-/// and the norm's reduction scratch.
-SmallVector<Type> inputWorkgroupTypes(GPULowering &l, const MatvecShape &shape) {
-  if (!shape.normsInput)
-    return {};
-  return {l.sharedType(l.builder().getF32Type(), shape.inFeatures),
-          rowNormScratchType(l)};
+/// The kernel's shared memory: for one that normalizes its input row, the
+/// row and the norm's reduction scratch; for a split-K one, each warp's
+/// dot products.
+SmallVector<Type> workgroupTypes(GPULowering &l, const MatvecShape &shape) {
+  Type f32 = l.builder().getF32Type();
+  SmallVector<Type> types;
+  if (shape.normsInput)
+    types = {l.sharedType(f32, shape.inFeatures), rowNormScratchType(l)};
+  if (shape.warpsPerFeature > 1)
+    types.push_back(l.sharedType(
+        f32, kWarpsPerBlock * shape.rowsPerWarp * shape.streamedWeights()));
+  return types;
 }
+
+/// Where a warp works: its feature n, whether that exists, and the start of
+/// its slice of the weight row (0 without split-K).
+struct WarpWork {
+  Value n, inRange, sliceStart;
+};
+
+WarpWork warpWorkOf(DeviceBuilder &d, const MatvecShape &shape,
+                    const OutputGroup &group, Value block) {
+  Value warp = d.warpId();
+  Value featureInBlock = warp, sliceStart = d.index(0);
+  if (shape.warpsPerFeature > 1) {
+    featureInBlock = d.div(warp, d.index(shape.warpsPerFeature));
+    Value slice = arith::RemUIOp::create(d.builder(), d.location(), warp,
+                                         d.index(shape.warpsPerFeature));
+    sliceStart = d.mul(slice, d.index(shape.sliceLength()));
+  }
+  Value n = d.add(d.mul(d.sub(block, group.firstBlock), d.index(shape.featuresPerBlock())),
+                  featureInBlock);
+  return {n, d.cmp(arith::CmpIPredicate::ult, n, group.outFeatures), sliceStart};
+}
+
+/// Split-K: lane 0 of each warp whose feature exists leaves its dot
+/// products (rows x streamed weights) in `partials` (`leave`, inside the
+/// warps' branch); after the block's barrier, outside it since the barrier
+/// needs every warp, the feature's first warp sums them in slice order and
+/// passes the totals to `store` (`sum`).
+struct SliceSums {
+  const MatvecShape &shape;
+  Value partials;
+
+  int64_t perWarp() const { return shape.rowsPerWarp * shape.streamedWeights(); }
+  Value at(DeviceBuilder &d, Value warp, int64_t i) const {
+    return d.add(d.mul(warp, d.index(perWarp())), d.index(i));
+  }
+  void leave(DeviceBuilder &d, ArrayRef<Value> dots) const {
+    d.ifThen(d.cmp(arith::CmpIPredicate::eq, d.laneId(), d.index(0)), [&] {
+      for (auto [i, dot] : llvm::enumerate(dots))
+        memref::StoreOp::create(d.builder(), d.location(), dot, partials,
+                                at(d, d.warpId(), i));
+    });
+  }
+  void sum(DeviceBuilder &d, Value inRange,
+           llvm::function_ref<void(ArrayRef<Value>)> store) const {
+    OpBuilder &kb = d.builder();
+    Location loc = d.location();
+    d.barrier();
+    Value warp = d.warpId();
+    Value firstSlice = d.cmp(
+        arith::CmpIPredicate::eq,
+        arith::RemUIOp::create(kb, loc, warp, d.index(shape.warpsPerFeature)),
+        d.index(0));
+    d.ifThen(arith::AndIOp::create(kb, loc, inRange, firstSlice), [&] {
+      SmallVector<Value> totals;
+      for (int64_t i = 0; i < perWarp(); ++i) {
+        Value total = memref::LoadOp::create(kb, loc, partials, at(d, warp, i));
+        for (int64_t w = 1; w < shape.warpsPerFeature; ++w)
+          total = d.fadd(total, memref::LoadOp::create(
+                                    kb, loc, partials, at(d, d.add(warp, d.index(w)), i)));
+        totals.push_back(total);
+      }
+      store(totals);
+    });
+  }
+};
 
 /// out[m, n] = epilogue(sum_k x[m, k] * w_i[n, k] for each weight i), each
 /// warp computing rows [R * block.x, R * block.x + R) of feature n, so one
-/// weight load serves R rows (R = rowsPerWarp). Arguments: the input (see
+/// weight load serves R rows (R = rowsPerWarp), over its slice of k (all
+/// of it, or 1/warpsPerFeature with split-K). Arguments: the input (see
 /// inputArgumentTypes), the weights, the outputs, M. Gated, the epilogue is
 /// silu(first) * second (swiglu), else the identity. A kernel that
 /// normalizes its input row first stores it in shared memory, and its
@@ -198,7 +291,7 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
   args.append(shape.numOutputs(), l.flatType(f32));
   args.push_back(b.getIndexType());
   return l.getOrCreateKernel(
-      shape.name(l.computeType(), lanes), args, inputWorkgroupTypes(l, shape),
+      shape.name(l.computeType(), lanes), args, workgroupTypes(l, shape),
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         OpBuilder &kb = d.builder();
         Location loc = d.location();
@@ -222,9 +315,7 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
         OutputGroup group =
             selectOutputGroup(d, shape.outFeatures, shape.blocksPerGroup(),
                               shape.gated, weights, outs, block);
-        Value n = d.add(d.mul(d.sub(block, group.firstBlock),
-                              d.index(kWarpsPerBlock)),
-                        d.warpId());
+        WarpWork work = warpWorkOf(d, shape, group, block);
         Value firstRow = d.mul(d.blockId(mlir::gpu::Dimension::x),
                                d.index(shape.rowsPerWarp));
         // Rows past the end read the last row instead (no branch in the
@@ -236,20 +327,19 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
                                              lastRow);
           xRows.push_back(d.mul(row, d.index(inFeatures)));
         }
-        Value inRange = d.cmp(arith::CmpIPredicate::ult, n, group.outFeatures);
         // The first unrolled round of weights is loaded before anything
         // else: weights are never written, so lmc-gpu-dependent-launch puts
         // the wait for the previous kernel after these loads, and a kernel
         // launched early streams weights while its predecessor finishes.
         // Warps past the last feature load the last row and discard it.
         Value wRow = d.mul(arith::SelectOp::create(
-                               kb, loc, inRange, n,
+                               kb, loc, work.inRange, work.n,
                                d.sub(group.outFeatures, d.index(1))),
                            d.index(inFeatures));
-        Value laneStart = d.mul(d.laneId(), d.index(lanes));
+        Value laneStart = d.add(work.sliceStart, d.mul(d.laneId(), d.index(lanes)));
+        int64_t length = shape.sliceLength();
         int64_t round = kWarpSize * lanes;
-        int64_t unrolledEnd =
-            inFeatures / (round * shape.unroll) * (round * shape.unroll);
+        int64_t unrolledEnd = length / (round * shape.unroll) * (round * shape.unroll);
         WeightRounds prefetched;
         if (unrolledEnd > 0)
           prefetched = loadWeightRounds(d, group.weights, wRow, laneStart,
@@ -259,22 +349,40 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
           x = normInputRow(d, f, shape, firstRow);
           xRows.assign(1, d.index(0));
         }
+        int64_t streamed = shape.streamedWeights();
+        auto storeResults = [&](ArrayRef<Value> dots) {
+          for (int64_t r = 0; r < shape.rowsPerWarp; ++r) {
+            Value result = dots[r * streamed];
+            if (shape.gated)
+              result = siluTimes(d, dots[r * streamed], dots[r * streamed + 1]);
+            Value row = d.add(firstRow, d.index(r));
+            Value store = arith::AndIOp::create(
+                kb, loc, d.cmp(arith::CmpIPredicate::eq, d.laneId(), d.index(0)),
+                d.cmp(arith::CmpIPredicate::ult, row, rows));
+            d.ifThen(store, [&] {
+              d.storeF32(result, group.out, d.add(d.mul(row, group.outFeatures), work.n));
+            });
+          }
+        };
+        std::optional<SliceSums> slices;
+        if (shape.warpsPerFeature > 1)
+          slices.emplace(SliceSums{shape, f.getWorkgroupAttributions().back()});
         // Warp-uniform: every lane of a warp takes the same side, so the
         // shuffles inside see all 32 lanes.
-        d.ifThen(inRange, [&] {
+        d.ifThen(work.inRange, [&] {
           auto accType = VectorType::get({lanes}, f32);
           Value zero = arith::ConstantOp::create(
               kb, loc, DenseElementsAttr::get(accType, kb.getF32FloatAttr(0)));
-          int64_t streamed = shape.streamedWeights();
           SmallVector<Value> sums(shape.rowsPerWarp * streamed, zero);
           if (!prefetched.empty())
             sums = accumulateLoadedRounds(d, x, xRows, prefetched, laneStart,
                                           lanes, sums);
+          // Offsets [begin, end) into the slice, `unroll` rounds at a time.
           auto accumulate = [&](int64_t unroll, int64_t begin, int64_t end) {
             if (begin >= end)
               return;
             ValueRange result = d.forLoop(
-                d.add(laneStart, d.index(begin)), d.index(end),
+                d.add(laneStart, d.index(begin)), d.add(work.sliceStart, d.index(end)),
                 d.index(round * unroll), sums,
                 [&](Value k, ValueRange acc) {
                   return accumulateLoadedRounds(
@@ -286,27 +394,28 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
           };
           int64_t prefetchedEnd = prefetched.size() * round;
           accumulate(shape.unroll, prefetchedEnd, unrolledEnd);
-          accumulate(1, unrolledEnd, inFeatures);
-          for (int64_t r = 0; r < shape.rowsPerWarp; ++r) {
-            SmallVector<Value> dots;
-            for (int64_t i = 0; i < streamed; ++i) {
-              Value lanesSum = vector::ReductionOp::create(
-                  kb, loc, vector::CombiningKind::ADD, sums[r * streamed + i]);
-              dots.push_back(d.warpReduce(lanesSum, Reduction::Sum));
-            }
-            Value result = dots[0];
-            if (shape.gated)
-              result = siluTimes(d, dots[0], dots[1]);
-            Value row = d.add(firstRow, d.index(r));
-            Value store = arith::AndIOp::create(
-                kb, loc, d.cmp(arith::CmpIPredicate::eq, d.laneId(), d.index(0)),
-                d.cmp(arith::CmpIPredicate::ult, row, rows));
-            d.ifThen(store, [&] {
-              d.storeF32(result, group.out,
-                         d.add(d.mul(row, group.outFeatures), n));
-            });
+          // The rounds left take halved unrolls, each at most once, before
+          // the plain loop's partial round.
+          int64_t begin = unrolledEnd;
+          for (int64_t unroll = shape.unroll / 2; unroll > 1; unroll /= 2) {
+            int64_t end = begin + (length - begin) / (round * unroll) * (round * unroll);
+            accumulate(unroll, begin, end);
+            begin = end;
           }
+          accumulate(1, begin, length);
+          SmallVector<Value> dots;
+          for (Value sum : sums) {
+            Value lanesSum = vector::ReductionOp::create(
+                kb, loc, vector::CombiningKind::ADD, sum);
+            dots.push_back(d.warpReduce(lanesSum, Reduction::Sum));
+          }
+          if (slices)
+            slices->leave(d, dots);
+          else
+            storeResults(dots);
         });
+        if (slices)
+          slices->sum(d, work.inRange, storeResults);
       });
 }
 
@@ -406,6 +515,7 @@ LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensor
   }
   bool decode = isDecode(input);
   shape.rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
+  shape.warpsPerFeature = decode ? decodeWarpsPerFeature(l, shape) : 1;
   shape.unroll = decode ? decodeUnroll(l, shape) : 1;
   shape.normsInput = norm != nullptr;
   shape.normAddsResidual = norm && norm->residual;

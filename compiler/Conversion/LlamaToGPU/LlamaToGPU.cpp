@@ -149,6 +149,7 @@ struct ConvertLlamaToGPUPass
         prefillTensorCores == "all" || prefillTensorCores == "attention";
     options.foldDecodeNorms = foldDecodeNorms;
     options.foldPrefillRope = foldPrefillRope;
+    options.matvecMinBlocks = matvecMinBlocks;
     auto model = module->getAttrOfType<DictionaryAttr>("llama.model");
     auto maxBatch = model ? model.getAs<IntegerAttr>("max_batch") : IntegerAttr();
     auto maxSeq = model ? model.getAs<IntegerAttr>("max_seq") : IntegerAttr();

@@ -77,6 +77,9 @@ struct KernelOptions {
   /// Prefill's q/k/v GEMM does rope_qkv's work in its epilogue where a
   /// tensor-core attention is the only reader (attentionRotatedByProjection).
   bool foldPrefillRope = false;
+  /// Decode's matrix-vector kernels with fewer blocks than this split each
+  /// weight row between warps (decodeWarpsPerFeature); 0 never splits.
+  int64_t matvecMinBlocks = 1024;
 };
 
 /// An RMSNorm of float32 rows of `hidden` elements: add_rms_norm when
@@ -192,8 +195,16 @@ public:
   /// fixed at compile time (rotary inverse frequencies).
   mlir::memref::GlobalOp getOrCreateDeviceTable(llvm::StringRef name,
                                                 llvm::ArrayRef<float> values);
+  /// A writable `memref.global` of `count` int32 zeros in the kernel
+  /// module: counters that the kernels using them return to zero, so every
+  /// launch (and every CUDA graph replay) finds them as the module loaded.
+  mlir::memref::GlobalOp getOrCreateDeviceCounters(llvm::StringRef name, int64_t count);
 
 private:
+  mlir::memref::GlobalOp getOrCreateGlobal(llvm::StringRef name,
+                                           mlir::DenseElementsAttr initial,
+                                           bool constant);
+
   mlir::ModuleOp module;
   mlir::gpu::GPUModuleOp kernels;
   mlir::OpBuilder b;
