@@ -522,9 +522,9 @@ void combineChunks(DeviceBuilder &d, const AttentionShape &shape,
 /// Whether this block is the last of (head, row) `headIndex`'s chunks to
 /// finish, as CUDA's threadFenceReduction sample decides it: every thread
 /// fences its partial stores, thread 0 counts the block's arrival in
-/// `arrivals` after the barrier, and the last block fences again before it
-/// reads the other chunks' partials (no stale copies), and returns the count
-/// to zero for the next launch.
+/// `arrivals` after the barrier, and the last block returns the count to
+/// zero for the next launch. That block must fence again before it reads
+/// the other chunks' partials (no stale copies).
 Value arrivesLast(DeviceBuilder &d, const DecodeLayout &layout, Value arrivals,
                   Value headIndex, Value flag) {
   OpBuilder &kb = d.builder();

@@ -207,25 +207,25 @@ SmallVector<Type> workgroupTypes(GPULowering &l, const MatvecShape &shape) {
   return types;
 }
 
-/// Where a warp works: its feature n, whether that exists, and the start of
-/// its slice of the weight row (0 without split-K).
+/// Where a warp works: its feature n, whether that exists, and which slice
+/// of the weight row it takes and where that starts (0 without split-K).
 struct WarpWork {
-  Value n, inRange, sliceStart;
+  Value n, inRange, slice, sliceStart;
 };
 
 WarpWork warpWorkOf(DeviceBuilder &d, const MatvecShape &shape,
                     const OutputGroup &group, Value block) {
   Value warp = d.warpId();
-  Value featureInBlock = warp, sliceStart = d.index(0);
+  Value featureInBlock = warp, slice = d.index(0), sliceStart = d.index(0);
   if (shape.warpsPerFeature > 1) {
     featureInBlock = d.div(warp, d.index(shape.warpsPerFeature));
-    Value slice = arith::RemUIOp::create(d.builder(), d.location(), warp,
-                                         d.index(shape.warpsPerFeature));
+    slice = arith::RemUIOp::create(d.builder(), d.location(), warp,
+                                   d.index(shape.warpsPerFeature));
     sliceStart = d.mul(slice, d.index(shape.sliceLength()));
   }
   Value n = d.add(d.mul(d.sub(block, group.firstBlock), d.index(shape.featuresPerBlock())),
                   featureInBlock);
-  return {n, d.cmp(arith::CmpIPredicate::ult, n, group.outFeatures), sliceStart};
+  return {n, d.cmp(arith::CmpIPredicate::ult, n, group.outFeatures), slice, sliceStart};
 }
 
 /// Split-K: lane 0 of each warp whose feature exists leaves its dot
@@ -248,17 +248,14 @@ struct SliceSums {
                                 at(d, d.warpId(), i));
     });
   }
-  void sum(DeviceBuilder &d, Value inRange,
+  void sum(DeviceBuilder &d, const WarpWork &work,
            llvm::function_ref<void(ArrayRef<Value>)> store) const {
     OpBuilder &kb = d.builder();
     Location loc = d.location();
     d.barrier();
     Value warp = d.warpId();
-    Value firstSlice = d.cmp(
-        arith::CmpIPredicate::eq,
-        arith::RemUIOp::create(kb, loc, warp, d.index(shape.warpsPerFeature)),
-        d.index(0));
-    d.ifThen(arith::AndIOp::create(kb, loc, inRange, firstSlice), [&] {
+    Value firstSlice = d.cmp(arith::CmpIPredicate::eq, work.slice, d.index(0));
+    d.ifThen(arith::AndIOp::create(kb, loc, work.inRange, firstSlice), [&] {
       SmallVector<Value> totals;
       for (int64_t i = 0; i < perWarp(); ++i) {
         Value total = memref::LoadOp::create(kb, loc, partials, at(d, warp, i));
@@ -415,7 +412,7 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
             storeResults(dots);
         });
         if (slices)
-          slices->sum(d, work.inRange, storeResults);
+          slices->sum(d, work, storeResults);
       });
 }
 
