@@ -481,11 +481,11 @@ struct ConvertGPUToCPUEmulationPass
     llvm::StringMap<int64_t> kernelNumbers;
     SmallVector<Attribute> kernelNames;
     SmallVector<gpu::GPUModuleOp> kernelModules(module.getOps<gpu::GPUModuleOp>());
-    // The kernels' constant tables (rotary frequencies) move to the host.
+    // The kernels' globals (rotary frequencies, arrival counts) move to the host.
     OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
     for (gpu::GPUModuleOp kernels : kernelModules)
-      for (auto table : kernels.getOps<memref::GlobalOp>())
-        atEnd.clone(*table);
+      for (auto global : kernels.getOps<memref::GlobalOp>())
+        atEnd.clone(*global);
     for (gpu::GPUModuleOp kernels : kernelModules)
       for (auto kernel : kernels.getOps<gpu::GPUFuncOp>()) {
         int64_t number = kernelNames.size();
