@@ -9,8 +9,14 @@
 # the Llama-2-7B (f16 and bf16) and 13B (f16) shapes and Hugging Face's
 # baseline script.
 #
+# For session.sh's decode A/B, the 7B f16 shape built by earlier commits:
+# LLAMAC_BASELINE_COMMITS names them (e.g. "f9d757e"); each is built once in
+# a worktree (llamac only, ~4 min on 2 cores) and its artifact kept in
+# LLAMAC_BASELINE_CACHE (default /tmp/llamac-baselines), so the next
+# prepare.sh reuses it.
+#
 #   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared
-#                                       LLAMAC_BASELINE_ARTIFACTS=DIR)
+#                                       LLAMAC_BASELINE_COMMITS="COMMIT...")
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -126,17 +132,44 @@ for build in "${tile_builds[@]}"; do
     -o "$out/artifacts/llama-2-7b-cuda-f16-$name.lmc" --target cuda --dtype f16 $flags
 done
 printf '%s\n' "${tile_builds[@]}" >"$out/artifacts/llama-2-7b-tiles.txt"
-# session.sh's decode A/B (bench/NOTES.md v14): the default against its
-# matrix-vector kernels on whole rows (--matvec-min-blocks 0), and against
-# the artifacts of earlier commits in LLAMAC_BASELINE_ARTIFACTS (a directory
-# of .lmc directories built there, copied as they are).
-"$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
-  -o "$out/artifacts/llama-2-7b-cuda-f16-unsplit.lmc" --target cuda --dtype f16 \
-  --matvec-min-blocks 0
-if [ -n "${LLAMAC_BASELINE_ARTIFACTS:-}" ]; then
+# session.sh's decode A/B (bench/NOTES.md v14, v15): the default against
+# its matrix-vector kernels on whole rows (--matvec-min-blocks 0), against
+# every kernel split below 2048 blocks (q/k/v, swiglu, o_proj and down_proj
+# in 2 or 4 slices), and against the earlier commits' builds.
+decode_builds=("unsplit 0" "split-2048 2048")
+for build in "${decode_builds[@]}"; do
+  read -r name blocks <<<"$build"
+  "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+    -o "$out/artifacts/llama-2-7b-cuda-f16-$name.lmc" --target cuda --dtype f16 \
+    --matvec-min-blocks "$blocks"
+done
+# copy_baseline COMMIT: the 7B f16 artifact COMMIT's compiler builds with its
+# defaults, into artifacts/baselines/COMMIT.lmc; built in a worktree unless
+# the cache has it.
+copy_baseline() {
+  local commit cache tree artifact
+  commit=$(git -C "$root" rev-parse --short "$1^{commit}")
+  cache=${LLAMAC_BASELINE_CACHE:-/tmp/llamac-baselines}/$commit
+  artifact=$cache/llama-2-7b-cuda-f16.lmc
+  if [ ! -d "$artifact" ]; then
+    tree=$cache/tree
+    rm -rf "$tree" "$artifact.partial"
+    git -C "$root" worktree prune
+    git -C "$root" worktree add --detach "$tree" "$commit"
+    cmake -G Ninja -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=Release \
+      -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DLLAMAC_ENABLE_TESTS=OFF
+    ninja -C "$tree/build" llamac
+    "$tree/build/bin/llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+      -o "$artifact.partial" --target cuda --dtype f16
+    mv "$artifact.partial" "$artifact"
+    git -C "$root" worktree remove --force "$tree"
+  fi
   mkdir -p "$out/artifacts/baselines"
-  cp -r "$LLAMAC_BASELINE_ARTIFACTS"/*.lmc "$out/artifacts/baselines/"
-fi
+  cp -r "$artifact" "$out/artifacts/baselines/$commit.lmc"
+}
+for commit in ${LLAMAC_BASELINE_COMMITS:-}; do
+  copy_baseline "$commit"
+done
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
 

@@ -12,8 +12,8 @@
 # and the A/Bs.
 # Measured on an H200 (2026-11-27): check 44 s, 7B and HF 266 s, profile
 # with the linear kernels' limits ~100 s, the tiles part (five 7B benches)
-# ~80 s; the decode A/B (three builds, twice) is estimated at ~60 s, so the
-# default budget reaches about the 13B part.
+# ~80 s; the decode A/B (five builds with two baselines, twice) is
+# estimated at ~100 s, so the default budget ends about at the 13B part.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
 set -uo pipefail
@@ -48,11 +48,12 @@ part() {
     echo "$name: skipped, $(left) s left" | tee -a "$log"
   fi
 }
-# Decode A/B on the same weights (NOTES v14): the default, its
-# matrix-vector kernels on whole rows, and the earlier commits' artifacts
-# prepare.sh copied from LLAMAC_BASELINE_ARTIFACTS.
+# Decode A/B on the same weights (NOTES v14, v15): the default, its
+# matrix-vector kernels on whole rows, every one split below 2048 blocks,
+# and the earlier commits' builds prepare.sh made (LLAMAC_BASELINE_COMMITS).
 artifacts=$here/../../.device/artifacts
-decode_builds=("$artifacts/llama-2-7b-cuda-f16.lmc" "$artifacts/llama-2-7b-cuda-f16-unsplit.lmc")
+decode_builds=("$artifacts/llama-2-7b-cuda-f16.lmc" "$artifacts/llama-2-7b-cuda-f16-unsplit.lmc"
+  "$artifacts/llama-2-7b-cuda-f16-split-2048.lmc")
 for baseline in "$artifacts"/baselines/*.lmc; do
   [ -d "$baseline" ] && decode_builds+=("$baseline")
 done
