@@ -81,9 +81,11 @@ def GpuDependentLaunch : Pass<"lmc-gpu-dependent-launch", "mlir::gpu::GPUModuleO
     Starts every `gpu.func` kernel with `nvvm.griddepcontrol
     launch_dependents` and puts `griddepcontrol.wait` before the first
     top-level operation of its entry block that does anything with memory
-    but read an argument marked `llama.invariant` (the weights, which no
-    kernel writes) and write the block's own workgroup buffers (a GEMM's
-    cp.async copies of weight chunks into shared memory). Launched with programmatic stream serialization (the
+    but read an argument marked `llama.invariant` (memory no earlier kernel
+    of the call writes where this one reads it: the weights, which no
+    kernel writes; decode attention's positions and KV cache) and write the
+    block's own workgroup buffers (a GEMM's cp.async copies of weight chunks
+    into shared memory). Launched with programmatic stream serialization (the
     runtime's dependent launch), a kernel's blocks are then scheduled while
     the previous kernel is still running: they issue their weight loads and
     wait until that kernel has finished and its writes are visible. The

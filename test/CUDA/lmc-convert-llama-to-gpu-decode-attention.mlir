@@ -7,6 +7,11 @@
 // head and cache row (max_batch 2 x 4 heads), after a fence and a barrier,
 // resets the count when it is the last (2 chunks of a 64-slot cache), and
 // fences again before it reads the other chunk's partial results.
+// The positions, first slots and cache are marked llama.invariant (no earlier
+// kernel of a decode call writes what it reads of them, see
+// lmc-gpu-dependent-launch): the first passes' key and value rows are loaded
+// before anything else; the block that writes the new slot also leaves it,
+// rounded to f16, in a shared row that those passes take it from.
 // The attention's result is the kernel's last buffer, before layer 1's
 // offset in the cache and the scale.
 
@@ -21,8 +26,17 @@
 
 // CHECK:       memref.global "private" @attention_arrivals_h4_b2 : memref<8xi32> = dense<0> {alignment = 16 : i64}
 // CHECK:       gpu.func @attention_split_f16_h4_kv2_d16_s64_b2_decode_c32
+// CHECK-SAME:    %{{[^:]*}}: memref<?xi32> {llama.invariant}, %{{[^:]*}}: memref<?xi32> {llama.invariant}, %[[CACHE:[^:]*]]: memref<?xf16> {llama.invariant},
 // CHECK-SAME:    %[[STATS:[^:]*]]: memref<?xf32>, %[[RESULT:[^:]*]]: memref<?xf32>, %{{[^:]*}}: index, %{{[^:]*}}: f32)
-// CHECK-SAME:    %[[FLAG:[^ ]*]] : memref<1xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME:    %[[FLAG:[^ ]*]] : memref<1xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[NEW:[^ ]*]] : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK-NOT:     memref.store
+// CHECK-COUNT-8: vector.load %[[CACHE]]
+// CHECK:         scf.if
+// CHECK:           memref.store %{{.*}}, %[[CACHE]]
+// CHECK:           arith.truncf
+// CHECK-NEXT:      arith.extf
+// CHECK:           memref.store %{{.*}}, %[[NEW]]
+// CHECK:         vector.load %[[NEW]]
 // CHECK:         memref.store %{{.*}}, %[[STATS]]
 // CHECK:         %[[COUNTS:.*]] = memref.get_global @attention_arrivals_h4_b2 : memref<8xi32>
 // CHECK-NEXT:    nvvm.memory.barrier <gpu>
@@ -38,9 +52,9 @@
 // CHECK:         scf.if %[[COMBINES]] {
 // CHECK-NEXT:      nvvm.memory.barrier <gpu>
 // CHECK-COUNT-4:   memref.load %[[STATS]]
+// CHECK-COUNT-2:   memref.load
 // CHECK:           math.exp
-// CHECK:           scf.for
-// CHECK-COUNT-2:     memref.load
+// CHECK:           scf.if
 // CHECK:             memref.store %{{.*}}, %[[RESULT]]
 // CHECK:         gpu.return
 module attributes {llama.model = {max_batch = 2 : i64, max_seq = 64 : i64}} {

@@ -7,7 +7,12 @@ ld.global, or cp.async into its shared memory): the weight matrices of the
 linear kernels (matvec, gemm and their swiglu forms: 2 for swiglu, else one
 per output group in the `_n` name part, e.g. 3 for `_n4096x4096x4096`) and
 the RMSNorm weight of the norm kernels and of the matrix-vector kernels
-that normalize their input (`_rmsnorm`, `_addrmsnorm`). Each memref
+that normalize their input (`_rmsnorm`, `_addrmsnorm`); decode's split
+attention, from the positions and first slots the host uploads before the
+call and from the KV cache, whose layer no earlier kernel of a decode call
+writes (its 4th to 6th arguments); any kernel may store to its shared
+memory. A load from a module global (the attention's arrival counts) is
+memory an earlier kernel may write. Each memref
 argument is five PTX parameters (allocated and aligned pointer, offset,
 size, stride), a scalar one; a load's address is traced back through the
 registers it is computed from to the parameters it derives from. Prints one
@@ -26,6 +31,11 @@ ADDRESS = re.compile(r"\[(%\w+)")
 NO_DESTINATION = ("st.", "red.", "bra", "bar.", "ret", "griddepcontrol", "membar", "fence", "cp.")
 
 
+def globals_of(text):
+    """The names of the module's global variables."""
+    return set(re.findall(r"^\.global .*?(\w+)\[", text, re.M))
+
+
 def kernels(text):
     for match in re.finditer(r"^\.visible \.entry (\w+)\(.*?^\{(.*?)^\}", text, re.M | re.S):
         yield match.group(1), match.group(2).splitlines()
@@ -37,8 +47,10 @@ ADD_NORM = ["memref", "memref", "weight", "memref", "scalar"]
 
 
 def leading_arguments(name):
-    """The kernel's arguments up to its last weight: "weight", "memref" or
-    "scalar"."""
+    """The kernel's arguments up to its last weight (the split attention's
+    all): "weight", "memref" or "scalar"."""
+    if name.startswith("attention_split_"):
+        return ["memref"] * 3 + ["weight"] * 3 + ["memref"] * 3 + ["scalar"] * 2
     if name.startswith("add_rms_norm_"):
         return ADD_NORM
     if name.startswith("rms_norm_"):
@@ -55,16 +67,20 @@ def leading_arguments(name):
 
 
 def weight_parameters(name):
-    """The PTX parameters of the kernel's weight pointers."""
+    """The PTX parameters of the kernel's weight pointers, and of its
+    scalars (values, not memory) among the arguments leading_arguments
+    lists."""
     parameters, first = set(), 0
     for kind in leading_arguments(name):
         if kind == "weight":
             parameters |= {first, first + 1}
+        if kind == "scalar":
+            parameters.add(first)
         first += 1 if kind == "scalar" else 5
     return parameters
 
 
-def check(name, body):
+def check(name, body, variables):
     weights = weight_parameters(name)
     sources = {}  # register -> the parameters its value derives from
     released = False
@@ -82,7 +98,8 @@ def check(name, body):
                 return "wait before launch_dependents"
             if not prefetched:
                 return "ok"
-            return f"ok, {prefetched} weight load{'s' if prefetched > 1 else ''} before the wait"
+            what = "cache and position" if name.startswith("attention_split_") else "weight"
+            return f"ok, {prefetched} {what} load{'s' if prefetched > 1 else ''} before the wait"
         if opcode.startswith("cp.async.") and ".global" in opcode:
             # cp.async [shared], [global], ...: the global source must be a weight.
             source = ADDRESS.findall(operands)[1]
@@ -94,6 +111,8 @@ def check(name, body):
         if opcode.split(".")[0] in ("ld", "st", "atom", "red", "cp") and space in ("global", "shared"):
             address = ADDRESS.search(operands)
             derived = sources.get(address.group(1), {None}) if address else {None}
+            if opcode.startswith("st.shared"):
+                continue  # the block's own shared memory
             if not (opcode.startswith("ld.global") and derived <= weights):
                 return "memory access before griddepcontrol.wait: " + line.strip()
             prefetched += 1
@@ -108,6 +127,8 @@ def check(name, body):
             else operands[1:].partition("}")
         for register in REGISTER.findall(rest):
             derived |= sources.get(register, set())
+        if variables & set(re.findall(r"\w+", rest)):
+            derived.add(None)  # a global's address: not a weight's
         for register in REGISTER.findall(destination):
             sources[register] = derived
     return "no griddepcontrol.wait"
@@ -118,9 +139,11 @@ def main():
         sys.exit(__doc__)
     failures = 0
     found = 0
-    for name, body in kernels(open(sys.argv[1]).read()):
+    text = open(sys.argv[1]).read()
+    variables = globals_of(text)
+    for name, body in kernels(text):
         found += 1
-        verdict = check(name, body)
+        verdict = check(name, body, variables)
         failures += not verdict.startswith("ok")
         print(f"{name}: {verdict}")
     if not found:

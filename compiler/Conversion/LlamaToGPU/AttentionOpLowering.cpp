@@ -39,9 +39,10 @@
 //    work at any context length, so a short context costs each block one
 //    round of loads instead of leaving all but the first chunks idle.
 //    Within a chunk, groups of lanes read one key or value row each with
-//    16-byte loads. The new token's slot is read by its own chunk only, so
-//    that chunk's block rotates and writes its key and value first: no
-//    rope_kv launch in decode.
+//    16-byte loads; the first passes' rows before the grid dependency wait.
+//    The new token's slot is read by its own chunk only, so that chunk's
+//    block rotates and writes its key and value first: no rope_kv launch in
+//    decode.
 //
 // A token's cache slot is start + t in prefill. In decode (one token per
 // row, static shape) it is first_slot[b] + positions[b] instead, the
@@ -166,25 +167,41 @@ Value exponentiateScores(DeviceBuilder &d, Value scores, Value base, Value count
 
 /// A token's key (at `source` in `key`) rotated for `position`, and its
 /// value, into the cache row at `rowStart`; the thread rotates the pairs
-/// (i, i + d/2) from i = `lane` on in steps of `stride`.
+/// (i, i + d/2) from i = `lane` on in steps of `stride`. With `copy` (a
+/// float32 buffer of 2 x head_dim), also the key and then the value there,
+/// as a read of the cache gives them (rounded to its dtype).
 void writeNewKeyValue(DeviceBuilder &d, const AttentionShape &shape,
                       memref::GlobalOp table, Value key, Value value,
                       Value source, Value position, Value cache, Value rowStart,
-                      Value lane, int64_t stride) {
+                      Value lane, int64_t stride, Value copy = {}) {
+  OpBuilder &b = d.builder();
+  Location loc = d.location();
   int64_t half = shape.headDim / 2;
-  Value tableRef = memref::GetGlobalOp::create(d.builder(), d.location(),
-                                               table.getType(), table.getSymName());
+  Value tableRef =
+      memref::GetGlobalOp::create(b, loc, table.getType(), table.getSymName());
   Value valueStart = d.add(rowStart, d.index(shape.halfLayer()));
+  Type cacheType = cast<MemRefType>(cache.getType()).getElementType();
+  // `column` within the row from `start`; the copy's value follows its key.
+  auto store = [&](Value x, Value start, Value column, int64_t copyOffset) {
+    d.storeF32(x, cache, d.add(start, column));
+    if (!copy)
+      return;
+    if (!cacheType.isF32())
+      x = arith::ExtFOp::create(
+          b, loc, b.getF32Type(),
+          arith::TruncFOp::create(b, loc, cacheType, x).getResult());
+    memref::StoreOp::create(b, loc, x, copy, d.add(d.index(copyOffset), column));
+  };
   d.forLoop(lane, d.index(half), d.index(stride), [&](Value i) {
     Value first = d.add(source, i);
     Value second = d.add(first, d.index(half));
+    Value pairedColumn = d.add(i, d.index(half));
     auto [k1, k2] = rotate(d, tableRef, position, i, d.loadF32(key, first),
                            d.loadF32(key, second));
-    d.storeF32(k1, cache, d.add(rowStart, i));
-    d.storeF32(k2, cache, d.add(rowStart, d.add(i, d.index(half))));
-    d.storeF32(d.loadF32(value, first), cache, d.add(valueStart, i));
-    d.storeF32(d.loadF32(value, second), cache,
-               d.add(valueStart, d.add(i, d.index(half))));
+    store(k1, rowStart, i, 0);
+    store(k2, rowStart, pairedColumn, 0);
+    store(d.loadF32(value, first), valueStart, i, shape.headDim);
+    store(d.loadF32(value, second), valueStart, pairedColumn, shape.headDim);
   });
 }
 
@@ -469,9 +486,10 @@ void combineChunks(DeviceBuilder &d, const AttentionShape &shape,
   OpBuilder &kb = d.builder();
   Location loc = d.location();
   Value firstChunk = d.mul(headIndex, d.index(layout.splits));
-  // Straight-line over the chunks (at most about kDecodeSplits): every load
-  // is issued at once, where loops re-read the stats of one chunk after
-  // another. The sums run in chunk order, as a loop's would.
+  // Straight-line over the chunks (at most about kDecodeSplits) and the
+  // thread's columns: every load, stats and outputs alike, is issued at
+  // once, one memory latency, where loops re-read the stats of one chunk
+  // after another. The sums run in chunk order, as a loop's would.
   struct Chunk {
     Value m, sum, seen, weight;
   };
@@ -481,15 +499,32 @@ void combineChunks(DeviceBuilder &d, const AttentionShape &shape,
     Chunk chunk;
     chunk.m = memref::LoadOp::create(kb, loc, partialStats, at);
     chunk.sum = memref::LoadOp::create(kb, loc, partialStats, d.add(at, d.index(1)));
-    chunk.seen = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT, chunk.sum,
-                                       d.f32(0));
     chunks.push_back(chunk);
+  }
+  // Threads past the last column read column 0 and store nothing.
+  struct Column {
+    Value j, inRange;
+    SmallVector<Value> parts;
+  };
+  SmallVector<Column> columns;
+  for (int64_t c = 0; c * kAttentionThreads < shape.headDim; ++c) {
+    Column &column = columns.emplace_back();
+    column.j = d.add(d.threadId(), d.index(c * kAttentionThreads));
+    column.inRange = d.cmp(arith::CmpIPredicate::ult, column.j, d.index(shape.headDim));
+    Value read = arith::SelectOp::create(kb, loc, column.inRange, column.j, d.index(0));
+    for (int64_t split = 0; split < layout.splits; ++split)
+      column.parts.push_back(memref::LoadOp::create(
+          kb, loc, partialOut,
+          d.add(d.mul(d.add(firstChunk, d.index(split)), d.index(shape.headDim)), read)));
   }
   float lowest = -std::numeric_limits<float>::infinity();
   Value max = d.f32(lowest);
-  for (const Chunk &chunk : chunks)
+  for (Chunk &chunk : chunks) {
+    chunk.seen = arith::CmpFOp::create(kb, loc, arith::CmpFPredicate::OGT, chunk.sum,
+                                       d.f32(0));
     max = arith::SelectOp::create(kb, loc, chunk.seen,
                                   arith::MaximumFOp::create(kb, loc, max, chunk.m), max);
+  }
   // exp(-inf - -inf) is NaN: chunks that saw nothing weigh 0 by select.
   Value total = d.f32(0);
   for (Chunk &chunk : chunks) {
@@ -504,19 +539,19 @@ void combineChunks(DeviceBuilder &d, const AttentionShape &shape,
   Value inverse = arith::SelectOp::create(
       kb, loc, hasKeys, arith::DivFOp::create(kb, loc, d.f32(1), total), d.f32(0));
   Value outBase = d.mul(headIndex, d.index(shape.headDim));
-  d.forLoop(d.threadId(), d.index(shape.headDim), d.index(kAttentionThreads),
-            [&](Value j) {
-    SmallVector<Value> parts;
-    for (int64_t split = 0; split < layout.splits; ++split)
-      parts.push_back(memref::LoadOp::create(
-          kb, loc, partialOut,
-          d.add(d.mul(d.add(firstChunk, d.index(split)), d.index(shape.headDim)), j)));
+  for (const Column &column : columns) {
     Value acc = d.f32(0);
-    for (auto [chunk, part] : llvm::zip(chunks, parts))
+    for (auto [chunk, part] : llvm::zip(chunks, column.parts))
       acc = arith::SelectOp::create(kb, loc, chunk.seen,
                                     d.fadd(acc, d.fmul(chunk.weight, part)), acc);
-    d.storeF32(d.fmul(acc, inverse), out, d.add(outBase, j));
-  });
+    auto store = [&] { d.storeF32(d.fmul(acc, inverse), out, d.add(outBase, column.j)); };
+    // Under a branch, LLVM sinks the loads of the parts into it, after the
+    // exponentials: a second memory latency.
+    if (shape.headDim % kAttentionThreads == 0)
+      store();
+    else
+      d.ifThen(column.inRange, store);
+  }
 }
 
 /// Whether this block is the last of (head, row) `headIndex`'s chunks to
@@ -574,7 +609,7 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
       {l.sharedType(f32, shape.headDim), l.sharedType(f32, layout.chunk),
        l.sharedType(f32, layout.slotsPerPass() * shape.headDim),
        l.sharedType(f32, kAttentionThreads / kWarpSize),
-       l.sharedType(b.getI32Type(), 1)},
+       l.sharedType(b.getI32Type(), 1), l.sharedType(f32, 2 * shape.headDim)},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {
         OpBuilder &kb = d.builder();
         Location loc = d.location();
@@ -589,6 +624,12 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
         Value partialShared = f.getWorkgroupAttributions()[2];
         Value scratch = f.getWorkgroupAttributions()[3];
         Value lastFlag = f.getWorkgroupAttributions()[4];
+        Value newRow = f.getWorkgroupAttributions()[5];
+        // Host-written for the call, and the cache's slots but the new one
+        // (see the first passes' loads): read before the wait.
+        for (Value invariant : {positions, firstSlot, cache})
+          f.setArgAttr(cast<BlockArgument>(invariant).getArgNumber(),
+                       llama::kInvariantArgAttr, kb.getUnitAttr());
         int64_t headDim = shape.headDim;
         Value split = d.blockId(mlir::gpu::Dimension::x);
         Value head = d.blockId(mlir::gpu::Dimension::y);
@@ -607,23 +648,7 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
         Value queryBase = d.mul(d.add(d.mul(row, d.index(shape.numHeads)), head),
                                 d.index(headDim));
         Value keyBase = keyBaseOf(d, shape, layerBase, row, kvHead);
-        // The chunk that holds the new slot (first + position) writes its
-        // key and value, no separate launch before: no other chunk reads
-        // that slot. Under GQA the chunk of every query head of the group
-        // writes the same row. The query's barrier publishes the writes.
-        Value owner = d.cmp(arith::CmpIPredicate::eq,
-                            arith::RemUIOp::create(kb, loc, position, splits), split);
-        d.ifThen(owner, [&] {
-          Value source = d.mul(d.add(d.mul(row, d.index(shape.numKVHeads)), kvHead),
-                               d.index(headDim));
-          Value rowStart = d.add(keyBase, d.mul(d.sub(end, d.index(1)),
-                                                d.index(headDim)));
-          writeNewKeyValue(d, shape, table, key, value, source, position, cache,
-                           rowStart, d.threadId(), kAttentionThreads);
-        });
-        rotateQueryToShared(d, shape, table, query, queryBase, position, rotated,
-                            d.index(0));
-
+        Value valueBase = d.add(keyBase, d.index(shape.halfLayer()));
         Value tid = d.threadId();
         Value rowLane = arith::RemUIOp::create(kb, loc, tid, d.index(layout.rowLanes));
         Value slotOffset = d.div(tid, d.index(layout.rowLanes));
@@ -635,21 +660,16 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           columns.push_back(d.mul(d.add(rowLane, d.index(c * layout.rowLanes)),
                                   d.index(lanes)));
         auto vectorType = VectorType::get({lanes}, f32);
-        SmallVector<Value> queryParts;
-        for (Value column : columns)
-          queryParts.push_back(vector::LoadOp::create(kb, loc, vectorType,
-                                                      rotated, column));
-        Value valueBase = d.add(keyBase, d.index(shape.halfLayer()));
         Value slotsPerPass = d.index(layout.slotsPerPass());
         // Every lane runs every pass (the shuffles need all of them); lanes
-        // past the chunk read its first row and discard the result.
+        // past the chunk read the row's first visible slot and discard it.
         auto slotOfPass = [&](Value base) {
           Value offset = d.add(base, slotOffset);
           Value valid = d.cmp(arith::CmpIPredicate::ult, offset, count);
           Value clamped = arith::SelectOp::create(kb, loc, valid, offset, d.index(0));
-          return Pass{valid, clamped,
-                      d.mul(d.add(chunkBegin, d.mul(clamped, splits)),
-                            d.index(headDim))};
+          Value slot = arith::SelectOp::create(
+              kb, loc, valid, d.add(chunkBegin, d.mul(offset, splits)), first);
+          return Pass{valid, clamped, d.mul(slot, d.index(headDim))};
         };
         Value zeroVector = arith::ConstantOp::create(
             kb, loc, DenseElementsAttr::get(vectorType, kb.getF32FloatAttr(0)));
@@ -657,8 +677,8 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
         // Each iteration runs kPassesInFlight passes and issues all their
         // loads before the first use: one cache row per pass is a dependent
         // memory latency, and a 128-slot chunk is 16 passes. Passes past the
-        // chunk read its first row and discard it, like lanes past it; each
-        // slot's score and each lane's sum come out as in one pass at a time.
+        // chunk read a row and discard it, like lanes past it; each slot's
+        // score and each lane's sum come out as in one pass at a time.
         Value passes = d.index(layout.slotsPerPass() * kPassesInFlight);
         auto passesAt = [&](Value base) {
           SmallVector<Pass> found;
@@ -678,55 +698,115 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           }
           return rows;
         };
+        // The first passes' keys and values, before anything that reads
+        // what the kernels before this one write: lmc-gpu-dependent-launch
+        // waits for the q/k/v projection after these loads, so they are in
+        // flight while it finishes. No kernel of a decode call writes this
+        // layer's cache but this one, and it writes only the new slot,
+        // whose row the block that writes it takes from shared memory.
+        SmallVector<Pass> firstPasses = passesAt(d.index(0));
+        auto firstKeys = loadRows(keyBase, firstPasses);
+        auto firstValues = loadRows(valueBase, firstPasses);
 
+        // The chunk that holds the new slot (first + position) writes its
+        // key and value, no separate launch before: no other chunk reads
+        // that slot. Under GQA the chunk of every query head of the group
+        // writes the same row. The query's barrier publishes the writes.
+        Value owner = d.cmp(arith::CmpIPredicate::eq,
+                            arith::RemUIOp::create(kb, loc, position, splits), split);
+        d.ifThen(owner, [&] {
+          Value source = d.mul(d.add(d.mul(row, d.index(shape.numKVHeads)), kvHead),
+                               d.index(headDim));
+          Value rowStart = d.add(keyBase, d.mul(d.sub(end, d.index(1)),
+                                                d.index(headDim)));
+          writeNewKeyValue(d, shape, table, key, value, source, position, cache,
+                           rowStart, tid, kAttentionThreads, newRow);
+        });
+        rotateQueryToShared(d, shape, table, query, queryBase, position, rotated,
+                            d.index(0));
+        SmallVector<Value> queryParts;
+        for (Value column : columns)
+          queryParts.push_back(vector::LoadOp::create(kb, loc, vectorType,
+                                                      rotated, column));
+        // The first passes' rows with the new slot's from shared memory: the
+        // prefetched copy was loaded before the owner wrote it.
+        auto withNewSlot = [&](SmallVector<SmallVector<Value>> rows, int64_t half) {
+          Value newest = d.sub(count, d.index(1));
+          for (auto [pass, parts] : llvm::zip(firstPasses, rows)) {
+            Value isNew = arith::AndIOp::create(
+                kb, loc, owner,
+                arith::AndIOp::create(
+                    kb, loc, pass.valid,
+                    d.cmp(arith::CmpIPredicate::eq, pass.offset, newest)));
+            for (auto [part, column] : llvm::zip(parts, columns)) {
+              Value written = vector::LoadOp::create(
+                  kb, loc, vectorType, newRow,
+                  ValueRange{d.add(d.index(half * headDim), column)});
+              part = arith::SelectOp::create(kb, loc, isNew, written, part);
+            }
+          }
+          return rows;
+        };
+        firstKeys = withNewSlot(firstKeys, 0);
+        firstValues = withNewSlot(firstValues, 1);
+
+        // The scores of the passes' keys into shared memory; returns the
+        // running maximum.
+        auto scoreKeys = [&](ArrayRef<Pass> found,
+                             ArrayRef<SmallVector<Value>> keys, Value runningMax) {
+          for (auto [pass, keyParts] : llvm::zip(found, keys)) {
+            Value products = zeroVector;
+            for (auto [part, key] : llvm::zip(queryParts, keyParts))
+              products = vector::FMAOp::create(kb, loc, part, key, products);
+            Value partial = vector::ReductionOp::create(
+                kb, loc, vector::CombiningKind::ADD, products);
+            Value score = d.fmul(
+                d.warpReduce(partial, Reduction::Sum, layout.rowLanes), scale);
+            Value writer = arith::AndIOp::create(
+                kb, loc, pass.valid,
+                d.cmp(arith::CmpIPredicate::eq, rowLane, d.index(0)));
+            d.ifThen(writer, [&] {
+              memref::StoreOp::create(kb, loc, score, scores, pass.offset);
+            });
+            Value larger = arith::MaximumFOp::create(kb, loc, runningMax, score);
+            runningMax =
+                arith::SelectOp::create(kb, loc, pass.valid, larger, runningMax);
+          }
+          return runningMax;
+        };
         float lowest = -std::numeric_limits<float>::infinity();
         Value localMax = d.forLoop(
-            d.index(0), count, passes, {d.f32(lowest)},
+            passes, count, passes,
+            {scoreKeys(firstPasses, firstKeys, d.f32(lowest))},
             [&](Value base, ValueRange acc) -> SmallVector<Value> {
               auto found = passesAt(base);
-              auto keys = loadRows(keyBase, found);
-              Value runningMax = acc[0];
-              for (auto [pass, keyParts] : llvm::zip(found, keys)) {
-                Value products = zeroVector;
-                for (auto [part, key] : llvm::zip(queryParts, keyParts))
-                  products = vector::FMAOp::create(kb, loc, part, key, products);
-                Value partial = vector::ReductionOp::create(
-                    kb, loc, vector::CombiningKind::ADD, products);
-                Value score = d.fmul(
-                    d.warpReduce(partial, Reduction::Sum, layout.rowLanes), scale);
-                Value writer = arith::AndIOp::create(
-                    kb, loc, pass.valid,
-                    d.cmp(arith::CmpIPredicate::eq, rowLane, d.index(0)));
-                d.ifThen(writer, [&] {
-                  memref::StoreOp::create(kb, loc, score, scores, pass.offset);
-                });
-                Value larger = arith::MaximumFOp::create(kb, loc, runningMax, score);
-                runningMax =
-                    arith::SelectOp::create(kb, loc, pass.valid, larger, runningMax);
-              }
-              return {runningMax};
+              return {scoreKeys(found, loadRows(keyBase, found), acc[0])};
             })[0];
         // Its barriers also publish the scores.
         Value max = d.blockReduce(localMax, Reduction::Max, scratch,
                                   kAttentionThreads);
         Value sum = exponentiateScores(d, scores, d.index(0), count, max, scratch);
 
+        // The passes' probability-weighted values added to `sums`.
+        auto weighValues = [&](ArrayRef<Pass> found,
+                               ArrayRef<SmallVector<Value>> values, ValueRange acc) {
+          SmallVector<Value> sums(acc.begin(), acc.end());
+          for (auto [pass, valueParts] : llvm::zip(found, values)) {
+            Value p = arith::SelectOp::create(
+                kb, loc, pass.valid,
+                memref::LoadOp::create(kb, loc, scores, pass.offset), d.f32(0));
+            Value pVector = vector::BroadcastOp::create(kb, loc, vectorType, p);
+            for (auto [sumSoFar, value] : llvm::zip(sums, valueParts))
+              sumSoFar = vector::FMAOp::create(kb, loc, pVector, value, sumSoFar);
+          }
+          return sums;
+        };
         SmallVector<Value> init(layout.loadsPerLane, zeroVector);
         ValueRange weighted = d.forLoop(
-            d.index(0), count, passes, init,
+            passes, count, passes, weighValues(firstPasses, firstValues, init),
             [&](Value base, ValueRange acc) -> SmallVector<Value> {
               auto found = passesAt(base);
-              auto values = loadRows(valueBase, found);
-              SmallVector<Value> sums(acc.begin(), acc.end());
-              for (auto [pass, valueParts] : llvm::zip(found, values)) {
-                Value p = arith::SelectOp::create(
-                    kb, loc, pass.valid,
-                    memref::LoadOp::create(kb, loc, scores, pass.offset), d.f32(0));
-                Value pVector = vector::BroadcastOp::create(kb, loc, vectorType, p);
-                for (auto [sumSoFar, value] : llvm::zip(sums, valueParts))
-                  sumSoFar = vector::FMAOp::create(kb, loc, pVector, value, sumSoFar);
-              }
-              return sums;
+              return weighValues(found, loadRows(valueBase, found), acc);
             });
         // Lanes of one slot offset own disjoint columns; the slot offsets
         // are summed in a fixed order through shared memory.

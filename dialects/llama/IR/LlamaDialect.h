@@ -8,9 +8,10 @@
 #include "dialects/llama/IR/LlamaDialect.h.inc"
 
 namespace mlir::llama {
-/// Marks a kernel argument whose memory no kernel writes (the weights): a
-/// kernel may read it before waiting for the grid it depends on (see
-/// lmc-gpu-dependent-launch).
+/// Marks a kernel argument whose memory, where the kernel reads it, no
+/// earlier kernel of the same call writes (the weights; decode attention's
+/// positions and KV cache): the kernel may read it before waiting for the
+/// grid it depends on (see lmc-gpu-dependent-launch).
 inline constexpr llvm::StringLiteral kInvariantArgAttr = "llama.invariant";
 } // namespace mlir::llama
 
