@@ -729,26 +729,28 @@ mlir::gpu::GPUFuncOp getDecodeSplitKernel(GPULowering &l,
           queryParts.push_back(vector::LoadOp::create(kb, loc, vectorType,
                                                       rotated, column));
         // The first passes' rows with the new slot's from shared memory: the
-        // prefetched copy was loaded before the owner wrote it.
-        auto withNewSlot = [&](SmallVector<SmallVector<Value>> rows, int64_t half) {
-          Value newest = d.sub(count, d.index(1));
-          for (auto [pass, parts] : llvm::zip(firstPasses, rows)) {
-            Value isNew = arith::AndIOp::create(
-                kb, loc, owner,
-                arith::AndIOp::create(
-                    kb, loc, pass.valid,
-                    d.cmp(arith::CmpIPredicate::eq, pass.offset, newest)));
-            for (auto [part, column] : llvm::zip(parts, columns)) {
-              Value written = vector::LoadOp::create(
-                  kb, loc, vectorType, newRow,
-                  ValueRange{d.add(d.index(half * headDim), column)});
-              part = arith::SelectOp::create(kb, loc, isNew, written, part);
-            }
-          }
+        // prefetched copy was loaded before the owner wrote it. `copyStart`:
+        // the key's or the value's place in the copy.
+        Value newest = d.sub(count, d.index(1));
+        SmallVector<Value> isNewSlot;
+        for (const Pass &pass : firstPasses)
+          isNewSlot.push_back(arith::AndIOp::create(
+              kb, loc, owner,
+              arith::AndIOp::create(
+                  kb, loc, pass.valid,
+                  d.cmp(arith::CmpIPredicate::eq, pass.offset, newest))));
+        auto withNewSlot = [&](SmallVector<SmallVector<Value>> rows, int64_t copyStart) {
+          SmallVector<Value> written;
+          for (Value column : columns)
+            written.push_back(vector::LoadOp::create(
+                kb, loc, vectorType, newRow, ValueRange{d.add(d.index(copyStart), column)}));
+          for (auto [isNew, parts] : llvm::zip(isNewSlot, rows))
+            for (auto [part, fresh] : llvm::zip(parts, written))
+              part = arith::SelectOp::create(kb, loc, isNew, fresh, part);
           return rows;
         };
         firstKeys = withNewSlot(firstKeys, 0);
-        firstValues = withNewSlot(firstValues, 1);
+        firstValues = withNewSlot(firstValues, headDim);
 
         // The scores of the passes' keys into shared memory; returns the
         // running maximum.
