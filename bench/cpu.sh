@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CPU benchmark: compiles stories260K and random checkpoints of the
-# stories15M and stories110M shapes (f32 and f16) with
-# `llamac compile --target cpu -O2`, runs `llamac-run bench` on each and
-# prints one Markdown table.
+# stories15M and stories110M shapes (f32 and f16, and the f16 one with
+# `--quantize int4`, groups of 32 and 128) and of a 1.1B shape (f16 and
+# int4) with `llamac compile --target cpu -O2`, runs `llamac-run bench` on
+# each and prints one Markdown table.
 #
 # Usage: bench/cpu.sh [BUILD_DIR]        (default: ./build)
 # Environment: LLAMAC_SHARED_DIR (default: ../shared next to the repository),
@@ -34,14 +35,14 @@ write_config() {
 JSON
 }
 
-# bench_model LABEL CHECKPOINT: compiles CHECKPOINT and benchmarks it into
-# $work/LABEL.bench.json.
+# bench_model LABEL CHECKPOINT [COMPILE OPTION...]: compiles CHECKPOINT and
+# benchmarks it into $work/LABEL.bench.json.
 labels=()
 bench_model() {
   local artifact="$work/$1.lmc"
   echo "compiling $1" >&2
   "$bin/llamac" compile "$2" -o "$artifact" --target cpu -O2 \
-    --max-seq "$max_seq" --max-batch 1
+    --max-seq "$max_seq" --max-batch 1 "${@:3}"
   echo "benchmarking $1" >&2
   "$bin/llamac-run" bench "$artifact" -p "$prompt" -n "$decode" \
     --threads "$threads" --json >"$work/$1.bench.json"
@@ -58,6 +59,16 @@ for shape in stories15M stories110M; do
     bench_model "$shape-$dtype" "$work/$shape-$dtype"
   done
 done
+# stories15M's hidden size (288) takes groups of 32, stories110M's 128.
+bench_model stories15M-int4-g32 "$work/stories15M-f16" --quantize int4 --group-size 32
+bench_model stories110M-int4-g128 "$work/stories110M-f16" --quantize int4 --group-size 128
+# A 1.1B shape (TinyLlama's sizes, kv heads = heads), where f16 decode is
+# bound by DRAM and int4 reads 3.2x fewer bytes.
+write_config llama1B 2048 22 32 5632
+"$bin/llamac-run" synth --config "$work/llama1B.json" -o "$work/llama1B-f16" \
+  --dtype f16 --seed 0
+bench_model llama1B-f16 "$work/llama1B-f16"
+bench_model llama1B-int4-g128 "$work/llama1B-f16" --quantize int4 --group-size 128
 
 python3 - "$work" "$prompt" "$decode" "$threads" "${labels[@]}" <<'PY'
 import json, os, sys

@@ -5,8 +5,9 @@
 // rest of the runtime (which then trusts it): a valid config, positive
 // limits, a KV cache whose byte size fits in 64 bits and agrees with the
 // config, an output that matches the architecture, a non-empty weight table
-// with unique names and positive dimensions. A refused one gets one line
-// naming the manifest.
+// with unique names and positive dimensions, int4 entries only on the CPU
+// target and 2-D, in even groups that divide their rows. A refused one gets
+// one line naming the manifest.
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,6 +47,12 @@ static void checkAccepted(const Manifest &manifest) {
                "empty or repeated weight name accepted");
     for (int64_t dimension : entry.shape)
       FUZZ_CHECK(dimension > 0, "non-positive dimension of " + entry.name);
+    if (entry.int4GroupSize)
+      FUZZ_CHECK(manifest.target == Manifest::Target::CPU &&
+                     entry.shape.size() == 2 && entry.int4GroupSize > 0 &&
+                     entry.int4GroupSize % 2 == 0 &&
+                     entry.shape[1] % entry.int4GroupSize == 0,
+                 "int4 weight " + entry.name + " the runtime cannot lay out");
   }
 }
 

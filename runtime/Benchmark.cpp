@@ -4,6 +4,7 @@
 
 #include "runtime/Median.h"
 #include "runtime/MemoryBandwidth.h"
+#include "runtime/ModelABI.h"
 #include "runtime/Stopwatch.h"
 
 #include <algorithm>
@@ -11,18 +12,25 @@
 
 namespace llamac {
 
+/// The bytes of `entry` as the compiled code reads them: the checkpoint's
+/// tensor, or its int4 layout.
+static uint64_t boundBytes(const WeightTableEntry &entry) {
+  if (entry.int4GroupSize)
+    return uint64_t(
+        int4BufferBytes(entry.shape[0], entry.shape[1], entry.int4GroupSize));
+  return elementCount(entry.shape) * dtypeSize(entry.dtype);
+}
+
 uint64_t weightBytesReadPerToken(const Manifest &manifest) {
-  const LlamaConfig &config = manifest.config;
   uint64_t bytes = 0;
   for (const WeightTableEntry &entry : manifest.weightTable) {
-    uint64_t elements = 1;
-    for (int64_t dim : entry.shape)
-      elements *= uint64_t(dim);
-    bool gatheredOnly = entry.name == "model.embed_tokens.weight" &&
-                        !config.tieWordEmbeddings;
-    if (gatheredOnly)
-      elements = uint64_t(config.hiddenSize);
-    bytes += elements * dtypeSize(entry.dtype);
+    uint64_t entryBytes = boundBytes(entry);
+    // An untied embedding is only gathered, one row per token; every row
+    // has the same size in either layout.
+    if (entry.name == "model.embed_tokens.weight" &&
+        !manifest.config.tieWordEmbeddings)
+      entryBytes /= uint64_t(entry.shape[0]);
+    bytes += entryBytes;
   }
   return bytes;
 }

@@ -93,8 +93,9 @@ struct BenchmarkResult {
   }
 };
 
-/// The weight bytes one decode token reads: every table entry, except that
-/// an untied embedding is only gathered (one row per token).
+/// The weight bytes one decode token reads: every table entry (an int4 one
+/// in its quantized layout), except that an untied embedding is only
+/// gathered (one row per token).
 uint64_t weightBytesReadPerToken(const Manifest &manifest);
 
 /// On a request the artifact cannot hold (context or prompt beyond max_seq,

@@ -27,7 +27,7 @@ CompiledModel::load(const std::string &artifactDir,
   std::optional<ModelSpec> spec = loadModel(source, error);
   if (!spec)
     return nullptr;
-  std::optional<std::vector<const void *>> weights =
+  std::optional<BoundWeights> weights =
       bindWeights(manifest->weightTable, *spec, error);
   if (!weights)
     return nullptr;
@@ -36,7 +36,7 @@ CompiledModel::load(const std::string &artifactDir,
   std::unique_ptr<cuda::CudaExecutor> device;
   std::unique_ptr<KVCache> cache;
   if (manifest->target == Manifest::Target::CUDA) {
-    device = cuda::CudaExecutor::create(*manifest, *weights, error);
+    device = cuda::CudaExecutor::create(*manifest, weights->pointers, error);
     if (!device)
       return nullptr;
   } else {
@@ -86,7 +86,7 @@ void CompiledModel::run(EntryPoint entry, const TokenBatch &batch,
   auto outputRef = makeDenseMemRef(
       output, {batch.batchSize, outputPositions, manifestData.outputSize});
   KVCacheRef cacheRef = cache->descriptor();
-  function(const_cast<void **>(weights.data()), &cacheRef, &tokensRef,
+  function(const_cast<void **>(weights.pointers.data()), &cacheRef, &tokensRef,
            &positionsRef, &firstSlotRef, startSlot, &outputRef);
 }
 

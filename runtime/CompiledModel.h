@@ -1,8 +1,9 @@
 //===- CompiledModel.h - A loaded artifact, ready to run --------*- C++ -*-===//
 //
 // Everything one prefill/decode call needs: the manifest, model.so's entry
-// points, the checkpoint's weights bound to the weight table, and the KV
-// cache. Callers validate batch and sequence limits before calling run().
+// points, the checkpoint's weights bound to the weight table (the int4 ones
+// quantized), and the KV cache. Callers validate batch and sequence limits
+// before calling run().
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_COMPILEDMODEL_H
@@ -13,6 +14,7 @@
 #include "runtime/Manifest.h"
 #include "runtime/ModelLibrary.h"
 #include "runtime/TokenBatch.h"
+#include "runtime/WeightBinding.h"
 #include "runtime/cuda/CudaExecutor.h"
 
 #include <memory>
@@ -35,7 +37,10 @@ public:
 
   const Manifest &manifest() const { return manifestData; }
   const ModelSpec &checkpoint() const { return spec; }
-  const std::vector<const void *> &weightPointers() const { return weights; }
+  /// The weight table the compiled code reads, in table order.
+  const std::vector<const void *> &weightPointers() const {
+    return weights.pointers;
+  }
   const ModelLibrary &library() const { return *libraryHandle; }
 
   /// Runs one step: the rows of `batch` write cache slots
@@ -68,8 +73,7 @@ public:
   cuda::CudaExecutor *cudaExecutor() { return device.get(); }
 
 private:
-  CompiledModel(Manifest manifest, ModelSpec spec,
-                std::vector<const void *> weights,
+  CompiledModel(Manifest manifest, ModelSpec spec, BoundWeights weights,
                 std::unique_ptr<ModelLibrary> library,
                 std::unique_ptr<KVCache> cache,
                 std::unique_ptr<cuda::CudaExecutor> device)
@@ -79,7 +83,8 @@ private:
 
   Manifest manifestData;
   ModelSpec spec;
-  std::vector<const void *> weights;
+  /// Points into `spec`'s mappings and holds the int4 weights.
+  BoundWeights weights;
   std::unique_ptr<ModelLibrary> libraryHandle;
   /// CPU: the host cache; CUDA: null, the device holds the cache.
   std::unique_ptr<KVCache> cache;

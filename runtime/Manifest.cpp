@@ -148,6 +148,34 @@ LlamaConfig readConfig(const ObjectReader &reader) {
   return *config;
 }
 
+/// A table entry's optional `quantization` (absent or null: none): the
+/// group size of an int4 weight, whose groups of columns must tile its rows
+/// (Int4Weights.h); two codes share a byte, so a group is an even number.
+int64_t readInt4GroupSize(const ObjectReader &entry,
+                          const std::vector<int64_t> &shape) {
+  auto field = entry.document().find("quantization");
+  if (field == entry.document().end() || field->is_null())
+    return 0;
+  ObjectReader quantization = entry.object("quantization");
+  std::string scheme = quantization.string("scheme");
+  if (scheme != "int4")
+    fail("field '" + quantization.qualified("scheme") + "' is '" +
+         printable(scheme) + "', expected 'int4'");
+  int64_t groupSize = quantization.integer("group_size");
+  if (groupSize <= 0 || groupSize % 2 != 0)
+    fail("field '" + quantization.qualified("group_size") +
+         "' must be a positive even number, got " + std::to_string(groupSize));
+  if (shape.size() != 2)
+    fail("field '" + entry.qualified("shape") +
+         "' of an int4 weight must have 2 dimensions, got " +
+         std::to_string(shape.size()));
+  if (shape[1] % groupSize != 0)
+    fail("field '" + quantization.qualified("group_size") + "' (" +
+         std::to_string(groupSize) + ") does not divide the weight's " +
+         std::to_string(shape[1]) + " columns");
+  return groupSize;
+}
+
 std::vector<WeightTableEntry> readWeightTable(const ObjectReader &weights) {
   const json &table = weights.array("table");
   if (table.empty())
@@ -166,9 +194,18 @@ std::vector<WeightTableEntry> readWeightTable(const ObjectReader &weights) {
            printable(parsed.name) + "'");
     parsed.dtype = readDType(entry, "dtype");
     parsed.shape = readShape(entry.member("shape"), entry.qualified("shape"));
+    parsed.int4GroupSize = readInt4GroupSize(entry, parsed.shape);
     entries.push_back(std::move(parsed));
   }
   return entries;
+}
+
+/// The CUDA kernels read every weight in the compute dtype.
+void checkNoInt4Weights(const std::vector<WeightTableEntry> &table) {
+  for (size_t i = 0; i < table.size(); ++i)
+    if (table[i].int4GroupSize)
+      fail("field 'weights.table[" + std::to_string(i) +
+           "].quantization': int4 weights run on the CPU target only");
 }
 
 /// A data file the manifest names must be in the artifact directory itself:
@@ -277,6 +314,8 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   ObjectReader weights = root.object("weights");
   manifest.weightSource = weights.nullableString("source");
   manifest.weightTable = readWeightTable(weights);
+  if (manifest.target == Manifest::Target::CUDA)
+    checkNoInt4Weights(manifest.weightTable);
   if (!root.member("tokenizer").is_null())
     manifest.tokenizerPath =
         (std::filesystem::path(artifactDir) / fileNameIn(root, "tokenizer"))

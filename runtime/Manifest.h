@@ -23,8 +23,12 @@ namespace llamac {
 /// pointer at the same index.
 struct WeightTableEntry {
   std::string name;
-  DType dtype = DType::F32;
+  DType dtype = DType::F32; ///< The checkpoint's, int4 entries' too.
   std::vector<int64_t> shape;
+  /// Nonzero when the compiled code reads this 2-D weight as int4 in groups
+  /// of this many columns (Int4Weights.h): the runtime quantizes the
+  /// checkpoint's tensor at load. 0: read as stored.
+  int64_t int4GroupSize = 0;
 };
 
 /// What the compiled code writes to its output buffer per token.

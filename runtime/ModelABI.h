@@ -8,7 +8,9 @@
 //
 // The compiled code holds no weights: `weights` points to an array of
 // pointers, one per entry of the manifest's weight table, in table order.
-// Each weight is dense row-major in the dtype and shape the table gives.
+// Each weight is dense row-major in the dtype and shape the table gives,
+// except an entry the table marks quantized to int4: its pointer is the
+// buffer laid out as below, which the runtime makes when it loads the model.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_MODELABI_H
@@ -72,8 +74,26 @@ using EntryPointFn = void (*)(void *const *weights, KVCacheRef *kvCache,
 inline constexpr const char *kPrefillSymbol = "_mlir_ciface_prefill";
 inline constexpr const char *kDecodeSymbol = "_mlir_ciface_decode";
 
+/// An int4 weight [rows, cols] with groups of `groupSize` columns: rows *
+/// cols / 2 bytes of 4-bit codes (element (n, k) in byte n * cols / 2 + k / 2,
+/// the low nibble for even k), then rows * cols / groupSize float16 scales,
+/// then as many float16 minimums, both [rows][cols / groupSize]. Element
+/// (n, k) is code * scale + min of its group (#llama.int4 in the dialect).
+inline constexpr int64_t int4CodeBytes(int64_t rows, int64_t cols) {
+  return rows * cols / 2;
+}
+inline constexpr int64_t int4GroupBytes(int64_t rows, int64_t cols,
+                                        int64_t groupSize) {
+  return rows * (cols / groupSize) * 2;
+}
+inline constexpr int64_t int4BufferBytes(int64_t rows, int64_t cols,
+                                         int64_t groupSize) {
+  return int4CodeBytes(rows, cols) + 2 * int4GroupBytes(rows, cols, groupSize);
+}
+
 /// Version of manifest.json's layout and of this ABI; bump on any change.
-inline constexpr int kArtifactFormatVersion = 2;
+/// 3: weight-table entries may be quantized to int4.
+inline constexpr int kArtifactFormatVersion = 3;
 
 } // namespace llamac
 

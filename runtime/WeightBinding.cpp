@@ -2,6 +2,8 @@
 
 #include "runtime/WeightBinding.h"
 
+#include "runtime/Int4Weights.h"
+
 #include <set>
 
 namespace llamac {
@@ -27,10 +29,30 @@ static std::string describeMismatch(const WeightTableEntry &entry,
   return "";
 }
 
-std::optional<std::vector<const void *>>
+/// Points the int4 entries of `bound` (still at the checkpoint's tensors) at
+/// their quantized copies. Only after every check: quantizing a 7B model
+/// takes seconds.
+static bool quantizeInt4Entries(const std::vector<WeightTableEntry> &table,
+                                BoundWeights &bound, std::string &error) {
+  for (size_t i = 0; i < table.size(); ++i) {
+    const WeightTableEntry &entry = table[i];
+    if (!entry.int4GroupSize)
+      continue;
+    std::optional<std::vector<uint8_t>> quantized =
+        quantizeInt4(bound.pointers[i], entry.dtype, entry.shape[0],
+                     entry.shape[1], entry.int4GroupSize, entry.name, error);
+    if (!quantized)
+      return false;
+    bound.owned.push_back(std::move(*quantized));
+    bound.pointers[i] = bound.owned.back().data();
+  }
+  return true;
+}
+
+std::optional<BoundWeights>
 bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
             std::string &error) {
-  std::vector<const void *> pointers;
+  BoundWeights bound;
   std::set<std::string> tableNames;
   for (const WeightTableEntry &entry : table) {
     tableNames.insert(entry.name);
@@ -45,7 +67,7 @@ bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
       error = spec.sourcePath + ": weight '" + entry.name + "' " + mismatch;
       return std::nullopt;
     }
-    pointers.push_back(weight->data);
+    bound.pointers.push_back(weight->data);
   }
   for (const WeightInfo &weight : spec.weights) {
     if (!tableNames.count(weight.name)) {
@@ -54,7 +76,11 @@ bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
       return std::nullopt;
     }
   }
-  return pointers;
+  if (!quantizeInt4Entries(table, bound, error)) {
+    error = spec.sourcePath + ": " + error;
+    return std::nullopt;
+  }
+  return bound;
 }
 
 } // namespace llamac

@@ -1,7 +1,8 @@
 //===- WeightBinding.h - Checkpoint tensors for the weight table -*- C++ -*-===//
 //
 // The compiled code trusts the pointer at index i to hold weights.table[i] in
-// exactly its dtype and shape; this is where that trust is earned.
+// exactly its dtype and shape, or in the int4 layout of that shape; this is
+// where that trust is earned.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_WEIGHTBINDING_H
@@ -10,17 +11,29 @@
 #include "frontends/ModelSpec.h"
 #include "runtime/Manifest.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace llamac {
 
-/// Returns one data pointer per table entry, in table order, after checking
-/// that `spec` holds exactly the table's tensors (same names, dtypes and
-/// shapes, none missing, none extra). On a mismatch returns nullopt and sets
-/// `error` to one line naming the tensor.
-std::optional<std::vector<const void *>>
+/// What the compiled code's weight table points to.
+struct BoundWeights {
+  /// One per table entry, in table order: into the checkpoint's mapping, or
+  /// into `owned` for an int4 entry.
+  std::vector<const void *> pointers;
+  /// The int4 layouts (Int4Weights.h) the runtime quantized; moving this
+  /// object keeps them where `pointers` point.
+  std::vector<std::vector<uint8_t>> owned;
+};
+
+/// Binds every table entry after checking that `spec` holds exactly the
+/// table's tensors (same names, dtypes and shapes, none missing, none
+/// extra), quantizing the int4 entries' tensors. On a mismatch, or a tensor
+/// int4 cannot hold, returns nullopt and sets `error` to one line naming the
+/// tensor.
+std::optional<BoundWeights>
 bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
             std::string &error);
 

@@ -46,6 +46,15 @@ void addSteps(OpPassManager &pm, const std::vector<PipelineStep> &steps) {
 
 } // namespace
 
+std::vector<PipelineStep> getQuantizationSteps(int64_t groupSize) {
+  if (groupSize == 0)
+    return {};
+  QuantizeInt4Options options;
+  options.groupSize = groupSize;
+  return {moduleStep("lmc-quantize-int4",
+                     [options] { return createQuantizeInt4(options); })};
+}
+
 std::vector<PipelineStep> getFusionSteps(int optLevel) {
   std::vector<PipelineStep> steps;
   if (optLevel >= 1) {
@@ -186,6 +195,7 @@ void buildCpuToLLVMPipeline(OpPassManager &pm) {
 }
 
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineConfig &config) {
+  addSteps(pm, getQuantizationSteps(config.int4GroupSize));
   buildFusionPipeline(pm, config.optLevel);
   buildCpuLoweringPipeline(pm, config);
   buildCpuToLLVMPipeline(pm);
@@ -200,8 +210,13 @@ struct CpuPipelineOptions : PassPipelineOptions<CpuPipelineOptions> {
   Option<int64_t> vectorWidth{*this, "vector-width",
                               llvm::cl::desc("float32 lanes of vector loops"),
                               llvm::cl::init(16)};
+  Option<int64_t> int4GroupSize{
+      *this, "int4-group-size",
+      llvm::cl::desc("quantize linear layers' weights to int4 in groups of N "
+                     "input features (0: keep their dtypes)"),
+      llvm::cl::init(0)};
 
-  CpuPipelineConfig config() const { return {optLevel, vectorWidth}; }
+  CpuPipelineConfig config() const { return {optLevel, vectorWidth, int4GroupSize}; }
 };
 
 struct CudaPipelineOptions : PassPipelineOptions<CudaPipelineOptions> {

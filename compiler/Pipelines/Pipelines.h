@@ -23,6 +23,9 @@ struct CpuPipelineConfig {
   int optLevel = 2;
   /// float32 lanes of the CPU kernels' vector loops.
   int64_t vectorWidth = 16;
+  /// Linear layers' weights in int4 groups of this many input features
+  /// (lmc-quantize-int4); 0 keeps the checkpoint's dtypes.
+  int64_t int4GroupSize = 0;
 };
 
 struct CudaPipelineConfig {
@@ -71,6 +74,8 @@ struct PipelineStep {
   std::function<void(mlir::OpPassManager &)> addTo;
 };
 
+/// lmc-quantize-int4 with `groupSize`, or nothing for 0.
+std::vector<PipelineStep> getQuantizationSteps(int64_t groupSize);
 std::vector<PipelineStep> getFusionSteps(int optLevel);
 std::vector<PipelineStep> getCpuLoweringSteps(const CpuPipelineConfig &config);
 std::vector<PipelineStep> getCpuToLLVMSteps();
@@ -92,7 +97,8 @@ void buildCpuLoweringPipeline(mlir::OpPassManager &pm,
 /// Loops -> LLVM dialect, parallel loops through OpenMP.
 void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
 
-/// The three above, in order: what `llamac compile --target cpu` runs.
+/// Quantization and the three above, in order: what `llamac compile --target
+/// cpu` runs.
 void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineConfig &config);
 
 /// Fusion, lowering to kernels and launches, NVVM/LLVM, and the cubin:

@@ -230,10 +230,18 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
   json::Array table;
   uint64_t weightBytes = 0;
   for (const WeightInfo &w : spec.weights) {
-    table.push_back(json::Object{{"name", w.name},
-                                 {"dtype", dtypeName(w.dtype)},
-                                 {"shape", shapeToJson(w.shape)}});
-    weightBytes += w.byteSize;
+    json::Object entry{{"name", w.name},
+                       {"dtype", dtypeName(w.dtype)},
+                       {"shape", shapeToJson(w.shape)}};
+    auto int4 = options.summary.int4GroupSizes.find(w.name);
+    if (int4 == options.summary.int4GroupSizes.end()) {
+      weightBytes += w.byteSize;
+    } else {
+      entry["quantization"] =
+          json::Object{{"scheme", "int4"}, {"group_size", int4->second}};
+      weightBytes += int4BufferBytes(w.shape[0], w.shape[1], int4->second);
+    }
+    table.push_back(std::move(entry));
   }
   std::vector<int64_t> cacheShape = {c.numLayers, 2, importOptions.maxBatch,
                                      c.numKeyValueHeads, importOptions.maxSeq,

@@ -75,6 +75,9 @@ void countKernels(func::FuncOp function, FunctionSummary &entry) {
 } // namespace
 
 void summarizeFusedModule(ModuleOp module, ModelSummary &summary) {
+  for (auto decl : module.getOps<llama::WeightDeclOp>())
+    if (llama::Int4Attr int4 = llama::getInt4Encoding(decl.getType()))
+      summary.int4GroupSizes[decl.getSymName().str()] = int4.getGroupSize();
   for (auto function : module.getOps<func::FuncOp>()) {
     FunctionSummary &entry = summaryFor(summary, function.getName());
     function.walk([&](Operation *op) {

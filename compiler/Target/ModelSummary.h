@@ -30,10 +30,12 @@ struct FunctionSummary {
 
 struct ModelSummary {
   std::vector<FunctionSummary> functions;
+  /// Group size of each weight declared as int4 (lmc-quantize-int4), by name.
+  std::map<std::string, int64_t> int4GroupSizes;
 };
 
-/// Records the fused ops of each entry function's first layer (`module` at
-/// the graph level, after fusion).
+/// Records the fused ops of each entry function's first layer and the int4
+/// weights (`module` at the graph level, after fusion).
 void summarizeFusedModule(mlir::ModuleOp module, ModelSummary &summary);
 
 /// Records kernel counts and scratch bounds (`module` lowered to loops over

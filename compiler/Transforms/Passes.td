@@ -4,6 +4,30 @@
 
 include "mlir/Pass/PassBase.td"
 
+def QuantizeInt4 : Pass<"lmc-quantize-int4", "mlir::ModuleOp"> {
+  let summary = "linear layers' weights -> 4-bit codes in groups (#llama.int4)";
+  let description = [{
+    Retypes every weight that is read only as the weight of linear ops
+    (`llama.matmul`, `llama.multi_matmul`, `llama.swiglu`) to
+    `tensor<out x in x i4, #llama.int4<group_size = G>>`: weight-only
+    quantization, like torchao's `int4_weight_only` in Hugging Face. The
+    runtime quantizes the float checkpoint tensor when it loads it and the
+    lowering dequantizes as it reads. As in Hugging Face, the output head
+    (the linear op whose result is written to the entry function's output:
+    `lm_head`, `score`) keeps its dtype, and so do the embedding (also when
+    the head is tied to it) and the norms. A group size that does not divide
+    a quantized weight's input features is an error.
+  }];
+  let options = [
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "input features per scale and minimum (positive, even)">
+  ];
+  let dependentDialects = ["mlir::llama::LlamaDialect"];
+  let statistics = [
+    Statistic<"numQuantized", "num-quantized", "Number of weights quantized">
+  ];
+}
+
 def FuseRMSNorm : Pass<"lmc-fuse-rmsnorm", "mlir::func::FuncOp"> {
   let summary = "x * rsqrt(mean(x^2) + eps) * w -> llama.rms_norm";
   let description = [{

@@ -22,6 +22,8 @@ of SOURCE with one thing wrong, so that each test names exactly one problem:
                           dimensions swapped (same byte size)
   beyond-half             element 5 of model.layers.1.self_attn.o_proj.weight
                           set to 98304, finite but beyond float16's range
+  below-half              the same element set to -98304
+  nan-weight              the same element set to NaN
   llama2c-nonsense        a llama2.c header with a negative dimension
   llama2c-truncated       a llama2.c file cut after its header
 
@@ -163,8 +165,10 @@ def main():
             entry = header["model.layers.0.mlp.gate_proj.weight"]
             entry["shape"] = list(reversed(entry["shape"]))
         edit_header(out, edit)
-    elif case == "beyond-half":
-        set_element(out, "model.layers.1.self_attn.o_proj.weight", 5, 98304.0)
+    elif case in ("beyond-half", "below-half", "nan-weight"):
+        value = {"beyond-half": 98304.0, "below-half": -98304.0,
+                 "nan-weight": float("nan")}[case]
+        set_element(out, "model.layers.1.self_attn.o_proj.weight", 5, value)
     else:
         sys.exit("unknown case " + case)
 

@@ -40,23 +40,21 @@ def from_floats(values, dtype):
     return struct.pack("<%dH" % len(rounded), *rounded)
 
 
-def main():
-    source, target, dtype = sys.argv[1], sys.argv[2], sys.argv[3].upper()
-    path = os.path.join(source, "model.safetensors")
-    with open(path, "rb") as f:
+def rewrite_checkpoint(source, target, convert):
+    """Copies the checkpoint SOURCE to TARGET with every tensor passed
+    through convert(name, dtype, shape, raw) -> (raw, dtype)."""
+    with open(os.path.join(source, "model.safetensors"), "rb") as f:
         data = f.read()
     length = struct.unpack("<Q", data[:8])[0]
     header = json.loads(data[8:8 + length])
     body = data[8 + length:]
     names = [name for name in header if name != "__metadata__"]
-    if all(header[name]["dtype"] == dtype for name in names):
-        return 2
     out_header = {"__metadata__": header["__metadata__"]} if "__metadata__" in header else {}
     chunks, offset = [], 0
     for name in sorted(names, key=lambda n: header[n]["data_offsets"][0]):
         entry = header[name]
         begin, end = entry["data_offsets"]
-        chunk = from_floats(to_floats(body[begin:end], entry["dtype"]), dtype)
+        chunk, dtype = convert(name, entry["dtype"], entry["shape"], body[begin:end])
         out_header[name] = {"dtype": dtype, "shape": entry["shape"],
                             "data_offsets": [offset, offset + len(chunk)]}
         chunks.append(chunk)
@@ -69,6 +67,21 @@ def main():
             shutil.copy(os.path.join(source, name), target)
     with open(os.path.join(target, "model.safetensors"), "wb") as f:
         f.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
+
+
+def stored_dtypes(source):
+    with open(os.path.join(source, "model.safetensors"), "rb") as f:
+        length = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(length))
+    return {entry["dtype"] for name, entry in header.items() if name != "__metadata__"}
+
+
+def main():
+    source, target, dtype = sys.argv[1], sys.argv[2], sys.argv[3].upper()
+    if stored_dtypes(source) == {dtype}:
+        return 2
+    rewrite_checkpoint(source, target, lambda name, stored, shape, raw:
+                       (from_floats(to_floats(raw, stored), dtype), dtype))
     return 0
 
 

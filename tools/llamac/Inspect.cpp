@@ -38,6 +38,21 @@ std::string text(const json::Object *object, StringRef key) {
   return "none";
 }
 
+/// ", N of them int4 in groups of G" for the table's quantized entries.
+std::string describeInt4(const json::Array *table) {
+  std::map<int64_t, int64_t> tensorsByGroupSize;
+  for (const json::Value &entry : table ? *table : json::Array()) {
+    const json::Object *object = entry.getAsObject();
+    if (const json::Object *quantization =
+            object ? object->getObject("quantization") : nullptr)
+      ++tensorsByGroupSize[integer(quantization, "group_size")];
+  }
+  std::string text;
+  for (auto [groupSize, tensors] : tensorsByGroupSize)
+    text += formatv(", {0} of them int4 in groups of {1}", tensors, groupSize).str();
+  return text;
+}
+
 void printModel(raw_ostream &os, const json::Object &manifest) {
   const json::Object *config = manifest.getObject("config");
   int64_t heads = integer(config, "num_attention_heads");
@@ -58,9 +73,9 @@ void printModel(raw_ostream &os, const json::Object &manifest) {
                 integer(config, "head_dim"), integer(config, "intermediate_size"),
                 integer(config, "vocab_size"));
   const json::Object *weights = manifest.getObject("weights");
-  os << formatv("weights:    {0} tensors, {1} checkpoint from {2}\n",
-                weights && weights->getArray("table") ? weights->getArray("table")->size()
-                                                      : 0,
+  const json::Array *table = weights ? weights->getArray("table") : nullptr;
+  os << formatv("weights:    {0} tensors{1}, {2} checkpoint from {3}\n",
+                table ? table->size() : 0, describeInt4(table),
                 text(weights, "format"), text(weights, "source"));
 }
 

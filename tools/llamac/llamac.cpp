@@ -8,6 +8,7 @@
 //                  [--prefill-tensor-cores all|gemm|attention|none]
 //                  [--fold-decode-norms=true|false] [--fold-prefill-rope=true|false]
 //                  [--matvec-min-blocks N]
+//                  [--quantize none|int4] [--group-size N]
 //                  [--max-seq N] [--max-batch N]
 //                  [--compile-to=import|fused|lowered|llvm|ptx] [--dump-ir-dir DIR]
 //   llamac compile --config config.json ...   (shapes only, no weights)
@@ -141,6 +142,17 @@ cl::opt<std::string> cpuName(
     "cpu", cl::desc("LLVM CPU the CPU code is tuned for (default: this machine's, "
                     "e.g. x86-64-v3 for any AVX2 machine)"),
     cl::init(""), cl::cat(category));
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("CPU: int4 quantizes the linear layers' weights (not the "
+             "embedding, the output head or the norms) when the runtime loads "
+             "them, like torchao's int4_weight_only (default none)"),
+    cl::init("none"), cl::cat(category));
+cl::opt<int64_t> groupSize(
+    "group-size",
+    cl::desc("--quantize int4: input features per scale and minimum (even, "
+             "dividing every quantized layer's input features; default 128)"),
+    cl::init(128), cl::cat(category));
 cl::opt<int64_t> vectorWidth("vector-width",
                              cl::desc("float32 lanes of CPU vector loops"),
                              cl::init(16), cl::cat(category));
@@ -148,6 +160,26 @@ cl::opt<int64_t> vectorWidth("vector-width",
 int fail(const std::string &message) {
   llvm::errs() << "llamac: error: " << message << "\n";
   return 1;
+}
+
+/// Why --group-size cannot quantize `config`'s linear layers, or an empty
+/// string: a group lies in one row of every layer, and the CPU kernels'
+/// vectors read whole groups or lie in one.
+std::string checkInt4GroupSize(const llamac::LlamaConfig &config) {
+  if (groupSize <= 0 || groupSize % 2 != 0)
+    return "--group-size " + std::to_string(groupSize) + " must be positive and even";
+  for (auto [name, features] :
+       {std::pair<const char *, int64_t>{"hidden_size", config.hiddenSize},
+        {"num_attention_heads * head_dim", config.numHeads * config.headDim},
+        {"intermediate_size", config.intermediateSize}})
+    if (features % groupSize != 0)
+      return "--group-size " + std::to_string(groupSize) + " does not divide " +
+             name + " " + std::to_string(features) +
+             " (a linear layer's input features)";
+  if (groupSize % vectorWidth != 0 && vectorWidth % groupSize != 0)
+    return "--group-size " + std::to_string(groupSize) + " and --vector-width " +
+           std::to_string(vectorWidth) + ": one must divide the other";
+  return "";
 }
 
 /// Why the GEMM tile `tile` of option `flag` cannot be built for this chip
@@ -369,6 +401,12 @@ int compile(MLIRContext &context) {
     return fail("--chip " + chipName + " is not supported (sm_90, sm_90a or sm_80)");
   if (!cuda && compileTo == Stage::PTX)
     return fail("--compile-to=ptx needs --target cuda");
+  if (quantize != "none" && quantize != "int4")
+    return fail("--quantize must be none or int4, not '" + quantize + "'");
+  int64_t int4GroupSize = quantize == "int4" ? groupSize : 0;
+  if (int4GroupSize && cuda)
+    return fail("--quantize int4 runs on --target cpu only: the CUDA kernels "
+                "read float weights");
   if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores))
     return fail("--prefill-tensor-cores " + prefillTensorCores + " is not supported (" +
                 llvm::join(llamac::prefillTensorCoreChoices(), ", ") + ")");
@@ -376,6 +414,9 @@ int compile(MLIRContext &context) {
   std::optional<llamac::ModelSpec> spec = loadSpec(error);
   if (!spec)
     return fail(error);
+  if (int4GroupSize)
+    if (std::string why = checkInt4GroupSize(spec->config); !why.empty())
+      return fail(why);
   std::string computeDType =
       dtypeName.empty() ? llamac::dtypeName(spec->config.dtype) : std::string(dtypeName);
   if (cuda && !llamac::parseDType(computeDType))
@@ -410,7 +451,9 @@ int compile(MLIRContext &context) {
     return emitText(*module);
 
   int64_t opsBefore = countLayerOps(*module);
-  if (failed(runSteps(*module, llamac::getFusionSteps(optLevel), dumper, timing)))
+  if (failed(runSteps(*module, llamac::getQuantizationSteps(int4GroupSize), dumper,
+                      timing)) ||
+      failed(runSteps(*module, llamac::getFusionSteps(optLevel), dumper, timing)))
     return 1;
   if (llvm::AreStatisticsEnabled())
     llvm::errs() << "layer ops: " << opsBefore << " -> " << countLayerOps(*module)

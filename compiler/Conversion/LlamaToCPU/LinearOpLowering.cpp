@@ -29,15 +29,14 @@ constexpr int64_t kFeatureTile = 2;
 /// feature at a time: a single weight stream per thread keeps the hardware
 /// prefetcher ahead, worth 40% of f16 decode here. Every (row, feature) dot
 /// product sums in the same order whatever the tile.
-void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
-                 Value output,
+void buildLinear(OpBuilder &b, Location loc, Value input,
+                 ArrayRef<LinearWeight> weights, Value output,
                  function_ref<Value(OpBuilder &, Location, ValueRange)> epilogue,
                  const KernelOptions &options) {
   Value rows = collapseToRows(b, loc, input);
   Value outputRows = collapseToRows(b, loc, output);
-  auto weightType = cast<MemRefType>(weights.front().getType());
-  int64_t inFeatures = weightType.getDimSize(1);
-  int64_t features = weightType.getDimSize(0);
+  int64_t inFeatures = weights.front().inFeatures();
+  int64_t features = weights.front().outFeatures();
   int64_t featureTile = features % kFeatureTile == 0 ? kFeatureTile : 1;
   Value rowCount = getSizes(b, loc, rows)[0];
   Value rowTile = indexConstant(b, loc, kRowTile);
@@ -53,9 +52,9 @@ void buildLinear(OpBuilder &b, Location loc, Value input, ValueRange weights,
     return ns;
   };
   auto storeTile = [&](OpBuilder &sb, Location sloc, ValueRange ns, ValueRange ms) {
-    SmallVector<std::pair<Value, Value>> rhs;
+    SmallVector<std::pair<LinearWeight, Value>> rhs;
     for (Value n : ns)
-      for (Value weight : weights)
+      for (const LinearWeight &weight : weights)
         rhs.push_back({weight, n});
     SmallVector<Value> dots =
         buildDotProductTile(sb, sloc, rows, ms, rhs, inFeatures, options);
@@ -96,6 +95,18 @@ Value identityEpilogue(OpBuilder &, Location, ValueRange dots) {
   return dots[0];
 }
 
+/// The weights (`lowered`, of graph-level `values`) as the kernels read them.
+SmallVector<LinearWeight> viewWeights(OpBuilder &b, Location loc,
+                                      ValueRange lowered, ValueRange values,
+                                      const KernelOptions &options) {
+  SmallVector<LinearWeight> weights;
+  for (auto [buffer, value] : llvm::zip_equal(lowered, values))
+    weights.push_back(LinearWeight::view(
+        b, loc, buffer, cast<RankedTensorType>(value.getType()),
+        options.vectorWidth));
+  return weights;
+}
+
 struct MatmulOpLowering : LlamaLoweringPattern<llama::MatmulOp> {
   using LlamaLoweringPattern::LlamaLoweringPattern;
 
@@ -103,9 +114,11 @@ struct MatmulOpLowering : LlamaLoweringPattern<llama::MatmulOp> {
   matchAndRewrite(llama::MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    SmallVector<LinearWeight> weights = viewWeights(
+        rewriter, loc, adaptor.getWeight(), op.getWeight(), context.options);
     Value result = allocBufferLike(rewriter, loc, op.getType(), adaptor.getInput());
-    buildLinear(rewriter, loc, adaptor.getInput(), {adaptor.getWeight()},
-                result, identityEpilogue, context.options);
+    buildLinear(rewriter, loc, adaptor.getInput(), weights, result,
+                identityEpilogue, context.options);
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -118,8 +131,10 @@ struct MultiMatmulOpLowering : LlamaLoweringPattern<llama::MultiMatmulOp> {
   matchAndRewrite(llama::MultiMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    SmallVector<LinearWeight> weights = viewWeights(
+        rewriter, loc, adaptor.getWeights(), op.getWeights(), context.options);
     SmallVector<Value> results;
-    for (auto [weight, result] : llvm::zip(adaptor.getWeights(), op.getResults())) {
+    for (auto [weight, result] : llvm::zip(weights, op.getResults())) {
       Value buffer = allocBufferLike(
           rewriter, loc, cast<ShapedType>(result.getType()), adaptor.getInput());
       buildLinear(rewriter, loc, adaptor.getInput(), {weight}, buffer,
@@ -138,10 +153,12 @@ struct SwiGLUOpLowering : LlamaLoweringPattern<llama::SwiGLUOp> {
   matchAndRewrite(llama::SwiGLUOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    SmallVector<LinearWeight> weights =
+        viewWeights(rewriter, loc, {adaptor.getGate(), adaptor.getUp()},
+                    {op.getGate(), op.getUp()}, context.options);
     Value result = allocBufferLike(rewriter, loc, op.getType(), adaptor.getInput());
     buildLinear(
-        rewriter, loc, adaptor.getInput(), {adaptor.getGate(), adaptor.getUp()},
-        result,
+        rewriter, loc, adaptor.getInput(), weights, result,
         [](OpBuilder &b, Location l, ValueRange dots) -> Value {
           return arith::MulFOp::create(b, l, buildSilu(b, l, dots[0]), dots[1]);
         },

@@ -9,6 +9,7 @@
 #include "compiler/Conversion/LlamaToCPU/Patterns.h"
 #include "compiler/Conversion/Passes.h"
 #include "dialects/llama/IR/LlamaOps.h"
+#include "runtime/ModelABI.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -134,6 +135,20 @@ struct ConvertLlamaToCPUPass
     });
     if (tooWide.wasInterrupted())
       return signalPassFailure();
+    // A vector of the linear kernels must read whole int4 groups or lie
+    // inside one.
+    WalkResult misaligned = module.walk([&](llama::WeightDeclOp decl) {
+      llama::Int4Attr int4 = llama::getInt4Encoding(decl.getType());
+      if (!int4 || int4.getGroupSize() % width == 0 ||
+          width % int4.getGroupSize() == 0)
+        return WalkResult::advance();
+      decl.emitOpError() << "int4 group_size " << int4.getGroupSize()
+                         << " and vector-width " << width
+                         << ": one must divide the other";
+      return WalkResult::interrupt();
+    });
+    if (misaligned.wasInterrupted())
+      return signalPassFailure();
     LoweringContext context;
     context.options.vectorWidth = vectorWidth;
     for (auto decl : module.getOps<llama::WeightDeclOp>())
@@ -142,6 +157,13 @@ struct ConvertLlamaToCPUPass
     TypeConverter converter;
     converter.addConversion([](Type type) { return type; });
     converter.addConversion([](RankedTensorType type) -> Type {
+      // An int4 weight is one buffer of codes, scales and minimums, which
+      // LinearWeight views.
+      if (llama::Int4Attr int4 = llama::getInt4Encoding(type))
+        return MemRefType::get({llamac::int4BufferBytes(type.getDimSize(0),
+                                                type.getDimSize(1),
+                                                int4.getGroupSize())},
+                               IntegerType::get(type.getContext(), 8));
       return MemRefType::get(type.getShape(), type.getElementType());
     });
 

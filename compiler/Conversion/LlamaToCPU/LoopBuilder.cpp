@@ -172,23 +172,24 @@ namespace {
 
 /// One step of the tile's vector loop: for each of `unroll` consecutive
 /// vectors from k, every (lhs row, rhs row) pair's accumulator u gets one FMA.
-/// Accumulators are laid out [pair][u].
+/// Accumulators are laid out [pair][u]. Each rhs row's `unroll` vectors are
+/// loaded together (an int4 row decodes them from one load).
 SmallVector<Value> accumulateTile(OpBuilder &b, Location loc, Value lhs,
                                   ValueRange lhsRows,
-                                  ArrayRef<std::pair<Value, Value>> rhs,
+                                  ArrayRef<std::pair<LinearWeight, Value>> rhs,
                                   Value k, int64_t width, int64_t unroll,
                                   ValueRange acc) {
   SmallVector<Value> next(acc);
+  SmallVector<SmallVector<Value>> rhsVectors;
+  for (const auto &[weight, row] : rhs)
+    rhsVectors.push_back(weight.loadVectors(b, loc, row, k, width, unroll));
   for (int64_t u = 0; u < unroll; ++u) {
     Value offset = arith::AddIOp::create(b, loc, k, indexConstant(b, loc, u * width));
-    SmallVector<Value> rhsVectors;
-    for (auto [buffer, row] : rhs)
-      rhsVectors.push_back(loadVectorAsF32(b, loc, buffer, {row, offset}, width));
     for (auto [i, lhsRow] : llvm::enumerate(lhsRows)) {
       Value x = loadVectorAsF32(b, loc, lhs, {lhsRow, offset}, width);
       for (auto [j, w] : llvm::enumerate(rhsVectors)) {
         size_t slot = (i * rhs.size() + j) * unroll + u;
-        next[slot] = vector::FMAOp::create(b, loc, x, w, next[slot]);
+        next[slot] = vector::FMAOp::create(b, loc, x, w[u], next[slot]);
       }
     }
   }
@@ -199,7 +200,7 @@ SmallVector<Value> accumulateTile(OpBuilder &b, Location loc, Value lhs,
 
 SmallVector<Value>
 buildDotProductTile(OpBuilder &b, Location loc, Value lhs, ValueRange lhsRows,
-                    ArrayRef<std::pair<Value, Value>> rhs, int64_t length,
+                    ArrayRef<std::pair<LinearWeight, Value>> rhs, int64_t length,
                     const KernelOptions &options) {
   // Two interleaved accumulators per pair hide the FMA latency even when the
   // tile is a single pair (decode). Prefill and decode run this same code, so
@@ -240,8 +241,8 @@ buildDotProductTile(OpBuilder &b, Location loc, Value lhs, ValueRange lhsRows,
         SmallVector<Value> next;
         for (Value lhsRow : lhsRows) {
           Value x = loadAsF32(nb, nloc, lhs, {lhsRow, k});
-          for (auto [buffer, row] : rhs) {
-            Value w = loadAsF32(nb, nloc, buffer, {row, k});
+          for (const auto &[weight, row] : rhs) {
+            Value w = weight.load(nb, nloc, row, k);
             next.push_back(math::FmaOp::create(nb, nloc, x, w, acc[next.size()]));
           }
         }

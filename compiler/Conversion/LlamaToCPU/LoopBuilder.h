@@ -8,6 +8,8 @@
 #ifndef LLAMAC_COMPILER_CONVERSION_LLAMATOCPU_LOOPBUILDER_H
 #define LLAMAC_COMPILER_CONVERSION_LLAMATOCPU_LOOPBUILDER_H
 
+#include "compiler/Conversion/LlamaToCPU/LinearWeight.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
@@ -75,14 +77,14 @@ mlir::Value buildDotProduct(mlir::OpBuilder &b, mlir::Location loc,
                             int64_t length, const KernelOptions &options);
 
 /// The dot products of `lhsRows.size()` rows of `lhs` with one row of each
-/// of `rhs` (pairs of buffer and row index), all over [0, length): result
-/// [i * rhs.size() + j] = sum_k lhs[lhsRows[i], k] * rhs[j].buffer[row, k].
+/// of `rhs` (pairs of weight and row index), all over [0, length): result
+/// [i * rhs.size() + j] = sum_k lhs[lhsRows[i], k] * rhs[j].weight[row, k].
 /// Each vector load is reused across the tile, which is what makes prefill
 /// compute-bound rather than load-bound.
 mlir::SmallVector<mlir::Value>
 buildDotProductTile(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lhs,
                     mlir::ValueRange lhsRows,
-                    llvm::ArrayRef<std::pair<mlir::Value, mlir::Value>> rhs,
+                    llvm::ArrayRef<std::pair<LinearWeight, mlir::Value>> rhs,
                     int64_t length, const KernelOptions &options);
 
 /// Index and float constants.

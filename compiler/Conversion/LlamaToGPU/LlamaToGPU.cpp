@@ -141,6 +141,12 @@ struct ConvertLlamaToGPUPass
                          << ", not '" << prefillTensorCores << "'";
       return signalPassFailure();
     }
+    for (auto decl : module.getOps<llama::WeightDeclOp>())
+      if (llama::getInt4Encoding(decl.getType())) {
+        decl.emitOpError("is int4: the CUDA kernels read float weights "
+                         "(int4 lowers for the CPU)");
+        return signalPassFailure();
+      }
     KernelOptions options;
     options.gemmTile = *tile;
     options.narrowGemmTile = *narrowTile;

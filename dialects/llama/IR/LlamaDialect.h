@@ -3,9 +3,13 @@
 #define LLAMAC_DIALECTS_LLAMA_IR_LLAMADIALECT_H
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 
 #include "dialects/llama/IR/LlamaDialect.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/llama/IR/LlamaAttrs.h.inc"
 
 namespace mlir::llama {
 /// Marks a kernel argument whose memory, where the kernel reads it, no
@@ -13,6 +17,10 @@ namespace mlir::llama {
 /// positions and KV cache): the kernel may read it before waiting for the
 /// grid it depends on (see lmc-gpu-dependent-launch).
 inline constexpr llvm::StringLiteral kInvariantArgAttr = "llama.invariant";
+
+/// The #llama.int4 encoding of a weight quantized to int4, or null for a
+/// float weight.
+Int4Attr getInt4Encoding(Type type);
 } // namespace mlir::llama
 
 #endif // LLAMAC_DIALECTS_LLAMA_IR_LLAMADIALECT_H

@@ -17,6 +17,7 @@ def Llama_Dialect : Dialect {
     inlined constants, so the IR of a 70B model stays small.
   }];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Llama_Op<string mnemonic, list<Trait> traits = []>

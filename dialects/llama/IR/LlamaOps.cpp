@@ -92,12 +92,34 @@ LogicalResult verifyCacheView(Operation *op, ShapedType view,
 // Weights
 //===----------------------------------------------------------------------===//
 
+/// An i4 weight is a [out, in] matrix in #llama.int4 groups that divide its
+/// rows; a float weight has no encoding.
+static LogicalResult verifyInt4Weight(Operation *op, RankedTensorType type) {
+  Int4Attr int4 = getInt4Encoding(type);
+  bool codes = type.getElementType().isInteger(4);
+  if (!codes && !type.getEncoding())
+    return success();
+  if (!codes || !int4)
+    return op->emitOpError() << "expects i4 elements exactly with a "
+                                "#llama.int4 encoding, got "
+                             << type;
+  if (type.getRank() != 2)
+    return op->emitOpError() << "expects an int4 weight of rank 2, got "
+                             << formatShape(type.getShape());
+  if (type.getDimSize(1) % int4.getGroupSize() != 0)
+    return op->emitOpError()
+           << "int4 group_size " << int4.getGroupSize()
+           << " does not divide the " << type.getDimSize(1)
+           << " input features";
+  return success();
+}
+
 LogicalResult WeightDeclOp::verify() {
   auto type = cast<RankedTensorType>(getType());
   if (!type.hasStaticShape())
     return emitOpError() << "expects a static shape, got "
                          << formatShape(type.getShape());
-  return success();
+  return verifyInt4Weight(*this, type);
 }
 
 LogicalResult

@@ -2,6 +2,7 @@
 #ifndef LLAMA_OPS_TD
 #define LLAMA_OPS_TD
 
+include "dialects/llama/IR/LlamaAttrs.td"
 include "dialects/llama/IR/LlamaDialect.td"
 include "mlir/IR/EnumAttr.td"
 include "mlir/IR/SymbolInterfaces.td"
@@ -14,6 +15,9 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Llama_Activation : RankedTensorOf<[F32]>;
 def Llama_WeightTensor : RankedTensorOf<[F32, F16, BF16]>;
+// What a linear layer reads: a float weight, or one quantized to int4 codes
+// (i4 elements encoded with #llama.int4, see LlamaAttrs.td).
+def Llama_LinearWeight : RankedTensorOf<[F32, F16, BF16, I<4>]>;
 def Llama_TokenTensor : RankedTensorOf<[I32]>;
 def Llama_KVCache : MemRefRankOf<[F32, F16, BF16], [6]>;
 
@@ -36,9 +40,15 @@ def Llama_WeightDeclOp : Llama_Op<"weight_decl", [Symbol, HasParent<"ModuleOp">]
 
     ```mlir
     llama.weight_decl @"model.norm.weight" : tensor<4096xf16>
+    llama.weight_decl @"model.layers.0.mlp.up_proj.weight"
+        : tensor<11008x4096xi4, #llama.int4<group_size = 128>>
     ```
+
+    An int4 declaration (lmc-quantize-int4) names a float checkpoint tensor
+    that the runtime quantizes when it loads it; its pointer in the table is
+    then the `#llama.int4` buffer.
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, TypeAttrOf<Llama_WeightTensor>:$type);
+  let arguments = (ins SymbolNameAttr:$sym_name, TypeAttrOf<Llama_LinearWeight>:$type);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
 }
@@ -52,7 +62,7 @@ def Llama_WeightOp : Llama_Op<"weight",
     ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$name);
-  let results = (outs Llama_WeightTensor:$result);
+  let results = (outs Llama_LinearWeight:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
 }
 
@@ -78,9 +88,9 @@ def Llama_MatmulOp : Llama_Op<"matmul", [Pure]> {
   let description = [{
     `result[..., n] = sum_k input[..., k] * weight[n, k]` with `weight` of
     shape `[out_features, in_features]` in its storage type, widened to
-    float32 as it is read.
+    float32 as it is read (an int4 weight is dequantized as it is read).
   }];
-  let arguments = (ins Llama_Activation:$input, Llama_WeightTensor:$weight);
+  let arguments = (ins Llama_Activation:$input, Llama_LinearWeight:$weight);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
@@ -95,7 +105,7 @@ def Llama_MultiMatmulOp : Llama_Op<"multi_matmul", [Pure]> {
     the input: the weights act as one matrix concatenated along the output
     dimension, kept as separate tensors so the runtime maps them unchanged.
   }];
-  let arguments = (ins Llama_Activation:$input, Variadic<Llama_WeightTensor>:$weights);
+  let arguments = (ins Llama_Activation:$input, Variadic<Llama_LinearWeight>:$weights);
   let results = (outs Variadic<Llama_Activation>:$results);
   let assemblyFormat = [{
     $input `,` $weights attr-dict `:` type($input) `,` type($weights) `->` type($results)
@@ -316,8 +326,8 @@ def Llama_AddRMSNormOp : Llama_Op<"add_rms_norm",
 
 def Llama_SwiGLUOp : Llama_Op<"swiglu", [Pure, AllTypesMatch<["gate", "up"]>]> {
   let summary = "silu(x W_gate^T) * (x W_up^T), both weights read in one pass";
-  let arguments = (ins Llama_Activation:$input, Llama_WeightTensor:$gate,
-                       Llama_WeightTensor:$up);
+  let arguments = (ins Llama_Activation:$input, Llama_LinearWeight:$gate,
+                       Llama_LinearWeight:$up);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
     $input `,` $gate `,` $up attr-dict `:` type($input) `,` type($gate) `->` type($result)

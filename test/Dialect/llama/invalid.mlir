@@ -11,7 +11,7 @@ llama.weight_decl @dynamic : tensor<?x64xf32>
 
 // -----
 
-// expected-error @below {{'llama.weight_decl' op attribute 'type' failed to satisfy constraint: type attribute of ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+// expected-error @below {{'llama.weight_decl' op attribute 'type' failed to satisfy constraint: type attribute of ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 4-bit signless integer values}}
 llama.weight_decl @ints : tensor<4x4xi32>
 
 // -----
@@ -124,7 +124,7 @@ func.func @matmul_scalar_input(%x: tensor<f32>, %w: tensor<96x64xf16>) {
 // -----
 
 func.func @matmul_int_weight(%x: tensor<?x64xf32>, %w: tensor<96x64xi8>) {
-  // expected-error @below {{'llama.matmul' op operand #1 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<96x64xi8>'}}
+  // expected-error @below {{'llama.matmul' op operand #1 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 4-bit signless integer values, but got 'tensor<96x64xi8>'}}
   %0 = "llama.matmul"(%x, %w) : (tensor<?x64xf32>, tensor<96x64xi8>) -> tensor<?x96xf32>
   return
 }
@@ -735,4 +735,40 @@ func.func @cache_dynamic_shape(%k: tensor<?x2x?x16xf32>, %cache: memref<?x2x1x2x
   // expected-error @below {{'llama.cache_write' op expects a static cache shape, got [?, 2, 1, 2, ?, 16]}}
   llama.cache_write %k, %k into %cache[%start] layer 0 : tensor<?x2x?x16xf32>, memref<?x2x1x2x?x16xf32>
   return
+}
+
+// -----
+
+// expected-error @+1 {{int4 group_size must be positive and even, got 5}}
+llama.weight_decl @odd_group : tensor<8x10xi4, #llama.int4<group_size = 5>>
+
+// -----
+
+// expected-error @+1 {{int4 group_size 4 does not divide the 10 input features}}
+llama.weight_decl @partial_group : tensor<8x10xi4, #llama.int4<group_size = 4>>
+
+// -----
+
+// expected-error @+1 {{expects i4 elements exactly with a #llama.int4 encoding}}
+llama.weight_decl @bare_codes : tensor<8x16xi4>
+
+// -----
+
+// expected-error @+1 {{expects i4 elements exactly with a #llama.int4 encoding}}
+llama.weight_decl @float_groups : tensor<8x16xf16, #llama.int4<group_size = 4>>
+
+// -----
+
+// expected-error @+1 {{expects an int4 weight of rank 2, got [16]}}
+llama.weight_decl @vector_codes : tensor<16xi4, #llama.int4<group_size = 4>>
+
+// -----
+
+llama.weight_decl @codes : tensor<8x16xi4, #llama.int4<group_size = 4>>
+
+func.func @int4_norm(%x: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %w = llama.weight @codes : tensor<8x16xi4, #llama.int4<group_size = 4>>
+  // expected-error @+1 {{operand #1 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %y = llama.rms_norm %x, %w {epsilon = 1.0e-05 : f32} : tensor<?x16xf32>, tensor<8x16xi4, #llama.int4<group_size = 4>>
+  return %y : tensor<?x16xf32>
 }

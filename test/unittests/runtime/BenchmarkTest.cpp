@@ -56,6 +56,22 @@ TEST_F(BenchmarkTest, ATiedEmbeddingIsReadWhole) {
   EXPECT_EQ(weightBytesReadPerToken(manifest), untied - oneRow + embedding);
 }
 
+TEST_F(BenchmarkTest, AnInt4EntryCountsItsQuantizedLayout) {
+  Manifest manifest = model->manifest();
+  WeightTableEntry &embedding = manifest.weightTable[0];
+  WeightTableEntry &query = manifest.weightTable[2];
+  ASSERT_EQ(embedding.name, "model.embed_tokens.weight");
+  ASSERT_EQ(query.name, "model.layers.0.self_attn.q_proj.weight");
+  uint64_t stored = weightBytesReadPerToken(manifest);
+  // [16, 16] in groups of 8: 128 bytes of codes, 32 groups of 4 bytes.
+  query.int4GroupSize = 8;
+  const uint64_t quantizedQuery = stored - 16 * 16 * 4 + 128 + 32 * 4;
+  EXPECT_EQ(weightBytesReadPerToken(manifest), quantizedQuery);
+  // One row of the untied [64, 16] embedding: 8 bytes of codes, one group.
+  embedding.int4GroupSize = 16;
+  EXPECT_EQ(weightBytesReadPerToken(manifest), quantizedQuery - 16 * 4 + 8 + 4);
+}
+
 TEST_F(BenchmarkTest, MeasuresEveryRateAgainstTheHostBandwidth) {
   std::string error;
   std::optional<BenchmarkResult> result =

@@ -1,7 +1,9 @@
 //===- ManifestTest.cpp - Manifest validation and weight binding ----------===//
 
 #include "runtime/CompiledModel.h"
+#include "runtime/Int4Weights.h"
 #include "runtime/Manifest.h"
+#include "runtime/ModelABI.h"
 #include "runtime/WeightBinding.h"
 #include "test/unittests/runtime/FakeArtifact.h"
 
@@ -51,6 +53,10 @@ protected:
   FakeArtifact artifact;
 };
 
+json int4(int64_t groupSize) {
+  return {{"scheme", "int4"}, {"group_size", groupSize}};
+}
+
 } // namespace
 
 TEST_F(ManifestTest, ReadsAValidManifest) {
@@ -71,8 +77,9 @@ TEST_F(ManifestTest, ReadsAValidManifest) {
 TEST_F(ManifestTest, RefusesAnotherFormatVersion) {
   // Version 1 artifacts computed every prompt position's logits.
   EXPECT_THAT(loadError([](json &m) { m["format_version"] = 1; }),
-              HasSubstr("'format_version' is 1, this runtime reads version 2 "
-                        "(compile the model again with this llamac)"));
+              HasSubstr("'format_version' is 1, this runtime reads version " +
+                        std::to_string(kArtifactFormatVersion) +
+                        " (compile the model again with this llamac)"));
   EXPECT_THAT(loadError([](json &m) { m["format"] = "onnx"; }),
               HasSubstr("field 'format'"));
 }
@@ -108,6 +115,44 @@ TEST_F(ManifestTest, RefusesAnInconsistentCacheOrOutput) {
               HasSubstr("kv_cache.shape"));
   EXPECT_THAT(loadError([](json &m) { m["output"]["size"] = 3; }),
               HasSubstr("field 'output'"));
+}
+
+TEST_F(ManifestTest, ReadsTheInt4GroupSize) {
+  json &table = artifact.manifest["weights"]["table"];
+  table[2]["quantization"] = int4(8);
+  table[3]["quantization"] = nullptr;
+  std::string error;
+  std::optional<Manifest> manifest =
+      parseManifest(artifact.manifest, artifact.artifactDir, error);
+  ASSERT_TRUE(manifest) << error;
+  for (size_t i = 0; i < manifest->weightTable.size(); ++i)
+    EXPECT_EQ(manifest->weightTable[i].int4GroupSize, i == 2 ? 8 : 0) << i;
+}
+
+TEST_F(ManifestTest, RefusesAnInt4WeightItCannotLayOut) {
+  auto quantizationError = [&](size_t entry, const json &quantization) {
+    return loadError([&](json &m) {
+      m["weights"]["table"][entry]["quantization"] = quantization;
+    });
+  };
+  EXPECT_THAT(quantizationError(2, {{"scheme", "int8"}, {"group_size", 8}}),
+              HasSubstr("field 'weights.table[2].quantization.scheme' is "
+                        "'int8', expected 'int4'"));
+  for (int64_t groupSize : {0, -2, 3})
+    EXPECT_THAT(quantizationError(2, int4(groupSize)),
+                HasSubstr("field 'weights.table[2].quantization.group_size' "
+                          "must be a positive even number, got " +
+                          std::to_string(groupSize)));
+  // input_layernorm.weight: [16].
+  EXPECT_THAT(quantizationError(1, int4(8)),
+              HasSubstr("field 'weights.table[1].shape' of an int4 weight "
+                        "must have 2 dimensions, got 1"));
+  EXPECT_THAT(quantizationError(2, int4(32)),
+              HasSubstr("field 'weights.table[2].quantization.group_size' "
+                        "(32) does not divide the weight's 16 columns"));
+  EXPECT_THAT(quantizationError(2, "int4"),
+              HasSubstr("field 'weights.table[2].quantization' must be an "
+                        "object"));
 }
 
 TEST_F(ManifestTest, NamesAMissingEntryPoint) {
@@ -171,4 +216,49 @@ TEST_F(ManifestTest, WeightPointersFollowTheTableOrder) {
               model->checkpoint().findWeight(entries[i].name)->data)
         << entries[i].name;
   EXPECT_EQ(entries.front().name, "lm_head.weight");
+}
+
+TEST_F(ManifestTest, Int4EntriesPointAtTheirQuantizedCopies) {
+  json &table = artifact.manifest["weights"]["table"];
+  table[2]["quantization"] = int4(8);             // q_proj [16, 16]
+  table[table.size() - 1]["quantization"] = int4(16); // lm_head [64, 16]
+  writeManifest(artifact.artifactDir, artifact.manifest);
+  std::string error;
+  std::unique_ptr<CompiledModel> model =
+      CompiledModel::load(artifact.artifactDir, "", error);
+  ASSERT_TRUE(model) << error;
+  const std::vector<WeightTableEntry> &entries = model->manifest().weightTable;
+  int quantized = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const WeightTableEntry &entry = entries[i];
+    const WeightInfo *weight = model->checkpoint().findWeight(entry.name);
+    const auto *bound = static_cast<const uint8_t *>(model->weightPointers()[i]);
+    if (!entry.int4GroupSize) {
+      EXPECT_EQ(bound, weight->data) << entry.name;
+      continue;
+    }
+    ++quantized;
+    std::optional<std::vector<uint8_t>> expected =
+        quantizeInt4(weight->data, weight->dtype, entry.shape[0],
+                     entry.shape[1], entry.int4GroupSize, entry.name, error);
+    ASSERT_TRUE(expected) << error;
+    ASSERT_EQ(int64_t(expected->size()),
+              int4BufferBytes(entry.shape[0], entry.shape[1], entry.int4GroupSize));
+    EXPECT_EQ(std::vector<uint8_t>(bound, bound + expected->size()), *expected)
+        << entry.name;
+  }
+  EXPECT_EQ(quantized, 2);
+}
+
+TEST(WeightBindingTest, NamesAWeightInt4CannotHold) {
+  std::vector<float> values = {0, 1, std::nanf(""), 3};
+  ModelSpec spec;
+  spec.sourcePath = "checkpoint";
+  spec.weights.push_back(
+      {"w", DType::F32, {1, 4}, values.data(), values.size() * sizeof(float)});
+  WeightTableEntry entry{"w", DType::F32, {1, 4}, /*int4GroupSize=*/4};
+  std::string error;
+  EXPECT_FALSE(bindWeights({entry}, spec, error));
+  EXPECT_EQ(error, "checkpoint: weight 'w' holds NaN at [0, 2]; int4 "
+                   "quantization needs finite values");
 }

@@ -69,6 +69,15 @@ TEST_F(CudaManifestTest, ReadsWhetherPrefillGemmsRunOnTheTensorCores) {
   }
 }
 
+TEST_F(CudaManifestTest, RefusesInt4Weights) {
+  manifest["weights"]["table"][2]["quantization"] = {{"scheme", "int4"},
+                                                     {"group_size", 8}};
+  std::string error;
+  EXPECT_FALSE(parse(error));
+  EXPECT_THAT(error, HasSubstr("field 'weights.table[2].quantization': int4 "
+                               "weights run on the CPU target only"));
+}
+
 TEST_F(CudaManifestTest, DependentLaunchMustBeSaid) {
   manifest.erase("dependent_launch");
   std::string error;
