@@ -1,5 +1,6 @@
 //===- GenerateCommand.cpp - llamac-run generate --------------------------===//
 
+#include "runtime/AttentionMask.h"
 #include "runtime/PromptIds.h"
 #include "runtime/Stopwatch.h"
 #include "runtime/TextGeneration.h"
@@ -22,7 +23,7 @@ static const char *const kUsage =
     "[--parse-special] [--json]\n"
     "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights MODEL] "
     "[--threads N]\n"
-    "         [--ignore-eos]\n"
+    "         [--ignore-eos] [--show-mask]\n"
     "Prompts: -p/--prompt TEXT, once per batch row (\"\" is BOS alone), is "
     "encoded with the\n"
     "artifact's tokenizer: BOS first unless --no-bos, and \"<s>\"-like text "
@@ -41,7 +42,13 @@ static const char *const kUsage =
     "prompt's logits\n"
     "(one row only) as little-endian float32 [prompt length, vocab];\n"
     "--dump-decode-logits the logits of every decode step [steps, vocab].\n"
-    "--ignore-eos generates past EOS, up to --max-new-tokens.\n";
+    "--ignore-eos generates past EOS, up to --max-new-tokens.\n"
+    "--show-mask draws the prompt's attention mask on stderr first, as "
+    "Hugging Face's\n"
+    "AttentionMaskVisualizer does: a row per query token, \u25A0 where it "
+    "attends, \u2B1A where\n"
+    "masked (causal; a left-padded row's pad slots neither attend nor are "
+    "attended to).\n";
 
 namespace {
 struct GenerateArguments {
@@ -53,6 +60,7 @@ struct GenerateArguments {
   GenerationArguments generation;
   bool json = false;
   bool ignoreEos = false;
+  bool showMask = false;
   std::string dumpLogitsPath;
   std::string dumpDecodeLogitsPath;
 
@@ -77,7 +85,8 @@ static bool readGenerateArguments(int argc, char **argv,
                              {"--json", false},
                              {"--dump-logits", true},
                              {"--dump-decode-logits", true},
-                             {"--ignore-eos", false}});
+                             {"--ignore-eos", false},
+                             {"--show-mask", false}});
   std::optional<ParsedArguments> args =
       parseArguments(argc, argv, specs, error);
   if (!args || !readModelArguments(*args, parsed.model, error) ||
@@ -102,6 +111,7 @@ static bool readGenerateArguments(int argc, char **argv,
     parsed.encoding.specialTokens = SpecialTokenText::Parse;
   parsed.json = args->has("--json");
   parsed.ignoreEos = args->has("--ignore-eos");
+  parsed.showMask = args->has("--show-mask");
   parsed.dumpLogitsPath = args->get("--dump-logits");
   parsed.dumpDecodeLogitsPath = args->get("--dump-decode-logits");
   if ((!parsed.dumpLogitsPath.empty() || !parsed.dumpDecodeLogitsPath.empty()) &&
@@ -146,6 +156,19 @@ encodePrompts(const Tokenizer &tokenizer, const GenerateArguments &args,
     rows.push_back(std::move(*ids));
   }
   return rows;
+}
+
+/// The prompt batch's mask, each token named by its piece (or its id
+/// without a tokenizer).
+static void showMask(const std::vector<std::vector<int32_t>> &prompts,
+                     const Tokenizer *tokenizer) {
+  std::string drawing = drawAttentionMask(padLeft(prompts, 0), [&](int32_t id) {
+    return tokenizer && tokenizer->contains(id)
+               ? "'" + tokenizer->pieceString(id) + "'"
+               : std::to_string(id);
+  });
+  std::fprintf(stderr, "attention mask (\u25A0 attends, \u2B1A masked):\n%s",
+               drawing.c_str());
 }
 
 static bool writeLogits(const std::string &path,
@@ -258,6 +281,8 @@ int runGenerateCommand(int argc, char **argv) {
                          : args.promptIds;
   if (!prompts)
     return reportError(error);
+  if (args.showMask)
+    showMask(*prompts, tokenizer.get());
 
   TextGenerationOptions options;
   options.stopStrings = args.generation.stopStrings;
