@@ -271,9 +271,10 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
     fail("field 'format' is '" + printable(format) +
          "', expected 'llamac-artifact'");
   int64_t version = root.integer("format_version");
-  if (version != kArtifactFormatVersion)
+  if (version < kOldestArtifactFormatVersion || version > kArtifactFormatVersion)
     fail("field 'format_version' is " + std::to_string(version) +
-         ", this runtime reads version " +
+         ", this runtime reads versions " +
+         std::to_string(kOldestArtifactFormatVersion) + " to " +
          std::to_string(kArtifactFormatVersion) +
          " (compile the model again with this llamac)");
 

@@ -94,6 +94,9 @@ inline constexpr int64_t int4BufferBytes(int64_t rows, int64_t cols,
 /// Version of manifest.json's layout and of this ABI; bump on any change.
 /// 3: weight-table entries may be quantized to int4.
 inline constexpr int kArtifactFormatVersion = 3;
+/// The oldest version the runtime reads: a version 2 artifact is a version
+/// 3 one without int4 entries, so it runs unchanged.
+inline constexpr int kOldestArtifactFormatVersion = 2;
 
 } // namespace llamac
 

@@ -76,12 +76,27 @@ TEST_F(ManifestTest, ReadsAValidManifest) {
 
 TEST_F(ManifestTest, RefusesAnotherFormatVersion) {
   // Version 1 artifacts computed every prompt position's logits.
+  std::string versions = std::to_string(kOldestArtifactFormatVersion) + " to " +
+                         std::to_string(kArtifactFormatVersion);
   EXPECT_THAT(loadError([](json &m) { m["format_version"] = 1; }),
-              HasSubstr("'format_version' is 1, this runtime reads version " +
-                        std::to_string(kArtifactFormatVersion) +
-                        " (compile the model again with this llamac)"));
+              HasSubstr("'format_version' is 1, this runtime reads versions " +
+                        versions + " (compile the model again with this llamac)"));
+  EXPECT_THAT(loadError([](json &m) { m["format_version"] = kArtifactFormatVersion + 1; }),
+              HasSubstr("this runtime reads versions " + versions));
   EXPECT_THAT(loadError([](json &m) { m["format"] = "onnx"; }),
               HasSubstr("field 'format'"));
+}
+
+TEST_F(ManifestTest, ReadsAVersion2Artifact) {
+  // Version 3 only added int4 table entries: version 2 artifacts still run.
+  json document = artifact.manifest;
+  document["format_version"] = 2;
+  std::string error;
+  std::optional<Manifest> manifest =
+      parseManifest(document, artifact.artifactDir, error);
+  ASSERT_TRUE(manifest) << error;
+  EXPECT_EQ(manifest->weightTable.size(),
+            artifact.manifest["weights"]["table"].size());
 }
 
 TEST_F(ManifestTest, NamesAMissingField) {
