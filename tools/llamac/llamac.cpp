@@ -403,8 +403,8 @@ int compile(MLIRContext &context) {
     return fail("--compile-to=ptx needs --target cuda");
   if (quantize != "none" && quantize != "int4")
     return fail("--quantize must be none or int4, not '" + quantize + "'");
-  int64_t int4GroupSize = quantize == "int4" ? groupSize : 0;
-  if (int4GroupSize && cuda)
+  bool int4 = quantize == "int4";
+  if (int4 && cuda)
     return fail("--quantize int4 runs on --target cpu only: the CUDA kernels "
                 "read float weights");
   if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores))
@@ -414,7 +414,7 @@ int compile(MLIRContext &context) {
   std::optional<llamac::ModelSpec> spec = loadSpec(error);
   if (!spec)
     return fail(error);
-  if (int4GroupSize)
+  if (int4)
     if (std::string why = checkInt4GroupSize(spec->config); !why.empty())
       return fail(why);
   std::string computeDType =
@@ -451,8 +451,8 @@ int compile(MLIRContext &context) {
     return emitText(*module);
 
   int64_t opsBefore = countLayerOps(*module);
-  if (failed(runSteps(*module, llamac::getQuantizationSteps(int4GroupSize), dumper,
-                      timing)) ||
+  if (failed(runSteps(*module, llamac::getQuantizationSteps(int4 ? groupSize : 0),
+                      dumper, timing)) ||
       failed(runSteps(*module, llamac::getFusionSteps(optLevel), dumper, timing)))
     return 1;
   if (llvm::AreStatisticsEnabled())
