@@ -186,4 +186,23 @@ quantizeInt4(const void *data, DType dtype, int64_t rows, int64_t cols,
   return buffer;
 }
 
+std::optional<Int4GroupBeyondHalf> firstGroupBeyondHalf(const void *buffer, int64_t rows,
+                                                        int64_t cols, int64_t groupSize) {
+  const auto *bytes = static_cast<const uint8_t *>(buffer);
+  const uint8_t *scales = bytes + int4CodeBytes(rows, cols);
+  const uint8_t *minimums = scales + int4GroupBytes(rows, cols, groupSize);
+  const int64_t groups = rows * (cols / groupSize);
+  for (int64_t group = 0; group < groups; ++group) {
+    uint16_t scaleBits, minimumBits;
+    std::memcpy(&scaleBits, scales + 2 * group, sizeof scaleBits);
+    std::memcpy(&minimumBits, minimums + 2 * group, sizeof minimumBits);
+    const float top =
+        std::fma(15.0f, halfBitsToFloat(scaleBits), halfBitsToFloat(minimumBits));
+    if (isHalfInfinity(floatToHalfBits(top)))
+      return Int4GroupBeyondHalf{group / (cols / groupSize),
+                                 group % (cols / groupSize) * groupSize, top};
+  }
+  return std::nullopt;
+}
+
 } // namespace llamac

@@ -39,6 +39,19 @@ std::optional<std::vector<uint8_t>>
 quantizeInt4(const void *data, DType dtype, int64_t rows, int64_t cols,
              int64_t groupSize, const std::string &name, std::string &error);
 
+/// A group of an int4 weight whose largest value float16 cannot hold.
+struct Int4GroupBeyondHalf {
+  int64_t row, firstColumn;
+  float value; ///< min + 15 * scale, as the kernels decode it.
+};
+
+/// The first group, in row order, of `buffer` (quantizeInt4's layout of a
+/// [rows, cols] weight) whose largest value, min + 15 * scale, rounds to
+/// infinity in float16, if any: the CUDA target's tensor-core prefill
+/// multiplies int4 weights decoded to float16.
+std::optional<Int4GroupBeyondHalf> firstGroupBeyondHalf(const void *buffer, int64_t rows,
+                                                        int64_t cols, int64_t groupSize);
+
 } // namespace llamac
 
 #endif // LLAMAC_RUNTIME_INT4WEIGHTS_H

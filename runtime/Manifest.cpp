@@ -200,14 +200,6 @@ std::vector<WeightTableEntry> readWeightTable(const ObjectReader &weights) {
   return entries;
 }
 
-/// The CUDA kernels read every weight in the compute dtype.
-void checkNoInt4Weights(const std::vector<WeightTableEntry> &table) {
-  for (size_t i = 0; i < table.size(); ++i)
-    if (table[i].int4GroupSize)
-      fail("field 'weights.table[" + std::to_string(i) +
-           "].quantization': int4 weights run on the CPU target only");
-}
-
 /// A data file the manifest names must be in the artifact directory itself:
 /// a path elsewhere would read (and quote in errors) a file outside it.
 std::string fileNameIn(const ObjectReader &root, const char *key) {
@@ -315,8 +307,6 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
   ObjectReader weights = root.object("weights");
   manifest.weightSource = weights.nullableString("source");
   manifest.weightTable = readWeightTable(weights);
-  if (manifest.target == Manifest::Target::CUDA)
-    checkNoInt4Weights(manifest.weightTable);
   if (!root.member("tokenizer").is_null())
     manifest.tokenizerPath =
         (std::filesystem::path(artifactDir) / fileNameIn(root, "tokenizer"))

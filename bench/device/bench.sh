@@ -13,8 +13,10 @@
 #     128-token prompt and 256 new tokens, static with 1920 + 128;
 #  4. the 7B shape in bf16 (random bf16 weights, the bf16 artifact) at
 #     --ctx 256: its prefill GEMMs convert the weights to f16 in registers;
-#     and the 7B f16 builds with other prefill GEMM tiles (prepare.sh's
-#     llama-2-7b-tiles.txt: wgmma, o_proj and down_proj's own) at --ctx 256;
+#     the 7B shape with its linear layers in int4 (groups of 128, quantized
+#     from the f16 weights as it loads) at --ctx 256; and the 7B f16 builds
+#     with other prefill GEMM tiles (prepare.sh's llama-2-7b-tiles.txt:
+#     wgmma, o_proj and down_proj's own) at --ctx 256;
 #  5. the 13B shape at --ctx 256 (26 GB of weights; the 7B ones are deleted
 #     first, so that the 64 GB disk holds one checkpoint at a time);
 #  6. summarize.py: one markdown table with the ratios and the issue's
@@ -26,7 +28,7 @@
 # run; the exit status is 1 if one failed.
 #
 #   bash bench/device/bench.sh [OUT_DIR]        (default: /tmp/llamac-bench)
-# Environment: LLAMAC_BENCH_PARTS ("7b hf bf16 tiles 13b": which of steps 2 to 5
+# Environment: LLAMAC_BENCH_PARTS ("7b hf bf16 int4 tiles 13b": which of steps 2 to 5
 #              run; a later run with other parts adds to the same OUT_DIR
 #              and table), LLAMAC_BENCH_WEIGHTS (/tmp/llamac-weights: the
 #              synthesized checkpoints, reused by the next run; deleted as
@@ -41,7 +43,7 @@ weights7b=$weights/llama-2-7b-f16
 weights7bbf16=$weights/llama-2-7b-bf16
 weights13b=$weights/llama-2-13b-f16
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-parts=" ${LLAMAC_BENCH_PARTS:-7b hf bf16 tiles 13b} "
+parts=" ${LLAMAC_BENCH_PARTS:-7b hf bf16 int4 tiles 13b} "
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null \
   || echo "(nvidia-smi unavailable)"
@@ -113,6 +115,12 @@ if [[ $parts == *" bf16 "* ]]; then
   step "synthesize llama-2-7b bf16" synth llama-2-7b "$weights7bbf16" bf16
   step "llamac bench llama-2-7b bf16 --ctx 256" \
     bench llama-2-7b-cuda-bf16 "$weights7bbf16" 256 llama-2-7b-bf16-ctx256
+fi
+if [[ $parts == *" int4 "* ]]; then
+  rm -f "$out"/ours-llama-2-7b-int4-*.json
+  step "synthesize llama-2-7b f16" synth llama-2-7b "$weights7b"
+  step "llamac bench llama-2-7b int4 --ctx 256" \
+    bench llama-2-7b-cuda-int4 "$weights7b" 256 llama-2-7b-int4-ctx256
 fi
 if [[ $parts == *" tiles "* ]]; then
   rm -f "$out"/ours-llama-2-7b-tiles-*.json

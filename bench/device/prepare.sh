@@ -6,8 +6,8 @@
 # build, the reference check.sh compares against, also on copies of the
 # checkpoints rounded to f16/bf16); copies llamac-run, the libraries it needs
 # beyond glibc, and the fixture files. For bench.sh: the CUDA artifacts of
-# the Llama-2-7B (f16 and bf16) and 13B (f16) shapes and Hugging Face's
-# baseline script.
+# the Llama-2-7B (f16, bf16 and int4) and 13B (f16) shapes and Hugging
+# Face's baseline script.
 #
 # For session.sh's decode A/B, the 7B f16 shape built by earlier commits:
 # LLAMAC_BASELINE_COMMITS names them (e.g. "f9d757e"); each is built once in
@@ -84,6 +84,13 @@ for entry in "${fixtures[@]}"; do
     # epilogue against the default's rope_qkv kernels.
     "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-f16-rope-folded.lmc" \
       --target cuda --dtype f16 --max-batch 2 --fold-prefill-rope
+    # Its check of int4 weights (groups of 8) on the GPU against the CPU's.
+    "$llamac" compile "$fixture" -o "$out/artifacts/$name-cpu-int4.lmc" --target cpu \
+      --cpu x86-64-v3 --vector-width 8 --max-batch 2 --quantize int4 --group-size 8
+    for dtype in f32 f16; do
+      "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-$dtype-int4.lmc" \
+        --target cuda --dtype "$dtype" --max-batch 2 --quantize int4 --group-size 8
+    done
   fi
   # The f16/bf16 reference: the CPU in f32 on the checkpoint rounded to that
   # dtype, i.e. on the very weights the CUDA artifact computes with.
@@ -112,6 +119,10 @@ done
 # bench.sh's bf16 part: the 7B shape in bf16.
 "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
   -o "$out/artifacts/llama-2-7b-cuda-bf16.lmc" --target cuda --dtype bf16
+# Its int4 part: the 7B shape's linear layers in int4 (groups of 128),
+# quantized from the f16 weights as the artifact loads.
+"$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+  -o "$out/artifacts/llama-2-7b-cuda-int4.lmc" --target cuda --dtype f16 --quantize int4
 # Its tiles part: the 7B shape in f16 built otherwise than the default
 # (sm_90a, 128x256/wgmma, rope_qkv), a build a line of llama-2-7b-tiles.txt
 # (NAME FLAGS...): sm_90's mma.sync GEMMs (the default before NOTES v13),

@@ -104,6 +104,7 @@ def main():
     plain = load(out, "ours-llama-2-7b-ctx256-plain")
     big = load(out, "ours-llama-2-13b-ctx256")
     bf16 = load(out, "ours-llama-2-7b-bf16-ctx256")
+    int4 = load(out, "ours-llama-2-7b-int4-ctx256")
     eager = load(out, "hf-eager-128-256")
     static = load(out, "hf-static-128-256")
     static2k = load(out, "hf-static-1920-128")
@@ -139,6 +140,11 @@ def main():
     row("7B bf16 prefill tok/s, 512 tokens / decode tok/s, ctx 256",
         f"{number(bf16.get('prompt_tokens_per_second'))} / "
         f"{number(bf16.get('decode_tokens_per_second'))}")
+    row("7B int4 prefill tok/s, 512 tokens / decode tok/s, ctx 256 (floor, of it)",
+        f"{number(int4.get('prompt_tokens_per_second'))} / "
+        f"{number(int4.get('decode_tokens_per_second'))} "
+        f"({number(int4.get('floor_tokens_per_second'))}, "
+        f"{percent(int4.get('fraction_of_floor'))})")
     row("13B decode tok/s, ctx 256 (floor)",
         f"{number(big.get('decode_tokens_per_second'))} "
         f"({number(big.get('floor_tokens_per_second'))})")

@@ -35,6 +35,10 @@ llvm::ArrayRef<llvm::StringRef> supportedGemmTiles();
 /// none.
 llvm::ArrayRef<llvm::StringRef> prefillTensorCoreChoices();
 
+/// lmc-convert-llama-to-gpu's int4 group sizes are multiples of this (its
+/// kernels read that many codes at a time).
+int64_t cudaInt4GroupMultiple();
+
 } // namespace llamac
 
 #endif // LLAMAC_COMPILER_CONVERSION_PASSES_H

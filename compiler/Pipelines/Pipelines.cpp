@@ -175,6 +175,7 @@ PipelineStep getCudaBinaryStep(const CudaPipelineConfig &config,
 }
 
 void buildCudaPipeline(OpPassManager &pm, const CudaPipelineConfig &config) {
+  addSteps(pm, getQuantizationSteps(config.int4GroupSize));
   buildFusionPipeline(pm, config.optLevel);
   addSteps(pm, getCudaLoweringSteps(config));
   addSteps(pm, getCudaToLLVMSteps(config));
@@ -229,9 +230,19 @@ struct CudaPipelineOptions : PassPipelineOptions<CudaPipelineOptions> {
   Option<std::string> toolkitPath{*this, "toolkit",
                                   llvm::cl::desc("CUDA toolkit (ptxas, libdevice)"),
                                   llvm::cl::init("/usr/local/cuda")};
+  Option<int64_t> int4GroupSize{
+      *this, "int4-group-size",
+      llvm::cl::desc("quantize linear layers' weights to int4 in groups of N "
+                     "input features (0: keep their dtypes)"),
+      llvm::cl::init(0)};
 
   CudaPipelineConfig config() const {
-    return {2, chip, computeDType, toolkitPath};
+    CudaPipelineConfig config;
+    config.chip = chip;
+    config.computeDType = computeDType;
+    config.toolkitPath = toolkitPath;
+    config.int4GroupSize = int4GroupSize;
+    return config;
   }
 };
 

@@ -55,6 +55,8 @@ struct CudaPipelineConfig {
   int64_t matvecMinBlocks = 1024;
   /// CUDA toolkit with ptxas and libdevice.
   std::string toolkitPath = "/usr/local/cuda";
+  /// As CpuPipelineConfig's (a multiple of cudaInt4GroupMultiple()).
+  int64_t int4GroupSize = 0;
 };
 
 /// Whether the kernels for `chip` carry griddepcontrol (sm_90 and later;
@@ -101,8 +103,8 @@ void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
 /// cpu` runs.
 void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineConfig &config);
 
-/// Fusion, lowering to kernels and launches, NVVM/LLVM, and the cubin:
-/// what `llamac compile --target cuda` runs.
+/// Quantization, fusion, lowering to kernels and launches, NVVM/LLVM, and
+/// the cubin: what `llamac compile --target cuda` runs.
 void buildCudaPipeline(mlir::OpPassManager &pm, const CudaPipelineConfig &config);
 
 /// Registers `lmc-cpu-pipeline`, `lmc-cuda-pipeline` (and its stages) for llamac-opt.

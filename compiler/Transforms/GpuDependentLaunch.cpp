@@ -2,6 +2,7 @@
 #include "compiler/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace llamac {
@@ -13,12 +14,14 @@ using namespace mlir;
 
 namespace {
 
-/// Whether `value` is, through selects, always a kernel argument marked
-/// llama.invariant.
+/// Whether `value` is, through selects and views (an int4 weight's scales),
+/// always a kernel argument marked llama.invariant.
 bool isInvariantArgument(Value value, gpu::GPUFuncOp kernel) {
   if (auto select = value.getDefiningOp<arith::SelectOp>())
     return isInvariantArgument(select.getTrueValue(), kernel) &&
            isInvariantArgument(select.getFalseValue(), kernel);
+  if (auto view = value.getDefiningOp<memref::ViewOp>())
+    return isInvariantArgument(view.getSource(), kernel);
   auto argument = dyn_cast<BlockArgument>(value);
   return argument && argument.getOwner() == &kernel.getBody().front() &&
          argument.getArgNumber() < kernel.getNumArguments() &&

@@ -1,6 +1,8 @@
 //===- CudaExecutor.cpp - Running a CUDA artifact on the device -----------===//
 #include "runtime/cuda/CudaExecutor.h"
 
+#include "runtime/Int4Weights.h"
+#include "runtime/ModelABI.h"
 #include "runtime/cuda/DTypeConversion.h"
 
 #include <cstdio>
@@ -38,6 +40,28 @@ uint64_t elements(const std::array<int64_t, 6> &shape) {
   return count;
 }
 
+/// An error if int4 `entry` (`quantized`, as bindWeights made it) decodes
+/// to a value float16 cannot hold where the tensor-core prefill multiplies
+/// it decoded to float16 (empty if not). Its scales and minimums are f16
+/// already (the quantizer checked), and decode reads them in float32.
+std::string checkInt4HalfRange(const Manifest &manifest, const WeightTableEntry &entry,
+                               const void *quantized) {
+  DType compute = manifest.computeDType;
+  if (!manifest.tensorCoreGemm || compute == DType::F32)
+    return {};
+  std::optional<Int4GroupBeyondHalf> beyond = firstGroupBeyondHalf(
+      quantized, entry.shape[0], entry.shape[1], entry.int4GroupSize);
+  if (!beyond)
+    return {};
+  char value[32];
+  std::snprintf(value, sizeof(value), "%g", beyond->value);
+  return "int4 weight '" + entry.name + "' decodes to " + value + " in row " +
+         std::to_string(beyond->row) + ", columns " + std::to_string(beyond->firstColumn) +
+         " to " + std::to_string(beyond->firstColumn + entry.int4GroupSize - 1) +
+         ", beyond float16's range (65504): the tensor-core prefill multiplies int4 "
+         "weights as float16; compile with --prefill-tensor-cores attention";
+}
+
 /// An error naming the first weight float16 cannot hold where the kernels
 /// multiply it as float16 (empty if none): every weight of an f16 artifact
 /// (converted on upload), and the matrices of a bf16 artifact whose prefill
@@ -49,6 +73,12 @@ std::string checkHalfRange(const Manifest &manifest,
   for (size_t i = 0; i < manifest.weightTable.size(); ++i) {
     const WeightTableEntry &entry = manifest.weightTable[i];
     bool matrix = entry.shape.size() == 2;
+    if (entry.int4GroupSize) {
+      if (std::string beyond = checkInt4HalfRange(manifest, entry, hostWeights[i]);
+          !beyond.empty())
+        return beyond;
+      continue;
+    }
     if (compute != DType::F16 &&
         !(compute == DType::BF16 && manifest.tensorCoreGemm && matrix))
       continue;
@@ -66,6 +96,15 @@ std::string checkHalfRange(const Manifest &manifest,
            std::to_string(*beyond) + ", beyond float16's range (65504): " + remedy;
   }
   return {};
+}
+
+/// Bytes of `entry` on the device: its elements in the compute dtype, or
+/// its int4 layout.
+uint64_t deviceBytes(const WeightTableEntry &entry, DType compute) {
+  if (entry.int4GroupSize)
+    return uint64_t(
+        int4BufferBytes(entry.shape[0], entry.shape[1], entry.int4GroupSize));
+  return elementCount(entry.shape) * dtypeSize(compute);
 }
 
 } // namespace
@@ -128,7 +167,7 @@ CudaExecutor::create(const Manifest &manifest,
   DType compute = manifest.computeDType;
   uint64_t weightBytes = 0;
   for (const WeightTableEntry &entry : manifest.weightTable)
-    weightBytes += elementCount(entry.shape) * dtypeSize(compute);
+    weightBytes += deviceBytes(entry, compute);
   x.kvCacheShape = manifest.kvCacheShape;
   uint64_t cacheBytes =
       elements(manifest.kvCacheShape) * dtypeSize(kvCacheDType(compute));
@@ -170,15 +209,18 @@ CudaExecutor::create(const Manifest &manifest,
     return nullptr;
   for (size_t i = 0; i < manifest.weightTable.size(); ++i) {
     const WeightTableEntry &entry = manifest.weightTable[i];
-    uint64_t count = elementCount(entry.shape);
-    std::vector<uint8_t> converted =
-        convertElements(hostWeights[i], count, entry.dtype, compute);
+    // An int4 entry's host buffer is its device image already (bindWeights
+    // quantized it).
+    std::vector<uint8_t> converted;
+    if (!entry.int4GroupSize)
+      converted = convertElements(hostWeights[i], elementCount(entry.shape),
+                                  entry.dtype, compute);
+    const void *image = entry.int4GroupSize ? hostWeights[i] : converted.data();
+    uint64_t bytes = deviceBytes(entry, compute);
     CUdeviceptr pointer = 0;
-    if (!x.allocate(converted.size(), pointer, error) ||
+    if (!x.allocate(bytes, pointer, error) ||
         !x.check("cuMemcpyHtoDAsync",
-                 d.cuMemcpyHtoDAsync(pointer, converted.data(), converted.size(),
-                                     x.stream),
-                 error) ||
+                 d.cuMemcpyHtoDAsync(pointer, image, bytes, x.stream), error) ||
         // `converted` is freed next: the copy must have read it.
         !x.check("cuStreamSynchronize", d.cuStreamSynchronize(x.stream), error))
       return nullptr;

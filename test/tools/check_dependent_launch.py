@@ -5,7 +5,9 @@ kernel touches any memory an earlier kernel may have written. Before the
 wait a kernel may only load from its weights, which no kernel writes (with
 ld.global, or cp.async into its shared memory): the weight matrices of the
 linear kernels (matvec, gemm and their swiglu forms: 2 for swiglu, else one
-per output group in the `_n` name part, e.g. 3 for `_n4096x4096x4096`) and
+per output group in the `_n` name part, e.g. 3 for `_n4096x4096x4096`,
+but not a `_dequantized` GEMM's, which the kernel before decoded from int4
+into scratch; the int4 weight a `dequantize_` kernel decodes) and
 the RMSNorm weight of the norm kernels and of the matrix-vector kernels
 that normalize their input (`_rmsnorm`, `_addrmsnorm`); decode's split
 attention, from the positions and first slots the host uploads before the
@@ -55,6 +57,8 @@ def leading_arguments(name):
         return ADD_NORM
     if name.startswith("rms_norm_"):
         return NORM
+    if name.startswith("dequantize_"):
+        return ["weight"]
     if name.startswith("swiglu_"):
         weights = 2
     elif name.startswith(("matvec_", "gemm_")):
@@ -63,7 +67,8 @@ def leading_arguments(name):
         return []
     inputs = ADD_NORM if name.endswith("_addrmsnorm") else \
         NORM if name.endswith("_rmsnorm") else ["memref"]
-    return inputs + ["weight"] * weights
+    # A GEMM's int4 weights decoded to scratch are the kernel before's output.
+    return inputs + ["memref" if "_dequantized" in name else "weight"] * weights
 
 
 def weight_parameters(name):

@@ -25,6 +25,8 @@
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Registration.h"
 #include "frontends/ModelSpec.h"
+#include "dialects/llama/IR/LlamaDialect.h"
+#include "runtime/Int4Weights.h"
 #include "runtime/ModelABI.h"
 #include "runtime/PromptIds.h"
 #include "runtime/TokenBatch.h"
@@ -101,10 +103,13 @@ Options parseOptions(int argc, char **argv) {
 }
 
 
-/// The model's weights in table order, converted to the compute dtype,
-/// after checking they are the shape the lowered module was compiled for.
-std::vector<std::vector<uint8_t>> loadWeights(const std::string &path, DType compute,
-                                              const std::map<std::string, int64_t> &shape) {
+/// The model's weights in table order, converted to the compute dtype or
+/// quantized to int4 as the runtime does (`int4GroupSizes`, by name), after
+/// checking they are the shape the lowered module was compiled for.
+std::vector<std::vector<uint8_t>>
+loadWeights(const std::string &path, DType compute,
+            const std::map<std::string, int64_t> &shape,
+            const std::map<std::string, int64_t> &int4GroupSizes) {
   std::string error;
   std::optional<ModelSpec> spec = loadModel(path, error);
   if (!spec)
@@ -121,9 +126,20 @@ std::vector<std::vector<uint8_t>> loadWeights(const std::string &path, DType com
       fail(path + " has " + name + " " + std::to_string(value) +
            ", the lowered model was compiled for " + std::to_string(shape.at(name)));
   std::vector<std::vector<uint8_t>> weights;
-  for (const WeightInfo &weight : spec->weights)
-    weights.push_back(cuda::convertElements(weight.data, elementCount(weight.shape),
-                                            weight.dtype, compute));
+  for (const WeightInfo &weight : spec->weights) {
+    auto int4 = int4GroupSizes.find(weight.name);
+    if (int4 == int4GroupSizes.end()) {
+      weights.push_back(cuda::convertElements(weight.data, elementCount(weight.shape),
+                                              weight.dtype, compute));
+      continue;
+    }
+    std::optional<std::vector<uint8_t>> quantized =
+        quantizeInt4(weight.data, weight.dtype, weight.shape[0], weight.shape[1],
+                     int4->second, weight.name, error);
+    if (!quantized)
+      fail(error);
+    weights.push_back(std::move(*quantized));
+  }
   return weights;
 }
 
@@ -136,6 +152,8 @@ struct Emulation {
   int64_t vocab = 0;
   DType compute = DType::F32;
   std::map<std::string, int64_t> modelShape; ///< The llama.model attribute.
+  /// The int4 weights' group sizes (llama.int4_weights).
+  std::map<std::string, int64_t> int4GroupSizes;
 };
 
 /// The dtype the kernels read weights in: the element type of the flat
@@ -175,6 +193,10 @@ Emulation compile(const std::string &path) {
     for (NamedAttribute entry : model)
       if (auto value = dyn_cast<IntegerAttr>(entry.getValue()))
         emulation.modelShape[entry.getName().str()] = value.getInt();
+  if (auto int4 = (*module)->getAttrOfType<DictionaryAttr>(llama::kInt4WeightsAttr))
+    for (NamedAttribute entry : int4)
+      emulation.int4GroupSizes[entry.getName().str()] =
+          cast<IntegerAttr>(entry.getValue()).getInt();
 
   PassManager pm(&context);
   pm.addPass(llamac::createConvertGPUToCPUEmulation());
@@ -274,7 +296,8 @@ int main(int argc, char **argv) {
   Emulation emulation = compile(options.lowered);
 
   std::vector<std::vector<uint8_t>> weights =
-      loadWeights(options.weights, emulation.compute, emulation.modelShape);
+      loadWeights(options.weights, emulation.compute, emulation.modelShape,
+                  emulation.int4GroupSizes);
   std::vector<void *> weightTable;
   for (std::vector<uint8_t> &weight : weights)
     weightTable.push_back(weight.data());

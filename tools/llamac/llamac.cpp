@@ -144,14 +144,15 @@ cl::opt<std::string> cpuName(
     cl::init(""), cl::cat(category));
 cl::opt<std::string> quantize(
     "quantize",
-    cl::desc("CPU: int4 quantizes the linear layers' weights (not the "
+    cl::desc("int4 quantizes the linear layers' weights (not the "
              "embedding, the output head or the norms) when the runtime loads "
              "them, like torchao's int4_weight_only (default none)"),
     cl::init("none"), cl::cat(category));
 cl::opt<int64_t> groupSize(
     "group-size",
     cl::desc("--quantize int4: input features per scale and minimum (even, "
-             "dividing every quantized layer's input features; default 128)"),
+             "dividing every quantized layer's input features, a multiple of 8 "
+             "for --target cuda; default 128)"),
     cl::init(128), cl::cat(category));
 cl::opt<int64_t> vectorWidth("vector-width",
                              cl::desc("float32 lanes of CPU vector loops"),
@@ -163,9 +164,9 @@ int fail(const std::string &message) {
 }
 
 /// Why --group-size cannot quantize `config`'s linear layers, or an empty
-/// string: a group lies in one row of every layer, and the CPU kernels'
-/// vectors read whole groups or lie in one.
-std::string checkInt4GroupSize(const llamac::LlamaConfig &config) {
+/// string: a group lies in one row of every layer, the CPU kernels' vectors
+/// read whole groups or lie in one, and the CUDA kernels' lie in one.
+std::string checkInt4GroupSize(const llamac::LlamaConfig &config, bool cuda) {
   if (groupSize <= 0 || groupSize % 2 != 0)
     return "--group-size " + std::to_string(groupSize) + " must be positive and even";
   for (auto [name, features] :
@@ -176,7 +177,11 @@ std::string checkInt4GroupSize(const llamac::LlamaConfig &config) {
       return "--group-size " + std::to_string(groupSize) + " does not divide " +
              name + " " + std::to_string(features) +
              " (a linear layer's input features)";
-  if (groupSize % vectorWidth != 0 && vectorWidth % groupSize != 0)
+  if (cuda && groupSize % llamac::cudaInt4GroupMultiple() != 0)
+    return "--group-size " + std::to_string(groupSize) +
+           " is not a multiple of " + std::to_string(llamac::cudaInt4GroupMultiple()) +
+           ", the codes a CUDA kernel reads at a time";
+  if (!cuda && groupSize % vectorWidth != 0 && vectorWidth % groupSize != 0)
     return "--group-size " + std::to_string(groupSize) + " and --vector-width " +
            std::to_string(vectorWidth) + ": one must divide the other";
   return "";
@@ -404,9 +409,6 @@ int compile(MLIRContext &context) {
   if (quantize != "none" && quantize != "int4")
     return fail("--quantize must be none or int4, not '" + quantize + "'");
   bool int4 = quantize == "int4";
-  if (int4 && cuda)
-    return fail("--quantize int4 runs on --target cpu only: the CUDA kernels "
-                "read float weights");
   if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores))
     return fail("--prefill-tensor-cores " + prefillTensorCores + " is not supported (" +
                 llvm::join(llamac::prefillTensorCoreChoices(), ", ") + ")");
@@ -415,7 +417,7 @@ int compile(MLIRContext &context) {
   if (!spec)
     return fail(error);
   if (int4)
-    if (std::string why = checkInt4GroupSize(spec->config); !why.empty())
+    if (std::string why = checkInt4GroupSize(spec->config, cuda); !why.empty())
       return fail(why);
   std::string computeDType =
       dtypeName.empty() ? llamac::dtypeName(spec->config.dtype) : std::string(dtypeName);

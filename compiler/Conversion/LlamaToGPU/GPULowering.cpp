@@ -2,6 +2,7 @@
 #include "compiler/Conversion/DenseMemRef.h"
 #include "compiler/Conversion/LlamaToGPU/Lowering.h"
 #include "dialects/llama/IR/LlamaOps.h"
+#include "runtime/ModelABI.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -224,8 +225,12 @@ FailureOr<Value> GPULowering::weight(Location loc, Value tensor) {
       b, loc, ptrType, ptrType, weightTable,
       ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(found->second)});
   Value pointer = LLVM::LoadOp::create(b, loc, ptrType, slot);
-  int64_t count = cast<RankedTensorType>(tensor.getType()).getNumElements();
-  return denseMemRefAt(b, loc, pointer, flatType(compute), {count});
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (llama::Int4Attr int4 = llama::getInt4Encoding(type))
+    return denseMemRefAt(b, loc, pointer, flatType(b.getI8Type()),
+                         {int4BufferBytes(type.getDimSize(0), type.getDimSize(1),
+                                          int4.getGroupSize())});
+  return denseMemRefAt(b, loc, pointer, flatType(compute), {type.getNumElements()});
 }
 
 Type GPULowering::tensorCoreType() const {

@@ -13,6 +13,7 @@
 #define LLAMAC_COMPILER_CONVERSION_LLAMATOGPU_LINEARKERNELS_H
 
 #include "compiler/Conversion/LlamaToGPU/Lowering.h"
+#include "compiler/Conversion/LlamaToGPU/WeightRows.h"
 
 namespace llamac::gpu {
 
@@ -44,6 +45,7 @@ struct LinearShape {
   int64_t inFeatures = 0;
   llvm::SmallVector<int64_t> outFeatures;
   bool gated = false;
+  WeightFormat weightFormat;
 
   /// Weight arguments of the kernel.
   int64_t numWeights() const { return gated ? 2 : outFeatures.size(); }
@@ -77,12 +79,14 @@ bool linearOpsComputeNorm(GPULowering &l, mlir::Value normResult);
 
 /// Whether prefill's rows of this shape suit the tensor cores: f16 and
 /// bf16 weights whose rows are whole 16-byte chunks, output rows of whole
-/// pairs (float32 is kept exact on the CUDA cores).
+/// pairs (float32 is kept exact on the CUDA cores). int4 weights reach
+/// them decoded to float16 (dequantizeToHalf).
 bool tensorCoresApply(GPULowering &l, const LinearShape &shape);
 
 /// Launches the tensor-core kernel for `rows` rows of `input` (float16);
 /// `weights` and `outs` are flat buffers as the matrix-vector kernel takes
-/// them, `outs` all float32 or all float16 (activationType). With `rotary`
+/// them (int4 ones decoded to float16 first), `outs` all float32 or all
+/// float16 (activationType). With `rotary`
 /// (a q/k/v projection, see attentionRotatedByProjection) the kernel does
 /// rope_qkv's work: `outs` are the rotated queries and the cache twice (the
 /// keys' and the values' destination).

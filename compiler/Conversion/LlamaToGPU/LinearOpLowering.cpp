@@ -16,6 +16,10 @@
 // previous kernel only after those loads, so a kernel launched early
 // streams weights while the small kernels before it finish.
 //
+// int4 weights (#llama.int4) are read through WeightRows: 8 codes a lane
+// and load, decoded to float32 where they are multiplied. Prefill decodes
+// them to float16 in scratch for the tensor cores (dequantizeToHalf).
+//
 // In decode the kernels whose input is an RMSNorm's result compute it
 // (`_rmsnorm`, `_addrmsnorm`): after its first weight rounds each block
 // normalizes its row into shared memory with the norm kernel's code, so no
@@ -47,6 +51,10 @@ constexpr int64_t kWarpsPerBlock = kBlockThreads / kWarpSize;
 constexpr int64_t kPrefillRowsPerWarp = 4;
 /// 16-byte weight loads a decode lane issues before their first use.
 constexpr int64_t kDecodeLoadsInFlight = 8;
+/// The int4 vectors (4 bytes of codes, a scale and a minimum) a decode lane
+/// of a kernel that normalizes its input issues before their first use: at
+/// 8, ptxas spilled 128-140 bytes under the 80 registers (7B shape).
+constexpr int64_t kInt4NormingLoadsInFlight = 4;
 /// Blocks per multiprocessor a kernel that normalizes its input is built
 /// for: 80 registers a thread.
 constexpr int64_t kNormingBlocksPerMultiprocessor = 3;
@@ -83,6 +91,7 @@ struct MatvecShape : LinearShape {
                        featuresSuffix() + "_v" + std::to_string(lanes);
     if (rowsPerWarp > 1)
       name += "_r" + std::to_string(rowsPerWarp);
+    name += weightFormat.suffix();
     if (warpsPerFeature > 1)
       name += "_s" + std::to_string(warpsPerFeature);
     if (unroll > 1)
@@ -100,7 +109,7 @@ struct MatvecShape : LinearShape {
 /// (bench/NOTES.md v14); the 7B and 13B shapes' o_proj and down_proj rows
 /// are long enough to share (a slice of 2048 or more).
 int64_t decodeWarpsPerFeature(GPULowering &l, MatvecShape shape) {
-  int64_t lanes = vectorLanes(l.computeType(), shape.inFeatures);
+  int64_t lanes = shape.weightFormat.lanes(l, shape.inFeatures);
   auto splits = [&](int64_t warps) { return shape.inFeatures % (warps * lanes) == 0; };
   while (shape.warpsPerFeature < kWarpsPerBlock &&
          shape.totalBlocks() < l.options().matvecMinBlocks &&
@@ -110,39 +119,44 @@ int64_t decodeWarpsPerFeature(GPULowering &l, MatvecShape shape) {
 }
 
 /// Rounds a decode lane loads before using them: kDecodeLoadsInFlight
-/// weight loads, halved while the warp's slice of the row is shorter than
-/// that many rounds (the rest of a slice takes fewer, then the plain loop).
+/// weight loads (kInt4NormingLoadsInFlight), halved while the warp's slice
+/// of the row is shorter than that many rounds (the rest of a slice takes
+/// fewer, then the plain loop).
 int64_t decodeUnroll(GPULowering &l, const MatvecShape &shape) {
   int64_t streamed = shape.streamedWeights();
-  int64_t round = kWarpSize * vectorLanes(l.computeType(), shape.inFeatures);
-  int64_t unroll = kDecodeLoadsInFlight / streamed;
+  int64_t round = kWarpSize * shape.weightFormat.lanes(l, shape.inFeatures);
+  int64_t loads = shape.weightFormat.isInt4() && shape.normsInput
+                      ? kInt4NormingLoadsInFlight
+                      : kDecodeLoadsInFlight;
+  int64_t unroll = loads / streamed;
   while (unroll > 1 && shape.sliceLength() < round * unroll)
     unroll /= 2;
   return unroll;
 }
 
 /// The weight vectors of `unroll` consecutive 32-lane rounds of the row
-/// starting at `k`: [round][weight].
-using WeightRounds = SmallVector<SmallVector<Value>>;
+/// starting at `k`, as loaded: [round][weight].
+using WeightRounds = SmallVector<SmallVector<WeightRows::Loaded>>;
 
-WeightRounds loadWeightRounds(DeviceBuilder &d, ArrayRef<Value> weights,
+WeightRounds loadWeightRounds(DeviceBuilder &d, ArrayRef<WeightRows> weights,
                               Value wRow, Value k, int64_t lanes, int64_t unroll) {
   int64_t round = kWarpSize * lanes;
   WeightRounds rounds;
   for (int64_t u = 0; u < unroll; ++u) {
     Value ku = d.add(k, d.index(u * round));
-    SmallVector<Value> &w = rounds.emplace_back();
-    for (Value weight : weights)
-      w.push_back(d.loadVectorF32(weight, d.add(wRow, ku), lanes));
+    SmallVector<WeightRows::Loaded> &w = rounds.emplace_back();
+    for (const WeightRows &weight : weights)
+      w.push_back(weight.load(d, d.add(wRow, ku), lanes));
   }
   return rounds;
 }
 
-/// Accumulates the loaded weight rounds at `k` into `acc` (rowsPerWarp x
-/// weights vectors): the activation loads first, then the FMAs in the order
-/// of the plain loop.
+/// Accumulates the loaded weight rounds of `weights` at `k` into `acc`
+/// (rowsPerWarp x weights vectors): the activation loads first, then the
+/// FMAs in the order of the plain loop.
 SmallVector<Value> accumulateLoadedRounds(DeviceBuilder &d, Value x,
                                           ArrayRef<Value> xRows,
+                                          ArrayRef<WeightRows> weights,
                                           const WeightRounds &rounds, Value k,
                                           int64_t lanes, ValueRange acc) {
   int64_t round = kWarpSize * lanes;
@@ -154,12 +168,16 @@ SmallVector<Value> accumulateLoadedRounds(DeviceBuilder &d, Value x,
       xs.push_back(d.loadVectorF32(x, d.add(xRow, ku), lanes));
   }
   SmallVector<Value> next(acc.begin(), acc.end());
-  for (auto [weightVectors, xs] : llvm::zip(rounds, xVectors))
+  for (auto [loaded, xs] : llvm::zip(rounds, xVectors)) {
+    SmallVector<Value> weightVectors;
+    for (auto [weight, vector] : llvm::zip(weights, loaded))
+      weightVectors.push_back(weight.decode(d, vector, lanes));
     for (auto [r, xv] : llvm::enumerate(xs))
       for (auto [i, w] : llvm::enumerate(weightVectors)) {
         Value &sum = next[r * weightVectors.size() + i];
         sum = vector::FMAOp::create(d.builder(), d.location(), xv, w, sum);
       }
+  }
   return next;
 }
 
@@ -280,11 +298,11 @@ struct SliceSums {
 mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
   OpBuilder &b = l.builder();
   Type f32 = b.getF32Type();
-  int64_t lanes = vectorLanes(l.computeType(), shape.inFeatures);
+  int64_t lanes = shape.weightFormat.lanes(l, shape.inFeatures);
   int64_t numWeights = shape.numWeights();
   SmallVector<Type> args = inputArgumentTypes(l, shape);
   unsigned inputArgs = args.size();
-  args.append(numWeights, l.flatType(l.computeType()));
+  args.append(numWeights, l.flatType(shape.weightFormat.argumentElement(l)));
   args.append(shape.numOutputs(), l.flatType(f32));
   args.push_back(b.getIndexType());
   return l.getOrCreateKernel(
@@ -313,6 +331,11 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
             selectOutputGroup(d, shape.outFeatures, shape.blocksPerGroup(),
                               shape.gated, weights, outs, block);
         WarpWork work = warpWorkOf(d, shape, group, block);
+        SmallVector<WeightRows> weightRows =
+            llvm::map_to_vector(group.weights, [&](Value weight) {
+              return WeightRows(d, weight, group.outFeatures, inFeatures,
+                                shape.weightFormat);
+            });
         Value firstRow = d.mul(d.blockId(mlir::gpu::Dimension::x),
                                d.index(shape.rowsPerWarp));
         // Rows past the end read the last row instead (no branch in the
@@ -339,7 +362,7 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
         int64_t unrolledEnd = length / (round * shape.unroll) * (round * shape.unroll);
         WeightRounds prefetched;
         if (unrolledEnd > 0)
-          prefetched = loadWeightRounds(d, group.weights, wRow, laneStart,
+          prefetched = loadWeightRounds(d, weightRows, wRow, laneStart,
                                         lanes, shape.unroll);
         Value x = f.getArgument(0);
         if (shape.normsInput) {
@@ -372,8 +395,8 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
               kb, loc, DenseElementsAttr::get(accType, kb.getF32FloatAttr(0)));
           SmallVector<Value> sums(shape.rowsPerWarp * streamed, zero);
           if (!prefetched.empty())
-            sums = accumulateLoadedRounds(d, x, xRows, prefetched, laneStart,
-                                          lanes, sums);
+            sums = accumulateLoadedRounds(d, x, xRows, weightRows, prefetched,
+                                          laneStart, lanes, sums);
           // Offsets [begin, end) into the slice, `unroll` rounds at a time.
           auto accumulate = [&](int64_t unroll, int64_t begin, int64_t end) {
             if (begin >= end)
@@ -383,8 +406,8 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
                 d.index(round * unroll), sums,
                 [&](Value k, ValueRange acc) {
                   return accumulateLoadedRounds(
-                      d, x, xRows,
-                      loadWeightRounds(d, group.weights, wRow, k, lanes, unroll),
+                      d, x, xRows, weightRows,
+                      loadWeightRounds(d, weightRows, wRow, k, lanes, unroll),
                       k, lanes, acc);
                 });
             sums.assign(result.begin(), result.end());
@@ -420,6 +443,7 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
 MatvecShape shapeOf(ValueRange weightTensors, bool gated) {
   MatvecShape shape;
   shape.gated = gated;
+  shape.weightFormat = WeightFormat::of(weightTensors.front());
   for (Value tensor : weightTensors) {
     auto weightType = cast<RankedTensorType>(tensor.getType());
     shape.inFeatures = weightType.getDimSize(1);
@@ -458,12 +482,26 @@ bool suitsTensorCores(GPULowering &l, const LinearOp &op) {
   return !isDecode(op.input) && tensorCoresApply(l, shapeOf(op.weights, op.gated));
 }
 
+/// `weights`, int4 weights of a linear op of `shape`, decoded to float16
+/// for the tensor cores.
+SmallVector<Value> decodedWeights(GPULowering &l, Location loc, const MatvecShape &shape,
+                                  ArrayRef<Value> weights) {
+  SmallVector<Value> decoded;
+  for (auto [i, weight] : llvm::enumerate(weights))
+    decoded.push_back(dequantizeToHalf(l, loc, weight,
+                                       shape.outFeatures[shape.gated ? 0 : i],
+                                       shape.inFeatures, shape.weightFormat));
+  return decoded;
+}
+
 /// Allocates the results of `op` and launches the kernel computing them:
 /// one result per weight, or (gated) silu(x w0^T) * (x w1^T) into the
 /// single result.
 LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensors) {
   Location loc = op->getLoc();
   LinearOp linear = *asLinearOp(op);
+  if (failed(WeightFormat::common(loc, linear.weights)))
+    return failure();
   MatvecShape shape = shapeOf(linear.weights, linear.gated);
   SmallVector<Value> weights;
   for (Value tensor : linear.weights) {
@@ -493,6 +531,8 @@ LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensor
     l.setBuffer(resultTensors[0], queries);
     l.setRotatedQueries(attention, queries);
     RotaryEpilogue rotary = rotaryEpilogueOf(l, loc, attention);
+    if (shape.weightFormat.isInt4())
+      weights = decodedWeights(l, loc, shape, weights);
     launchTensorCoreGemm(l, loc, shape, l.flatten(loc, input), weights,
                          {l.flatten(loc, queries), rotary.cache, rotary.cache}, rows,
                          &rotary);
@@ -507,15 +547,17 @@ LogicalResult lowerLinear(GPULowering &l, Operation *op, ValueRange resultTensor
   // Decode (one token per row) streams the weights once per row; prefill
   // multiplies many rows by each weight tile.
   if (tensorCores) {
+    if (shape.weightFormat.isInt4())
+      weights = decodedWeights(l, loc, shape, weights);
     launchTensorCoreGemm(l, loc, shape, l.flatten(loc, input), weights, outs, rows);
     return success();
   }
   bool decode = isDecode(input);
   shape.rowsPerWarp = decode ? 1 : kPrefillRowsPerWarp;
   shape.warpsPerFeature = decode ? decodeWarpsPerFeature(l, shape) : 1;
-  shape.unroll = decode ? decodeUnroll(l, shape) : 1;
   shape.normsInput = norm != nullptr;
   shape.normAddsResidual = norm && norm->residual;
+  shape.unroll = decode ? decodeUnroll(l, shape) : 1;
   SmallVector<Value> args =
       norm ? rowNormArguments(l, loc, *norm) : SmallVector<Value>{l.flatten(loc, input)};
   llvm::append_range(args, weights);

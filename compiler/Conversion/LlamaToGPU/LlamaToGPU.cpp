@@ -6,10 +6,12 @@
 // one scratch arena per call (`gpu.alloc`, which the CUDA runtime serves from
 // preallocated memory, so the addresses are the same on every call and a
 // captured CUDA graph stays valid); weights and the KV cache are read in the
-// compute dtype. The arena size is recorded as `llama.scratch_bytes`.
+// compute dtype, or the linear layers' weights in int4 (WeightRows.h). The
+// arena size is recorded as `llama.scratch_bytes`.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LlamaToGPU/Lowering.h"
+#include "compiler/Conversion/LlamaToGPU/WeightRows.h"
 #include "compiler/Conversion/Passes.h"
 #include "dialects/llama/IR/LlamaOps.h"
 
@@ -32,6 +34,8 @@ llvm::ArrayRef<llvm::StringRef> llamac::supportedGemmTiles() {
                                           "128x256/wgmma"};
   return tiles;
 }
+
+int64_t llamac::cudaInt4GroupMultiple() { return kInt4Lanes; }
 
 llvm::ArrayRef<llvm::StringRef> llamac::prefillTensorCoreChoices() {
   static const llvm::StringRef choices[] = {"all", "gemm", "attention", "none"};
@@ -111,6 +115,32 @@ LogicalResult lowerOp(Operation *op, GPULowering &l) {
       });
 }
 
+/// The int4 weights' groups must hold whole kernel vectors (kInt4Lanes).
+LogicalResult checkInt4Weights(ModuleOp module) {
+  for (auto decl : module.getOps<llama::WeightDeclOp>())
+    if (llama::Int4Attr int4 = llama::getInt4Encoding(decl.getType());
+        int4 && int4.getGroupSize() % kInt4Lanes != 0)
+      return decl.emitOpError("has int4 groups of ")
+             << int4.getGroupSize() << ": the CUDA kernels read " << kInt4Lanes
+             << " codes at a time, so the group size must be a multiple of "
+             << kInt4Lanes;
+  return success();
+}
+
+/// Leaves the group size of each int4 weight in the module's
+/// `llama.int4_weights` ({name = G}): the weight declarations go, and whoever
+/// runs the lowered module (llamac-gpu-emulate) must quantize those weights.
+void recordInt4Weights(ModuleOp module) {
+  SmallVector<NamedAttribute> int4Weights;
+  OpBuilder b(module.getContext());
+  for (auto decl : module.getOps<llama::WeightDeclOp>())
+    if (llama::Int4Attr int4 = llama::getInt4Encoding(decl.getType()))
+      int4Weights.push_back(
+          b.getNamedAttr(decl.getSymName(), b.getI64IntegerAttr(int4.getGroupSize())));
+  if (!int4Weights.empty())
+    module->setAttr(llama::kInt4WeightsAttr, b.getDictionaryAttr(int4Weights));
+}
+
 struct ConvertLlamaToGPUPass
     : llamac::impl::ConvertLlamaToGPUBase<ConvertLlamaToGPUPass> {
   using ConvertLlamaToGPUBase::ConvertLlamaToGPUBase;
@@ -141,12 +171,8 @@ struct ConvertLlamaToGPUPass
                          << ", not '" << prefillTensorCores << "'";
       return signalPassFailure();
     }
-    for (auto decl : module.getOps<llama::WeightDeclOp>())
-      if (llama::getInt4Encoding(decl.getType())) {
-        decl.emitOpError("is int4: the CUDA kernels read float weights "
-                         "(int4 lowers for the CPU)");
-        return signalPassFailure();
-      }
+    if (failed(checkInt4Weights(module)))
+      return signalPassFailure();
     KernelOptions options;
     options.gemmTile = *tile;
     options.narrowGemmTile = *narrowTile;
@@ -193,6 +219,7 @@ struct ConvertLlamaToGPUPass
       }
       scratchBytes = std::max(scratchBytes, lowering.endFunction(func));
     }
+    recordInt4Weights(module);
     for (auto decl : llvm::to_vector(module.getOps<llama::WeightDeclOp>()))
       decl.erase();
     module->setAttr("llama.scratch_bytes", b.getI64IntegerAttr(scratchBytes));

@@ -183,7 +183,8 @@ std::string gemmName(GPULowering &l, const LinearShape &shape, const GemmLayout 
                      Type outElement, const RotaryEpilogue *rotary) {
   return std::string(shape.gated ? "swiglu_gemm_" : "gemm_") + typeName(l.computeType()) +
          "_k" + std::to_string(shape.inFeatures) + shape.featuresSuffix() +
-         layout.suffix() + narrowedSuffix("out", outElement) +
+         layout.suffix() + (shape.weightFormat.isInt4() ? "_dequantized" : "") +
+         narrowedSuffix("out", outElement) +
          (rotary ? "_rope_" + rotary->shape.suffix(l) : "");
 }
 
@@ -283,8 +284,10 @@ void GemmKernelBuilder::bindArguments(mlir::gpu::GPUFuncOp f) {
     tokens = f.getArgument(next + 2);
     layerBase = f.getArgument(next + 3);
   }
-  for (int64_t i = 1; i <= numWeights; ++i)
-    f.setArgAttr(i, llama::kInvariantArgAttr, b.getUnitAttr());
+  // Decoded int4 weights are scratch the kernel before wrote.
+  if (!shape.weightFormat.isInt4())
+    for (int64_t i = 1; i <= numWeights; ++i)
+      f.setArgAttr(i, llama::kInvariantArgAttr, b.getUnitAttr());
   group = selectOutputGroup(d, shape.outFeatures, blocksPerGroup(shape, layout),
                             shape.gated, weights, outs,
                             d.blockId(mlir::gpu::Dimension::y));
@@ -619,10 +622,11 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
                           Value input, ValueRange weights, ValueRange outs,
                           Value rows, const RotaryEpilogue *rotary) {
   OpBuilder &b = l.builder();
-  Type compute = l.computeType();
+  // The compute dtype, or float16 for int4 weights (dequantizeToHalf).
+  Type weightElement = elementType(weights.front());
   Type outElement = elementType(outs.front());
   SmallVector<Type> argTypes = {l.flatType(l.tensorCoreType())};
-  argTypes.append(shape.numWeights(), l.flatType(compute));
+  argTypes.append(shape.numWeights(), l.flatType(weightElement));
   argTypes.append(shape.numOutputs(), l.flatType(outElement));
   if (rotary)
     argTypes.append({l.flatType(b.getF32Type()), b.getIndexType(), b.getIndexType(),
@@ -631,7 +635,7 @@ void launchTensorCoreGemm(GPULowering &l, Location loc, const LinearShape &shape
   const KernelOptions &options = l.options();
   GemmLayout layout(shape.narrow() ? options.narrowGemmTile : options.gemmTile, shape);
   MemRefType stagesType = l.sharedType(l.tensorCoreType(), layout.sharedElements());
-  MemRefType weightStagesType = l.sharedType(compute, layout.sharedElements());
+  MemRefType weightStagesType = l.sharedType(weightElement, layout.sharedElements());
   mlir::gpu::GPUFuncOp kernel = l.getOrCreateKernel(
       gemmName(l, shape, layout, outElement, rotary), argTypes, /*workgroup=*/{},
       [&](DeviceBuilder &d, mlir::gpu::GPUFuncOp f) {

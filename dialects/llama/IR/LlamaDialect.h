@@ -18,6 +18,10 @@ namespace mlir::llama {
 /// grid it depends on (see lmc-gpu-dependent-launch).
 inline constexpr llvm::StringLiteral kInvariantArgAttr = "llama.invariant";
 
+/// On a module lowered for CUDA, {weight name = group size} of its int4
+/// weights, which the host quantizes before the kernels read them.
+inline constexpr llvm::StringLiteral kInt4WeightsAttr = "llama.int4_weights";
+
 /// The #llama.int4 encoding of a weight quantized to int4, or null for a
 /// float weight.
 Int4Attr getInt4Encoding(Type type);

@@ -201,6 +201,22 @@ TEST(Int4WeightsTest, RefusesAMinimumOrStepBeyondF16) {
   EXPECT_EQ(parts.dequantized(1, 0), 960000.0f);
 }
 
+TEST(Int4WeightsTest, FindsTheFirstGroupBeyondF16WhenDecoded) {
+  // Row 1's second group tops out at 70000, the first group of row 2 at
+  // 98304: only the first is named. 60000 (scale 4000) is within f16.
+  std::vector<float> values = {0, 1,     2, 3, 0, 1, 2, 60000, //
+                               0, 1,     2, 3, 0, 1, 2, 70000, //
+                               0, 98304, 2, 3, 0, 1, 2, 3};
+  std::vector<uint8_t> buffer = quantize(values, 3, 4);
+  std::optional<Int4GroupBeyondHalf> beyond = firstGroupBeyondHalf(buffer.data(), 3, 8, 4);
+  ASSERT_TRUE(beyond);
+  EXPECT_EQ(beyond->row, 1);
+  EXPECT_EQ(beyond->firstColumn, 4);
+  EXPECT_NEAR(beyond->value, 70000.0f, 70000.0f / 1024);
+  std::vector<float> within(values.begin(), values.begin() + 8);
+  EXPECT_FALSE(firstGroupBeyondHalf(quantize(within, 1, 4).data(), 1, 8, 4));
+}
+
 TEST(Int4WeightsTest, ThreadsGiveTheRowByRowResult) {
   // Enough values for one worker per core.
   const int64_t rows = 1024, cols = 512, groupSize = 128;

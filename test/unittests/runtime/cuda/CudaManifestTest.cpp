@@ -69,13 +69,13 @@ TEST_F(CudaManifestTest, ReadsWhetherPrefillGemmsRunOnTheTensorCores) {
   }
 }
 
-TEST_F(CudaManifestTest, RefusesInt4Weights) {
+TEST_F(CudaManifestTest, ReadsInt4Weights) {
   manifest["weights"]["table"][2]["quantization"] = {{"scheme", "int4"},
                                                      {"group_size", 8}};
   std::string error;
-  EXPECT_FALSE(parse(error));
-  EXPECT_THAT(error, HasSubstr("field 'weights.table[2].quantization': int4 "
-                               "weights run on the CPU target only"));
+  std::optional<Manifest> parsed = parse(error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_EQ(parsed->weightTable[2].int4GroupSize, 8);
 }
 
 TEST_F(CudaManifestTest, DependentLaunchMustBeSaid) {
