@@ -4,7 +4,6 @@
 
 #include "runtime/Median.h"
 #include "runtime/MemoryBandwidth.h"
-#include "runtime/ModelABI.h"
 #include "runtime/Stopwatch.h"
 
 #include <algorithm>
@@ -12,19 +11,10 @@
 
 namespace llamac {
 
-/// The bytes of `entry` as the compiled code reads them: the checkpoint's
-/// tensor, or its int4 layout.
-static uint64_t boundBytes(const WeightTableEntry &entry) {
-  if (entry.int4GroupSize)
-    return uint64_t(
-        int4BufferBytes(entry.shape[0], entry.shape[1], entry.int4GroupSize));
-  return elementCount(entry.shape) * dtypeSize(entry.dtype);
-}
-
 uint64_t weightBytesReadPerToken(const Manifest &manifest) {
   uint64_t bytes = 0;
   for (const WeightTableEntry &entry : manifest.weightTable) {
-    uint64_t entryBytes = boundBytes(entry);
+    uint64_t entryBytes = entry.boundBytes(entry.dtype);
     // An untied embedding is only gathered, one row per token; every row
     // has the same size in either layout.
     if (entry.name == "model.embed_tokens.weight" &&

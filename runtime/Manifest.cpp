@@ -323,6 +323,12 @@ Manifest readManifest(const json &document, const std::string &artifactDir) {
 
 } // namespace
 
+uint64_t WeightTableEntry::boundBytes(DType stored) const {
+  if (int4GroupSize)
+    return uint64_t(int4BufferBytes(shape[0], shape[1], int4GroupSize));
+  return elementCount(shape) * dtypeSize(stored);
+}
+
 std::optional<Manifest> parseManifest(const json &document,
                                       const std::string &artifactDir,
                                       std::string &error) {

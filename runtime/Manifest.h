@@ -29,6 +29,11 @@ struct WeightTableEntry {
   /// of this many columns (Int4Weights.h): the runtime quantizes the
   /// checkpoint's tensor at load. 0: read as stored.
   int64_t int4GroupSize = 0;
+
+  /// Bytes the compiled code reads: its int4 layout, or its elements as
+  /// `stored` (the checkpoint's dtype on the CPU, the compute dtype on a
+  /// GPU).
+  uint64_t boundBytes(DType stored) const;
 };
 
 /// What the compiled code writes to its output buffer per token.

@@ -2,7 +2,6 @@
 #include "runtime/cuda/CudaExecutor.h"
 
 #include "runtime/Int4Weights.h"
-#include "runtime/ModelABI.h"
 #include "runtime/cuda/DTypeConversion.h"
 
 #include <cstdio>
@@ -98,15 +97,6 @@ std::string checkHalfRange(const Manifest &manifest,
   return {};
 }
 
-/// Bytes of `entry` on the device: its elements in the compute dtype, or
-/// its int4 layout.
-uint64_t deviceBytes(const WeightTableEntry &entry, DType compute) {
-  if (entry.int4GroupSize)
-    return uint64_t(
-        int4BufferBytes(entry.shape[0], entry.shape[1], entry.int4GroupSize));
-  return elementCount(entry.shape) * dtypeSize(compute);
-}
-
 } // namespace
 
 bool CudaExecutor::allocate(uint64_t bytes, CUdeviceptr &pointer,
@@ -167,7 +157,7 @@ CudaExecutor::create(const Manifest &manifest,
   DType compute = manifest.computeDType;
   uint64_t weightBytes = 0;
   for (const WeightTableEntry &entry : manifest.weightTable)
-    weightBytes += deviceBytes(entry, compute);
+    weightBytes += entry.boundBytes(compute);
   x.kvCacheShape = manifest.kvCacheShape;
   uint64_t cacheBytes =
       elements(manifest.kvCacheShape) * dtypeSize(kvCacheDType(compute));
@@ -216,7 +206,7 @@ CudaExecutor::create(const Manifest &manifest,
       converted = convertElements(hostWeights[i], elementCount(entry.shape),
                                   entry.dtype, compute);
     const void *image = entry.int4GroupSize ? hostWeights[i] : converted.data();
-    uint64_t bytes = deviceBytes(entry, compute);
+    uint64_t bytes = entry.boundBytes(compute);
     CUdeviceptr pointer = 0;
     if (!x.allocate(bytes, pointer, error) ||
         !x.check("cuMemcpyHtoDAsync",
