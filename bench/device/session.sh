@@ -3,10 +3,11 @@
 # prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
 # shape and Hugging Face, then, each when the budget has room for it,
 # compare.sh's decode A/B (the default, whole-row matrix-vector kernels,
-# earlier commits' artifacts), profile.sh after a 512-token prompt (on the
-# 7B weights bench.sh left), bench.sh's int4 7B and 13B shape, compare.sh's 128-token
-# prompts, bench.sh's 7B builds with other GEMM tiles and its bf16 7B. Logs,
-# the benchmark's JSON (bench.tgz) and the kernel CSV go to OUT_DIR; the
+# earlier commits' artifacts), bench.sh's int4 7B, profile.sh after a
+# 512-token prompt (both on the 7B weights bench.sh left), bench.sh's 13B
+# shape, compare.sh's 128-token prompts, bench.sh's 7B builds with other
+# GEMM tiles and its bf16 7B. Logs, the benchmark's JSON (bench.tgz) and the
+# kernel CSV go to OUT_DIR; the
 # last lines printed are the check's verdict, the benchmark table, the
 # prefill and decode profile, what limits each linear kernel (profile.sh)
 # and the A/Bs.
@@ -59,10 +60,10 @@ for baseline in "$artifacts"/baselines/*.lmc; do
 done
 part 60 "compare.sh decode" "$out/compare.log" \
   bash "$here/compare.sh" "$weights/llama-2-7b-f16" "${decode_builds[@]}"
-part 60 "profile.sh" "$out/profile.log" \
-  bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512
 # The 7B shape in int4, on the f16 weights before the 13B part deletes them.
 LLAMAC_BENCH_PARTS=int4 part 45 "bench.sh int4" "$out/bench.log" bash "$here/bench.sh" "$results"
+part 60 "profile.sh" "$out/profile.log" \
+  bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512
 LLAMAC_BENCH_PARTS=13b part 90 "bench.sh 13b" "$out/bench.log" bash "$here/bench.sh" "$results"
 # A 128-token prompt on the default's 128x256/wgmma, 128x128/wgmma and
 # mma.sync: whether the wide tile's fewer blocks cost short prompts
