@@ -5,9 +5,11 @@
 // codes, then 96 * 2 float16 scales and as many minimums (3840 bytes). Each
 // lane loads 4 bytes of codes (8 elements) and, from float16 views of the
 // scales and minimums after the codes, its group's scale and minimum; it
-// decodes the codes (bits 4j of the little-endian word, made float32 as the
-// bits of 2^23 + code minus 2^23) to code * scale + min before multiplying. The module records the weight's group size for
-// the host, which quantizes it.
+// decodes the codes before multiplying: code j, bits 4j of the little-endian
+// word (codes 5-7 after a shift of the word by 12), is masked in place at bit
+// p, ORed into the bits of 2^23 and made the float32 code by one FMA by 2^-p
+// and -2^(23-p); the weight is then code * scale + min. The module records
+// the weight's group size for the host, which quantizes it.
 
 // CHECK: module attributes {gpu.container_module, llama.int4_weights = {proj = 32 : i64}
 // CHECK-LABEL: func.func @decode
@@ -22,12 +24,16 @@
 // CHECK:   %[[WORD:.*]] = vector.bitcast %[[BYTES]] : vector<4xi8> to vector<1xi32>
 // CHECK:   memref.load %[[SCALES]]
 // CHECK:   memref.load %[[MINIMUMS]]
-// CHECK:   arith.constant dense<[0, 4, 8, 12, 16, 20, 24, 28]> : vector<8xi32>
-// CHECK:   arith.shrui
-// CHECK:   arith.andi
-// CHECK:   %[[BIASED:.*]] = arith.ori %{{.*}}, %{{.*}} : vector<8xi32>
+// CHECK-DAG:   %[[MASKS:.*]] = arith.constant dense<[15, 240, 3840, 61440, 983040, 3840, 61440, 983040]> : vector<8xi32>
+// CHECK-DAG:   %[[SHIFTS:.*]] = arith.constant dense<[0, 0, 0, 0, 0, 12, 12, 12]> : vector<8xi32>
+// CHECK:   %[[SHIFTED:.*]] = arith.shrui %{{.*}}, %[[SHIFTS]] : vector<8xi32>
+// CHECK:   %[[PLACED:.*]] = arith.andi %[[SHIFTED]], %[[MASKS]] : vector<8xi32>
+// CHECK:   %[[TWO_TO_23:.*]] = arith.constant dense<1258291200> : vector<8xi32>
+// CHECK:   %[[BIASED:.*]] = arith.ori %[[PLACED]], %[[TWO_TO_23]] : vector<8xi32>
 // CHECK:   %[[FLOATS:.*]] = arith.bitcast %[[BIASED]] : vector<8xi32> to vector<8xf32>
-// CHECK:   %[[CODE:.*]] = arith.subf %[[FLOATS]], %{{.*}} : vector<8xf32>
+// CHECK-DAG:   %[[BIASES:.*]] = arith.constant dense<[0xCB000000, -5.242880e+05, -3.276800e+04, -2.048000e+03, -1.280000e+02, -3.276800e+04, -2.048000e+03, -1.280000e+02]> : vector<8xf32>
+// CHECK-DAG:   %[[UNITS:.*]] = arith.constant dense<[1.000000e+00, 6.250000e-02, 3.906250e-03, 2.44140625E-4, 1.52587891E-5, 3.906250e-03, 2.44140625E-4, 1.52587891E-5]> : vector<8xf32>
+// CHECK:   %[[CODE:.*]] = vector.fma %[[FLOATS]], %[[UNITS]], %[[BIASES]] : vector<8xf32>
 // CHECK:   %[[WEIGHT:.*]] = vector.fma %[[CODE]], %{{.*}}, %{{.*}} : vector<8xf32>
 // CHECK:   vector.fma %{{.*}}, %[[WEIGHT]], %{{.*}} : vector<8xf32>
 module attributes {llama.model = {max_batch = 1 : i64, max_seq = 16 : i64}} {

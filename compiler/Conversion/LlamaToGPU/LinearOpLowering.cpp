@@ -142,11 +142,12 @@ WeightRounds loadWeightRounds(DeviceBuilder &d, ArrayRef<WeightRows> weights,
                               Value wRow, Value k, int64_t lanes, int64_t unroll) {
   int64_t round = kWarpSize * lanes;
   WeightRounds rounds;
+  SmallVector<WeightRows::Start> starts = llvm::map_to_vector(
+      weights, [&](const WeightRows &weight) { return weight.start(d, d.add(wRow, k)); });
   for (int64_t u = 0; u < unroll; ++u) {
-    Value ku = d.add(k, d.index(u * round));
     SmallVector<WeightRows::Loaded> &w = rounds.emplace_back();
-    for (const WeightRows &weight : weights)
-      w.push_back(weight.load(d, d.add(wRow, ku), lanes));
+    for (auto [weight, start] : llvm::zip(weights, starts))
+      w.push_back(weight.load(d, start, u * round, lanes));
   }
   return rounds;
 }

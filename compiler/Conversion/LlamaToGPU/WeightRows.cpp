@@ -5,11 +5,13 @@
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cmath>
+
 using namespace mlir;
 
 namespace llamac::gpu {
 
-/// 2^23 as float32 bits: adding an integer below 2^23 to its mantissa gives
+/// 2^23 as float32 bits: ORing an integer below 2^23 into its mantissa gives
 /// exactly 2^23 + that integer.
 constexpr int32_t kFloatTwoTo23Bits = 0x4B000000;
 
@@ -64,27 +66,54 @@ WeightRows::WeightRows(DeviceBuilder &d, Value buffer, Value outFeatures,
   minimums = view(d.add(codeBytes, d.mul(groups, d.index(2))));
 }
 
-WeightRows::Loaded WeightRows::load(DeviceBuilder &d, Value offset,
-                                    int64_t lanes) const {
+WeightRows::Start WeightRows::start(DeviceBuilder &d, Value offset) const {
   if (!groupSize)
-    return {d.loadVectorF32(buffer, offset, lanes), {}, {}};
+    return {offset, {}, {}};
+  return {offset, d.div(offset, d.index(2)), d.div(offset, d.index(groupSize))};
+}
+
+WeightRows::Loaded WeightRows::load(DeviceBuilder &d, const Start &start, int64_t step,
+                                    int64_t lanes) const {
+  auto plus = [&](Value value, int64_t constant) {
+    return constant ? d.add(value, d.index(constant)) : value;
+  };
+  if (!groupSize)
+    return {d.loadVectorF32(buffer, plus(start.offset, step), lanes), {}, {}};
   assert(lanes == kInt4Lanes && "an int4 vector is one 4-byte load of codes");
   OpBuilder &b = d.builder();
   Location loc = d.location();
   auto byteVector = VectorType::get({lanes / 2}, b.getI8Type());
   Value bytes = vector::LoadOp::create(b, loc, byteVector, buffer,
-                                       ValueRange{d.div(offset, d.index(2))},
+                                       ValueRange{plus(start.codeByte, step / 2)},
                                        /*nontemporal=*/false,
                                        llvm::MaybeAlign(lanes / 2));
   Value word = vector::ExtractOp::create(
       b, loc,
       vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), bytes),
       ArrayRef<int64_t>{0});
-  Value group = d.div(offset, d.index(groupSize));
+  // A step of whole groups moves the group index by a constant; any other
+  // divides again.
+  Value group = step % groupSize == 0
+                    ? plus(start.group, step / groupSize)
+                    : d.div(plus(start.offset, step), d.index(groupSize));
   auto loadHalf = [&](Value values) -> Value {
     return memref::LoadOp::create(b, loc, values, group);
   };
   return {word, loadHalf(scales), loadHalf(minimums)};
+}
+
+/// Where code j of a word of 8 sits when it is made float32: codes 0-4 at
+/// bits 4j of the word, codes 5-7 at bits 4j - 12 of the word shifted right
+/// by 12, so that every one lies below bit 20, inside a float32 mantissa.
+namespace {
+struct CodePlace {
+  int32_t wordShift, bit;
+};
+} // namespace
+
+static CodePlace codePlace(int64_t j) {
+  int32_t wordShift = j < 5 ? 0 : 12;
+  return {wordShift, int32_t(4 * j) - wordShift};
 }
 
 Value WeightRows::decode(DeviceBuilder &d, const Loaded &loaded, int64_t lanes) const {
@@ -92,37 +121,48 @@ Value WeightRows::decode(DeviceBuilder &d, const Loaded &loaded, int64_t lanes) 
     return loaded.elements;
   OpBuilder &b = d.builder();
   Location loc = d.location();
-  // Little-endian: element j is bits [4j, 4j + 4) of the word.
   auto wordsType = VectorType::get({lanes}, b.getI32Type());
-  SmallVector<int32_t> shifts;
-  for (int64_t j = 0; j < lanes; ++j)
-    shifts.push_back(int32_t(4 * j));
+  auto floatsType = VectorType::get({lanes}, b.getF32Type());
+  SmallVector<int32_t> wordShifts, masks;
+  SmallVector<float> unitScales, unitBiases;
+  for (int64_t j = 0; j < lanes; ++j) {
+    CodePlace place = codePlace(j);
+    wordShifts.push_back(place.wordShift);
+    masks.push_back(int32_t(0xF) << place.bit);
+    unitScales.push_back(std::ldexp(1.0f, -place.bit));
+    unitBiases.push_back(-std::ldexp(1.0f, 23 - place.bit));
+  }
   auto constant = [&](DenseElementsAttr value) -> Value {
     return arith::ConstantOp::create(b, loc, value);
   };
-  Value codes = arith::AndIOp::create(
+  auto words = [&](auto values) {
+    return constant(DenseElementsAttr::get(wordsType, ArrayRef(values)));
+  };
+  auto floats = [&](auto values) {
+    return constant(DenseElementsAttr::get(floatsType, ArrayRef(values)));
+  };
+  // Little-endian: code j is bits [4j, 4j + 4) of the word. Masked in place
+  // and ORed into the bits of 2^23, code c at bit p reads as 2^23 + c * 2^p
+  // exactly, and one FMA by 2^-p and -2^(23-p) gives c: a LOP3 and an FMA a
+  // code, with one shift for the word's top three (no bit-field extracts,
+  // which cost ptxas two instructions each, and no cvt.rn.f32.u32 on the
+  // narrower conversion unit).
+  Value placed = arith::AndIOp::create(
       b, loc,
-      arith::ShRUIOp::create(
-          b, loc, vector::BroadcastOp::create(b, loc, wordsType, loaded.elements),
-          constant(DenseElementsAttr::get(wordsType, ArrayRef<int32_t>(shifts)))),
-      constant(DenseElementsAttr::get(wordsType, int32_t(0xF))));
-  // The code as float32, exactly: the bits of 2^23 + code, minus 2^23, an
-  // OR and a subtraction on the integer and FMA pipes instead of a
-  // cvt.rn.f32.u32 on the narrower conversion unit, at 8 codes a 4-byte
-  // load (the int4 kernels of FasterTransformer and Marlin do the same in
-  // f16).
-  auto floatsType = VectorType::get({lanes}, b.getF32Type());
+      arith::ShRUIOp::create(b, loc,
+                             vector::BroadcastOp::create(b, loc, wordsType, loaded.elements),
+                             words(wordShifts)),
+      words(masks));
   Value biased = arith::BitcastOp::create(
       b, loc, floatsType,
-      arith::OrIOp::create(b, loc, codes,
+      arith::OrIOp::create(b, loc, placed,
                            constant(DenseElementsAttr::get(wordsType, kFloatTwoTo23Bits))));
-  Value values = arith::SubFOp::create(
-      b, loc, biased, constant(DenseElementsAttr::get(floatsType, float(1 << 23))));
+  Value codes = vector::FMAOp::create(b, loc, biased, floats(unitScales), floats(unitBiases));
   auto broadcast = [&](Value half) -> Value {
     Value value = arith::ExtFOp::create(b, loc, b.getF32Type(), half);
     return vector::BroadcastOp::create(b, loc, floatsType, value);
   };
-  return vector::FMAOp::create(b, loc, values, broadcast(loaded.scale),
+  return vector::FMAOp::create(b, loc, codes, broadcast(loaded.scale),
                                broadcast(loaded.minimum));
 }
 

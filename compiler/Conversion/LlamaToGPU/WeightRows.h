@@ -59,9 +59,20 @@ public:
     mlir::Value elements, scale, minimum;
   };
 
-  /// Elements [offset, offset + lanes) of the row-major matrix, from one
-  /// aligned load (`offset` a multiple of `lanes`, the format's lanes).
-  Loaded load(DeviceBuilder &d, mlir::Value offset, int64_t lanes) const;
+  /// Where a run of vectors begins: its element offset and, for int4, that
+  /// offset's code byte and group, divided once so that the vectors at
+  /// constant steps from it are loaded at constant address offsets.
+  struct Start {
+    mlir::Value offset, codeByte, group;
+  };
+  Start start(DeviceBuilder &d, mlir::Value offset) const;
+  /// Elements [start + step, start + step + lanes) of the row-major matrix,
+  /// from one aligned load (the offset a multiple of `lanes`, the format's
+  /// lanes, and `step` too).
+  Loaded load(DeviceBuilder &d, const Start &start, int64_t step, int64_t lanes) const;
+  Loaded load(DeviceBuilder &d, mlir::Value offset, int64_t lanes) const {
+    return load(d, start(d, offset), 0, lanes);
+  }
   /// `loaded` as vector<lanes x f32>. An int4 element is code * scale +
   /// min, one float32 fused multiply-add, as the CPU kernels compute it.
   mlir::Value decode(DeviceBuilder &d, const Loaded &loaded, int64_t lanes) const;
