@@ -5,17 +5,14 @@
 #include "frontends/AtomicFile.h"
 #include "frontends/Errors.h"
 #include "frontends/FloatConversion.h"
+#include "frontends/Parallel.h"
 #include "frontends/Safetensors.h"
 #include "frontends/SafetensorsWriter.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <filesystem>
-#include <mutex>
-#include <thread>
 #include <nlohmann/json.hpp>
 
 namespace llamac {
@@ -89,23 +86,32 @@ void encode(const std::vector<float> &values, DType dtype,
                                  : floatToBFloat16Bits(values[i]);
 }
 
+/// Hands `sink` the encoded values of a weight of `shape`, chunk by chunk.
 /// Norm weights (the only 1-d weights) scale activations, so they sit
 /// around 1 rather than 0.
-void writeWeight(SafetensorsWriter &writer, const WeightRequirement &weight,
-                 DType dtype, RandomStream random) {
-  const float offset = weight.shape.size() == 1 ? 1.0f : 0.0f;
+template <typename Sink>
+void generateWeight(const std::vector<int64_t> &shape, DType dtype,
+                    RandomStream random, Sink sink) {
+  const float offset = shape.size() == 1 ? 1.0f : 0.0f;
   std::vector<float> values;
   std::vector<uint8_t> bytes;
-  std::string error;
-  for (uint64_t remaining = elementCount(weight.shape); remaining > 0;) {
+  for (uint64_t remaining = elementCount(shape); remaining > 0;) {
     values.resize(std::min<uint64_t>(remaining, kChunkValues));
     for (float &value : values)
       value = offset + random.smallNormal();
     encode(values, dtype, bytes);
-    if (!writer.append(bytes.data(), bytes.size(), error))
-      failReported(error);
+    sink(bytes);
     remaining -= values.size();
   }
+}
+
+void writeWeight(SafetensorsWriter &writer, const WeightRequirement &weight,
+                 DType dtype, RandomStream random) {
+  generateWeight(weight.shape, dtype, random, [&](const std::vector<uint8_t> &bytes) {
+    std::string error;
+    if (!writer.append(bytes.data(), bytes.size(), error))
+      failReported(error);
+  });
 }
 
 uint64_t byteSizeOf(const WeightRequirement &weight, DType dtype) {
@@ -179,38 +185,6 @@ std::string indexJson(const std::vector<WeightRequirement> &weights,
   return index.dump(2) + "\n";
 }
 
-/// Runs `work(0..count-1)` on up to one thread per core. Drawing the random
-/// values is the bottleneck (a 7B checkpoint takes a minute on one core), and
-/// every shard has its own streams, so the bytes do not depend on the order.
-/// The first failure is rethrown once all threads have stopped.
-template <typename Work> void forEachInParallel(size_t count, Work work) {
-  const size_t threads =
-      std::min<size_t>(count, std::max(1u, std::thread::hardware_concurrency()));
-  std::atomic<size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failureMutex;
-  auto worker = [&] {
-    for (size_t i; (i = next++) < count;) {
-      try {
-        work(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failureMutex);
-        if (!failure)
-          failure = std::current_exception();
-        next = count;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < threads; ++i)
-    pool.emplace_back(worker);
-  worker();
-  for (std::thread &thread : pool)
-    thread.join();
-  if (failure)
-    std::rethrow_exception(failure);
-}
-
 void synthesize(const LlamaConfig &requested, DType dtype, uint64_t seed,
                 const fs::path &dir, uint64_t maxShardBytes) {
   if (std::string problem = validateConfig(requested); !problem.empty())
@@ -231,6 +205,8 @@ void synthesize(const LlamaConfig &requested, DType dtype, uint64_t seed,
     // A loader prefers model.safetensors, but leave nothing stale behind.
     fs::remove(index);
   } else {
+    // Drawing the random values is the bottleneck (a 7B checkpoint takes a
+    // minute on one core), and every shard has its own streams.
     forEachInParallel(shards.size(), [&](size_t shard) {
       writeShard(dir / shardName(shard, shards.size()), weights, shards[shard],
                  dtype, seed);
@@ -242,6 +218,15 @@ void synthesize(const LlamaConfig &requested, DType dtype, uint64_t seed,
 }
 
 } // namespace
+
+void fillRandomWeight(const std::vector<int64_t> &shape, DType dtype,
+                      uint64_t seed, uint64_t streamIndex, uint8_t *out) {
+  generateWeight(shape, dtype, RandomStream(seed, streamIndex),
+                 [&](const std::vector<uint8_t> &bytes) {
+                   std::memcpy(out, bytes.data(), bytes.size());
+                   out += bytes.size();
+                 });
+}
 
 bool synthesizeCheckpoint(const LlamaConfig &config, DType dtype,
                           uint64_t seed, const std::string &outDir,

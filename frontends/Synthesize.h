@@ -28,6 +28,13 @@ bool synthesizeCheckpoint(const LlamaConfig &config, DType dtype,
                           std::string &error,
                           uint64_t maxShardBytes = kDefaultMaxShardBytes);
 
+/// Writes the values of one weight of `shape` into `out`
+/// (elementCount(shape) * dtypeSize(dtype) bytes): those synthesizeCheckpoint
+/// writes for the weight it draws from stream `streamIndex` of `seed`
+/// (its index in canonicalWeightNames' order).
+void fillRandomWeight(const std::vector<int64_t> &shape, DType dtype,
+                      uint64_t seed, uint64_t streamIndex, uint8_t *out);
+
 } // namespace llamac
 
 #endif // LLAMAC_FRONTENDS_SYNTHESIZE_H

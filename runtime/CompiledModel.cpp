@@ -31,26 +31,47 @@ CompiledModel::load(const std::string &artifactDir,
       bindWeights(manifest->weightTable, *spec, error);
   if (!weights)
     return nullptr;
+  return assemble(std::move(*manifest), std::move(*spec), std::move(*weights), error);
+}
+
+std::unique_ptr<CompiledModel>
+CompiledModel::loadWithRandomWeights(const std::string &artifactDir, uint64_t seed,
+                                     std::string &error) {
+  std::optional<Manifest> manifest = loadManifest(artifactDir, error);
+  if (!manifest)
+    return nullptr;
+  std::optional<BoundWeights> weights =
+      bindRandomWeights(manifest->weightTable, seed, error);
+  if (!weights)
+    return nullptr;
+  ModelSpec spec;
+  spec.sourcePath = "random weights (seed " + std::to_string(seed) + ")";
+  return assemble(std::move(*manifest), std::move(spec), std::move(*weights), error);
+}
+
+std::unique_ptr<CompiledModel> CompiledModel::assemble(Manifest manifest, ModelSpec spec,
+                                                       BoundWeights weights,
+                                                       std::string &error) {
   // The device comes first: model.so's constructor loads its cubin into the
   // context the executor makes current.
   std::unique_ptr<cuda::CudaExecutor> device;
   std::unique_ptr<KVCache> cache;
-  if (manifest->target == Manifest::Target::CUDA) {
-    device = cuda::CudaExecutor::create(*manifest, weights->pointers, error);
+  if (manifest.target == Manifest::Target::CUDA) {
+    device = cuda::CudaExecutor::create(manifest, weights.pointers, error);
     if (!device)
       return nullptr;
   } else {
-    cache = KVCache::allocate(manifest->kvCacheShape, error);
+    cache = KVCache::allocate(manifest.kvCacheShape, error);
     if (!cache)
       return nullptr;
   }
   std::unique_ptr<ModelLibrary> library =
-      ModelLibrary::open(manifest->libraryPath, manifest->prefillSymbol,
-                         manifest->decodeSymbol, error);
+      ModelLibrary::open(manifest.libraryPath, manifest.prefillSymbol,
+                         manifest.decodeSymbol, error);
   if (!library || (device && !device->checkModelLoaded(error)))
     return nullptr;
   return std::unique_ptr<CompiledModel>(new CompiledModel(
-      std::move(*manifest), std::move(*spec), std::move(*weights),
+      std::move(manifest), std::move(spec), std::move(weights),
       std::move(library), std::move(cache), std::move(device)));
 }
 

@@ -34,6 +34,11 @@ public:
   static std::unique_ptr<CompiledModel> load(const std::string &artifactDir,
                                              const std::string &weightsPath,
                                              std::string &error);
+  /// Loads the artifact in `artifactDir` with deterministic random weights
+  /// (bindRandomWeights) instead of a checkpoint: for timing it.
+  static std::unique_ptr<CompiledModel>
+  loadWithRandomWeights(const std::string &artifactDir, uint64_t seed,
+                        std::string &error);
 
   const Manifest &manifest() const { return manifestData; }
   const ModelSpec &checkpoint() const { return spec; }
@@ -73,6 +78,12 @@ public:
   cuda::CudaExecutor *cudaExecutor() { return device.get(); }
 
 private:
+  /// The artifact's device (CUDA) or host cache (CPU) and library, around
+  /// `weights`, which point into `spec` or into their own buffers.
+  static std::unique_ptr<CompiledModel> assemble(Manifest manifest, ModelSpec spec,
+                                                 BoundWeights weights,
+                                                 std::string &error);
+
   CompiledModel(Manifest manifest, ModelSpec spec, BoundWeights weights,
                 std::unique_ptr<ModelLibrary> library,
                 std::unique_ptr<KVCache> cache,
@@ -83,7 +94,7 @@ private:
 
   Manifest manifestData;
   ModelSpec spec;
-  /// Points into `spec`'s mappings and holds the int4 weights.
+  /// Points into `spec`'s mappings and holds the int4 (or random) weights.
   BoundWeights weights;
   std::unique_ptr<ModelLibrary> libraryHandle;
   /// CPU: the host cache; CUDA: null, the device holds the cache.

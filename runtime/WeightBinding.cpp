@@ -2,8 +2,11 @@
 
 #include "runtime/WeightBinding.h"
 
+#include "frontends/Parallel.h"
+#include "frontends/Synthesize.h"
 #include "runtime/Int4Weights.h"
 
+#include <mutex>
 #include <set>
 
 namespace llamac {
@@ -80,6 +83,39 @@ bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
     error = spec.sourcePath + ": " + error;
     return std::nullopt;
   }
+  return bound;
+}
+
+std::optional<BoundWeights>
+bindRandomWeights(const std::vector<WeightTableEntry> &table, uint64_t seed,
+                  std::string &error) {
+  BoundWeights bound;
+  bound.owned.resize(table.size());
+  std::mutex errorMutex;
+  forEachInParallel(table.size(), [&](size_t i) {
+    const WeightTableEntry &entry = table[i];
+    std::vector<uint8_t> values(elementCount(entry.shape) * dtypeSize(entry.dtype));
+    fillRandomWeight(entry.shape, entry.dtype, seed, i, values.data());
+    if (!entry.int4GroupSize) {
+      bound.owned[i] = std::move(values);
+      return;
+    }
+    std::string quantizeError;
+    std::optional<std::vector<uint8_t>> quantized =
+        quantizeInt4(values.data(), entry.dtype, entry.shape[0], entry.shape[1],
+                     entry.int4GroupSize, entry.name, quantizeError);
+    if (quantized) {
+      bound.owned[i] = std::move(*quantized);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(errorMutex);
+    if (error.empty())
+      error = "random weights: " + quantizeError;
+  });
+  if (!error.empty())
+    return std::nullopt;
+  for (const std::vector<uint8_t> &buffer : bound.owned)
+    bound.pointers.push_back(buffer.data());
   return bound;
 }
 

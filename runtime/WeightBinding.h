@@ -23,8 +23,9 @@ struct BoundWeights {
   /// One per table entry, in table order: into the checkpoint's mapping, or
   /// into `owned` for an int4 entry.
   std::vector<const void *> pointers;
-  /// The int4 layouts (Int4Weights.h) the runtime quantized; moving this
-  /// object keeps them where `pointers` point.
+  /// The buffers the runtime made: the int4 layouts (Int4Weights.h) it
+  /// quantized, and random weights; moving this object keeps them where
+  /// `pointers` point.
   std::vector<std::vector<uint8_t>> owned;
 };
 
@@ -36,6 +37,17 @@ struct BoundWeights {
 std::optional<BoundWeights>
 bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
             std::string &error);
+
+/// Binds every table entry to deterministic random values of its dtype and
+/// shape (Synthesize.h's, entry i from stream i of `seed`), quantizing the
+/// int4 entries: for timing a model without its checkpoint, or one whose
+/// checkpoint would not fit the disk (Llama-2-70B's 138 GB of f16 for a
+/// 37 GB int4 artifact). Each entry is drawn, and quantized, on its own, so
+/// memory holds the bound weights and a few entries' draws. On a tensor
+/// int4 cannot hold, returns nullopt and sets `error` to one line.
+std::optional<BoundWeights>
+bindRandomWeights(const std::vector<WeightTableEntry> &table, uint64_t seed,
+                  std::string &error);
 
 } // namespace llamac
 

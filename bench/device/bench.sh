@@ -14,7 +14,10 @@
 #  4. the 7B shape in bf16 (random bf16 weights, the bf16 artifact) at
 #     --ctx 256: its prefill GEMMs convert the weights to f16 in registers;
 #     the 7B shape with its linear layers in int4 (groups of 128, quantized
-#     from the f16 weights as it loads) at --ctx 256; and the 7B f16 builds
+#     from the f16 weights as it loads) at --ctx 256; the 70B shape in int4
+#     at --ctx 256 with --random-weights (no checkpoint: its 138 GB of f16
+#     would not fit the disk; drawing and quantizing them takes ~1.5 min on
+#     16 cores); and the 7B f16 builds
 #     with other prefill GEMM tiles (prepare.sh's llama-2-7b-tiles.txt:
 #     wgmma, o_proj and down_proj's own) at --ctx 256;
 #  5. the 13B shape at --ctx 256 (26 GB of weights; the 7B ones are deleted
@@ -28,7 +31,7 @@
 # run; the exit status is 1 if one failed.
 #
 #   bash bench/device/bench.sh [OUT_DIR]        (default: /tmp/llamac-bench)
-# Environment: LLAMAC_BENCH_PARTS ("7b hf bf16 int4 tiles 13b": which of steps 2 to 5
+# Environment: LLAMAC_BENCH_PARTS ("7b hf bf16 int4 70b tiles 13b": which of steps 2 to 5
 #              run; a later run with other parts adds to the same OUT_DIR
 #              and table), LLAMAC_BENCH_WEIGHTS (/tmp/llamac-weights: the
 #              synthesized checkpoints, reused by the next run; deleted as
@@ -43,7 +46,7 @@ weights7b=$weights/llama-2-7b-f16
 weights7bbf16=$weights/llama-2-7b-bf16
 weights13b=$weights/llama-2-13b-f16
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-parts=" ${LLAMAC_BENCH_PARTS:-7b hf bf16 int4 tiles 13b} "
+parts=" ${LLAMAC_BENCH_PARTS:-7b hf bf16 int4 70b tiles 13b} "
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null \
   || echo "(nvidia-smi unavailable)"
@@ -79,13 +82,15 @@ synth() {
 }
 
 # bench ARTIFACT DIR CTX NAME [FLAG...]: our benchmark of
-# .device/artifacts/ARTIFACT.lmc on the weights in DIR, as JSON in
-# $out/ours-NAME.json.
+# .device/artifacts/ARTIFACT.lmc on the weights in DIR (or, where DIR is
+# "random", --random-weights), as JSON in $out/ours-NAME.json.
 bench() {
   local artifact=$1 weights=$2 ctx=$3 name=$4
   shift 4
+  local source=(--weights "$weights")
+  [ "$weights" = random ] && source=(--random-weights)
   "$device/bin/llamac-run" bench "$device/artifacts/$artifact.lmc" \
-    --weights "$weights" -p 512 -n 128 --ctx "$ctx" --json "$@" \
+    "${source[@]}" -p 512 -n 128 --ctx "$ctx" --json "$@" \
     >"$out/ours-$name.json"
 }
 
@@ -121,6 +126,11 @@ if [[ $parts == *" int4 "* ]]; then
   step "synthesize llama-2-7b f16" synth llama-2-7b "$weights7b"
   step "llamac bench llama-2-7b int4 --ctx 256" \
     bench llama-2-7b-cuda-int4 "$weights7b" 256 llama-2-7b-int4-ctx256
+fi
+if [[ $parts == *" 70b "* ]]; then
+  rm -f "$out"/ours-llama-2-70b-*.json
+  step "llamac bench llama-2-70b int4 --random-weights --ctx 256" \
+    bench llama-2-70b-cuda-int4 random 256 llama-2-70b-int4-ctx256
 fi
 if [[ $parts == *" tiles "* ]]; then
   rm -f "$out"/ours-llama-2-7b-tiles-*.json

@@ -123,6 +123,12 @@ done
 # quantized from the f16 weights as the artifact loads.
 "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
   -o "$out/artifacts/llama-2-7b-cuda-int4.lmc" --target cuda --dtype f16 --quantize int4
+# Its 70b part: the 70B shape in int4, on one card (random weights: its
+# f16 checkpoint would not fit the GPU machine's disk).
+mkdir -p "$out/configs/llama-2-70b"
+cp "$shared/configs/llama-2-70b/config.json" "$out/configs/llama-2-70b/"
+"$llamac" compile --config "$out/configs/llama-2-70b/config.json" \
+  -o "$out/artifacts/llama-2-70b-cuda-int4.lmc" --target cuda --dtype f16 --quantize int4
 # Its tiles part: the 7B shape in f16 built otherwise than the default
 # (sm_90a, 128x256/wgmma, rope_qkv), a build a line of llama-2-7b-tiles.txt
 # (NAME FLAGS...): sm_90's mma.sync GEMMs (the default before NOTES v13),

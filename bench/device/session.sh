@@ -2,19 +2,19 @@
 # One GPU session's device work in one call, inside a time budget, from what
 # prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
 # shape and Hugging Face, then, each when the budget has room for it,
-# compare.sh's decode A/B (the default, whole-row matrix-vector kernels,
-# earlier commits' artifacts), bench.sh's int4 7B, profile.sh after a
-# 512-token prompt (both on the 7B weights bench.sh left), bench.sh's 13B
-# shape, compare.sh's 128-token prompts, bench.sh's 7B builds with other
-# GEMM tiles and its bf16 7B. Logs, the benchmark's JSON (bench.tgz) and the
-# kernel CSV go to OUT_DIR; the
-# last lines printed are the check's verdict, the benchmark table, the
-# prefill and decode profile, what limits each linear kernel (profile.sh)
-# and the A/Bs.
-# Measured on an H200 (2026-11-27): check 44 s, 7B and HF 266 s, profile
-# with the linear kernels' limits ~100 s, the tiles part (five 7B benches)
-# ~80 s; the decode A/B (five builds with two baselines, twice) is
-# estimated at ~100 s, so the default budget ends about at the 13B part.
+# bench.sh's int4 7B and int4 70B (random weights), profile.sh after a
+# 512-token prompt (on the 7B weights bench.sh left), compare.sh's decode
+# A/B (the default, whole-row matrix-vector kernels, earlier commits'
+# artifacts), bench.sh's 13B shape, compare.sh's 128-token prompts,
+# bench.sh's 7B builds with other GEMM tiles and its bf16 7B. Logs, the
+# benchmark's JSON (bench.tgz) and the kernel CSV go to OUT_DIR; the last
+# lines printed are the check's verdict, the benchmark table, the prefill
+# and decode profile, what limits each linear kernel (profile.sh) and the
+# A/Bs.
+# Measured on an H100 (2026-11-28): check ~45 s, 7B and HF 258 s, the int4
+# 7B 10 s, the decode A/B (five builds, twice) ~100 s, profile ~100 s; the
+# 70B part is estimated at ~150 s (drawing and quantizing 69e9 weights),
+# so the default budget ends about at the decode A/B.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
 set -uo pipefail
@@ -49,6 +49,12 @@ part() {
     echo "$name: skipped, $(left) s left" | tee -a "$log"
   fi
 }
+# The 7B shape in int4, on the f16 weights before the 13B part deletes them,
+# and the 70B shape in int4 on random weights (NOTES v17).
+LLAMAC_BENCH_PARTS=int4 part 45 "bench.sh int4" "$out/bench.log" bash "$here/bench.sh" "$results"
+LLAMAC_BENCH_PARTS=70b part 150 "bench.sh 70b" "$out/bench.log" bash "$here/bench.sh" "$results"
+part 60 "profile.sh" "$out/profile.log" \
+  bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512
 # Decode A/B on the same weights (NOTES v14, v15): the default, its
 # matrix-vector kernels on whole rows, every one split below 2048 blocks,
 # and the earlier commits' builds prepare.sh made (LLAMAC_BASELINE_COMMITS).
@@ -60,10 +66,6 @@ for baseline in "$artifacts"/baselines/*.lmc; do
 done
 part 60 "compare.sh decode" "$out/compare.log" \
   bash "$here/compare.sh" "$weights/llama-2-7b-f16" "${decode_builds[@]}"
-# The 7B shape in int4, on the f16 weights before the 13B part deletes them.
-LLAMAC_BENCH_PARTS=int4 part 45 "bench.sh int4" "$out/bench.log" bash "$here/bench.sh" "$results"
-part 60 "profile.sh" "$out/profile.log" \
-  bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512
 LLAMAC_BENCH_PARTS=13b part 90 "bench.sh 13b" "$out/bench.log" bash "$here/bench.sh" "$results"
 # A 128-token prompt on the default's 128x256/wgmma, 128x128/wgmma and
 # mma.sync: whether the wide tile's fewer blocks cost short prompts
@@ -78,7 +80,7 @@ tar czf "$out/bench.tgz" -C "$results" .
 
 echo; grep -E "^(FAIL|PASS)" "$out/check.log" | grep -v "^PASS: " ; tail -1 "$out/check.log"
 echo; grep -E "^== " "$out/bench.log"
-echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -25
+echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -27
 echo; head -45 "$out/profile.log"
 echo; grep -E "^((swiglu_)?gemm|matvec|swiglu)[_ ]" "$out/profile.log"
 echo; cat "$out/compare.log"

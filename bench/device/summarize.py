@@ -96,6 +96,13 @@ def time_split(ours):
     return " / ".join(number(ours.get(field), 3) for field in fields)
 
 
+def int4_row(label, ours):
+    row(label, f"{number(ours.get('prompt_tokens_per_second'))} / "
+        f"{number(ours.get('decode_tokens_per_second'))} "
+        f"({number(ours.get('floor_tokens_per_second'))}, "
+        f"{percent(ours.get('fraction_of_floor'))})")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -140,11 +147,9 @@ def main():
     row("7B bf16 prefill tok/s, 512 tokens / decode tok/s, ctx 256",
         f"{number(bf16.get('prompt_tokens_per_second'))} / "
         f"{number(bf16.get('decode_tokens_per_second'))}")
-    row("7B int4 prefill tok/s, 512 tokens / decode tok/s, ctx 256 (floor, of it)",
-        f"{number(int4.get('prompt_tokens_per_second'))} / "
-        f"{number(int4.get('decode_tokens_per_second'))} "
-        f"({number(int4.get('floor_tokens_per_second'))}, "
-        f"{percent(int4.get('fraction_of_floor'))})")
+    int4_row("7B int4 prefill tok/s, 512 tokens / decode tok/s, ctx 256 (floor, of it)", int4)
+    int4_row("70B int4, random weights: prefill tok/s, 512 tokens / decode tok/s, ctx 256 "
+             "(floor, of it)", load(out, "ours-llama-2-70b-int4-ctx256"))
     row("13B decode tok/s, ctx 256 (floor)",
         f"{number(big.get('decode_tokens_per_second'))} "
         f"({number(big.get('floor_tokens_per_second'))})")

@@ -10,10 +10,14 @@
 namespace llamac {
 
 static const char *const kUsage =
-    R"(usage: llamac-run bench OUT.lmc [--weights MODEL] [-p 512] [-n 128] [--ctx C]
-                        [--threads N] [--no-cuda-graph] [--no-dependent-launch]
-                        [--json]
+    R"(usage: llamac-run bench OUT.lmc [--weights MODEL | --random-weights] [-p 512]
+                        [-n 128] [--ctx C] [--threads N] [--no-cuda-graph]
+                        [--no-dependent-launch] [--json]
 Times one prefill of -p tokens and -n decode steps, each the median of 3 runs.
+--random-weights binds deterministic random weights (synth's distribution)
+instead of a checkpoint, quantizing int4 ones as a checkpoint's would be: no
+checkpoint on disk, so a 70B int4 artifact runs where its 138 GB of f16 would
+not fit (the JSON says which: [random_weights]).
 Decode follows the -p prompt or, with --ctx C, fills the last -n slots of a
 C-token context (after an untimed prompt of C - n tokens; n < C <= max_seq).
 Prints a markdown table, or one JSON object with --json (its key in brackets):
@@ -63,6 +67,7 @@ static void printJson(const ModelArguments &model,
                       const BenchmarkResult &result) {
   OutputJson output;
   output["artifact"] = model.artifactDir;
+  output["random_weights"] = model.randomWeights;
   output["device"] = result.processor;
   output["threads"] = model.threads;
   output["prompt_tokens"] = result.promptTokens;
@@ -160,7 +165,8 @@ int runBenchCommand(int argc, char **argv) {
   std::vector<OptionSpec> specs = modelOptionSpecs();
   specs.insert(
       specs.end(),
-      {{"-p", true}, {"-n", true}, {"--ctx", true}, {"--json", false}});
+      {{"-p", true}, {"-n", true}, {"--ctx", true}, {"--json", false},
+       {"--random-weights", false}});
   std::string error;
   std::optional<ParsedArguments> args =
       parseArguments(argc, argv, specs, error);
@@ -171,6 +177,9 @@ int runBenchCommand(int argc, char **argv) {
       !args->readInteger("-n", options.decodeTokens, error) ||
       !readContext(*args, options, error))
     return reportUsageError(error);
+  modelArgs.randomWeights = args->has("--random-weights");
+  if (modelArgs.randomWeights && args->has("--weights"))
+    return reportUsageError("--weights and --random-weights exclude each other");
   options.threads = modelArgs.threads;
 
   std::unique_ptr<CompiledModel> model = loadCompiledModel(modelArgs, error);

@@ -49,7 +49,9 @@ bool readModelArguments(const ParsedArguments &args, ModelArguments &model,
 std::unique_ptr<CompiledModel> loadCompiledModel(const ModelArguments &model,
                                                  std::string &error) {
   std::unique_ptr<CompiledModel> compiled =
-      CompiledModel::load(model.artifactDir, model.weightsPath, error);
+      model.randomWeights
+          ? CompiledModel::loadWithRandomWeights(model.artifactDir, /*seed=*/0, error)
+          : CompiledModel::load(model.artifactDir, model.weightsPath, error);
   if (compiled) {
     compiled->library().setThreadCount(model.threads);
     compiled->useCudaGraphs(model.cudaGraphs);

@@ -20,6 +20,8 @@ namespace llamac {
 struct ModelArguments {
   std::string artifactDir;
   std::string weightsPath; ///< "" means the manifest's weights.source.
+  /// Deterministic random weights, no checkpoint (bench --random-weights).
+  bool randomWeights = false;
   int threads = 1;         ///< Defaults to every CPU this process may use.
   bool cudaGraphs = true;  ///< CUDA: replay decode steps from a graph.
   /// CUDA: launch kernels with programmatic stream serialization where the

@@ -119,6 +119,19 @@ TEST_P(SynthesizeTest, ShardsHoldTheSameWeights) {
   }
 }
 
+TEST_P(SynthesizeTest, FillsTheValuesItWrites) {
+  ASSERT_TRUE(synthesizeCheckpoint(tinyConfig(), GetParam(), 9, dir.path(), error))
+      << error;
+  std::optional<ModelSpec> spec = loadHuggingFace(dir.path(), error);
+  ASSERT_TRUE(spec) << error;
+  for (size_t i = 0; i < spec->weights.size(); ++i) {
+    const WeightInfo &weight = spec->weights[i];
+    std::vector<uint8_t> filled(weight.byteSize);
+    fillRandomWeight(weight.shape, GetParam(), 9, i, filled.data());
+    EXPECT_EQ(std::memcmp(filled.data(), weight.data, filled.size()), 0) << weight.name;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(DTypes, SynthesizeTest,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16),
                          [](const auto &info) { return dtypeName(info.param); });
