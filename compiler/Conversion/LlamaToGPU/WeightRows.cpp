@@ -102,10 +102,10 @@ WeightRows::Loaded WeightRows::load(DeviceBuilder &d, const Start &start, int64_
   return {word, loadHalf(scales), loadHalf(minimums)};
 }
 
+namespace {
 /// Where code j of a word of 8 sits when it is made float32: codes 0-4 at
 /// bits 4j of the word, codes 5-7 at bits 4j - 12 of the word shifted right
 /// by 12, so that every one lies below bit 20, inside a float32 mantissa.
-namespace {
 struct CodePlace {
   int32_t wordShift, bit;
 };
