@@ -74,9 +74,13 @@ void printModel(raw_ostream &os, const json::Object &manifest) {
                 integer(config, "vocab_size"));
   const json::Object *weights = manifest.getObject("weights");
   const json::Array *table = weights ? weights->getArray("table") : nullptr;
-  os << formatv("weights:    {0} tensors{1}, {2} checkpoint from {3}\n",
-                table ? table->size() : 0, describeInt4(table),
-                text(weights, "format"), text(weights, "source"));
+  std::optional<StringRef> source = weights ? weights->getString("source") : std::nullopt;
+  std::string origin =
+      source ? formatv("{0} checkpoint from {1}", text(weights, "format"), *source).str()
+             : "no checkpoint (compiled from a config: run it with --weights, or bench "
+               "--random-weights)";
+  os << formatv("weights:    {0} tensors{1}, {2}\n", table ? table->size() : 0,
+                describeInt4(table), origin);
 }
 
 void printTarget(raw_ostream &os, const json::Object &manifest) {
