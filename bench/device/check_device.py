@@ -41,8 +41,10 @@ fixture files (weights, golden.json, reference logits).
              matrix-vector kernels compute the norms, and the same greedy
              ids for a left-padded batch of 2.
   int4-DTYPE the gqa fixture built with --quantize int4 --group-size 8 (f32,
-             f16): the logits of case 0's prompt and Hugging Face's greedy
-             ids, teacher-forced, within 1e-4 / 5e-2 of the CPU's int4 build;
+             f16), and the bf16-theta1e6 one with --group-size 32
+             --int4-lanes 32 (32 codes a load): the logits of case 0's
+             prompt and Hugging Face's greedy ids, teacher-forced, within
+             1e-4 / 5e-2 of the CPU's int4 build (of the same groups);
              int4-ids: 32 greedy ids of the f32 build identical to the CPU's.
   memcheck   compute-sanitizer --tool memcheck on one generation (graph,
              direct launches, sm_90's mma.sync build): 0 errors.
@@ -413,26 +415,26 @@ def check_folded_norms(checks, device, fixture, golden, scratch):
         checks.add("norms", fixture, False, str(error))
 
 
-def check_int4(checks, device, fixture, golden, scratch):
-    """The fixture's int4 builds (prepare.sh's `cuda-f32-int4`,
-    `cuda-f16-int4` and `cpu-int4`, groups of 8): the CUDA kernels decode
-    the codes as the CPU's do, so their logits agree to the dtype's
-    tolerance."""
+def check_int4(checks, device, fixture, golden, scratch, build="int4"):
+    """The fixture's int4 builds (prepare.sh's `cuda-f32-BUILD`,
+    `cuda-f16-BUILD` and `cpu-BUILD`): the CUDA kernels decode the codes as
+    the CPU's do, so their logits agree to the dtype's tolerance."""
     case = golden["cases"][0]
     ids = case["input_ids"] + case["greedy_dynamic"]
     try:
-        reference = os.path.join(scratch, "%s-int4-cpu.f32" % fixture)
-        device.generate(fixture, "cpu-int4", [ids], 1, reference)
+        reference = os.path.join(scratch, "%s-%s-cpu.f32" % (fixture, build))
+        device.generate(fixture, "cpu-" + build, [ids], 1, reference)
         for dtype in ("f32", "f16"):
-            dump = os.path.join(scratch, "%s-int4-%s.f32" % (fixture, dtype))
-            device.generate(fixture, "cuda-%s-int4" % dtype, [ids], 1, dump)
+            dump = os.path.join(scratch, "%s-%s-%s.f32" % (fixture, build, dtype))
+            device.generate(fixture, "cuda-%s-%s" % (dtype, build), [ids], 1, dump)
             diff = max_diff(read_floats(dump), read_floats(reference))
             checks.add("int4-" + dtype, fixture, diff <= TOLERANCE[dtype],
                        "teacher-forced %d tokens vs the CPU's int4 %.3g (<= %g)" % (
                            len(ids), diff, TOLERANCE[dtype]))
         extra = ["--ignore-eos"]
-        gpu = device.generate(fixture, "cuda-f32-int4", [case["input_ids"]], 32, extra=extra)
-        cpu = device.generate(fixture, "cpu-int4", [case["input_ids"]], 32, extra=extra)
+        gpu = device.generate(fixture, "cuda-f32-" + build, [case["input_ids"]], 32,
+                              extra=extra)
+        cpu = device.generate(fixture, "cpu-" + build, [case["input_ids"]], 32, extra=extra)
         checks.add("int4-ids", fixture, gpu == cpu,
                    "32 greedy ids %s" % ("as the CPU's int4" if gpu == cpu else
                                          "%s vs CPU %s" % (gpu, cpu)))
@@ -505,6 +507,10 @@ def main():
                                "wgmma", "--gemm-tile %s/wgmma")
         check_folded_norms(checks, device, "tiny-llama2-gqa", gqa_golden, scratch)
         check_int4(checks, device, "tiny-llama2-gqa", gqa_golden, scratch)
+        wide = "tiny-llama-bf16-theta1e6"
+        check_int4(checks, device, wide,
+                   load_json(os.path.join(device.fixture(wide), "golden.json")), scratch,
+                   "int4-wide")
         check_memcheck(checks, device, "tiny-llama2-gqa", gqa_golden)
     sys.exit(0 if checks.table() else 1)
 

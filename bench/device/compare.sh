@@ -8,22 +8,26 @@
 # Meant for artifacts built here from other commits, patches or options
 # (--gemm-tile), carried in .device (bench/NOTES.md names what each was
 # built from). LLAMAC_COMPARE_TOKENS sets the decode tokens per run (128);
-# fewer when only prefill is compared.
+# fewer when only prefill is compared. WEIGHTS_DIR "random" binds
+# --random-weights instead (the same values for every artifact of a shape:
+# no checkpoint needed, e.g. for int4 builds).
 #
-#   bash bench/device/compare.sh WEIGHTS_DIR ARTIFACT...
+#   bash bench/device/compare.sh WEIGHTS_DIR|random ARTIFACT...
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 device=$root/.device
-weights=${1:?usage: compare.sh WEIGHTS_DIR ARTIFACT...}
+weights=${1:?usage: compare.sh WEIGHTS_DIR|random ARTIFACT...}
 shift
-[ $# -gt 0 ] || { echo "usage: compare.sh WEIGHTS_DIR ARTIFACT..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: compare.sh WEIGHTS_DIR|random ARTIFACT..." >&2; exit 2; }
 export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+source=(--weights "$weights")
+[ "$weights" = random ] && source=(--random-weights)
 
 status=0
 for round in 1 2; do
   for artifact in "$@"; do
-    if ! json=$("$device/bin/llamac-run" bench "$artifact" --weights "$weights" \
+    if ! json=$("$device/bin/llamac-run" bench "$artifact" "${source[@]}" \
         -p "${LLAMAC_COMPARE_PROMPT:-512}" -n "${LLAMAC_COMPARE_TOKENS:-128}" \
         --ctx 256 --json); then
       echo "$(basename "$artifact") round $round: FAILED"

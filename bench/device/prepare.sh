@@ -9,14 +9,16 @@
 # the Llama-2-7B (f16, bf16 and int4) and 13B (f16) shapes and Hugging
 # Face's baseline script.
 #
-# For session.sh's decode A/B, the 7B f16 shape built by earlier commits:
-# LLAMAC_BASELINE_COMMITS names them (e.g. "f9d757e"); each is built once in
-# a worktree (llamac only, ~4 min on 2 cores) and its artifact kept in
+# For session.sh's decode A/Bs, the 7B shape built by earlier commits, in
+# f16 (LLAMAC_BASELINE_COMMITS names them, e.g. "f9d757e") and in int4
+# (LLAMAC_INT4_BASELINE_COMMITS); each commit's compiler is built once in a
+# worktree (llamac only, ~4 min on 2 cores) and its artifacts kept in
 # LLAMAC_BASELINE_CACHE (default /tmp/llamac-baselines), so the next
-# prepare.sh reuses it.
+# prepare.sh reuses them.
 #
 #   bench/device/prepare.sh            (LLAMAC_BUILD=build LLAMAC_SHARED=/work/shared
-#                                       LLAMAC_BASELINE_COMMITS="COMMIT...")
+#                                       LLAMAC_BASELINE_COMMITS="COMMIT..."
+#                                       LLAMAC_INT4_BASELINE_COMMITS="COMMIT...")
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -92,6 +94,16 @@ for entry in "${fixtures[@]}"; do
         --target cuda --dtype "$dtype" --max-batch 2 --quantize int4 --group-size 8
     done
   fi
+  # Its check of int4 vectors of 32 codes (--int4-lanes 32, groups of 32).
+  if [ "$name" = tiny-llama-bf16-theta1e6 ]; then
+    "$llamac" compile "$fixture" -o "$out/artifacts/$name-cpu-int4-wide.lmc" --target cpu \
+      --cpu x86-64-v3 --vector-width 8 --max-batch 2 --quantize int4 --group-size 32
+    for dtype in f32 f16; do
+      "$llamac" compile "$fixture" -o "$out/artifacts/$name-cuda-$dtype-int4-wide.lmc" \
+        --target cuda --dtype "$dtype" --max-batch 2 --quantize int4 --group-size 32 \
+        --int4-lanes 32
+    done
+  fi
   # The f16/bf16 reference: the CPU in f32 on the checkpoint rounded to that
   # dtype, i.e. on the very weights the CUDA artifact computes with.
   for dtype in f16 bf16; do
@@ -123,6 +135,12 @@ done
 # quantized from the f16 weights as the artifact loads.
 "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
   -o "$out/artifacts/llama-2-7b-cuda-int4.lmc" --target cuda --dtype f16 --quantize int4
+# session.sh's int4 A/B: vectors of 16 and 32 codes a lane (NOTES v18).
+for lanes in 16 32; do
+  "$llamac" compile --config "$out/configs/llama-2-7b/config.json" \
+    -o "$out/artifacts/llama-2-7b-cuda-int4-lanes$lanes.lmc" --target cuda --dtype f16 \
+    --quantize int4 --int4-lanes "$lanes"
+done
 # Its 70b part: the 70B shape in int4, on one card (random weights: its
 # f16 checkpoint would not fit the GPU machine's disk).
 mkdir -p "$out/configs/llama-2-70b"
@@ -160,32 +178,42 @@ for build in "${decode_builds[@]}"; do
     -o "$out/artifacts/llama-2-7b-cuda-f16-$name.lmc" --target cuda --dtype f16 \
     --matvec-min-blocks "$blocks"
 done
-# copy_baseline COMMIT: the 7B f16 artifact COMMIT's compiler builds with its
-# defaults, into artifacts/baselines/COMMIT.lmc; built in a worktree unless
-# the cache has it.
+# copy_baseline COMMIT VARIANT FLAGS...: the 7B artifact COMMIT's compiler
+# builds with FLAGS, into artifacts/baselines-VARIANT/COMMIT.lmc; the
+# compiler is built in a worktree unless the cache has the artifact.
 copy_baseline() {
-  local commit cache tree artifact
+  local commit variant=$2 cache tree artifact
   commit=$(git -C "$root" rev-parse --short "$1^{commit}")
+  shift 2
   cache=${LLAMAC_BASELINE_CACHE:-/tmp/llamac-baselines}/$commit
-  artifact=$cache/llama-2-7b-cuda-f16.lmc
+  artifact=$cache/llama-2-7b-cuda-$variant.lmc
   if [ ! -d "$artifact" ]; then
     tree=$cache/tree
-    rm -rf "$tree" "$artifact.partial"
-    git -C "$root" worktree prune
-    git -C "$root" worktree add --detach "$tree" "$commit"
-    cmake -G Ninja -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=Release \
-      -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DLLAMAC_ENABLE_TESTS=OFF
-    ninja -C "$tree/build" llamac
+    if [ ! -x "$tree/build/bin/llamac" ]; then
+      rm -rf "$tree"
+      git -C "$root" worktree prune
+      git -C "$root" worktree add --detach "$tree" "$commit"
+      cmake -G Ninja -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=Release \
+        -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DLLAMAC_ENABLE_TESTS=OFF
+      ninja -C "$tree/build" llamac
+    fi
+    rm -rf "$artifact.partial"
     "$tree/build/bin/llamac" compile --config "$out/configs/llama-2-7b/config.json" \
-      -o "$artifact.partial" --target cuda --dtype f16
+      -o "$artifact.partial" --target cuda "$@"
     mv "$artifact.partial" "$artifact"
-    git -C "$root" worktree remove --force "$tree"
   fi
-  mkdir -p "$out/artifacts/baselines"
-  cp -r "$artifact" "$out/artifacts/baselines/$commit.lmc"
+  mkdir -p "$out/artifacts/baselines-$variant"
+  cp -r "$artifact" "$out/artifacts/baselines-$variant/$commit.lmc"
 }
 for commit in ${LLAMAC_BASELINE_COMMITS:-}; do
-  copy_baseline "$commit"
+  copy_baseline "$commit" f16 --dtype f16
+done
+for commit in ${LLAMAC_INT4_BASELINE_COMMITS:-}; do
+  copy_baseline "$commit" int4 --dtype f16 --quantize int4
+done
+# The baselines' compilers are built; their worktrees go.
+for tree in "${LLAMAC_BASELINE_CACHE:-/tmp/llamac-baselines}"/*/tree; do
+  [ -d "$tree" ] && git -C "$root" worktree remove --force "$tree"
 done
 mkdir -p "$out/bench"
 cp "$shared/bench/hf_decode_baseline.py" "$out/bench/"
@@ -198,10 +226,14 @@ for bundled in "$out"/artifacts/*.lmc/libomp.so.5; do
   rm "$bundled"
 done
 
-du -sh "$out"
-size=$(du -sm "$out" | cut -f1)
-if [ "$size" -ge 60 ]; then
-  echo "error: .device is ${size} MiB, over the 60 MiB the GPU run carries" >&2
+# A GPU run carries the working tree and .device, 64 MiB in all; a MiB is
+# left for what the transfer adds.
+tree_bytes=$(cd "$root" && git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+device_bytes=$(du -sb "$out" | cut -f1)
+total_kib=$(((tree_bytes + device_bytes) / 1024))
+echo ".device $((device_bytes / 1024)) KiB, with the tree $total_kib KiB"
+if [ "$total_kib" -gt $((63 * 1024)) ]; then
+  echo "error: .device and the tree are $((total_kib / 1024)) MiB, over the 63 MiB a GPU run carries" >&2
   exit 1
 fi
 echo "ready: run  bash bench/device/check.sh  or  bash bench/device/bench.sh  on the GPU machine (carry .device)"

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # One GPU session's device work in one call, inside a time budget, from what
-# prepare.sh put in .device/: check.sh (correctness first), bench.sh's 7B
-# shape and Hugging Face, then, each when the budget has room for it,
-# bench.sh's int4 7B and int4 70B (random weights), profile.sh after a
-# 512-token prompt (on the 7B weights bench.sh left), compare.sh's decode
-# A/B (the default, whole-row matrix-vector kernels, earlier commits'
-# artifacts), bench.sh's 13B shape, compare.sh's 128-token prompts,
-# bench.sh's 7B builds with other GEMM tiles and its bf16 7B. Logs, the
-# benchmark's JSON (bench.tgz) and the kernel CSV go to OUT_DIR; the last
-# lines printed are the check's verdict, the benchmark table, the prefill
-# and decode profile, what limits each linear kernel (profile.sh) and the
-# A/Bs.
+# prepare.sh put in .device/: check.sh (correctness first), then, each when
+# the budget has room for it: compare.sh's int4 decode A/B on random weights
+# (the default, --int4-lanes 16 and 32, earlier commits' int4 builds),
+# bench.sh's int4 70B (random weights) and int4 7B, profile.sh of the int4
+# 7B's decode (on the f16 weights bench.sh synthesized), bench.sh's 7B
+# shape and Hugging Face, compare.sh's f16 decode A/B (the default,
+# whole-row matrix-vector kernels, earlier commits' artifacts), bench.sh's
+# 13B shape, compare.sh's 128-token prompts, bench.sh's 7B builds with
+# other GEMM tiles and its bf16 7B. Logs, the benchmark's JSON (bench.tgz)
+# and the kernel CSV go to OUT_DIR; the last lines printed are the check's
+# verdict, the benchmark table, the profile, what limits each linear kernel
+# (profile.sh) and the A/Bs.
 # Measured on an H100 (2026-11-28): check ~45 s, 7B and HF 258 s, the int4
 # 7B 10 s, the decode A/B (five builds, twice) ~100 s, profile ~100 s; the
-# 70B part is estimated at ~150 s (drawing and quantizing 69e9 weights),
-# so the default budget ends about at the decode A/B.
+# 70B part is estimated at ~150 s (drawing and quantizing 69e9 weights).
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
 set -uo pipefail
@@ -32,10 +32,6 @@ left() { echo $((budget - SECONDS)); }
 timeout "${LLAMAC_CHECK_SECONDS:-150}" bash "$here/check.sh" >"$out/check.log" 2>&1
 echo "check.sh: exit $? at $SECONDS s"
 
-LLAMAC_BENCH_PARTS="7b hf" timeout "$(left)" bash "$here/bench.sh" "$results" \
-  >"$out/bench.log" 2>&1
-echo "bench.sh 7b hf: exit $? at $SECONDS s"
-
 # part MIN_SECONDS NAME LOG COMMAND...: runs COMMAND, its output appended
 # to LOG, within what is left of the budget if at least MIN_SECONDS are
 # (`timeout 0` would mean no limit).
@@ -49,19 +45,29 @@ part() {
     echo "$name: skipped, $(left) s left" | tee -a "$log"
   fi
 }
-# The 7B shape in int4, on the f16 weights before the 13B part deletes them,
-# and the 70B shape in int4 on random weights (NOTES v17).
-LLAMAC_BENCH_PARTS=int4 part 45 "bench.sh int4" "$out/bench.log" bash "$here/bench.sh" "$results"
+artifacts=$here/../../.device/artifacts
+# The int4 decode A/B on random weights (no checkpoint to write): the
+# default against its wider vectors (--int4-lanes 16 and 32, NOTES v18) and
+# the earlier commits' int4 builds (LLAMAC_INT4_BASELINE_COMMITS).
+int4_builds=("$artifacts/llama-2-7b-cuda-int4.lmc")
+for build in "$artifacts"/llama-2-7b-cuda-int4-lanes*.lmc "$artifacts"/baselines-int4/*.lmc; do
+  [ -d "$build" ] && int4_builds+=("$build")
+done
+part 60 "compare.sh int4" "$out/compare.log" bash "$here/compare.sh" random "${int4_builds[@]}"
+# The 70B shape in int4 on random weights (NOTES v17).
 LLAMAC_BENCH_PARTS=70b part 150 "bench.sh 70b" "$out/bench.log" bash "$here/bench.sh" "$results"
-part 60 "profile.sh" "$out/profile.log" \
-  bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 512
+# The 7B int4 on synthesized f16 weights, and where its decode's time goes.
+LLAMAC_BENCH_PARTS=int4 part 60 "bench.sh int4" "$out/bench.log" bash "$here/bench.sh" "$results"
+LLAMAC_PROFILE_LIMITS=matvec part 60 "profile.sh int4" "$out/profile.log" \
+  bash "$here/profile.sh" "$weights/llama-2-7b-f16" "$out" 128 llama-2-7b-cuda-int4
+LLAMAC_BENCH_PARTS="7b hf" part 240 "bench.sh 7b hf" "$out/bench.log" \
+  bash "$here/bench.sh" "$results"
 # Decode A/B on the same weights (NOTES v14, v15): the default, its
 # matrix-vector kernels on whole rows, every one split below 2048 blocks,
 # and the earlier commits' builds prepare.sh made (LLAMAC_BASELINE_COMMITS).
-artifacts=$here/../../.device/artifacts
 decode_builds=("$artifacts/llama-2-7b-cuda-f16.lmc" "$artifacts/llama-2-7b-cuda-f16-unsplit.lmc"
   "$artifacts/llama-2-7b-cuda-f16-split-2048.lmc")
-for baseline in "$artifacts"/baselines/*.lmc; do
+for baseline in "$artifacts"/baselines-f16/*.lmc; do
   [ -d "$baseline" ] && decode_builds+=("$baseline")
 done
 part 60 "compare.sh decode" "$out/compare.log" \

@@ -120,6 +120,7 @@ std::vector<PipelineStep> getCudaLoweringSteps(const CudaPipelineConfig &config)
   options.foldDecodeNorms = config.foldDecodeNorms;
   options.foldPrefillRope = config.foldPrefillRope;
   options.matvecMinBlocks = config.matvecMinBlocks;
+  options.int4Lanes = config.int4Lanes;
   std::vector<PipelineStep> steps = {moduleStep(
       "lmc-convert-llama-to-gpu", [options] { return createConvertLlamaToGPU(options); })};
   if (usesDependentLaunch(config.chip))

@@ -53,6 +53,8 @@ struct CudaPipelineConfig {
   /// Decode's matrix-vector kernels with fewer blocks share each weight row
   /// between warps (split-K); 0 never splits.
   int64_t matvecMinBlocks = 1024;
+  /// int4 codes a matrix-vector kernel's lane loads at once (8, 16, 32).
+  int64_t int4Lanes = 8;
   /// CUDA toolkit with ptxas and libdevice.
   std::string toolkitPath = "/usr/local/cuda";
   /// As CpuPipelineConfig's (a multiple of cudaInt4GroupMultiple()).

@@ -274,6 +274,8 @@ json::Object buildManifest(const ModelSpec &spec, const ImportOptions &importOpt
                                                     : json::Value(nullptr)},
       {"matvec_min_blocks", options.matvecMinBlocks ? json::Value(*options.matvecMinBlocks)
                                                     : json::Value(nullptr)},
+      {"int4_lanes", options.int4Lanes ? json::Value(*options.int4Lanes)
+                                       : json::Value(nullptr)},
       {"opt_level", options.optLevel},
       {"compute_dtype", options.computeDType},
       {"library", "model.so"},

@@ -44,6 +44,8 @@ struct ArtifactOptions {
   std::optional<bool> foldPrefillRope;
   /// CUDA: decode's matrix-vector kernels with fewer blocks split their rows.
   std::optional<int64_t> matvecMinBlocks;
+  /// CUDA int4: the codes a matrix-vector kernel's lane loads at once.
+  std::optional<int64_t> int4Lanes;
 };
 
 /// Translates an LLVM-dialect module to LLVM IR and optimises it for the CPU

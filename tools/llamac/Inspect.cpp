@@ -102,6 +102,8 @@ void printTarget(raw_ostream &os, const json::Object &manifest) {
   if (std::optional<int64_t> blocks = manifest.getInteger("matvec_min_blocks"))
     os << ", decode split-K " << (*blocks ? "below " + std::to_string(*blocks) + " blocks"
                                           : std::string("off"));
+  if (std::optional<int64_t> lanes = manifest.getInteger("int4_lanes"))
+    os << ", int4 " << *lanes << " codes a load";
   os << "\n";
   os << formatv("limits:     batch {0}, context {1} tokens\n",
                 integer(&manifest, "max_batch"), integer(&manifest, "max_seq"));

@@ -8,7 +8,7 @@
 //                  [--prefill-tensor-cores all|gemm|attention|none]
 //                  [--fold-decode-norms=true|false] [--fold-prefill-rope=true|false]
 //                  [--matvec-min-blocks N]
-//                  [--quantize none|int4] [--group-size N]
+//                  [--quantize none|int4] [--group-size N] [--int4-lanes 8|16|32]
 //                  [--max-seq N] [--max-batch N]
 //                  [--compile-to=import|fused|lowered|llvm|ptx] [--dump-ir-dir DIR]
 //   llamac compile --config config.json ...   (shapes only, no weights)
@@ -154,6 +154,12 @@ cl::opt<int64_t> groupSize(
              "dividing every quantized layer's input features, a multiple of 8 "
              "for --target cuda; default 128)"),
     cl::init(128), cl::cat(category));
+cl::opt<int64_t> int4Lanes(
+    "int4-lanes",
+    cl::desc("--quantize int4 --target cuda: codes a lane of a matrix-vector "
+             "kernel loads at once, 8, 16 or 32 (a 4-, 8- or 16-byte load with "
+             "one scale and minimum; fewer where the group is smaller; default 8)"),
+    cl::init(8), cl::cat(category));
 cl::opt<int64_t> vectorWidth("vector-width",
                              cl::desc("float32 lanes of CPU vector loops"),
                              cl::init(16), cl::cat(category));
@@ -409,6 +415,8 @@ int compile(MLIRContext &context) {
   if (quantize != "none" && quantize != "int4")
     return fail("--quantize must be none or int4, not '" + quantize + "'");
   bool int4 = quantize == "int4";
+  if (!llvm::is_contained({8, 16, 32}, int4Lanes))
+    return fail("--int4-lanes " + std::to_string(int4Lanes) + " must be 8, 16 or 32");
   if (!llvm::is_contained(llamac::prefillTensorCoreChoices(), prefillTensorCores))
     return fail("--prefill-tensor-cores " + prefillTensorCores + " is not supported (" +
                 llvm::join(llamac::prefillTensorCoreChoices(), ", ") + ")");
@@ -482,6 +490,7 @@ int compile(MLIRContext &context) {
     pipeline.foldDecodeNorms = foldDecodeNorms;
     pipeline.foldPrefillRope = foldPrefillRope;
     pipeline.matvecMinBlocks = matvecMinBlocks;
+    pipeline.int4Lanes = int4Lanes;
     pipeline.toolkitPath = cudaToolkit;
     std::string ptx;
     if (failed(lowerForCuda(*module, pipeline, dumper, timing, ptx, summary)))
@@ -499,6 +508,8 @@ int compile(MLIRContext &context) {
     artifactOptions.foldDecodeNorms = foldDecodeNorms;
     artifactOptions.foldPrefillRope = foldPrefillRope;
     artifactOptions.matvecMinBlocks = matvecMinBlocks;
+    if (int4)
+      artifactOptions.int4Lanes = int4Lanes;
     if (auto scratch = (*module)->getAttrOfType<IntegerAttr>("llama.scratch_bytes"))
       artifactOptions.scratchBytes = scratch.getInt();
     // The host code only launches kernels: build it for any x86-64.

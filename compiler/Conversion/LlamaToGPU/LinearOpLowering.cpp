@@ -51,10 +51,12 @@ constexpr int64_t kWarpsPerBlock = kBlockThreads / kWarpSize;
 constexpr int64_t kPrefillRowsPerWarp = 4;
 /// 16-byte weight loads a decode lane issues before their first use.
 constexpr int64_t kDecodeLoadsInFlight = 8;
-/// The int4 vectors (4 bytes of codes, a scale and a minimum) a decode lane
-/// of a kernel that normalizes its input issues before their first use: at
-/// 8, ptxas spilled 128-140 bytes under the 80 registers (7B shape).
-constexpr int64_t kInt4NormingLoadsInFlight = 4;
+/// The words of int4 codes (with their vectors' scales and minimums) a
+/// decode lane of a kernel that normalizes its input loads before their
+/// first use, at least one vector: at 8 words of 8-code vectors, ptxas
+/// spilled 128-140 bytes under the 80 registers (7B shape); at 8 words of
+/// 16-code ones, 248.
+constexpr int64_t kInt4NormingWordsInFlight = 4;
 /// Blocks per multiprocessor a kernel that normalizes its input is built
 /// for: 80 registers a thread.
 constexpr int64_t kNormingBlocksPerMultiprocessor = 3;
@@ -119,16 +121,20 @@ int64_t decodeWarpsPerFeature(GPULowering &l, MatvecShape shape) {
 }
 
 /// Rounds a decode lane loads before using them: kDecodeLoadsInFlight
-/// weight loads (kInt4NormingLoadsInFlight), halved while the warp's slice
-/// of the row is shorter than that many rounds (the rest of a slice takes
-/// fewer, then the plain loop).
+/// weight loads (int4: as many words, kInt4NormingWordsInFlight where the
+/// kernel normalizes its input; at least one vector), halved while the
+/// warp's slice of the row is shorter than that many rounds (the rest of a
+/// slice takes fewer, then the plain loop).
 int64_t decodeUnroll(GPULowering &l, const MatvecShape &shape) {
   int64_t streamed = shape.streamedWeights();
-  int64_t round = kWarpSize * shape.weightFormat.lanes(l, shape.inFeatures);
-  int64_t loads = shape.weightFormat.isInt4() && shape.normsInput
-                      ? kInt4NormingLoadsInFlight
-                      : kDecodeLoadsInFlight;
-  int64_t unroll = loads / streamed;
+  int64_t lanes = shape.weightFormat.lanes(l, shape.inFeatures);
+  int64_t round = kWarpSize * lanes;
+  int64_t loads = kDecodeLoadsInFlight;
+  // An int4 lane keeps as many words in flight, whatever its vectors' width.
+  if (shape.weightFormat.isInt4())
+    loads = (shape.normsInput ? kInt4NormingWordsInFlight : kDecodeLoadsInFlight) /
+            (lanes / kInt4Lanes);
+  int64_t unroll = std::max<int64_t>(1, loads / streamed);
   while (unroll > 1 && shape.sliceLength() < round * unroll)
     unroll /= 2;
   return unroll;
@@ -153,30 +159,47 @@ WeightRounds loadWeightRounds(DeviceBuilder &d, ArrayRef<WeightRows> weights,
 }
 
 /// Accumulates the loaded weight rounds of `weights` at `k` into `acc`
-/// (rowsPerWarp x weights vectors): the activation loads first, then the
-/// FMAs in the order of the plain loop.
+/// (rowsPerWarp x weights vectors of `decodedLanes`, each vector of `lanes`
+/// folded into one a piece at a time), in the order of the plain loop.
+/// Where a vector is one piece, every round's activations are loaded
+/// first; a round of wider int4 vectors loads its own just before its
+/// FMAs, as all of them would hold 32 registers a round.
 SmallVector<Value> accumulateLoadedRounds(DeviceBuilder &d, Value x,
                                           ArrayRef<Value> xRows,
                                           ArrayRef<WeightRows> weights,
                                           const WeightRounds &rounds, Value k,
-                                          int64_t lanes, ValueRange acc) {
+                                          int64_t lanes, int64_t decodedLanes,
+                                          ValueRange acc) {
   int64_t round = kWarpSize * lanes;
-  SmallVector<SmallVector<Value>> xVectors;
-  for (int64_t u = 0, e = rounds.size(); u < e; ++u) {
+  // Round u's activations: [row][piece].
+  auto loadActivations = [&](int64_t u) {
     Value ku = d.add(k, d.index(u * round));
-    SmallVector<Value> &xs = xVectors.emplace_back();
-    for (Value xRow : xRows)
-      xs.push_back(d.loadVectorF32(x, d.add(xRow, ku), lanes));
-  }
+    SmallVector<SmallVector<Value>> xs;
+    for (Value xRow : xRows) {
+      Value at = d.add(xRow, ku);
+      SmallVector<Value> &pieces = xs.emplace_back();
+      for (int64_t piece = 0; piece < lanes; piece += decodedLanes)
+        pieces.push_back(d.loadVectorF32(
+            x, piece ? d.add(at, d.index(piece)) : at, decodedLanes));
+    }
+    return xs;
+  };
+  SmallVector<SmallVector<SmallVector<Value>>> activations;
+  if (lanes == decodedLanes)
+    for (int64_t u = 0, e = rounds.size(); u < e; ++u)
+      activations.push_back(loadActivations(u));
   SmallVector<Value> next(acc.begin(), acc.end());
-  for (auto [loaded, xs] : llvm::zip(rounds, xVectors)) {
-    SmallVector<Value> weightVectors;
+  for (auto [u, loaded] : llvm::enumerate(rounds)) {
+    SmallVector<SmallVector<Value>> weightVectors;
     for (auto [weight, vector] : llvm::zip(weights, loaded))
       weightVectors.push_back(weight.decode(d, vector, lanes));
-    for (auto [r, xv] : llvm::enumerate(xs))
-      for (auto [i, w] : llvm::enumerate(weightVectors)) {
+    SmallVector<SmallVector<Value>> xs =
+        activations.empty() ? loadActivations(u) : activations[u];
+    for (auto [r, xPieces] : llvm::enumerate(xs))
+      for (auto [i, wPieces] : llvm::enumerate(weightVectors)) {
         Value &sum = next[r * weightVectors.size() + i];
-        sum = vector::FMAOp::create(d.builder(), d.location(), xv, w, sum);
+        for (auto [xv, w] : llvm::zip_equal(xPieces, wPieces))
+          sum = vector::FMAOp::create(d.builder(), d.location(), xv, w, sum);
       }
   }
   return next;
@@ -391,13 +414,14 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
         // Warp-uniform: every lane of a warp takes the same side, so the
         // shuffles inside see all 32 lanes.
         d.ifThen(work.inRange, [&] {
-          auto accType = VectorType::get({lanes}, f32);
+          int64_t decodedLanes = shape.weightFormat.decodedLanes(lanes);
+          auto accType = VectorType::get({decodedLanes}, f32);
           Value zero = arith::ConstantOp::create(
               kb, loc, DenseElementsAttr::get(accType, kb.getF32FloatAttr(0)));
           SmallVector<Value> sums(shape.rowsPerWarp * streamed, zero);
           if (!prefetched.empty())
             sums = accumulateLoadedRounds(d, x, xRows, weightRows, prefetched,
-                                          laneStart, lanes, sums);
+                                          laneStart, lanes, decodedLanes, sums);
           // Offsets [begin, end) into the slice, `unroll` rounds at a time.
           auto accumulate = [&](int64_t unroll, int64_t begin, int64_t end) {
             if (begin >= end)
@@ -409,7 +433,7 @@ mlir::gpu::GPUFuncOp getMatvecKernel(GPULowering &l, const MatvecShape &shape) {
                   return accumulateLoadedRounds(
                       d, x, xRows, weightRows,
                       loadWeightRounds(d, weightRows, wRow, k, lanes, unroll),
-                      k, lanes, acc);
+                      k, lanes, decodedLanes, acc);
                 });
             sums.assign(result.begin(), result.end());
           };

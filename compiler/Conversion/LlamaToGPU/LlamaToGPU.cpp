@@ -173,6 +173,10 @@ struct ConvertLlamaToGPUPass
     }
     if (failed(checkInt4Weights(module)))
       return signalPassFailure();
+    if (!llvm::is_contained({8, 16, 32}, int4Lanes)) {
+      module.emitError() << "int4-lanes must be 8, 16 or 32, not " << int4Lanes;
+      return signalPassFailure();
+    }
     KernelOptions options;
     options.gemmTile = *tile;
     options.narrowGemmTile = *narrowTile;
@@ -182,6 +186,7 @@ struct ConvertLlamaToGPUPass
     options.foldDecodeNorms = foldDecodeNorms;
     options.foldPrefillRope = foldPrefillRope;
     options.matvecMinBlocks = matvecMinBlocks;
+    options.int4Lanes = int4Lanes;
     auto model = module->getAttrOfType<DictionaryAttr>("llama.model");
     auto maxBatch = model ? model.getAs<IntegerAttr>("max_batch") : IntegerAttr();
     auto maxSeq = model ? model.getAs<IntegerAttr>("max_seq") : IntegerAttr();

@@ -80,6 +80,9 @@ struct KernelOptions {
   /// Decode's matrix-vector kernels with fewer blocks than this split each
   /// weight row between warps (decodeWarpsPerFeature); 0 never splits.
   int64_t matvecMinBlocks = 1024;
+  /// int4 codes a matrix-vector lane loads at once (8, 16 or 32: 4, 8 or
+  /// 16 bytes), where the group holds that many (WeightFormat::lanes).
+  int64_t int4Lanes = 8;
 };
 
 /// An RMSNorm of float32 rows of `hidden` elements: add_rms_norm when

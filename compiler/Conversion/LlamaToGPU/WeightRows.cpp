@@ -36,9 +36,17 @@ Type WeightFormat::argumentElement(GPULowering &l) const {
 }
 
 int64_t WeightFormat::lanes(GPULowering &l, int64_t inFeatures) const {
-  if (isInt4())
-    return kInt4Lanes;
-  return vectorLanes(l.computeType(), inFeatures);
+  if (!isInt4())
+    return vectorLanes(l.computeType(), inFeatures);
+  // The group is a multiple of 8 and divides the row.
+  int64_t lanes = l.options().int4Lanes;
+  while (lanes > kInt4Lanes && int4GroupSize % lanes != 0)
+    lanes /= 2;
+  return lanes;
+}
+
+int64_t WeightFormat::decodedLanes(int64_t lanes) const {
+  return isInt4() ? kInt4Lanes : lanes;
 }
 
 std::string WeightFormat::suffix() const {
@@ -79,7 +87,8 @@ WeightRows::Loaded WeightRows::load(DeviceBuilder &d, const Start &start, int64_
   };
   if (!groupSize)
     return {d.loadVectorF32(buffer, plus(start.offset, step), lanes), {}, {}};
-  assert(lanes == kInt4Lanes && "an int4 vector is one 4-byte load of codes");
+  assert(lanes % kInt4Lanes == 0 && groupSize % lanes == 0 &&
+         "an int4 vector is whole words of codes inside one group");
   OpBuilder &b = d.builder();
   Location loc = d.location();
   auto byteVector = VectorType::get({lanes / 2}, b.getI8Type());
@@ -87,10 +96,8 @@ WeightRows::Loaded WeightRows::load(DeviceBuilder &d, const Start &start, int64_
                                        ValueRange{plus(start.codeByte, step / 2)},
                                        /*nontemporal=*/false,
                                        llvm::MaybeAlign(lanes / 2));
-  Value word = vector::ExtractOp::create(
-      b, loc,
-      vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), bytes),
-      ArrayRef<int64_t>{0});
+  Value words = vector::BitCastOp::create(
+      b, loc, VectorType::get({lanes / kInt4Lanes}, b.getI32Type()), bytes);
   // A step of whole groups moves the group index by a constant; any other
   // divides again.
   Value group = step % groupSize == 0
@@ -99,7 +106,7 @@ WeightRows::Loaded WeightRows::load(DeviceBuilder &d, const Start &start, int64_
   auto loadHalf = [&](Value values) -> Value {
     return memref::LoadOp::create(b, loc, values, group);
   };
-  return {word, loadHalf(scales), loadHalf(minimums)};
+  return {words, loadHalf(scales), loadHalf(minimums)};
 }
 
 namespace {
@@ -116,16 +123,17 @@ static CodePlace codePlace(int64_t j) {
   return {wordShift, int32_t(4 * j) - wordShift};
 }
 
-Value WeightRows::decode(DeviceBuilder &d, const Loaded &loaded, int64_t lanes) const {
+SmallVector<Value> WeightRows::decode(DeviceBuilder &d, const Loaded &loaded,
+                                      int64_t lanes) const {
   if (!groupSize)
-    return loaded.elements;
+    return {loaded.elements};
   OpBuilder &b = d.builder();
   Location loc = d.location();
-  auto wordsType = VectorType::get({lanes}, b.getI32Type());
-  auto floatsType = VectorType::get({lanes}, b.getF32Type());
+  auto wordsType = VectorType::get({kInt4Lanes}, b.getI32Type());
+  auto floatsType = VectorType::get({kInt4Lanes}, b.getF32Type());
   SmallVector<int32_t> wordShifts, masks;
   SmallVector<float> unitScales, unitBiases;
-  for (int64_t j = 0; j < lanes; ++j) {
+  for (int64_t j = 0; j < kInt4Lanes; ++j) {
     CodePlace place = codePlace(j);
     wordShifts.push_back(place.wordShift);
     masks.push_back(int32_t(0xF) << place.bit);
@@ -147,23 +155,28 @@ Value WeightRows::decode(DeviceBuilder &d, const Loaded &loaded, int64_t lanes) 
   // code, with one shift for the word's top three (no bit-field extracts,
   // which cost ptxas two instructions each, and no cvt.rn.f32.u32 on the
   // narrower conversion unit).
-  Value placed = arith::AndIOp::create(
-      b, loc,
-      arith::ShRUIOp::create(b, loc,
-                             vector::BroadcastOp::create(b, loc, wordsType, loaded.elements),
-                             words(wordShifts)),
-      words(masks));
-  Value biased = arith::BitcastOp::create(
-      b, loc, floatsType,
-      arith::OrIOp::create(b, loc, placed,
-                           constant(DenseElementsAttr::get(wordsType, kFloatTwoTo23Bits))));
-  Value codes = vector::FMAOp::create(b, loc, biased, floats(unitScales), floats(unitBiases));
   auto broadcast = [&](Value half) -> Value {
     Value value = arith::ExtFOp::create(b, loc, b.getF32Type(), half);
     return vector::BroadcastOp::create(b, loc, floatsType, value);
   };
-  return vector::FMAOp::create(b, loc, codes, broadcast(loaded.scale),
-                               broadcast(loaded.minimum));
+  Value scale = broadcast(loaded.scale), minimum = broadcast(loaded.minimum);
+  SmallVector<Value> decoded;
+  for (int64_t w = 0; w < lanes / kInt4Lanes; ++w) {
+    Value word = vector::ExtractOp::create(b, loc, loaded.elements, ArrayRef<int64_t>{w});
+    Value placed = arith::AndIOp::create(
+        b, loc,
+        arith::ShRUIOp::create(b, loc, vector::BroadcastOp::create(b, loc, wordsType, word),
+                               words(wordShifts)),
+        words(masks));
+    Value biased = arith::BitcastOp::create(
+        b, loc, floatsType,
+        arith::OrIOp::create(b, loc, placed,
+                             constant(DenseElementsAttr::get(wordsType, kFloatTwoTo23Bits))));
+    Value codes =
+        vector::FMAOp::create(b, loc, biased, floats(unitScales), floats(unitBiases));
+    decoded.push_back(vector::FMAOp::create(b, loc, codes, scale, minimum));
+  }
+  return decoded;
 }
 
 Value dequantizeToHalf(GPULowering &l, Location loc, Value weight, int64_t outFeatures,
@@ -190,7 +203,8 @@ Value dequantizeToHalf(GPULowering &l, Location loc, Value weight, int64_t outFe
         WeightRows rows(d, f.getArgument(0), d.index(outFeatures), inFeatures, format);
         WeightRows::Loaded loaded = rows.load(d, clamped, kInt4Lanes);
         d.ifThen(inRange, [&] {
-          d.storeVectorF32(rows.decode(d, loaded, kInt4Lanes), f.getArgument(1), offset);
+          d.storeVectorF32(rows.decode(d, loaded, kInt4Lanes).front(), f.getArgument(1),
+                           offset);
         });
       });
   Value decoded =

@@ -16,8 +16,10 @@
 
 namespace llamac::gpu {
 
-/// Elements of one int4 weight vector: 8 codes, one 4-byte load. An int4
-/// group must hold whole vectors, so its scale and minimum are one each.
+/// Codes in one 4-byte word of an int4 weight: the narrowest int4 vector,
+/// and the width a kernel decodes and accumulates in. A vector is 1, 2 or
+/// 4 words (KernelOptions::int4Lanes); an int4 group must hold whole
+/// vectors, so a vector's scale and minimum are one each.
 inline constexpr int64_t kInt4Lanes = 8;
 
 /// How a linear op's weights are stored: dense in the compute dtype, or
@@ -35,8 +37,13 @@ struct WeightFormat {
   bool isInt4() const { return int4GroupSize != 0; }
   /// The element type of the kernel's flat weight arguments: bytes for int4.
   mlir::Type argumentElement(GPULowering &l) const;
-  /// Elements of one weight vector load of a row of `inFeatures`.
+  /// Elements of one weight vector load of a row of `inFeatures`: for int4
+  /// the option's int4Lanes, halved until the group and the row hold whole
+  /// vectors.
   int64_t lanes(GPULowering &l, int64_t inFeatures) const;
+  /// Elements of each vector WeightRows::decode returns from a vector of
+  /// `lanes`: one int4 word's, or all of a dense load's.
+  int64_t decodedLanes(int64_t lanes) const;
   /// "_q4g128" for int4 (kernel names), else empty.
   std::string suffix() const;
 };
@@ -52,9 +59,9 @@ public:
              int64_t inFeatures, WeightFormat format);
 
   /// One vector of weights as loaded: the elements as float32, or an int4
-  /// vector's word of codes and its group's scale and minimum. A kernel
-  /// decodes it only where it multiplies, so the loads it keeps in flight
-  /// hold 3 registers, not `lanes`.
+  /// vector's words of codes (vector<lanes/8 x i32>) and its group's scale
+  /// and minimum. A kernel decodes it only where it multiplies, so the
+  /// loads it keeps in flight hold 2 + lanes/8 registers, not `lanes`.
   struct Loaded {
     mlir::Value elements, scale, minimum;
   };
@@ -73,9 +80,11 @@ public:
   Loaded load(DeviceBuilder &d, mlir::Value offset, int64_t lanes) const {
     return load(d, start(d, offset), 0, lanes);
   }
-  /// `loaded` as vector<lanes x f32>. An int4 element is code * scale +
-  /// min, one float32 fused multiply-add, as the CPU kernels compute it.
-  mlir::Value decode(DeviceBuilder &d, const Loaded &loaded, int64_t lanes) const;
+  /// `loaded` as float32 vectors of decodedLanes(lanes), in order. An int4
+  /// element is code * scale + min, one float32 fused multiply-add, as the
+  /// CPU kernels compute it.
+  llvm::SmallVector<mlir::Value> decode(DeviceBuilder &d, const Loaded &loaded,
+                                        int64_t lanes) const;
 
 private:
   mlir::Value buffer;
