@@ -65,11 +65,13 @@ def ConvertLlamaToGPU : Pass<"lmc-convert-llama-to-gpu", "mlir::ModuleOp"> {
     Option<"matvecMinBlocks", "matvec-min-blocks", "int64_t", /*default=*/"1024",
            "decode's matrix-vector kernels with fewer blocks of 8 features "
            "than this share each weight row between 2, 4 or 8 warps "
-           "(split-K) until they have as many; 0 never splits">,
+           "(split-K) until they have as many; 0 never splits; int4 kernels "
+           "keep whole rows">,
     Option<"int4Lanes", "int4-lanes", "int64_t", /*default=*/"8",
            "int4 codes a matrix-vector kernel's lane loads at once: 8, 16 or "
            "32 (one 4-, 8- or 16-byte load with one scale and minimum), "
-           "fewer where the int4 group is smaller">,
+           "fewer where the int4 group is smaller (16 and 32 measured slower: "
+           "bench/NOTES.md v18)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

@@ -16,8 +16,8 @@
 // CHECK:   %[[SLOT:.*]] = llvm.getelementptr %{{.*}}[1]
 // CHECK:   llvm.load %[[SLOT]]
 // CHECK:   llvm.mlir.constant(3840 : i64)
-// CHECK:   gpu.launch_func async [%{{.*}}] @llama_kernels::@matvec_f16_k64_n96_v8_q4g32_s8
-// CHECK: gpu.func @matvec_f16_k64_n96_v8_q4g32_s8(%{{.*}}: memref<?xf32>, %[[CODES:.*]]: memref<?xi8> {llama.invariant}, %{{.*}}: memref<?xf32>, %{{.*}}: index)
+// CHECK:   gpu.launch_func async [%{{.*}}] @llama_kernels::@matvec_f16_k64_n96_v8_q4g32 blocks
+// CHECK: gpu.func @matvec_f16_k64_n96_v8_q4g32(%{{.*}}: memref<?xf32>, %[[CODES:.*]]: memref<?xi8> {llama.invariant}, %{{.*}}: memref<?xf32>, %{{.*}}: index)
 // CHECK-DAG:   %[[SCALES:.*]] = memref.view %[[CODES]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xf16>
 // CHECK-DAG:   %[[MINIMUMS:.*]] = memref.view %[[CODES]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xf16>
 // CHECK:   %[[BYTES:.*]] = vector.load %[[CODES]][%{{.*}}] {alignment = 4 : i64} : memref<?xi8>, vector<4xi8>

@@ -107,7 +107,7 @@ cl::opt<int64_t> matvecMinBlocks(
     cl::desc("CUDA: decode's matrix-vector kernels with fewer blocks (of 8 "
              "features) than this share each weight row between 2, 4 or 8 warps "
              "until they have as many (default 1024: o_proj and down_proj of "
-             "7B and 13B; 0: never)"),
+             "7B and 13B; 0: never; int4 kernels keep whole rows)"),
     cl::init(1024), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-path",
                                  cl::desc("CUDA toolkit with ptxas and libdevice"),
@@ -158,7 +158,8 @@ cl::opt<int64_t> int4Lanes(
     "int4-lanes",
     cl::desc("--quantize int4 --target cuda: codes a lane of a matrix-vector "
              "kernel loads at once, 8, 16 or 32 (a 4-, 8- or 16-byte load with "
-             "one scale and minimum; fewer where the group is smaller; default 8)"),
+             "one scale and minimum; fewer where the group is smaller; default 8: "
+             "16 and 32 measured slower, bench/NOTES.md v18)"),
     cl::init(8), cl::cat(category));
 cl::opt<int64_t> vectorWidth("vector-width",
                              cl::desc("float32 lanes of CPU vector loops"),

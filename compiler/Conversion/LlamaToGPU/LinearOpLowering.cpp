@@ -17,8 +17,9 @@
 // streams weights while the small kernels before it finish.
 //
 // int4 weights (#llama.int4) are read through WeightRows: 8 codes a lane
-// and load, decoded to float32 where they are multiplied. Prefill decodes
-// them to float16 in scratch for the tensor cores (dequantizeToHalf).
+// and load (16 or 32 with --int4-lanes), decoded to float32 where they are
+// multiplied, a warp a whole row. Prefill decodes them to float16 in
+// scratch for the tensor cores (dequantizeToHalf).
 //
 // In decode the kernels whose input is an RMSNorm's result compute it
 // (`_rmsnorm`, `_addrmsnorm`): after its first weight rounds each block
@@ -109,8 +110,12 @@ struct MatvecShape : LinearShape {
 /// slice stays a whole number of vectors. A kernel of a few blocks per
 /// multiprocessor ends in a partial wave that leaves most of them idle
 /// (bench/NOTES.md v14); the 7B and 13B shapes' o_proj and down_proj rows
-/// are long enough to share (a slice of 2048 or more).
+/// are long enough to share (a slice of 2048 or more). int4 kernels keep
+/// whole rows: at a quarter of the bytes a row, splitting the 7B shape's
+/// o_proj and down_proj cost 0.12 ms a token on an H100 (NOTES v18).
 int64_t decodeWarpsPerFeature(GPULowering &l, MatvecShape shape) {
+  if (shape.weightFormat.isInt4())
+    return shape.warpsPerFeature;
   int64_t lanes = shape.weightFormat.lanes(l, shape.inFeatures);
   auto splits = [&](int64_t warps) { return shape.inFeatures % (warps * lanes) == 0; };
   while (shape.warpsPerFeature < kWarpsPerBlock &&
