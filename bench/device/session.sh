@@ -12,9 +12,10 @@
 # and the kernel CSV go to OUT_DIR; the last lines printed are the check's
 # verdict, the benchmark table, the profile, what limits each linear kernel
 # (profile.sh) and the A/Bs.
-# Measured on an H100 (2026-11-28): check ~45 s, 7B and HF 258 s, the int4
-# 7B 10 s, the decode A/B (five builds, twice) ~100 s, profile ~100 s; the
-# 70B part is estimated at ~150 s (drawing and quantizing 69e9 weights).
+# Measured on an H100 (2026-11-28): check ~50 s, the int4 A/B (four builds,
+# twice, each drawing its random weights) ~125 s, the 70B ~135 s, the int4
+# 7B with its synthesis 40 s, the int4 profile ~55 s, 7B and HF 258 s, the
+# f16 decode A/B (three builds, twice) ~100 s.
 #
 #   bash bench/device/session.sh OUT_DIR [BUDGET_SECONDS]   (default 560)
 set -uo pipefail
@@ -46,13 +47,22 @@ part() {
   fi
 }
 artifacts=$here/../../.device/artifacts
+# add_present ARRAY PATH...: appends to ARRAY each PATH that exists (the
+# builds prepare.sh made only when asked).
+add_present() {
+  local -n list=$1
+  shift
+  local path
+  for path in "$@"; do
+    if [ -d "$path" ]; then list+=("$path"); fi
+  done
+}
 # The int4 decode A/B on random weights (no checkpoint to write): the
 # default against its wider vectors (--int4-lanes 16 and 32, NOTES v18) and
 # the earlier commits' int4 builds (LLAMAC_INT4_BASELINE_COMMITS).
 int4_builds=("$artifacts/llama-2-7b-cuda-int4.lmc")
-for build in "$artifacts"/llama-2-7b-cuda-int4-lanes*.lmc "$artifacts"/baselines-int4/*.lmc; do
-  [ -d "$build" ] && int4_builds+=("$build")
-done
+add_present int4_builds "$artifacts"/llama-2-7b-cuda-int4-lanes*.lmc \
+  "$artifacts"/baselines-int4/*.lmc
 part 60 "compare.sh int4" "$out/compare.log" bash "$here/compare.sh" random "${int4_builds[@]}"
 # The 70B shape in int4 on random weights (NOTES v17).
 LLAMAC_BENCH_PARTS=70b part 150 "bench.sh 70b" "$out/bench.log" bash "$here/bench.sh" "$results"
@@ -67,9 +77,7 @@ LLAMAC_BENCH_PARTS="7b hf" part 240 "bench.sh 7b hf" "$out/bench.log" \
 # and the earlier commits' builds prepare.sh made (LLAMAC_BASELINE_COMMITS).
 decode_builds=("$artifacts/llama-2-7b-cuda-f16.lmc" "$artifacts/llama-2-7b-cuda-f16-unsplit.lmc"
   "$artifacts/llama-2-7b-cuda-f16-split-2048.lmc")
-for baseline in "$artifacts"/baselines-f16/*.lmc; do
-  [ -d "$baseline" ] && decode_builds+=("$baseline")
-done
+add_present decode_builds "$artifacts"/baselines-f16/*.lmc
 part 60 "compare.sh decode" "$out/compare.log" \
   bash "$here/compare.sh" "$weights/llama-2-7b-f16" "${decode_builds[@]}"
 LLAMAC_BENCH_PARTS=13b part 90 "bench.sh 13b" "$out/bench.log" bash "$here/bench.sh" "$results"
