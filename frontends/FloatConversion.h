@@ -46,17 +46,20 @@ inline uint16_t floatToHalfBits(float value) {
   return sign | static_cast<uint16_t>(half);
 }
 
+/// Branch-free, so that loops widening f16 rows (int4 quantization at load)
+/// vectorize.
 inline float halfBitsToFloat(uint16_t half) {
   const uint32_t sign = uint32_t(half & 0x8000) << 16;
-  const uint32_t exponent = (half >> 10) & 0x1f;
-  const uint32_t mantissa = half & 0x3ff;
-  if (exponent == 0) {
-    float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign ? -magnitude : magnitude;
-  }
-  if (exponent == 31)
-    return floatFromBits(sign | 0x7f800000 | mantissa << 13);
-  return floatFromBits(sign | (exponent + 112) << 23 | mantissa << 13);
+  const uint32_t shifted = uint32_t(half & 0x7fff) << 13; // float's bit positions
+  const uint32_t exponent = shifted & 0x0f800000;
+  // Rebiasing the exponent (15 to 127) maps normal values; infinities and
+  // NaNs (exponent 31) need the rest of the way to 255.
+  const uint32_t rebiased =
+      shifted + ((127 - 15) << 23) + (exponent == 0x0f800000 ? (128 - 16) << 23 : 0);
+  // A subnormal half is mantissa * 2^-24, an exact float product.
+  const float subnormal = static_cast<float>(half & 0x3ff) * 0x1p-24f;
+  const float magnitude = exponent == 0 ? subnormal : floatFromBits(rebiased);
+  return floatFromBits(floatBits(magnitude) | sign);
 }
 
 inline uint16_t floatToBFloat16Bits(float value) {

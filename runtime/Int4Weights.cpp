@@ -23,8 +23,10 @@
 #include <cassert>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <thread>
+#include <utility>
 
 namespace llamac {
 
@@ -60,25 +62,64 @@ void widenRow(const void *data, DType dtype, int64_t row, int64_t cols,
   }
 }
 
+/// Whether any of `count` values is an infinity or a NaN: whether the
+/// largest magnitude's bits reach the infinities'. A reduction, so that the
+/// scan over every weight vectorizes.
+bool anyNonFinite(const float *values, int64_t count) {
+  uint32_t largestMagnitude = 0;
+  for (int64_t k = 0; k < count; ++k)
+    largestMagnitude = std::max(largestMagnitude, floatBits(values[k]) & 0x7fffffff);
+  return largestMagnitude >= 0x7f800000;
+}
+
+/// A float's bits as an integer that orders as the float does, with -0
+/// below +0; the mapping is its own inverse.
+int32_t orderedKey(uint32_t bits) {
+  const auto key = int32_t(bits);
+  return key ^ ((key >> 31) & 0x7fffffff);
+}
+
+/// The smallest and the largest of `count` finite values as an in-order scan
+/// with std::min and std::max finds them, which keeps the first of equal
+/// values: where an extreme is zero, it is the group's first zero, whatever
+/// the signs of the later ones. Integer keys let the scan vectorize.
+std::pair<float, float> extremes(const float *values, int64_t count) {
+  int32_t lo = std::numeric_limits<int32_t>::max();
+  int32_t hi = std::numeric_limits<int32_t>::min();
+  for (int64_t k = 0; k < count; ++k) {
+    const int32_t key = orderedKey(floatBits(values[k]));
+    lo = std::min(lo, key);
+    hi = std::max(hi, key);
+  }
+  float smallest = floatFromBits(uint32_t(orderedKey(uint32_t(lo))));
+  float largest = floatFromBits(uint32_t(orderedKey(uint32_t(hi))));
+  if (smallest == 0 || largest == 0) {
+    const float firstZero = *std::find(values, values + count, 0.0f);
+    smallest = smallest == 0 ? firstZero : smallest;
+    largest = largest == 0 ? firstZero : largest;
+  }
+  return {smallest, largest};
+}
+
 bool isHalfInfinity(uint16_t bits) { return (bits & 0x7fff) == 0x7c00; }
 
-/// The 4-bit code of `w` against minimum `m` and nonzero scale `s`.
+/// The 4-bit code of `w` against minimum `m` and nonzero scale `s`:
+/// nearbyint((w - m) / s) clamped to [0, 15]. Clamping before rounding gives
+/// the same code, and adding 2^23 to a value in [0, 15] rounds it (half to
+/// even) into the float's low mantissa bits: a nearbyint that vectorizes.
 uint8_t code(float w, float m, float s) {
-  return uint8_t(std::clamp(std::nearbyint((w - m) / s), 0.0f, 15.0f));
+  const float step = std::clamp((w - m) / s, 0.0f, 15.0f);
+  return uint8_t(floatBits(step + 0x1p23f));
 }
 
 /// Quantizes `count` (even) values into count/2 code bytes and the group's
 /// f16 scale and minimum; false when either is beyond float16's range.
 bool quantizeGroup(const float *values, int64_t count, uint8_t *codes,
                    uint16_t &scaleBits, uint16_t &minimumBits) {
-  // std::min and std::max keep the first of equal values, so lo and hi are
-  // the same element when they are equal: a group of zeros has the step +0
-  // whatever their signs, and the minimum has the first zero's sign.
-  float lo = values[0], hi = values[0];
-  for (int64_t k = 1; k < count; ++k) {
-    lo = std::min(lo, values[k]);
-    hi = std::max(hi, values[k]);
-  }
+  // lo and hi are the same element when they are equal: a group of zeros
+  // has the step +0 whatever their signs, and the minimum has the first
+  // zero's sign.
+  const auto [lo, hi] = extremes(values, count);
   minimumBits = floatToHalfBits(lo);
   scaleBits = floatToHalfBits((hi - lo) / 15.0f);
   if (isHalfInfinity(minimumBits) || isHalfInfinity(scaleBits))
@@ -91,8 +132,8 @@ bool quantizeGroup(const float *values, int64_t count, uint8_t *codes,
     std::fill(codes, codes + count / 2, uint8_t(0));
     return true;
   }
-  for (int64_t k = 0; k < count; k += 2)
-    codes[k / 2] = code(values[k], m, s) | code(values[k + 1], m, s) << 4;
+  for (int64_t pair = 0; pair < count / 2; ++pair)
+    codes[pair] = code(values[2 * pair], m, s) | code(values[2 * pair + 1], m, s) << 4;
   return true;
 }
 
@@ -110,13 +151,14 @@ std::string quantizeRows(const void *data, DType dtype, const Int4Layout &layout
   std::vector<float> values(cols);
   for (int64_t row = begin; row < end; ++row) {
     widenRow(data, dtype, row, cols, values.data());
-    auto nonFinite = std::find_if(values.begin(), values.end(),
-                                  [](float value) { return !std::isfinite(value); });
-    if (nonFinite != values.end())
+    if (anyNonFinite(values.data(), cols)) {
+      auto nonFinite = std::find_if(values.begin(), values.end(),
+                                    [](float value) { return !std::isfinite(value); });
       return "weight '" + name + "' holds " + nonFiniteText(*nonFinite) +
              " at [" + std::to_string(row) + ", " +
              std::to_string(nonFinite - values.begin()) +
              "]; int4 quantization needs finite values";
+    }
     for (int64_t g = 0; g < layout.groups(); ++g) {
       const int64_t first = g * groupSize, group = row * layout.groups() + g;
       uint16_t scaleBits, minimumBits;

@@ -210,6 +210,24 @@ TEST(FloatConversion, EveryHalfRoundTrips) {
   }
 }
 
+TEST(FloatConversion, EveryHalfWidensToItsValue) {
+  for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+    const uint32_t exponent = bits >> 10 & 0x1f, mantissa = bits & 0x3ff;
+    const uint32_t widened = floatBits(halfBitsToFloat(uint16_t(bits)));
+    if (exponent == 31) {
+      // Infinities, and NaNs with their payload in the top mantissa bits.
+      EXPECT_EQ(widened, (bits & 0x8000) << 16 | 0x7f800000 | mantissa << 13)
+          << std::hex << bits;
+      continue;
+    }
+    const float magnitude = exponent == 0
+                                ? std::ldexp(float(mantissa), -24)
+                                : std::ldexp(float(1024 + mantissa), int(exponent) - 25);
+    EXPECT_EQ(widened, floatBits(bits & 0x8000 ? -magnitude : magnitude))
+        << std::hex << bits;
+  }
+}
+
 TEST(FloatConversion, BFloat16RoundsToNearestEven) {
   EXPECT_EQ(floatToBFloat16Bits(1.0f), 0x3f80);
   EXPECT_EQ(floatToBFloat16Bits(1.0f + std::ldexp(1.0f, -8)), 0x3f80);

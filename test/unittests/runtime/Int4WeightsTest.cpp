@@ -113,6 +113,19 @@ TEST(Int4WeightsTest, AGroupWithoutAStepIsItsMinimum) {
             (std::vector<uint8_t>{0x00, 0x00, 0x00, 0x00, 0x00, 0x3c}));
 }
 
+TEST(Int4WeightsTest, AZeroMinimumIsTheGroupsFirstZero) {
+  // As an in-order std::min finds it, whatever the later zeros' signs; a
+  // group of zeros has the step +0.
+  EXPECT_EQ(quantize({2, -0.0f, 0.0f, 1}, 1, 4),
+            (std::vector<uint8_t>{0x0f, 0x80, 0x44, 0x30, 0x00, 0x80}));
+  EXPECT_EQ(quantize({2, 0.0f, -0.0f, 1}, 1, 4),
+            (std::vector<uint8_t>{0x0f, 0x80, 0x44, 0x30, 0x00, 0x00}));
+  EXPECT_EQ(quantize({0.0f, -0.0f, -0.0f, 0.0f}, 1, 4),
+            (std::vector<uint8_t>{0x00, 0x00, 0x00, 0x00, 0x00, 0x00}));
+  EXPECT_EQ(quantize({-0.0f, 0.0f, 0.0f, -0.0f}, 1, 4),
+            (std::vector<uint8_t>{0x00, 0x00, 0x00, 0x00, 0x00, 0x80}));
+}
+
 TEST(Int4WeightsTest, WidensF16AndBF16WeightsExactly) {
   const std::vector<float> values = {-2.5, 0, 1, 3.5, 4, 5, 6, 15.5};
   std::vector<uint16_t> halves, bfloats;
