@@ -75,8 +75,8 @@ import json, os, sys
 work, prompt, decode, threads, *labels = sys.argv[1:]
 print(f"CPU, {threads} threads, prompt {prompt} tokens, decode {decode} tokens\n")
 print("| model | prompt tok/s | decode tok/s | ms/token | weight MiB/token "
-      "| read GB/s | floor tok/s | of floor |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+      "| read GB/s | floor tok/s | of floor | load s |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for label in labels:
     with open(os.path.join(work, label + ".bench.json")) as f:
         r = json.load(f)
@@ -84,5 +84,6 @@ for label in labels:
           f"| {r['decode_tokens_per_second']:.1f} | {r['decode_ms_per_token']:.2f} "
           f"| {r['weight_bytes_per_token'] / 2**20:.2f} "
           f"| {r['bandwidth_gb_per_second']:.2f} "
-          f"| {r['floor_tokens_per_second']:.1f} | {100 * r['fraction_of_floor']:.0f}% |")
+          f"| {r['floor_tokens_per_second']:.1f} | {100 * r['fraction_of_floor']:.0f}% "
+          f"| {r['load_seconds']:.2f} |")
 PY

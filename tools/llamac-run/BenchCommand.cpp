@@ -1,6 +1,7 @@
 //===- BenchCommand.cpp - llamac-run bench --------------------------------===//
 
 #include "runtime/Benchmark.h"
+#include "runtime/Stopwatch.h"
 #include "tools/llamac-run/Commands.h"
 #include "tools/llamac-run/ModelArguments.h"
 
@@ -39,6 +40,10 @@ Prints a markdown table, or one JSON object with --json (its key in brackets):
   floor tok/s       bandwidth over the weight bytes one decode token reads
                     [floor_tokens_per_second, weight_bytes_per_token]
   of floor          decode tok/s over floor tok/s [fraction_of_floor]
+  load s            from opening the artifact to a model ready to run: mapping
+                    the weights, quantizing the int4 ones, and for CUDA
+                    uploading them; the page cache decides what mapping costs
+                    [load_seconds]
 CUDA artifacts only (absent from the JSON and "-" in the table for the CPU;
 the JSON also says whether decode replayed a CUDA graph [cuda_graph] and
 whether kernels were launched with programmatic stream serialization, which
@@ -63,7 +68,7 @@ Every decode number comes from the repetition of median decode time. With
 out.
 )";
 
-static void printJson(const ModelArguments &model,
+static void printJson(const ModelArguments &model, double loadSeconds,
                       const BenchmarkResult &result) {
   OutputJson output;
   output["artifact"] = model.artifactDir;
@@ -81,6 +86,7 @@ static void printJson(const ModelArguments &model,
   output["bandwidth_source"] = result.bandwidthSource;
   output["floor_tokens_per_second"] = result.floorTokensPerSecond();
   output["fraction_of_floor"] = result.fractionOfFloor();
+  output["load_seconds"] = loadSeconds;
   if (result.prefillGpuMilliseconds)
     output["prompt_gpu_ms"] = *result.prefillGpuMilliseconds;
   if (const std::optional<DecodeLaunchProfile> &launches = result.launches) {
@@ -121,20 +127,20 @@ static std::array<std::string, 5> cudaCells(const BenchmarkResult &result) {
           overhead ? milliseconds(*overhead) : "-", prefill};
 }
 
-static void printTable(const ModelArguments &model,
+static void printTable(const ModelArguments &model, double loadSeconds,
                        const BenchmarkResult &result) {
   std::printf("| artifact | device | threads | prompt tok/s (p=%lld) | decode "
               "tok/s (n=%lld, ctx=%lld) | ms/token | weight MiB/token | "
               "bandwidth GB/s | bandwidth source | floor tok/s | of floor | "
               "kernels/token | GPU ms/token | host ms/token | launch "
-              "overhead ms/token | prompt GPU ms |\n",
+              "overhead ms/token | prompt GPU ms | load s |\n",
               (long long)result.promptTokens, (long long)result.decodeTokens,
               (long long)result.contextTokens);
   std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | "
-              "---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+              "---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   std::array<std::string, 5> cuda = cudaCells(result);
   std::printf("| %s | %s | %d | %.1f | %.1f | %.3f | %.2f | %.1f | %s | %.1f "
-              "| %.0f%% | %s | %s | %s | %s | %s |\n",
+              "| %.0f%% | %s | %s | %s | %s | %s | %.2f |\n",
               model.artifactDir.c_str(), result.processor.c_str(),
               model.threads, result.prefillTokensPerSecond,
               result.decodeTokensPerSecond, result.decodeMillisecondsPerToken(),
@@ -142,7 +148,7 @@ static void printTable(const ModelArguments &model,
               result.bandwidthBytesPerSecond / 1e9,
               result.bandwidthSource.c_str(), result.floorTokensPerSecond(),
               100 * result.fractionOfFloor(), cuda[0].c_str(), cuda[1].c_str(),
-              cuda[2].c_str(), cuda[3].c_str(), cuda[4].c_str());
+              cuda[2].c_str(), cuda[3].c_str(), cuda[4].c_str(), loadSeconds);
 }
 
 /// --ctx, when given; false (a usage error) when it is not an integer.
@@ -182,16 +188,18 @@ int runBenchCommand(int argc, char **argv) {
     return reportUsageError("--weights and --random-weights exclude each other");
   options.threads = modelArgs.threads;
 
-  std::unique_ptr<CompiledModel> model = loadCompiledModel(modelArgs, error);
+  std::unique_ptr<CompiledModel> model;
+  const double loadSeconds =
+      secondsSpentIn([&] { model = loadCompiledModel(modelArgs, error); });
   if (!model)
     return reportError(error);
   std::optional<BenchmarkResult> result = runBenchmark(*model, options, error);
   if (!result)
     return reportError(error);
   if (args->has("--json"))
-    printJson(modelArgs, *result);
+    printJson(modelArgs, loadSeconds, *result);
   else
-    printTable(modelArgs, *result);
+    printTable(modelArgs, loadSeconds, *result);
   return 0;
 }
 

@@ -36,7 +36,8 @@ static const char *const kUsage =
     "--prompt-ids prints\n"
     "the generated ids, one row per line. --json prints one object instead "
     "(text, generated_ids,\n"
-    "finish_reason, sampling, timings). Timings go to stderr. "
+    "finish_reason, sampling, timings, load_seconds). Timings, the load's "
+    "included, go to stderr. "
     "--max-new-tokens defaults to\n"
     "what max_seq leaves after the longest prompt. --dump-logits writes the "
     "prompt's logits\n"
@@ -194,7 +195,8 @@ static int64_t generatedTokens(const GenerationResult &result) {
 
 static void printJson(const TextGenerationResult &result,
                       const std::vector<std::vector<int32_t>> &prompts,
-                      const SamplingOptions &sampling, bool hasText) {
+                      const SamplingOptions &sampling, bool hasText,
+                      double loadSeconds) {
   const GenerationResult &ids = result.ids;
   OutputJson output;
   if (hasText) {
@@ -207,6 +209,7 @@ static void printJson(const TextGenerationResult &result,
   output["prompt_ids"] = prompts;
   output["generated_ids"] = ids.generated;
   output["sampling"] = samplingToJson(sampling);
+  output["load_seconds"] = loadSeconds;
   output["prompt_tokens"] = ids.promptTokens;
   output["prefill_seconds"] = ids.prefillSeconds;
   output["prompt_tokens_per_second"] =
@@ -227,11 +230,11 @@ static void printIds(const GenerationResult &result) {
   }
 }
 
-static void printTimings(const GenerationResult &result) {
+static void printTimings(const GenerationResult &result, double loadSeconds) {
   std::fprintf(stderr,
-               "prompt: %lld tokens, %.1f tokens/s; generated: %lld tokens, "
-               "%.1f tokens/s\n",
-               (long long)result.promptTokens,
+               "load: %.2f s; prompt: %lld tokens, %.1f tokens/s; generated: "
+               "%lld tokens, %.1f tokens/s\n",
+               loadSeconds, (long long)result.promptTokens,
                perSecond(result.promptTokens, result.prefillSeconds),
                (long long)generatedTokens(result),
                perSecond(result.decodeTokens, result.decodeSeconds));
@@ -242,9 +245,9 @@ static void printResult(const GenerateArguments &args,
                         const TextGenerationResult &result,
                         const std::vector<std::vector<int32_t>> &prompts,
                         const SamplingOptions &sampling, bool hasText,
-                        bool streamed) {
+                        bool streamed, double loadSeconds) {
   if (args.json) {
-    printJson(result, prompts, sampling, hasText);
+    printJson(result, prompts, sampling, hasText, loadSeconds);
     return;
   }
   if (streamed) {
@@ -257,7 +260,7 @@ static void printResult(const GenerateArguments &args,
   } else {
     printIds(result.ids);
   }
-  printTimings(result.ids);
+  printTimings(result.ids, loadSeconds);
 }
 
 int runGenerateCommand(int argc, char **argv) {
@@ -269,7 +272,9 @@ int runGenerateCommand(int argc, char **argv) {
   std::string error;
   if (!readGenerateArguments(argc, argv, args, error))
     return reportUsageError(error);
-  std::unique_ptr<CompiledModel> model = loadCompiledModel(args.model, error);
+  std::unique_ptr<CompiledModel> model;
+  const double loadSeconds =
+      secondsSpentIn([&] { model = loadCompiledModel(args.model, error); });
   if (!model)
     return reportError(error);
   const Manifest &manifest = model->manifest();
@@ -317,7 +322,7 @@ int runGenerateCommand(int argc, char **argv) {
       !writeLogits(args.dumpDecodeLogitsPath, result->ids.decodeLogits, error))
     return reportError(error);
   printResult(args, *result, *prompts, generation.sampling,
-              tokenizer != nullptr, streaming);
+              tokenizer != nullptr, streaming, loadSeconds);
   return 0;
 }
 
