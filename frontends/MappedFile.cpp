@@ -3,6 +3,7 @@
 #include "frontends/Errors.h"
 #include "frontends/ModelSpec.h"
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -52,6 +53,21 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string &path,
     mapped->data_ = static_cast<const uint8_t *>(address);
     return mapped;
   });
+}
+
+void MappedFile::releasePages(const void *begin, size_t bytes) const {
+  const auto pageSize = uintptr_t(::sysconf(_SC_PAGESIZE));
+  const auto first = reinterpret_cast<uintptr_t>(begin);
+  assert(first >= uintptr_t(data_) && first + bytes <= uintptr_t(data_) + size_ &&
+         "the range lies in the mapping");
+  // Only pages wholly inside the range: their neighbours may hold data
+  // still in use.
+  const uintptr_t pagesBegin = (first + pageSize - 1) / pageSize * pageSize;
+  const uintptr_t pagesEnd = (first + bytes) / pageSize * pageSize;
+  // Advice only: a failure leaves the pages resident, nothing worse.
+  if (pagesBegin < pagesEnd)
+    ::madvise(reinterpret_cast<void *>(pagesBegin), pagesEnd - pagesBegin,
+              MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

@@ -58,6 +58,12 @@ const WeightInfo *ModelSpec::findWeight(const std::string &name) const {
   return nullptr;
 }
 
+void ModelSpec::releaseWeightData(const WeightInfo &weight) const {
+  for (const std::shared_ptr<MappedFile> &file : files)
+    if (!weight.file.empty() && file->path() == weight.file)
+      file->releasePages(weight.data, weight.byteSize);
+}
+
 std::vector<WeightRequirement>
 canonicalWeightNames(const LlamaConfig &config) {
   const int64_t hidden = config.hiddenSize;

@@ -81,6 +81,10 @@ public:
   const uint8_t *data() const { return data_; }
   size_t size() const { return size_; }
   const std::string &path() const { return path_; }
+  /// Says the process will not read [begin, begin + bytes), a range of the
+  /// mapping, again: the whole pages inside it leave the resident set, and a
+  /// later read would map them back from the file.
+  void releasePages(const void *begin, size_t bytes) const;
 
 private:
   MappedFile() = default;
@@ -115,6 +119,10 @@ struct ModelSpec {
   std::vector<std::shared_ptr<std::vector<uint8_t>>> ownedBuffers;
 
   const WeightInfo *findWeight(const std::string &name) const;
+  /// Releases the pages of `weight`'s mapping (MappedFile::releasePages)
+  /// once nothing will read its data again; a converted weight keeps its
+  /// buffer.
+  void releaseWeightData(const WeightInfo &weight) const;
 };
 
 /// The weights a config implies, in canonical order: embed_tokens, then per

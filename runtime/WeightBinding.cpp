@@ -33,10 +33,13 @@ static std::string describeMismatch(const WeightTableEntry &entry,
 }
 
 /// Points the int4 entries of `bound` (still at the checkpoint's tensors) at
-/// their quantized copies. Only after every check: quantizing a 7B model
+/// their quantized copies, and lets go of each source tensor's pages once it
+/// is quantized: a 7B model then peaks at its 3.7 GB of int4 buffers, not
+/// also its 13.5 GB of f16. Only after every check: quantizing a 7B model
 /// takes seconds.
 static bool quantizeInt4Entries(const std::vector<WeightTableEntry> &table,
-                                BoundWeights &bound, std::string &error) {
+                                const ModelSpec &spec, BoundWeights &bound,
+                                std::string &error) {
   for (size_t i = 0; i < table.size(); ++i) {
     const WeightTableEntry &entry = table[i];
     if (!entry.int4GroupSize)
@@ -48,6 +51,7 @@ static bool quantizeInt4Entries(const std::vector<WeightTableEntry> &table,
       return false;
     bound.owned.push_back(std::move(*quantized));
     bound.pointers[i] = bound.owned.back().data();
+    spec.releaseWeightData(*spec.findWeight(entry.name));
   }
   return true;
 }
@@ -79,7 +83,7 @@ bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
       return std::nullopt;
     }
   }
-  if (!quantizeInt4Entries(table, bound, error)) {
+  if (!quantizeInt4Entries(table, spec, bound, error)) {
     error = spec.sourcePath + ": " + error;
     return std::nullopt;
   }
