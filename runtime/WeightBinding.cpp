@@ -32,14 +32,15 @@ static std::string describeMismatch(const WeightTableEntry &entry,
   return "";
 }
 
-/// Points the int4 entries of `bound` (still at the checkpoint's tensors) at
-/// their quantized copies, and lets go of each source tensor's pages once it
-/// is quantized: a 7B model then peaks at its 3.7 GB of int4 buffers, not
+/// Points the int4 entries of `bound` (still at the checkpoint's tensors,
+/// `sources` in table order) at their quantized copies, and lets go of each
+/// source tensor's pages once it is quantized: a 7B model then peaks at its 3.7 GB of int4 buffers, not
 /// also its 13.5 GB of f16. Only after every check: quantizing a 7B model
 /// takes seconds.
 static bool quantizeInt4Entries(const std::vector<WeightTableEntry> &table,
-                                const ModelSpec &spec, BoundWeights &bound,
-                                std::string &error) {
+                                const ModelSpec &spec,
+                                const std::vector<const WeightInfo *> &sources,
+                                BoundWeights &bound, std::string &error) {
   for (size_t i = 0; i < table.size(); ++i) {
     const WeightTableEntry &entry = table[i];
     if (!entry.int4GroupSize)
@@ -51,7 +52,7 @@ static bool quantizeInt4Entries(const std::vector<WeightTableEntry> &table,
       return false;
     bound.owned.push_back(std::move(*quantized));
     bound.pointers[i] = bound.owned.back().data();
-    spec.releaseWeightData(*spec.findWeight(entry.name));
+    spec.releaseWeightData(*sources[i]);
   }
   return true;
 }
@@ -60,6 +61,7 @@ std::optional<BoundWeights>
 bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
             std::string &error) {
   BoundWeights bound;
+  std::vector<const WeightInfo *> sources;
   std::set<std::string> tableNames;
   for (const WeightTableEntry &entry : table) {
     tableNames.insert(entry.name);
@@ -74,6 +76,7 @@ bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
       error = spec.sourcePath + ": weight '" + entry.name + "' " + mismatch;
       return std::nullopt;
     }
+    sources.push_back(weight);
     bound.pointers.push_back(weight->data);
   }
   for (const WeightInfo &weight : spec.weights) {
@@ -83,7 +86,7 @@ bindWeights(const std::vector<WeightTableEntry> &table, const ModelSpec &spec,
       return std::nullopt;
     }
   }
-  if (!quantizeInt4Entries(table, spec, bound, error)) {
+  if (!quantizeInt4Entries(table, spec, sources, bound, error)) {
     error = spec.sourcePath + ": " + error;
     return std::nullopt;
   }
