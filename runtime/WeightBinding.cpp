@@ -34,9 +34,9 @@ static std::string describeMismatch(const WeightTableEntry &entry,
 
 /// Points the int4 entries of `bound` (still at the checkpoint's tensors,
 /// `sources` in table order) at their quantized copies, and lets go of each
-/// source tensor's pages once it is quantized: a 7B model then peaks at its 3.7 GB of int4 buffers, not
-/// also its 13.5 GB of f16. Only after every check: quantizing a 7B model
-/// takes seconds.
+/// source tensor's pages once it is quantized: a 7B model then peaks at its
+/// 3.7 GB of int4 buffers, not also its 13.5 GB of f16. Only after every
+/// check: quantizing a 7B model takes seconds.
 static bool quantizeInt4Entries(const std::vector<WeightTableEntry> &table,
                                 const ModelSpec &spec,
                                 const std::vector<const WeightInfo *> &sources,
