@@ -70,4 +70,12 @@ void AtomicFile::commit() {
   }
 }
 
+void writeWholeFile(const std::string &path, std::string_view contents) {
+  attributeTo(path, [&] {
+    AtomicFile file(path);
+    file.write(contents.data(), contents.size());
+    file.commit();
+  });
+}
+
 } // namespace llamac

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 namespace llamac {
 
@@ -32,6 +33,10 @@ private:
   std::string temporaryPath;
   std::FILE *stream = nullptr;
 };
+
+/// Writes `contents` to `path` through an AtomicFile; a failure throws
+/// ReportedError naming `path`.
+void writeWholeFile(const std::string &path, std::string_view contents);
 
 } // namespace llamac
 

@@ -3,7 +3,8 @@
 // config.json plus model.safetensors, or shards listed by
 // model.safetensors.index.json (transformers prefers the single file when
 // both exist, and so do we). The tensors must be exactly those the config
-// implies, with the implied shapes.
+// implies, with the implied shapes; a 2-D weight may be stored as int4
+// (ModelSpec.h's int4PartNames), as `llamac-run quantize` writes it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,8 @@
 #include "frontends/Json.h"
 #include "frontends/Safetensors.h"
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -122,14 +125,11 @@ bool isIgnorable(const std::string &name, const LlamaConfig &config) {
 }
 
 void rejectUnexpectedTensors(const CheckpointTensors &tensors,
-                             const std::vector<WeightRequirement> &required,
+                             const std::set<std::string> &used,
                              const LlamaConfig &config) {
-  std::set<std::string> requiredNames;
-  for (const WeightRequirement &requirement : required)
-    requiredNames.insert(requirement.name);
   std::vector<std::string> unexpected;
   for (const auto &[name, location] : tensors.byName)
-    if (!requiredNames.count(name) && !isIgnorable(name, config))
+    if (!used.count(name) && !isIgnorable(name, config))
       unexpected.push_back(name);
   if (unexpected.empty())
     return;
@@ -143,26 +143,133 @@ void rejectUnexpectedTensors(const CheckpointTensors &tensors,
   fail("unexpected tensor(s) that config.json does not imply: " + names);
 }
 
-std::vector<WeightInfo> buildWeightTable(const CheckpointTensors &tensors,
-                                         const LlamaConfig &config) {
-  const std::vector<WeightRequirement> required = canonicalWeightNames(config);
-  std::vector<WeightInfo> table;
-  for (const WeightRequirement &requirement : required) {
-    auto it = tensors.byName.find(requirement.name);
+std::string typeAndShape(const std::optional<DType> &dtype,
+                         const std::vector<int64_t> &shape) {
+  return std::string(storedTypeName(dtype)) + " " + formatShape(shape);
+}
+
+void checkInt4Part(const SafetensorsTensor &part, const std::optional<DType> &dtype,
+                   const std::vector<int64_t> &shape, const WeightRequirement &weight) {
+  if (part.dtype != dtype || part.shape != shape)
+    fail("tensor '" + part.name + "' is " + typeAndShape(part.dtype, part.shape) +
+         ", the int4 layout of '" + weight.name + "' " + formatShape(weight.shape) +
+         " needs " + typeAndShape(dtype, shape));
+}
+
+/// The int4 layout is the three parts back to back; `llamac-run quantize`
+/// stores them so, and then the weight is read in place.
+bool storedBackToBack(const std::array<TensorLocation, 3> &parts) {
+  for (size_t i = 1; i < parts.size(); ++i)
+    if (parts[i].file != parts[0].file ||
+        parts[i].tensor->fileOffset !=
+            parts[i - 1].tensor->fileOffset + parts[i - 1].tensor->byteSize)
+      return false;
+  return true;
+}
+
+/// `requirement`'s weight from the int4 parts the checkpoint stores it as
+/// (int4PartNames), or nullopt when it stores no NAME.int4_codes. Parts
+/// stored elsewhere than back to back are copied into a buffer of `spec`.
+std::optional<WeightInfo> readInt4Weight(const CheckpointTensors &tensors,
+                                         const WeightRequirement &requirement,
+                                         ModelSpec &spec) {
+  const std::array<std::string, 3> names = int4PartNames(requirement.name);
+  if (!tensors.byName.count(names[0]))
+    return std::nullopt;
+  if (tensors.byName.count(requirement.name))
+    fail("weight '" + requirement.name + "' is stored both as a tensor and as int4");
+  std::array<TensorLocation, 3> parts{};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto it = tensors.byName.find(names[i]);
     if (it == tensors.byName.end())
-      fail("missing tensor '" + requirement.name + "' (config.json implies " +
-           formatShape(requirement.shape) + ")");
-    const auto &[file, tensor] = it->second;
-    if (tensor->shape != requirement.shape)
-      fail("tensor '" + requirement.name + "' has shape " +
-           formatShape(tensor->shape) + ", config.json implies " +
-           formatShape(requirement.shape));
-    table.push_back({requirement.name, tensor->dtype, tensor->shape,
-                     file->data(*tensor), tensor->byteSize,
-                     file->mapping->path(), tensor->fileOffset});
+      fail("int4 weight '" + requirement.name + "' has no '" + names[i] +
+           "' (it is stored as .int4_codes, .int4_scales and .int4_mins)");
+    parts[i] = it->second;
   }
-  rejectUnexpectedTensors(tensors, required, config);
-  return table;
+  if (requirement.shape.size() != 2 || requirement.shape[1] % 2 != 0)
+    fail("weight '" + requirement.name + "' " + formatShape(requirement.shape) +
+         " is stored as int4, which only 2-D weights with an even number of "
+         "columns can be");
+  const int64_t rows = requirement.shape[0], columns = requirement.shape[1];
+  const SafetensorsTensor &scales = *parts[1].tensor;
+  const int64_t groups = scales.shape.size() == 2 ? scales.shape[1] : 0;
+  if (groups <= 0 || columns % groups != 0 || (columns / groups) % 2 != 0)
+    fail("tensor '" + scales.name + "' has shape " + formatShape(scales.shape) +
+         ": int4 weight '" + requirement.name + "' " + formatShape(requirement.shape) +
+         " needs [rows, columns / G] for an even group size G dividing its columns");
+  checkInt4Part(*parts[0].tensor, std::nullopt, {rows, columns / 2}, requirement);
+  checkInt4Part(scales, DType::F16, {rows, groups}, requirement);
+  checkInt4Part(*parts[2].tensor, DType::F16, {rows, groups}, requirement);
+
+  WeightInfo weight{requirement.name, spec.config.dtype, requirement.shape};
+  weight.int4GroupSize = columns / groups;
+  for (const TensorLocation &part : parts)
+    weight.byteSize += part.tensor->byteSize;
+  if (storedBackToBack(parts)) {
+    weight.data = parts[0].file->data(*parts[0].tensor);
+    weight.file = parts[0].file->mapping->path();
+    weight.fileOffset = parts[0].tensor->fileOffset;
+    return weight;
+  }
+  auto layout = std::make_shared<std::vector<uint8_t>>(weight.byteSize);
+  uint8_t *next = layout->data();
+  for (const TensorLocation &part : parts)
+    next = std::copy_n(part.file->data(*part.tensor), part.tensor->byteSize, next);
+  spec.ownedBuffers.push_back(layout);
+  weight.data = layout->data();
+  return weight;
+}
+
+WeightInfo readFloatWeight(const CheckpointTensors &tensors,
+                           const WeightRequirement &requirement) {
+  auto it = tensors.byName.find(requirement.name);
+  if (it == tensors.byName.end())
+    fail("missing tensor '" + requirement.name + "' (config.json implies " +
+         formatShape(requirement.shape) + ")");
+  const auto &[file, tensor] = it->second;
+  if (tensor->shape != requirement.shape)
+    fail("tensor '" + requirement.name + "' has shape " +
+         formatShape(tensor->shape) + ", config.json implies " +
+         formatShape(requirement.shape));
+  if (!tensor->dtype)
+    fail("tensor '" + requirement.name +
+         "' is u8; a weight is F32, F16 or BF16, or int4 stored as "
+         ".int4_codes, .int4_scales and .int4_mins");
+  return {requirement.name, *tensor->dtype, tensor->shape, file->data(*tensor),
+          tensor->byteSize, file->mapping->path(), tensor->fileOffset};
+}
+
+void rejectMixedGroupSizes(const std::vector<WeightInfo> &weights) {
+  const WeightInfo *first = nullptr;
+  for (const WeightInfo &weight : weights) {
+    if (!weight.int4GroupSize)
+      continue;
+    if (first && weight.int4GroupSize != first->int4GroupSize)
+      fail("int4 weights '" + first->name + "' (groups of " +
+           std::to_string(first->int4GroupSize) + ") and '" + weight.name +
+           "' (groups of " + std::to_string(weight.int4GroupSize) +
+           ") differ; a checkpoint has one group size");
+    first = first ? first : &weight;
+  }
+}
+
+/// Fills `spec.weights` with the weights `spec.config` implies, each read as
+/// stored: in a float dtype, or as int4.
+void buildWeightTable(const CheckpointTensors &tensors, ModelSpec &spec) {
+  std::set<std::string> used;
+  for (const WeightRequirement &requirement : canonicalWeightNames(spec.config)) {
+    std::optional<WeightInfo> weight = readInt4Weight(tensors, requirement, spec);
+    if (weight) {
+      for (const std::string &part : int4PartNames(requirement.name))
+        used.insert(part);
+    } else {
+      weight = readFloatWeight(tensors, requirement);
+      used.insert(requirement.name);
+    }
+    spec.weights.push_back(std::move(*weight));
+  }
+  rejectUnexpectedTensors(tensors, used, spec.config);
+  rejectMixedGroupSizes(spec.weights);
 }
 
 ModelSpec loadDirectory(const std::string &dir) {
@@ -183,8 +290,7 @@ ModelSpec loadDirectory(const std::string &dir) {
   spec.config = *config;
   spec.format = SourceFormat::HuggingFace;
   spec.sourcePath = dir;
-  spec.weights = attributeTo(tensors.listingPath,
-                             [&] { return buildWeightTable(tensors, *config); });
+  attributeTo(tensors.listingPath, [&] { buildWeightTable(tensors, spec); });
   for (const auto &file : tensors.files)
     spec.files.push_back(file->mapping);
   recordCompanionFiles(spec, dir);

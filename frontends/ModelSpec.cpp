@@ -58,6 +58,17 @@ const WeightInfo *ModelSpec::findWeight(const std::string &name) const {
   return nullptr;
 }
 
+int64_t ModelSpec::storedInt4GroupSize() const {
+  for (const WeightInfo &weight : weights)
+    if (weight.int4GroupSize)
+      return weight.int4GroupSize;
+  return 0;
+}
+
+std::array<std::string, 3> int4PartNames(const std::string &name) {
+  return {name + ".int4_codes", name + ".int4_scales", name + ".int4_mins"};
+}
+
 void ModelSpec::releaseWeightData(const WeightInfo &weight) const {
   for (const std::shared_ptr<MappedFile> &file : files)
     if (!weight.file.empty() && file->path() == weight.file)

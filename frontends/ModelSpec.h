@@ -12,6 +12,7 @@
 #ifndef LLAMAC_FRONTENDS_MODELSPEC_H
 #define LLAMAC_FRONTENDS_MODELSPEC_H
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -101,7 +102,16 @@ struct WeightInfo {
   size_t byteSize = 0;
   std::string file;            ///< The file it was read from ("" if converted).
   uint64_t fileOffset = 0;     ///< Byte offset inside `file`.
+  /// Nonzero when the checkpoint stores this 2-D weight quantized: `data`
+  /// holds its int4 layout (runtime/Int4Weights.h) in groups of this many
+  /// columns, and `dtype` is the config's.
+  int64_t int4GroupSize = 0;
 };
+
+/// The tensors a checkpoint stores int4 weight `name` [N, K] as, in its
+/// int4 layout's order: NAME.int4_codes (U8 [N, K/2]), NAME.int4_scales and
+/// NAME.int4_mins (F16 [N, K/G] each). `llamac-run quantize` writes them.
+std::array<std::string, 3> int4PartNames(const std::string &name);
 
 enum class SourceFormat { HuggingFace, Llama2c, ConfigOnly };
 
@@ -119,6 +129,9 @@ struct ModelSpec {
   std::vector<std::shared_ptr<std::vector<uint8_t>>> ownedBuffers;
 
   const WeightInfo *findWeight(const std::string &name) const;
+  /// The group size of the weights the checkpoint stores as int4 (all share
+  /// one), or 0 when it stores none.
+  int64_t storedInt4GroupSize() const;
   /// Releases the pages of `weight`'s mapping (MappedFile::releasePages)
   /// once nothing will read its data again; a converted weight keeps its
   /// buffer.

@@ -26,7 +26,7 @@ std::string rangeText(uint64_t begin, uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
 }
 
-DType readDType(const std::string &name, const json &entry) {
+std::optional<DType> readDType(const std::string &name, const json &entry) {
   auto it = entry.find("dtype");
   if (it == entry.end())
     fail("tensor " + quotedText(name) + " has no dtype");
@@ -37,8 +37,10 @@ DType readDType(const std::string &name, const json &entry) {
   for (DType candidate : {DType::F32, DType::F16, DType::BF16})
     if (dtype == safetensorsDTypeName(candidate))
       return candidate;
+  if (dtype == "U8")
+    return std::nullopt;
   fail("tensor " + quotedText(name) + " has unsupported dtype " + quotedText(dtype) +
-       " (supported: F32, F16, BF16)");
+       " (supported: F32, F16, BF16, U8)");
 }
 
 std::vector<int64_t> readShape(const std::string &name, const json &entry) {
@@ -69,8 +71,8 @@ std::pair<uint64_t, uint64_t> readOffsets(const std::string &name,
 }
 
 uint64_t byteSizeOf(const std::string &name, const std::vector<int64_t> &shape,
-                    DType dtype) {
-  std::optional<uint64_t> size = dtypeSize(dtype);
+                    const std::optional<DType> &dtype) {
+  std::optional<uint64_t> size = storedElementBytes(dtype);
   for (int64_t dimension : shape)
     if (size)
       size = checkedMul(*size, static_cast<uint64_t>(dimension));
@@ -98,7 +100,7 @@ SafetensorsTensor readTensor(const std::string &name, const json &entry,
   tensor.byteSize = byteSizeOf(name, tensor.shape, tensor.dtype);
   if (end - begin != tensor.byteSize)
     fail("tensor " + quotedText(name) + " has shape " + formatShape(tensor.shape) +
-         " " + dtypeName(tensor.dtype) + " (" +
+         " " + storedTypeName(tensor.dtype) + " (" +
          std::to_string(tensor.byteSize) + " bytes) but data offsets " +
          rangeText(begin, end) + " hold " + std::to_string(end - begin));
   tensor.fileOffset = dataStart + begin;
@@ -172,6 +174,14 @@ const char *safetensorsDTypeName(DType dtype) {
     return "BF16";
   }
   return "?";
+}
+
+size_t storedElementBytes(const std::optional<DType> &dtype) {
+  return dtype ? dtypeSize(*dtype) : 1;
+}
+
+const char *storedTypeName(const std::optional<DType> &dtype) {
+  return dtype ? dtypeName(*dtype) : "u8";
 }
 
 std::optional<SafetensorsFile> readSafetensors(const std::string &path,

@@ -15,7 +15,9 @@ namespace llamac {
 
 struct SafetensorsTensor {
   std::string name;
-  DType dtype = DType::F32;
+  /// Unset for U8: bytes, as a checkpoint stores the codes of an int4
+  /// weight (ModelSpec.h's int4PartNames).
+  std::optional<DType> dtype = DType::F32;
   std::vector<int64_t> shape;
   uint64_t fileOffset = 0; ///< From the start of the file, not of the data.
   uint64_t byteSize = 0;
@@ -35,7 +37,13 @@ struct SafetensorsFile {
 /// "F32", "F16", "BF16": how safetensors headers spell dtypes.
 const char *safetensorsDTypeName(DType dtype);
 
-/// Maps and validates `path`. Only F32, F16 and BF16 tensors are accepted.
+/// The bytes an element of a tensor of `dtype` takes (1 for U8).
+size_t storedElementBytes(const std::optional<DType> &dtype);
+/// "f32", "f16", "bf16" or "u8", for messages.
+const char *storedTypeName(const std::optional<DType> &dtype);
+
+/// Maps and validates `path`. Only F32, F16, BF16 and U8 tensors are
+/// accepted.
 std::optional<SafetensorsFile> readSafetensors(const std::string &path,
                                                std::string &error);
 

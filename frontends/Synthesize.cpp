@@ -162,14 +162,6 @@ void writeShard(const fs::path &path, const std::vector<WeightRequirement> &weig
     failReported(error);
 }
 
-void writeTextFile(const fs::path &path, const std::string &text) {
-  attributeTo(path.string(), [&] {
-    AtomicFile file(path.string());
-    file.write(text.data(), text.size());
-    file.commit();
-  });
-}
-
 std::string indexJson(const std::vector<WeightRequirement> &weights,
                       const std::vector<std::vector<size_t>> &shards,
                       DType dtype) {
@@ -211,10 +203,10 @@ void synthesize(const LlamaConfig &requested, DType dtype, uint64_t seed,
       writeShard(dir / shardName(shard, shards.size()), weights, shards[shard],
                  dtype, seed);
     });
-    writeTextFile(index, indexJson(weights, shards, dtype));
+    writeWholeFile(index.string(), indexJson(weights, shards, dtype));
     fs::remove(single);
   }
-  writeTextFile(dir / "config.json", configToJson(config));
+  writeWholeFile((dir / "config.json").string(), configToJson(config));
 }
 
 } // namespace

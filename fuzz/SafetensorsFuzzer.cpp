@@ -25,7 +25,7 @@ static void checkAccepted(const SafetensorsFile &file) {
     if (i > 0)
       FUZZ_CHECK(file.tensors[i - 1].name < tensor.name,
                  "tensors not sorted by name, or a name repeats");
-    std::optional<uint64_t> bytes = dtypeSize(tensor.dtype);
+    std::optional<uint64_t> bytes = storedElementBytes(tensor.dtype);
     for (int64_t dimension : tensor.shape) {
       FUZZ_CHECK(dimension >= 0, "negative dimension accepted");
       if (bytes)

@@ -16,15 +16,7 @@ CompiledModel::load(const std::string &artifactDir,
   std::optional<Manifest> manifest = loadManifest(artifactDir, error);
   if (!manifest)
     return nullptr;
-  std::string source = weightsPath;
-  if (source.empty()) {
-    if (!manifest->weightSource) {
-      error = "artifact was compiled from a config; pass --weights";
-      return nullptr;
-    }
-    source = *manifest->weightSource;
-  }
-  std::optional<ModelSpec> spec = loadModel(source, error);
+  std::optional<ModelSpec> spec = loadWeightSource(*manifest, weightsPath, error);
   if (!spec)
     return nullptr;
   std::optional<BoundWeights> weights =

@@ -2,8 +2,8 @@
 //
 // Everything one prefill/decode call needs: the manifest, model.so's entry
 // points, the checkpoint's weights bound to the weight table (the int4 ones
-// quantized), and the KV cache. Callers validate batch and sequence limits
-// before calling run().
+// quantized, or as the checkpoint stores them), and the KV cache. Callers
+// validate batch and sequence limits before calling run().
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_COMPILEDMODEL_H

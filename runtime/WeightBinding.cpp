@@ -18,10 +18,22 @@ static std::string shapeText(const std::vector<int64_t> &shape) {
   return text + "]";
 }
 
-/// "" when `weight` is what `entry` promises, else the difference.
+static std::string int4Text(int64_t groupSize) {
+  return "int4 in groups of " + std::to_string(groupSize);
+}
+
+/// "" when `weight` is what `entry` promises, else the difference. A weight
+/// the checkpoint stores as int4 is bound as it is stored, whatever dtype
+/// it was quantized from.
 static std::string describeMismatch(const WeightTableEntry &entry,
                                     const WeightInfo &weight) {
-  if (weight.dtype != entry.dtype)
+  if (weight.int4GroupSize && weight.int4GroupSize != entry.int4GroupSize)
+    return "is stored as " + int4Text(weight.int4GroupSize) +
+           ", the artifact expects " +
+           (entry.int4GroupSize ? int4Text(entry.int4GroupSize)
+                                : std::string(dtypeName(entry.dtype))) +
+           " (compile an artifact from this checkpoint)";
+  if (!weight.int4GroupSize && weight.dtype != entry.dtype)
     return std::string("dtype is ") + dtypeName(weight.dtype) +
            ", the artifact expects " + dtypeName(entry.dtype);
   if (weight.shape != entry.shape)
@@ -32,18 +44,18 @@ static std::string describeMismatch(const WeightTableEntry &entry,
   return "";
 }
 
-/// Points the int4 entries of `bound` (still at the checkpoint's tensors,
-/// `sources` in table order) at their quantized copies, and lets go of each
-/// source tensor's pages once it is quantized: a 7B model then peaks at its
-/// 3.7 GB of int4 buffers, not also its 13.5 GB of f16. Only after every
-/// check: quantizing a 7B model takes seconds.
+/// Points the int4 entries of `bound` that the checkpoint stores as floats
+/// (still at its tensors, `sources` in table order) at their quantized
+/// copies, and lets go of each source tensor's pages once it is quantized: a
+/// 7B model then peaks at its 3.7 GB of int4 buffers, not also its 13.5 GB
+/// of f16. Only after every check: quantizing a 7B model takes seconds.
 static bool quantizeInt4Entries(const std::vector<WeightTableEntry> &table,
                                 const ModelSpec &spec,
                                 const std::vector<const WeightInfo *> &sources,
                                 BoundWeights &bound, std::string &error) {
   for (size_t i = 0; i < table.size(); ++i) {
     const WeightTableEntry &entry = table[i];
-    if (!entry.int4GroupSize)
+    if (!entry.int4GroupSize || sources[i]->int4GroupSize)
       continue;
     std::optional<std::vector<uint8_t>> quantized =
         quantizeInt4(bound.pointers[i], entry.dtype, entry.shape[0],
@@ -55,6 +67,18 @@ static bool quantizeInt4Entries(const std::vector<WeightTableEntry> &table,
     spec.releaseWeightData(*sources[i]);
   }
   return true;
+}
+
+std::optional<ModelSpec> loadWeightSource(const Manifest &manifest,
+                                          const std::string &weightsPath,
+                                          std::string &error) {
+  if (!weightsPath.empty())
+    return loadModel(weightsPath, error);
+  if (!manifest.weightSource) {
+    error = "artifact was compiled from a config; pass --weights";
+    return std::nullopt;
+  }
+  return loadModel(*manifest.weightSource, error);
 }
 
 std::optional<BoundWeights>

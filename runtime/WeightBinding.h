@@ -29,9 +29,16 @@ struct BoundWeights {
   std::vector<std::vector<uint8_t>> owned;
 };
 
+/// The checkpoint at `weightsPath`, or without one at the manifest's
+/// weights.source. On failure returns nullopt and sets `error` to one line.
+std::optional<ModelSpec> loadWeightSource(const Manifest &manifest,
+                                          const std::string &weightsPath,
+                                          std::string &error);
+
 /// Binds every table entry after checking that `spec` holds exactly the
 /// table's tensors (same names, dtypes and shapes, none missing, none
-/// extra), quantizing the int4 entries' tensors. On a mismatch, or a tensor
+/// extra), quantizing the int4 entries' tensors the checkpoint stores as
+/// floats. On a mismatch, or a tensor
 /// int4 cannot hold, returns nullopt and sets `error` to one line naming the
 /// tensor.
 std::optional<BoundWeights>

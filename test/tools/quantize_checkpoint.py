@@ -30,15 +30,22 @@ def f16(value):
     return struct.unpack("<e", struct.pack("<e", value))[0]
 
 
-def dequantized_group(values):
-    """The group's values after quantization: float32 arithmetic, float16
-    scale and minimum, codes rounded half to even and clamped to [0, 15]."""
+def quantized_group(values):
+    """The group's codes, scale and minimum: float32 arithmetic, float16 scale
+    and minimum, codes rounded half to even and clamped to [0, 15] (0 where
+    the scale is 0)."""
     low, high = min(values), max(values)
     minimum = f16(low)
     scale = f16(f32(f32(high - low) / 15.0))
     if scale == 0.0:
-        return [minimum] * len(values)
+        return [0] * len(values), scale, minimum
     codes = [min(15, max(0, round(f32(f32(v - minimum) / scale)))) for v in values]
+    return codes, scale, minimum
+
+
+def dequantized_group(values):
+    """The group's values after quantization."""
+    codes, scale, minimum = quantized_group(values)
     return [f32(code * scale + minimum) for code in codes]
 
 

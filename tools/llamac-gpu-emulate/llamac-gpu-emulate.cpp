@@ -26,10 +26,10 @@
 #include "compiler/Registration.h"
 #include "frontends/ModelSpec.h"
 #include "dialects/llama/IR/LlamaDialect.h"
-#include "runtime/Int4Weights.h"
 #include "runtime/ModelABI.h"
 #include "runtime/PromptIds.h"
 #include "runtime/TokenBatch.h"
+#include "runtime/WeightBinding.h"
 #include "runtime/cuda/DTypeConversion.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -104,8 +104,9 @@ Options parseOptions(int argc, char **argv) {
 
 
 /// The model's weights in table order, converted to the compute dtype or
-/// quantized to int4 as the runtime does (`int4GroupSizes`, by name), after
-/// checking they are the shape the lowered module was compiled for.
+/// int4 as the runtime binds them (`int4GroupSizes`, by name: quantized, or
+/// as the checkpoint stores them), after checking they are the shape the
+/// lowered module was compiled for.
 std::vector<std::vector<uint8_t>>
 loadWeights(const std::string &path, DType compute,
             const std::map<std::string, int64_t> &shape,
@@ -125,20 +126,22 @@ loadWeights(const std::string &path, DType compute,
     if (shape.count(name) && shape.at(name) != value)
       fail(path + " has " + name + " " + std::to_string(value) +
            ", the lowered model was compiled for " + std::to_string(shape.at(name)));
-  std::vector<std::vector<uint8_t>> weights;
+  std::vector<WeightTableEntry> table;
   for (const WeightInfo &weight : spec->weights) {
     auto int4 = int4GroupSizes.find(weight.name);
-    if (int4 == int4GroupSizes.end()) {
-      weights.push_back(cuda::convertElements(weight.data, elementCount(weight.shape),
-                                              weight.dtype, compute));
-      continue;
-    }
-    std::optional<std::vector<uint8_t>> quantized =
-        quantizeInt4(weight.data, weight.dtype, weight.shape[0], weight.shape[1],
-                     int4->second, weight.name, error);
-    if (!quantized)
-      fail(error);
-    weights.push_back(std::move(*quantized));
+    table.push_back({weight.name, weight.dtype, weight.shape,
+                     int4 == int4GroupSizes.end() ? 0 : int4->second});
+  }
+  std::optional<BoundWeights> bound = bindWeights(table, *spec, error);
+  if (!bound)
+    fail(error);
+  std::vector<std::vector<uint8_t>> weights;
+  for (size_t i = 0; i < table.size(); ++i) {
+    const auto *data = static_cast<const uint8_t *>(bound->pointers[i]);
+    weights.push_back(table[i].int4GroupSize
+                          ? std::vector<uint8_t>(data, data + table[i].boundBytes(compute))
+                          : cuda::convertElements(data, elementCount(table[i].shape),
+                                                  table[i].dtype, compute));
   }
   return weights;
 }

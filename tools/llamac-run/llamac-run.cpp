@@ -34,6 +34,8 @@ static const Subcommand kSubcommands[] = {
      "prefill and decode speed against the memory-bandwidth floor"},
     {"synth", runSynthCommand,
      "write a random Hugging Face checkpoint of a config's shape"},
+    {"quantize", runQuantizeCommand,
+     "write an int4 artifact's checkpoint with its weights quantized"},
     {"tokenize", runTokenizeCommand, "text to token ids and back"},
 };
 

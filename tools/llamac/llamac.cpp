@@ -146,7 +146,8 @@ cl::opt<std::string> quantize(
     "quantize",
     cl::desc("int4 quantizes the linear layers' weights (not the "
              "embedding, the output head or the norms) when the runtime loads "
-             "them, like torchao's int4_weight_only (default none)"),
+             "them, like torchao's int4_weight_only (default none; a checkpoint "
+             "that stores int4 weights implies int4)"),
     cl::init("none"), cl::cat(category));
 cl::opt<int64_t> groupSize(
     "group-size",
@@ -191,6 +192,26 @@ std::string checkInt4GroupSize(const llamac::LlamaConfig &config, bool cuda) {
   if (!cuda && groupSize % vectorWidth != 0 && vectorWidth % groupSize != 0)
     return "--group-size " + std::to_string(groupSize) + " and --vector-width " +
            std::to_string(vectorWidth) + ": one must divide the other";
+  return "";
+}
+
+/// A checkpoint that stores its weights as int4 (`llamac-run quantize`)
+/// compiles with --quantize int4 in the group size it stores, which it
+/// implies: sets `int4` and --group-size from it. Returns why the options
+/// given contradict it, or an empty string.
+std::string adoptStoredInt4(const llamac::ModelSpec &spec, bool &int4) {
+  const int64_t stored = spec.storedInt4GroupSize();
+  if (!stored)
+    return "";
+  const std::string groups = "int4 in groups of " + std::to_string(stored);
+  if (quantize.getNumOccurrences() && !int4)
+    return spec.sourcePath + " stores its weights as " + groups +
+           "; it compiles only with --quantize int4";
+  if (groupSize.getNumOccurrences() && groupSize != stored)
+    return "--group-size " + std::to_string(groupSize) + " differs from " +
+           spec.sourcePath + ", which stores its weights as " + groups;
+  int4 = true;
+  groupSize = stored;
   return "";
 }
 
@@ -425,6 +446,8 @@ int compile(MLIRContext &context) {
   std::optional<llamac::ModelSpec> spec = loadSpec(error);
   if (!spec)
     return fail(error);
+  if (std::string why = adoptStoredInt4(*spec, int4); !why.empty())
+    return fail(why);
   if (int4)
     if (std::string why = checkInt4GroupSize(spec->config, cuda); !why.empty())
       return fail(why);

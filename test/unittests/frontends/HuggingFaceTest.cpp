@@ -6,6 +6,8 @@
 #include "frontends/Synthesize.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -234,6 +236,137 @@ TEST_F(HuggingFaceDefectTest, RefusesPytorchCheckpoints) {
   dir.write("bad/config.json", configToJson(tinyConfig()));
   dir.write("bad/pytorch_model.bin", "not a zip");
   expectRefused(dir.path("bad"), "pytorch_model.bin checkpoints are not supported");
+}
+
+/// Checkpoints that store weights as int4 (`llamac-run quantize`): each as
+/// its codes, scales and minimums, which load as one int4 layout.
+class HuggingFaceInt4Test : public HuggingFaceDefectTest {
+protected:
+  static constexpr const char *kQuery = "model.layers.0.self_attn.q_proj.weight";
+
+  /// Replaces weight `name` [N, K] by int4 parts in groups of `groupSize`,
+  /// `order` giving the parts' positions (0 codes, 1 scales, 2 mins); each
+  /// part's bytes count up from a different start. Returns the layout.
+  std::vector<uint8_t> storeAsInt4(const std::string &name, int64_t groupSize,
+                                   std::vector<int> order = {0, 1, 2}) {
+    auto it = std::find_if(tensors.begin(), tensors.end(),
+                           [&](const auto &t) { return t.name == name; });
+    const int64_t rows = it->shape[0], columns = it->shape[1];
+    const std::array<std::string, 3> names = int4PartNames(name);
+    std::vector<SafetensorsTensorData> parts = {
+        {names[0], "U8", {rows, columns / 2}, {}},
+        {names[1], "F16", {rows, columns / groupSize}, {}},
+        {names[2], "F16", {rows, columns / groupSize}, {}}};
+    std::vector<uint8_t> layout;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const size_t bytes = elementCount(parts[i].shape) * (i ? 2 : 1);
+      for (size_t b = 0; b < bytes; ++b)
+        parts[i].bytes.push_back(uint8_t(50 * i + b));
+      layout.insert(layout.end(), parts[i].bytes.begin(), parts[i].bytes.end());
+    }
+    it = tensors.erase(it);
+    for (int part : order)
+      it = std::next(tensors.insert(it, parts[part]));
+    return layout;
+  }
+
+  const WeightInfo *loadQuery(std::optional<ModelSpec> &spec) {
+    writeBad();
+    spec = loadHuggingFace(dir.path("bad"), error);
+    EXPECT_TRUE(spec) << error;
+    return spec ? spec->findWeight(kQuery) : nullptr;
+  }
+};
+
+TEST_F(HuggingFaceInt4Test, ReadsInt4WeightsInPlace) {
+  const std::vector<uint8_t> layout = storeAsInt4(kQuery, 4);
+  std::optional<ModelSpec> spec;
+  const WeightInfo *query = loadQuery(spec);
+  ASSERT_TRUE(query);
+  EXPECT_EQ(query->int4GroupSize, 4);
+  EXPECT_EQ(query->dtype, DType::F32) << "the config's";
+  EXPECT_EQ(query->shape, (std::vector<int64_t>{16, 16}));
+  ASSERT_EQ(query->byteSize, layout.size());
+  EXPECT_EQ(query->file, dir.path("bad/model.safetensors"));
+  EXPECT_EQ(query->data, spec->files[0]->data() + query->fileOffset);
+  EXPECT_EQ(std::memcmp(query->data, layout.data(), layout.size()), 0);
+  EXPECT_EQ(spec->storedInt4GroupSize(), 4);
+  EXPECT_EQ(spec->findWeight("model.layers.0.self_attn.k_proj.weight")->int4GroupSize, 0);
+}
+
+TEST_F(HuggingFaceInt4Test, CopiesPartsStoredApartIntoTheLayout) {
+  const std::vector<uint8_t> layout = storeAsInt4(kQuery, 8, {2, 0, 1});
+  std::optional<ModelSpec> spec;
+  const WeightInfo *query = loadQuery(spec);
+  ASSERT_TRUE(query);
+  EXPECT_EQ(query->int4GroupSize, 8);
+  EXPECT_EQ(query->file, "");
+  ASSERT_EQ(query->byteSize, layout.size());
+  EXPECT_EQ(std::memcmp(query->data, layout.data(), layout.size()), 0);
+}
+
+TEST_F(HuggingFaceInt4Test, RefusesAnIncompleteWeight) {
+  storeAsInt4(kQuery, 4);
+  tensors.erase(std::find_if(tensors.begin(), tensors.end(), [&](const auto &t) {
+    return t.name == int4PartNames(kQuery)[2];
+  }));
+  expectRefused(writeBad(), "int4 weight '" + std::string(kQuery) + "' has no '" +
+                                kQuery + ".int4_mins'");
+}
+
+TEST_F(HuggingFaceInt4Test, RefusesPartsOfTheWrongShapeOrDType) {
+  storeAsInt4(kQuery, 4);
+  SafetensorsTensorData &codes = tensor(int4PartNames(kQuery)[0]);
+  codes.shape = {16, 4};
+  codes.bytes.resize(64);
+  expectRefused(writeBad(), "tensor '" + std::string(kQuery) +
+                                ".int4_codes' is u8 [16, 4], the int4 layout of '" +
+                                kQuery + "' [16, 16] needs u8 [16, 8]");
+  codes.shape = {16, 8};
+  codes.bytes.resize(128);
+  tensor(int4PartNames(kQuery)[2]).dtype = "BF16";
+  expectRefused(writeBad(), "int4_mins' is bf16 [16, 4], the int4 layout of '" +
+                                std::string(kQuery) + "' [16, 16] needs f16 [16, 4]");
+}
+
+TEST_F(HuggingFaceInt4Test, RefusesAnOddGroupSize) {
+  storeAsInt4(kQuery, 1);
+  expectRefused(writeBad(), "int4_scales' has shape [16, 16]: int4 weight '" +
+                                std::string(kQuery) + "' [16, 16] needs [rows, columns / G] "
+                                "for an even group size G dividing its columns");
+}
+
+TEST_F(HuggingFaceInt4Test, RefusesAOneDimensionalWeight) {
+  SafetensorsTensorData &norm = tensor("model.norm.weight");
+  norm.shape = {1, 16};
+  storeAsInt4("model.norm.weight", 4);
+  expectRefused(writeBad(), "weight 'model.norm.weight' [16] is stored as int4, which "
+                            "only 2-D weights with an even number of columns can be");
+}
+
+TEST_F(HuggingFaceInt4Test, RefusesTwoGroupSizes) {
+  storeAsInt4(kQuery, 4);
+  storeAsInt4("model.layers.1.mlp.up_proj.weight", 8);
+  expectRefused(writeBad(), "int4 weights '" + std::string(kQuery) +
+                                "' (groups of 4) and 'model.layers.1.mlp.up_proj.weight' "
+                                "(groups of 8) differ; a checkpoint has one group size");
+}
+
+TEST_F(HuggingFaceInt4Test, RefusesAWeightStoredBothWays) {
+  SafetensorsTensorData query = tensor(kQuery);
+  storeAsInt4(kQuery, 4);
+  tensors.push_back(query);
+  expectRefused(writeBad(), "weight '" + std::string(kQuery) +
+                                "' is stored both as a tensor and as int4");
+}
+
+TEST_F(HuggingFaceInt4Test, RefusesBytesAsAFloatWeight) {
+  SafetensorsTensorData &norm = tensor("model.norm.weight");
+  norm.dtype = "U8";
+  norm.bytes.resize(16);
+  expectRefused(writeBad(), "tensor 'model.norm.weight' is u8; a weight is F32, F16 or "
+                            "BF16, or int4 stored as .int4_codes, .int4_scales and "
+                            ".int4_mins");
 }
 
 TEST(HuggingFaceErrors, RefusesDirectoryWithoutConfig) {

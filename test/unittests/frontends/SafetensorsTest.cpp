@@ -60,6 +60,19 @@ TEST_F(SafetensorsTest, WriterOutputReadsBack) {
   EXPECT_EQ(file->tensors[2].byteSize, 0u);
 }
 
+TEST_F(SafetensorsTest, ReadsBytesAsU8WithoutAFloatDType) {
+  std::string path = dir.path("model.safetensors");
+  ASSERT_TRUE(writeSafetensors(path, {{"codes", "U8", {2, 3}, {1, 2, 3, 4, 5, 6}}}, error))
+      << error;
+  std::optional<SafetensorsFile> file = readSafetensors(path, error);
+  ASSERT_TRUE(file) << error;
+  const SafetensorsTensor &codes = file->tensors[0];
+  EXPECT_FALSE(codes.dtype);
+  EXPECT_EQ(codes.byteSize, 6u);
+  EXPECT_EQ(std::memcmp(file->data(codes), "\1\2\3\4\5\6", 6), 0);
+  EXPECT_STREQ(storedTypeName(codes.dtype), "u8");
+}
+
 TEST_F(SafetensorsTest, WriterRefusesDuplicateNames) {
   std::string path = dir.path("model.safetensors");
   EXPECT_FALSE(writeSafetensors(

@@ -1,7 +1,8 @@
-//===- WeightBindingTest.cpp - Random weights for the weight table --------===//
+//===- WeightBindingTest.cpp - Weights for the weight table ---------------===//
 
 #include "frontends/Synthesize.h"
 #include "runtime/Int4Weights.h"
+#include "runtime/ModelABI.h"
 #include "runtime/WeightBinding.h"
 
 #include <cstring>
@@ -54,4 +55,46 @@ TEST(RandomWeights, AnotherSeedDrawsOtherValues) {
   std::optional<BoundWeights> b = bindRandomWeights(table(), 4, error);
   ASSERT_TRUE(a && b) << error;
   EXPECT_NE(bytesOf(a->pointers[1], 32 * 16 * 2), bytesOf(b->pointers[1], 32 * 16 * 2));
+}
+
+namespace {
+
+/// A checkpoint holding one [2, 8] weight `w` stored as int4 in groups of 4.
+struct StoredInt4 {
+  std::vector<uint8_t> layout = std::vector<uint8_t>(int4BufferBytes(2, 8, 4), 7);
+  ModelSpec spec;
+
+  StoredInt4() {
+    spec.sourcePath = "checkpoint";
+    WeightInfo weight{"w", DType::F16, {2, 8}, layout.data(), layout.size()};
+    weight.int4GroupSize = 4;
+    spec.weights.push_back(weight);
+  }
+};
+
+} // namespace
+
+TEST(WeightBindingTest, BindsAStoredInt4WeightInPlace) {
+  StoredInt4 checkpoint;
+  std::string error;
+  std::optional<BoundWeights> bound =
+      bindWeights({{"w", DType::F32, {2, 8}, 4}}, checkpoint.spec, error);
+  ASSERT_TRUE(bound) << error;
+  EXPECT_EQ(bound->pointers[0], checkpoint.layout.data())
+      << "whatever dtype it was quantized from";
+  EXPECT_TRUE(bound->owned.empty());
+}
+
+TEST(WeightBindingTest, RefusesAStoredInt4WeightTheArtifactReadsOtherwise) {
+  StoredInt4 checkpoint;
+  std::string error;
+  EXPECT_FALSE(bindWeights({{"w", DType::F16, {2, 8}, 8}}, checkpoint.spec, error));
+  EXPECT_EQ(error, "checkpoint: weight 'w' is stored as int4 in groups of 4, the "
+                   "artifact expects int4 in groups of 8 (compile an artifact from "
+                   "this checkpoint)");
+  EXPECT_FALSE(bindWeights({{"w", DType::F16, {2, 8}, 0}}, checkpoint.spec, error));
+  EXPECT_EQ(error, "checkpoint: weight 'w' is stored as int4 in groups of 4, the "
+                   "artifact expects f16 (compile an artifact from this checkpoint)");
+  EXPECT_FALSE(bindWeights({{"w", DType::F16, {8, 2}, 4}}, checkpoint.spec, error));
+  EXPECT_EQ(error, "checkpoint: weight 'w' shape is [2, 8], the artifact expects [8, 2]");
 }
