@@ -79,6 +79,11 @@ def safetensors_seeds():
         weight_map = {key: f"model-0000{1 + i % 2}-of-00002.safetensors" for i, (key, _) in enumerate(tensors)}
         write("safetensors_index_fuzzer", f"{name}-index.json",
               json.dumps({"metadata": {"total_size": len(blob)}, "weight_map": weight_map}, indent=2))
+    # A weight stored as int4 (llamac-run quantize): U8 codes, F16 scales and minimums.
+    write("safetensors_fuzzer", "int4-parts",
+          pack_safetensors([("w.int4_codes", "U8", [4, 8], bytes(range(32))),
+                            ("w.int4_scales", "F16", [4, 2], bytes(16)),
+                            ("w.int4_mins", "F16", [4, 2], bytes(16))]))
 
 
 def json_seeds():
