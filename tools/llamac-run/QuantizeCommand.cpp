@@ -16,12 +16,24 @@ static const char *const kUsage =
     "with --weights DIR, or compile DIR (it implies --quantize int4 and the group\n"
     "size).\n";
 
-static int countInt4Entries(const Manifest &manifest) {
-  int count = 0;
-  for (const WeightTableEntry &entry : manifest.weightTable)
-    count += entry.int4GroupSize != 0;
-  return count;
+/// How many of the table's entries are int4, and the bytes of its weights
+/// as a stored int4 checkpoint holds them and as the float source does.
+struct TableSummary {
+  int int4Entries = 0;
+  uint64_t storedBytes = 0, floatBytes = 0;
+};
+
+static TableSummary summarize(const Manifest &manifest) {
+  TableSummary summary;
+  for (const WeightTableEntry &entry : manifest.weightTable) {
+    summary.int4Entries += entry.int4GroupSize != 0;
+    summary.storedBytes += entry.boundBytes(entry.dtype);
+    summary.floatBytes += elementCount(entry.shape) * dtypeSize(entry.dtype);
+  }
+  return summary;
 }
+
+static double mebibytes(uint64_t bytes) { return double(bytes) / double(1 << 20); }
 
 int runQuantizeCommand(int argc, char **argv) {
   if (wantsHelp(argc, argv)) {
@@ -39,8 +51,8 @@ int runQuantizeCommand(int argc, char **argv) {
   std::optional<Manifest> manifest = loadManifest(args->positional[0], error);
   if (!manifest)
     return reportError(error);
-  const int int4Entries = countInt4Entries(*manifest);
-  if (int4Entries == 0)
+  const TableSummary summary = summarize(*manifest);
+  if (summary.int4Entries == 0)
     return reportError(args->positional[0] +
                        ": the artifact quantizes no weights (compile it with "
                        "--quantize int4)");
@@ -53,8 +65,10 @@ int runQuantizeCommand(int argc, char **argv) {
   if (!weights ||
       !writeInt4Checkpoint(*manifest, *spec, *weights, args->get("-o"), error))
     return reportError(error);
-  std::printf("%s: %d of %zu weights stored as int4\n", args->get("-o").c_str(),
-              int4Entries, manifest->weightTable.size());
+  std::printf("%s: %d of %zu weights stored as int4, %.1f MiB (as floats: %.1f MiB)\n",
+              args->get("-o").c_str(), summary.int4Entries,
+              manifest->weightTable.size(), mebibytes(summary.storedBytes),
+              mebibytes(summary.floatBytes));
   return 0;
 }
 
