@@ -11,27 +11,16 @@ every other tensor must hold SRC's bytes, and nothing else may be stored.
 Prints a summary; exits 1 at the first difference. Python 3 standard
 library only.
 """
-import json
-import os
 import struct
 import sys
 
 from quantize_checkpoint import LINEAR, quantized_group
-from round_checkpoint import to_floats
+from round_checkpoint import read_checkpoint, to_floats
 
 
 def fail(message):
     print("FAIL: " + message)
     sys.exit(1)
-
-
-def read_checkpoint(directory):
-    with open(os.path.join(directory, "model.safetensors"), "rb") as f:
-        data = f.read()
-    length = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + length])
-    header.pop("__metadata__", None)
-    return header, data[8 + length:]
 
 
 def int4_parts(values, shape, group_size):
@@ -49,8 +38,8 @@ def int4_parts(values, shape, group_size):
 
 def main():
     source, stored, group_size = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    source_header, source_body = read_checkpoint(source)
-    header, body = read_checkpoint(stored)
+    source_header, _, source_body = read_checkpoint(source)
+    header, _, body = read_checkpoint(stored)
     expected = set()
     int4_weights = 0
 

@@ -40,18 +40,23 @@ def from_floats(values, dtype):
     return struct.pack("<%dH" % len(rounded), *rounded)
 
 
-def rewrite_checkpoint(source, target, convert):
-    """Copies the checkpoint SOURCE to TARGET with every tensor passed
-    through convert(name, dtype, shape, raw) -> (raw, dtype)."""
-    with open(os.path.join(source, "model.safetensors"), "rb") as f:
+def read_checkpoint(directory):
+    """The header of DIRECTORY/model.safetensors (its __metadata__ apart) and
+    its data section: (header, metadata or None, body)."""
+    with open(os.path.join(directory, "model.safetensors"), "rb") as f:
         data = f.read()
     length = struct.unpack("<Q", data[:8])[0]
     header = json.loads(data[8:8 + length])
-    body = data[8 + length:]
-    names = [name for name in header if name != "__metadata__"]
-    out_header = {"__metadata__": header["__metadata__"]} if "__metadata__" in header else {}
+    return header, header.pop("__metadata__", None), data[8 + length:]
+
+
+def rewrite_checkpoint(source, target, convert):
+    """Copies the checkpoint SOURCE to TARGET with every tensor passed
+    through convert(name, dtype, shape, raw) -> (raw, dtype)."""
+    header, metadata, body = read_checkpoint(source)
+    out_header = {"__metadata__": metadata} if metadata is not None else {}
     chunks, offset = [], 0
-    for name in sorted(names, key=lambda n: header[n]["data_offsets"][0]):
+    for name in sorted(header, key=lambda n: header[n]["data_offsets"][0]):
         entry = header[name]
         begin, end = entry["data_offsets"]
         chunk, dtype = convert(name, entry["dtype"], entry["shape"], body[begin:end])
@@ -70,10 +75,8 @@ def rewrite_checkpoint(source, target, convert):
 
 
 def stored_dtypes(source):
-    with open(os.path.join(source, "model.safetensors"), "rb") as f:
-        length = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(length))
-    return {entry["dtype"] for name, entry in header.items() if name != "__metadata__"}
+    header, _, _ = read_checkpoint(source)
+    return {entry["dtype"] for entry in header.values()}
 
 
 def main():
