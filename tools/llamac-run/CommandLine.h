@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace llamac {
@@ -45,6 +46,23 @@ public:
                    std::string &error) const;
   bool readFloat(const std::string &name, float &value,
                  std::string &error) const;
+  /// Reads `name` into `field` (an integer or float type) when it is
+  /// present; false (and `error` set) when it is not a number of that kind.
+  template <typename T>
+  bool readOptional(const std::string &name, std::optional<T> &field,
+                    std::string &error) const {
+    if (!has(name))
+      return true;
+    T value{};
+    bool read;
+    if constexpr (std::is_integral_v<T>)
+      read = readInteger(name, value, error);
+    else
+      read = readFloat(name, value, error);
+    if (read)
+      field = value;
+    return read;
+  }
 };
 
 /// Parses argv[1..argc) (argv[0] is the subcommand) as "--name value",

@@ -12,6 +12,7 @@ namespace llamac {
 int runGenerateCommand(int argc, char **argv);
 int runChatCommand(int argc, char **argv);
 int runClassifyCommand(int argc, char **argv);
+int runPerplexityCommand(int argc, char **argv);
 int runBenchCommand(int argc, char **argv);
 int runSynthCommand(int argc, char **argv);
 int runQuantizeCommand(int argc, char **argv);

@@ -31,23 +31,6 @@ std::vector<OptionSpec> generationOptionSpecs() {
           {"--stop", true}};
 }
 
-/// Reads `name` into `field` when it was given.
-template <typename T>
-static bool readOptional(const ParsedArguments &args, const char *name,
-                         std::optional<T> &field, std::string &error) {
-  if (!args.has(name))
-    return true;
-  T value{};
-  bool read;
-  if constexpr (std::is_integral_v<T>)
-    read = args.readInteger(name, value, error);
-  else
-    read = args.readFloat(name, value, error);
-  if (read)
-    field = value;
-  return read;
-}
-
 static SamplingOptions applyFlags(const GenerationArguments &generation,
                                   SamplingOptions options) {
   options.temperature = generation.temperature.value_or(options.temperature);
@@ -68,14 +51,14 @@ bool readGenerationArguments(const ParsedArguments &args,
                              GenerationArguments &generation,
                              std::string &error) {
   std::optional<int64_t> seed;
-  if (!readOptional(args, "--temperature", generation.temperature, error) ||
-      !readOptional(args, "--top-k", generation.topK, error) ||
-      !readOptional(args, "--top-p", generation.topP, error) ||
-      !readOptional(args, "--min-p", generation.minP, error) ||
-      !readOptional(args, "--repetition-penalty", generation.repetitionPenalty,
+  if (!args.readOptional("--temperature", generation.temperature, error) ||
+      !args.readOptional("--top-k", generation.topK, error) ||
+      !args.readOptional("--top-p", generation.topP, error) ||
+      !args.readOptional("--min-p", generation.minP, error) ||
+      !args.readOptional("--repetition-penalty", generation.repetitionPenalty,
                     error) ||
-      !readOptional(args, "--seed", seed, error) ||
-      !readOptional(args, "--max-new-tokens", generation.maxNewTokens, error))
+      !args.readOptional("--seed", seed, error) ||
+      !args.readOptional("--max-new-tokens", generation.maxNewTokens, error))
     return false;
   if (seed)
     generation.seed = uint64_t(*seed);

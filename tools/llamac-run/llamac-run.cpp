@@ -30,6 +30,8 @@ static const Subcommand kSubcommands[] = {
     {"chat", runChatCommand, "a Llama-2-chat conversation on stdin/stdout"},
     {"classify", runClassifyCommand,
      "sequence-classification scores of prompts"},
+    {"perplexity", runPerplexityCommand,
+     "how well the model predicts a text (sliding windows)"},
     {"bench", runBenchCommand,
      "prefill and decode speed against the memory-bandwidth floor"},
     {"synth", runSynthCommand,
