@@ -121,8 +121,8 @@ evaluatePerplexity(CompiledModel &model, const std::vector<int32_t> &tokens,
   PerplexityResult result;
   for (size_t begin = 0; begin < windows.size(); begin += maxBatch) {
     const size_t end = std::min(windows.size(), begin + maxBatch);
-    evaluateBatch(model, tokens, {windows.begin() + begin, windows.begin() + end},
-                  result);
+    evaluateBatch(model, tokens,
+                  {windows.begin() + begin, windows.begin() + end}, result);
     if (options.onProgress)
       options.onProgress(result, int64_t(windows.size()));
   }

@@ -12,6 +12,7 @@
 #include "tools/llamac-run/Commands.h"
 #include "tools/llamac-run/ModelArguments.h"
 
+#include <chrono>
 #include <cstdio>
 
 namespace llamac {
@@ -50,8 +51,8 @@ struct PerplexityArguments {
 
 static bool readTextSource(const ParsedArguments &args,
                            PerplexityArguments &parsed, std::string &error) {
-  const int sources = args.has("--file") + args.has("--text") +
-                      args.has("--prompt-ids");
+  const int sources =
+      args.has("--file") + args.has("--text") + args.has("--prompt-ids");
   if (sources != 1) {
     error = sources ? "give one of -f, --text and --prompt-ids"
                     : "a text is required: -f FILE, --text TEXT or "
@@ -131,10 +132,21 @@ textTokens(const Manifest &manifest, const PerplexityArguments &args,
   return ids;
 }
 
-static void printProgress(const PerplexityResult &sofar, int64_t windows) {
-  std::fprintf(stderr, "[%lld/%lld] perplexity %.4f over %lld tokens\n",
-               (long long)sofar.windows, (long long)windows, sofar.perplexity(),
-               (long long)sofar.scoredTokens);
+/// A line on stderr at most every second, and after the last window: a long
+/// text runs thousands of windows.
+static std::function<void(const PerplexityResult &, int64_t)>
+progressPrinter() {
+  using Clock = std::chrono::steady_clock;
+  return [lastPrinted = Clock::time_point()](const PerplexityResult &sofar,
+                                             int64_t windows) mutable {
+    if (sofar.windows < windows &&
+        Clock::now() - lastPrinted < std::chrono::seconds(1))
+      return;
+    lastPrinted = Clock::now();
+    std::fprintf(stderr, "[%lld/%lld] perplexity %.4f over %lld tokens\n",
+                 (long long)sofar.windows, (long long)windows,
+                 sofar.perplexity(), (long long)sofar.scoredTokens);
+  };
 }
 
 static void printJson(const PerplexityResult &result,
@@ -182,7 +194,8 @@ int runPerplexityCommand(int argc, char **argv) {
   std::string error;
   if (!readPerplexityArguments(argc, argv, args, error))
     return reportUsageError(error);
-  std::optional<Manifest> manifest = loadManifest(args.model.artifactDir, error);
+  std::optional<Manifest> manifest =
+      loadManifest(args.model.artifactDir, error);
   if (!manifest)
     return reportError(error);
   std::optional<std::vector<int32_t>> tokens =
@@ -191,8 +204,9 @@ int runPerplexityCommand(int argc, char **argv) {
     return reportError(error);
   PerplexityOptions options;
   options.window = args.window.value_or(manifest->maxSeq);
-  options.stride = args.stride.value_or(std::max<int64_t>(1, options.window / 2));
-  options.onProgress = printProgress;
+  options.stride =
+      args.stride.value_or(std::max<int64_t>(1, options.window / 2));
+  options.onProgress = progressPrinter();
   error = checkPerplexityRequest(*manifest, *tokens, options);
   if (!error.empty())
     return reportError(error);

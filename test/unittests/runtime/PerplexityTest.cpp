@@ -59,7 +59,8 @@ protected:
     ASSERT_TRUE(model) << error;
   }
 
-  PerplexityResult evaluateOrFail(const Ids &tokens, PerplexityOptions options) {
+  PerplexityResult evaluateOrFail(const Ids &tokens,
+                                  PerplexityOptions options) {
     std::string error;
     std::optional<PerplexityResult> result =
         evaluatePerplexity(*model, tokens, options, error);
@@ -94,7 +95,8 @@ TEST(PlanWindowsTest, EachTokenSeesAtLeastWindowMinusStrideBeforeIt) {
       for (int64_t stride = 1; stride < window; ++stride) {
         int64_t next = 1;
         for (const PerplexityWindow &w : planWindows(tokens, window, stride)) {
-          ASSERT_EQ(w.firstScored, next) << tokens << " " << window << " " << stride;
+          ASSERT_EQ(w.firstScored, next)
+              << tokens << " " << window << " " << stride;
           EXPECT_GE(w.firstScored - w.begin,
                     std::min(w.firstScored, window - stride));
           EXPECT_LE(w.end - w.begin, window);
