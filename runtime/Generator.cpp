@@ -24,6 +24,10 @@ checkGenerationRequest(const Manifest &manifest,
     return problem;
   if (options.maxNewTokens < 0)
     return "--max-new-tokens must be >= 0";
+  if (options.topLogprobs &&
+      (*options.topLogprobs < 0 || *options.topLogprobs > manifest.outputSize))
+    return "--logprobs must be between 0 and the vocabulary size, " +
+           std::to_string(manifest.outputSize);
   if (int64_t(prompts.size()) > manifest.maxBatch)
     return std::to_string(prompts.size()) +
            " prompts exceed the artifact's max_batch of " +
@@ -53,9 +57,11 @@ public:
   RowStates(const std::vector<std::vector<int32_t>> &histories,
             const GenerationOptions &options, int32_t eosId)
       : histories(histories), generated(histories.size()),
+        logprobs(options.topLogprobs ? histories.size() : 0),
         finished(histories.size(), false),
         samplers(histories.size(), Sampler(options.sampling)),
-        onToken(options.onToken), eosId(eosId) {}
+        onToken(options.onToken), topLogprobs(options.topLogprobs),
+        eosId(eosId) {}
 
   /// Chooses each unfinished row's next token from its logits (row `row` at
   /// logits + row * rowStride, `vocab` floats) and returns the tokens to feed
@@ -72,6 +78,8 @@ public:
             samplers[row].next(scratch.data(), vocab, histories[row]);
         histories[row].push_back(token);
         generated[row].push_back(token);
+        if (topLogprobs)
+          logprobs[row].push_back(tokenLogprobs(rowLogits, vocab, token));
         bool keepGoing = !onToken || onToken(row, token);
         finished[row] = token == eosId || !keepGoing;
       }
@@ -88,13 +96,25 @@ public:
   std::vector<std::vector<int32_t>> takeGenerated() {
     return std::move(generated);
   }
+  std::vector<std::vector<GeneratedTokenLogprobs>> takeLogprobs() {
+    return std::move(logprobs);
+  }
 
 private:
+  GeneratedTokenLogprobs tokenLogprobs(const float *logits, int64_t vocab,
+                                       int32_t token) const {
+    const double normalizer = logSumExp(logits, vocab);
+    return {float(logits[token] - normalizer),
+            mostLikelyTokens(logits, vocab, *topLogprobs, normalizer)};
+  }
+
   std::vector<std::vector<int32_t>> histories;
   std::vector<std::vector<int32_t>> generated;
+  std::vector<std::vector<GeneratedTokenLogprobs>> logprobs;
   std::vector<bool> finished;
   std::vector<Sampler> samplers;
   const std::function<bool(size_t, int32_t)> &onToken;
+  std::optional<int64_t> topLogprobs;
   int32_t eosId;
 };
 
@@ -138,6 +158,7 @@ runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
     }
   }
   result.generated = rows.takeGenerated();
+  result.logprobs = rows.takeLogprobs();
   if (options.keepPromptLogits)
     result.promptLogits = std::move(promptLogits);
   return result;

@@ -31,6 +31,11 @@ struct GenerationOptions {
   bool keepPromptLogits = false;
   /// Keep every decode step's logits in GenerationResult::decodeLogits.
   bool keepDecodeLogits = false;
+  /// Keep each generated token's log-probability in GenerationResult::
+  /// logprobs, with this many most likely tokens' beside it (0: none).
+  /// They are the model's: of the raw logits, before the repetition penalty
+  /// and temperature reshape them for sampling.
+  std::optional<int64_t> topLogprobs;
   /// Go on past EOS (benchmarks and long-context checks want a fixed length).
   bool ignoreEos = false;
   /// Sees every row's tokens as they are chosen, EOS included. Returning
@@ -42,6 +47,11 @@ struct GenerationOptions {
 int32_t endOfSequenceId(const Manifest &manifest,
                         const GenerationOptions &options);
 
+struct GeneratedTokenLogprobs {
+  float logprob; ///< The generated token's.
+  std::vector<TokenLogprob> top;
+};
+
 struct GenerationResult {
   /// Per row, the ids after the prompt, ending with EOS if it was produced.
   std::vector<std::vector<int32_t>> generated;
@@ -49,6 +59,8 @@ struct GenerationResult {
   std::vector<float> promptLogits;
   /// [decode steps, rows, vocab] when asked for.
   std::vector<float> decodeLogits;
+  /// Per row, one per generated token, when topLogprobs is set.
+  std::vector<std::vector<GeneratedTokenLogprobs>> logprobs;
   int64_t promptTokens = 0; ///< Real (not padding) tokens prefilled.
   int64_t decodeTokens = 0; ///< Tokens the decode steps computed, all rows.
   double prefillSeconds = 0;

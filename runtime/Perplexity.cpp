@@ -3,6 +3,7 @@
 #include "runtime/Perplexity.h"
 
 #include "runtime/PromptIds.h"
+#include "runtime/Sampler.h"
 #include "runtime/Stopwatch.h"
 
 #include <algorithm>
@@ -63,16 +64,6 @@ std::string checkPerplexityRequest(const Manifest &manifest,
   return "";
 }
 
-/// -log softmax(logits)[target], in double.
-static double negativeLogProbability(const float *logits, int64_t vocab,
-                                     int32_t target) {
-  const double largest = *std::max_element(logits, logits + vocab);
-  double sum = 0;
-  for (int64_t i = 0; i < vocab; ++i)
-    sum += std::exp(double(logits[i]) - largest);
-  return largest + std::log(sum) - double(logits[target]);
-}
-
 /// Runs `windows` as one left-padded batch and adds what they score to
 /// `result`.
 static void evaluateBatch(CompiledModel &model,
@@ -101,7 +92,7 @@ static void evaluateBatch(CompiledModel &model,
     for (int64_t token = window.firstScored; token < window.end; ++token) {
       const float *before = rowLogits - (window.end - token + 1) * vocab;
       result.negativeLogLikelihood +=
-          negativeLogProbability(before, vocab, tokens[token]);
+          logSumExp(before, vocab) - double(before[tokens[token]]);
     }
     result.scoredTokens += window.end - window.firstScored;
     result.processedTokens += window.end - window.begin;

@@ -32,6 +32,30 @@ int32_t argmax(const float *logits, int64_t size) {
   return int32_t(best);
 }
 
+double logSumExp(const float *logits, int64_t size) {
+  const double largest = *std::max_element(logits, logits + size);
+  double sum = 0;
+  for (int64_t i = 0; i < size; ++i)
+    sum += std::exp(double(logits[i]) - largest);
+  return largest + std::log(sum);
+}
+
+std::vector<TokenLogprob> mostLikelyTokens(const float *logits, int64_t size,
+                                           int64_t count, double logSumExp) {
+  std::vector<int32_t> order(size);
+  for (int32_t i = 0; i < int32_t(size); ++i)
+    order[i] = i;
+  std::partial_sort(order.begin(), order.begin() + count, order.end(),
+                    [&](int32_t a, int32_t b) {
+                      return logits[a] > logits[b] ||
+                             (logits[a] == logits[b] && a < b);
+                    });
+  std::vector<TokenLogprob> top;
+  for (int64_t i = 0; i < count; ++i)
+    top.push_back({order[i], float(logits[order[i]] - logSumExp)});
+  return top;
+}
+
 void applyRepetitionPenalty(float *logits, int64_t size,
                             const std::vector<int32_t> &history,
                             float penalty) {

@@ -42,6 +42,21 @@ void applyRepetitionPenalty(float *logits, int64_t size,
                             const std::vector<int32_t> &history,
                             float penalty);
 
+/// log(sum(exp(logits))) in double precision: a token's log-probability is
+/// its logit minus this.
+double logSumExp(const float *logits, int64_t size);
+
+struct TokenLogprob {
+  int32_t token;
+  float logprob;
+};
+
+/// The `count` most likely tokens (count <= size), most likely first (lowest
+/// index among equals), with their log-probabilities; `logSumExp` is the
+/// row's.
+std::vector<TokenLogprob> mostLikelyTokens(const float *logits, int64_t size,
+                                           int64_t count, double logSumExp);
+
 struct TokenProbability {
   int32_t token;
   float probability;

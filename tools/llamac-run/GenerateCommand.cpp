@@ -23,7 +23,7 @@ static const char *const kUsage =
     "[--parse-special] [--json]\n"
     "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights MODEL] "
     "[--threads N]\n"
-    "         [--ignore-eos] [--show-mask]\n"
+    "         [--ignore-eos] [--show-mask] [--logprobs N]\n"
     "Prompts: -p/--prompt TEXT, once per batch row (\"\" is BOS alone), is "
     "encoded with the\n"
     "artifact's tokenizer: BOS first unless --no-bos, and \"<s>\"-like text "
@@ -44,6 +44,10 @@ static const char *const kUsage =
     "(one row only) as little-endian float32 [prompt length, vocab];\n"
     "--dump-decode-logits the logits of every decode step [steps, vocab].\n"
     "--ignore-eos generates past EOS, up to --max-new-tokens.\n"
+    "--logprobs N (with --json) adds each generated token's log-probability "
+    "under the model\n"
+    "(its raw logits, before penalty and temperature) and the N most likely "
+    "tokens' (0..vocab).\n"
     "--show-mask draws the prompt's attention mask on stderr first, as "
     "Hugging Face's\n"
     "AttentionMaskVisualizer does: a row per query token, \u25A0 where it "
@@ -62,6 +66,7 @@ struct GenerateArguments {
   bool json = false;
   bool ignoreEos = false;
   bool showMask = false;
+  std::optional<int64_t> topLogprobs;
   std::string dumpLogitsPath;
   std::string dumpDecodeLogitsPath;
 
@@ -87,11 +92,13 @@ static bool readGenerateArguments(int argc, char **argv,
                              {"--dump-logits", true},
                              {"--dump-decode-logits", true},
                              {"--ignore-eos", false},
-                             {"--show-mask", false}});
+                             {"--show-mask", false},
+                             {"--logprobs", true}});
   std::optional<ParsedArguments> args =
       parseArguments(argc, argv, specs, error);
   if (!args || !readModelArguments(*args, parsed.model, error) ||
-      !readGenerationArguments(*args, parsed.generation, error))
+      !readGenerationArguments(*args, parsed.generation, error) ||
+      !args->readOptional("--logprobs", parsed.topLogprobs, error))
     return false;
   parsed.promptTexts = args->getAll("--prompt");
   if (args->has("--prompt-ids") == parsed.textPrompts()) {
@@ -113,6 +120,10 @@ static bool readGenerateArguments(int argc, char **argv,
   parsed.json = args->has("--json");
   parsed.ignoreEos = args->has("--ignore-eos");
   parsed.showMask = args->has("--show-mask");
+  if (parsed.topLogprobs && !parsed.json) {
+    error = "--logprobs adds to the --json output; give --json";
+    return false;
+  }
   parsed.dumpLogitsPath = args->get("--dump-logits");
   parsed.dumpDecodeLogitsPath = args->get("--dump-decode-logits");
   if ((!parsed.dumpLogitsPath.empty() || !parsed.dumpDecodeLogitsPath.empty()) &&
@@ -193,11 +204,42 @@ static int64_t generatedTokens(const GenerationResult &result) {
   return count;
 }
 
+/// A token as --json shows it: its id, and its piece when there is a
+/// tokenizer.
+static OutputJson tokenJson(int32_t id, float logprob,
+                            const Tokenizer *tokenizer) {
+  OutputJson token = {{"id", id}, {"logprob", logprob}};
+  if (tokenizer && tokenizer->contains(id))
+    token["piece"] = tokenizer->pieceString(id);
+  return token;
+}
+
+static OutputJson logprobsJson(const GenerationResult &ids,
+                               const Tokenizer *tokenizer) {
+  OutputJson rows = OutputJson::array();
+  for (size_t row = 0; row < ids.logprobs.size(); ++row) {
+    OutputJson tokens = OutputJson::array();
+    for (size_t i = 0; i < ids.logprobs[row].size(); ++i) {
+      const GeneratedTokenLogprobs &step = ids.logprobs[row][i];
+      OutputJson token =
+          tokenJson(ids.generated[row][i], step.logprob, tokenizer);
+      token["top"] = OutputJson::array();
+      for (const TokenLogprob &likely : step.top)
+        token["top"].push_back(
+            tokenJson(likely.token, likely.logprob, tokenizer));
+      tokens.push_back(std::move(token));
+    }
+    rows.push_back(std::move(tokens));
+  }
+  return rows;
+}
+
 static void printJson(const TextGenerationResult &result,
                       const std::vector<std::vector<int32_t>> &prompts,
-                      const SamplingOptions &sampling, bool hasText,
-                      double loadSeconds) {
+                      const SamplingOptions &sampling,
+                      const Tokenizer *tokenizer, double loadSeconds) {
   const GenerationResult &ids = result.ids;
+  const bool hasText = tokenizer != nullptr;
   OutputJson output;
   if (hasText) {
     output["text"] = result.texts;
@@ -208,6 +250,8 @@ static void printJson(const TextGenerationResult &result,
   }
   output["prompt_ids"] = prompts;
   output["generated_ids"] = ids.generated;
+  if (!ids.logprobs.empty())
+    output["logprobs"] = logprobsJson(ids, tokenizer);
   output["sampling"] = samplingToJson(sampling);
   output["load_seconds"] = loadSeconds;
   output["prompt_tokens"] = ids.promptTokens;
@@ -244,10 +288,11 @@ static void printTimings(const GenerationResult &result, double loadSeconds) {
 static void printResult(const GenerateArguments &args,
                         const TextGenerationResult &result,
                         const std::vector<std::vector<int32_t>> &prompts,
-                        const SamplingOptions &sampling, bool hasText,
-                        bool streamed, double loadSeconds) {
+                        const SamplingOptions &sampling,
+                        const Tokenizer *tokenizer, bool streamed,
+                        double loadSeconds) {
   if (args.json) {
-    printJson(result, prompts, sampling, hasText, loadSeconds);
+    printJson(result, prompts, sampling, tokenizer, loadSeconds);
     return;
   }
   if (streamed) {
@@ -296,6 +341,7 @@ int runGenerateCommand(int argc, char **argv) {
   generation.keepPromptLogits = !args.dumpLogitsPath.empty();
   generation.keepDecodeLogits = !args.dumpDecodeLogitsPath.empty();
   generation.ignoreEos = args.ignoreEos;
+  generation.topLogprobs = args.topLogprobs;
   size_t longest = 0;
   for (const std::vector<int32_t> &prompt : *prompts)
     longest = std::max(longest, prompt.size());
@@ -321,8 +367,8 @@ int runGenerateCommand(int argc, char **argv) {
   if (!args.dumpDecodeLogitsPath.empty() &&
       !writeLogits(args.dumpDecodeLogitsPath, result->ids.decodeLogits, error))
     return reportError(error);
-  printResult(args, *result, *prompts, generation.sampling,
-              tokenizer != nullptr, streaming, loadSeconds);
+  printResult(args, *result, *prompts, generation.sampling, tokenizer.get(),
+              streaming, loadSeconds);
   return 0;
 }
 

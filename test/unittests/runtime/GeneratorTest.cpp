@@ -247,3 +247,52 @@ TEST_F(GeneratorTest, ContinuingRefusesToExceedMaxSeq) {
   EXPECT_FALSE(generateContinuing(*model, {1}, {}, options, error));
   EXPECT_EQ(fakeModelCallCount(), callsBefore);
 }
+
+TEST_F(GeneratorTest, LogprobsAreTheRawLogitsOfEveryRowsTokens) {
+  // Sampling with a repetition penalty in a padded batch: the
+  // log-probabilities are still those of the fake's unpenalized logits
+  // after each row's own history.
+  GenerationOptions options;
+  options.maxNewTokens = 6;
+  options.topLogprobs = 3;
+  options.ignoreEos = true;
+  options.sampling.temperature = 0.9f;
+  options.sampling.repetitionPenalty = 1.5f;
+  std::vector<Ids> prompts = {{1, 7, 8, 9}, {1, 30}};
+  GenerationResult result = generateOrFail(prompts, options);
+  ASSERT_EQ(result.logprobs.size(), prompts.size());
+  for (size_t row = 0; row < prompts.size(); ++row) {
+    Ids history = prompts[row], positions;
+    for (int32_t p = 0; p < int32_t(history.size()); ++p)
+      positions.push_back(p);
+    ASSERT_EQ(result.logprobs[row].size(), result.generated[row].size());
+    for (size_t i = 0; i < result.generated[row].size(); ++i) {
+      int32_t winner = fake::nextIndex(history.data(), positions.data(),
+                                       int64_t(history.size()), kVocab);
+      std::vector<float> logits;
+      for (int64_t v = 0; v < kVocab; ++v)
+        logits.push_back(fake::outputValue(v, winner));
+      double normalizer = logSumExp(logits.data(), kVocab);
+      int32_t token = result.generated[row][i];
+      const GeneratedTokenLogprobs &step = result.logprobs[row][i];
+      EXPECT_FLOAT_EQ(step.logprob, float(logits[token] - normalizer));
+      ASSERT_EQ(step.top.size(), 3u);
+      EXPECT_EQ(step.top[0].token, winner);
+      EXPECT_FLOAT_EQ(step.top[0].logprob, float(4.0 - normalizer));
+      EXPECT_GE(step.top[1].logprob, step.top[2].logprob);
+      positions.push_back(int32_t(history.size()));
+      history.push_back(token);
+    }
+  }
+}
+
+TEST_F(GeneratorTest, RefusesLogprobsBeyondTheVocabulary) {
+  GenerationOptions options;
+  options.maxNewTokens = 2;
+  options.topLogprobs = kVocab + 1;
+  EXPECT_THAT(
+      refusal({{1, 2}}, options),
+      HasSubstr("--logprobs must be between 0 and the vocabulary size, 64"));
+  options.topLogprobs = -1;
+  EXPECT_THAT(refusal({{1, 2}}, options), HasSubstr("--logprobs"));
+}

@@ -193,3 +193,21 @@ TEST(SamplerTest, RejectsNonsenseOptions) {
   EXPECT_NE(problem([](SamplingOptions &o) { o.minP = -0.1f; }), "");
   EXPECT_NE(problem([](SamplingOptions &o) { o.repetitionPenalty = 0; }), "");
 }
+
+TEST(SamplerTest, LogSumExpDoesNotOverflow) {
+  std::vector<float> logits = {1000.0f, 1000.0f, -1000.0f};
+  EXPECT_DOUBLE_EQ(logSumExp(logits.data(), 3), 1000.0 + std::log(2.0));
+}
+
+TEST(SamplerTest, MostLikelyTokensComeInOrderLowestIndexAmongEquals) {
+  std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f, 1.0f};
+  double normalizer = logSumExp(logits.data(), 5);
+  std::vector<TokenLogprob> top =
+      mostLikelyTokens(logits.data(), 5, 3, normalizer);
+  ASSERT_EQ(top.size(), 3u);
+  EXPECT_EQ(top[0].token, 1);
+  EXPECT_EQ(top[1].token, 3);
+  EXPECT_EQ(top[2].token, 4);
+  EXPECT_FLOAT_EQ(top[2].logprob, float(1.0 - normalizer));
+  EXPECT_TRUE(mostLikelyTokens(logits.data(), 5, 0, normalizer).empty());
+}
