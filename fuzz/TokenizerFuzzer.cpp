@@ -14,27 +14,17 @@
 //===----------------------------------------------------------------------===//
 
 #include "fuzz/FuzzSupport.h"
+#include "fuzz/SharedTokenizer.h"
 #include "runtime/tokenizer/Tokenizer.h"
 #include "runtime/tokenizer/Utf8.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 using namespace llamac;
 using namespace llamac::fuzz;
 
 static const Tokenizer &tokenizer() {
-  static std::unique_ptr<Tokenizer> loaded = [] {
-    std::string path = sharedDir() + "/fixtures/tokenizer/llama2/tokenizer.model";
-    std::string error;
-    std::unique_ptr<Tokenizer> result = Tokenizer::load(path, error);
-    if (!result) {
-      std::fprintf(stderr, "fuzz setup: %s\n", error.c_str());
-      std::exit(2);
-    }
-    return result;
-  }();
-  return *loaded;
+  return sharedTokenizer("fixtures/tokenizer/llama2/tokenizer.model");
 }
 
 static void fuzzEncode(uint8_t mode, std::string_view text) {

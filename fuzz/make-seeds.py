@@ -186,8 +186,32 @@ def tokenizer_seeds():
         write("tokenizer_model_fuzzer", "stories260K.model", f.read())
 
 
+def http_seeds():
+    """What clients send `llamac-run serve`: each route, streamed and not,
+    and the framings the parser refuses."""
+    def post(path, body):
+        data = json.dumps(body).encode()
+        return (f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                f"application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    requests = {
+        "health": b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "models": b"GET /v1/models HTTP/1.0\n\n",
+        "completion": post("/v1/completions", {"prompt": "Once upon a time", "max_tokens": 16,
+                                               "temperature": 0.7, "top_p": 0.9, "stop": ["\n", "."]}),
+        "completion-ids": post("/v1/completions", {"prompt": [1, 403, 407], "stream": True, "seed": 3}),
+        "chat": post("/v1/chat/completions", {"messages": chat, "max_tokens": 8, "stream": True}),
+        "chat-parts": post("/v1/chat/completions", {"messages": [
+            {"role": "user", "content": [{"type": "text", "text": "Hello"}]}], "n": 1, "logprobs": False}),
+        "chunked": b"POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    }
+    for name, request in requests.items():
+        write("http_request_fuzzer", name, request)
+
+
 safetensors_seeds()
 json_seeds()
 manifest_seeds()
 llama2c_seeds()
 tokenizer_seeds()
+http_seeds()

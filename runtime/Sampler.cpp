@@ -8,18 +8,24 @@
 
 namespace llamac {
 
-std::string validateSamplingOptions(const SamplingOptions &options) {
+std::string validateSamplingOptions(const SamplingOptions &options,
+                                    SettingNames names) {
+  auto name = [&](const char *flag, const char *field) {
+    return std::string(names == SettingNames::CommandLine ? flag : field);
+  };
   if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
-    return "--temperature must be a finite number >= 0";
+    return name("--temperature", "temperature") +
+           " must be a finite number >= 0";
   if (options.topK < 0)
-    return "--top-k must be >= 0";
+    return name("--top-k", "top_k") + " must be >= 0";
   if (!(options.topP > 0 && options.topP <= 1))
-    return "--top-p must be in (0, 1]";
+    return name("--top-p", "top_p") + " must be in (0, 1]";
   if (!(options.minP >= 0 && options.minP <= 1))
-    return "--min-p must be in [0, 1]";
+    return name("--min-p", "min_p") + " must be in [0, 1]";
   if (!(options.repetitionPenalty > 0) ||
       !std::isfinite(options.repetitionPenalty))
-    return "--repetition-penalty must be a finite number > 0";
+    return name("--repetition-penalty", "repetition_penalty") +
+           " must be a finite number > 0";
   return "";
 }
 

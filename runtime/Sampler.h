@@ -28,9 +28,14 @@ struct SamplingOptions {
   bool isGreedy() const { return temperature == 0; }
 };
 
-/// "" if the options make sense, else what is wrong (naming the option as the
-/// command line spells it).
-std::string validateSamplingOptions(const SamplingOptions &options);
+/// How messages name the sampling settings: as llamac-run's flags
+/// ("--top-p") or as the fields of an OpenAI-style request ("top_p").
+enum class SettingNames { CommandLine, Json };
+
+/// "" if the options make sense, else what is wrong.
+std::string
+validateSamplingOptions(const SamplingOptions &options,
+                        SettingNames names = SettingNames::CommandLine);
 
 /// Index of the largest logit; the lowest index among equals.
 int32_t argmax(const float *logits, int64_t size);

@@ -62,10 +62,10 @@ class TextRows {
 public:
   TextRows(const Tokenizer &tokenizer,
            const std::vector<std::vector<TokenId>> &contexts,
-           const std::vector<std::string> &stopStrings, const TextSink &sink)
-      : sink(sink) {
+           const TextGenerationOptions &options, const TextSink &sink)
+      : sink(sink), keepGoing(options.keepGoing) {
     for (const std::vector<TokenId> &context : contexts)
-      rows.emplace_back(tokenizer, context, stopStrings);
+      rows.emplace_back(tokenizer, context, options.stopStrings);
   }
 
   /// GenerationOptions::onToken.
@@ -74,7 +74,7 @@ public:
     if (!piece)
       return false;
     emit(row, rows[row].filter.push(*piece));
-    return !rows[row].filter.stopped();
+    return !rows[row].filter.stopped() && (!keepGoing || keepGoing());
   }
 
   /// Flushes what the rows held back and pairs their texts with `ids`.
@@ -112,6 +112,7 @@ private:
 
   std::vector<RowText> rows;
   const TextSink &sink;
+  const std::function<bool()> &keepGoing;
   std::string error;
 };
 
@@ -140,7 +141,7 @@ generateText(CompiledModel &model, const Tokenizer &tokenizer,
              const std::vector<std::vector<TokenId>> &prompts,
              const TextGenerationOptions &options, const TextSink &sink,
              std::string &error) {
-  TextRows rows(tokenizer, prompts, options.stopStrings, sink);
+  TextRows rows(tokenizer, prompts, options, sink);
   return generateWithText(model, rows, options, error,
                           [&](const GenerationOptions &generation) {
                             return generate(model, prompts, generation, error);
@@ -153,7 +154,7 @@ generateTextContinuing(CompiledModel &model, const Tokenizer &tokenizer,
                        const std::vector<TokenId> &added,
                        const TextGenerationOptions &options,
                        const TextSink &sink, std::string &error) {
-  TextRows rows(tokenizer, {{}}, options.stopStrings, sink);
+  TextRows rows(tokenizer, {{}}, options, sink);
   return generateWithText(
       model, rows, options, error, [&](const GenerationOptions &generation) {
         return generateContinuing(model, cached, added, generation, error);

@@ -33,6 +33,9 @@ struct TextGenerationOptions {
   GenerationOptions generation;
   /// Non-empty strings; a row ends where the first of them appears.
   std::vector<std::string> stopStrings;
+  /// Asked after each token when set: false ends every row there, as a stop
+  /// string would (a server's client went away).
+  std::function<bool()> keepGoing;
 };
 
 enum class FinishReason {

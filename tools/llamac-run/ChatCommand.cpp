@@ -64,14 +64,8 @@ static bool readChatArguments(int argc, char **argv, ChatArguments &parsed,
     error = "--max-new-tokens must be >= 1 in a chat";
     return false;
   }
-  std::string style =
-      args->has("--template") ? args->get("--template") : "meta";
-  if (style != "meta" && style != "hf") {
-    error = "--template must be meta or hf, got '" + style + "'";
+  if (!readChatTemplate(*args, parsed.style, error))
     return false;
-  }
-  parsed.style =
-      style == "hf" ? ChatTemplate::HuggingFace : ChatTemplate::MetaReference;
   parsed.systemPrompt = args->get("--system");
   if (std::optional<size_t> offset = findIllFormedUtf8(parsed.systemPrompt)) {
     error = "--system is not valid UTF-8 (ill-formed sequence at byte " +
@@ -185,29 +179,28 @@ int runChatCommand(int argc, char **argv) {
   std::string error;
   if (!readChatArguments(argc, argv, args, error))
     return reportUsageError(error);
-  std::unique_ptr<CompiledModel> model = loadCompiledModel(args.model, error);
-  if (!model)
+  std::optional<ModelWithTokenizer> loaded =
+      loadModelWithTokenizer(args.model, error);
+  if (!loaded)
     return reportError(error);
-  std::unique_ptr<Tokenizer> tokenizer =
-      loadArtifactTokenizer(model->manifest(), error);
-  if (!tokenizer)
-    return reportError(error);
+  CompiledModel &model = *loaded->model;
+  const Tokenizer &tokenizer = *loaded->tokenizer;
 
   ChatOptions options;
   options.style = args.style;
   options.systemPrompt = args.systemPrompt;
-  options.sampling = args.generation.sampling(model->manifest());
+  options.sampling = args.generation.sampling(model.manifest());
   options.stopStrings = args.generation.stopStrings;
   options.maxAnswerTokens = args.generation.maxNewTokens;
   // Refuse up front what every turn would refuse (a classifier, sampling
   // settings out of range).
   GenerationOptions firstToken;
   firstToken.sampling = options.sampling;
-  error = checkGenerationRequest(model->manifest(), {{tokenizer->bosId()}},
+  error = checkGenerationRequest(model.manifest(), {{tokenizer.bosId()}},
                                  firstToken);
   if (!error.empty())
     return reportError(error);
-  ChatSession session(*model, *tokenizer, std::move(options));
+  ChatSession session(model, tokenizer, std::move(options));
   return ChatLoop(session, args.printIds).run();
 }
 

@@ -14,6 +14,7 @@ int runChatCommand(int argc, char **argv);
 int runClassifyCommand(int argc, char **argv);
 int runPerplexityCommand(int argc, char **argv);
 int runBenchCommand(int argc, char **argv);
+int runServeCommand(int argc, char **argv);
 int runSynthCommand(int argc, char **argv);
 int runQuantizeCommand(int argc, char **argv);
 

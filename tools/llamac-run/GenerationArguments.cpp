@@ -56,7 +56,7 @@ bool readGenerationArguments(const ParsedArguments &args,
       !args.readOptional("--top-p", generation.topP, error) ||
       !args.readOptional("--min-p", generation.minP, error) ||
       !args.readOptional("--repetition-penalty", generation.repetitionPenalty,
-                    error) ||
+                         error) ||
       !args.readOptional("--seed", seed, error) ||
       !args.readOptional("--max-new-tokens", generation.maxNewTokens, error))
     return false;
@@ -88,6 +88,18 @@ OutputJson samplingToJson(const SamplingOptions &sampling) {
   json["repetition_penalty"] = sampling.repetitionPenalty;
   json["seed"] = sampling.seed;
   return json;
+}
+
+bool readChatTemplate(const ParsedArguments &args, ChatTemplate &style,
+                      std::string &error) {
+  std::string name = args.has("--template") ? args.get("--template") : "meta";
+  if (name != "meta" && name != "hf") {
+    error = "--template must be meta or hf, got '" + name + "'";
+    return false;
+  }
+  style =
+      name == "hf" ? ChatTemplate::HuggingFace : ChatTemplate::MetaReference;
+  return true;
 }
 
 } // namespace llamac

@@ -10,6 +10,7 @@
 
 #include "runtime/Manifest.h"
 #include "runtime/Sampler.h"
+#include "runtime/tokenizer/ChatFormat.h"
 #include "tools/llamac-run/CommandLine.h"
 
 #include <cstdint>
@@ -44,6 +45,11 @@ std::vector<OptionSpec> generationOptionSpecs();
 bool readGenerationArguments(const ParsedArguments &args,
                              GenerationArguments &generation,
                              std::string &error);
+
+/// --template meta|hf (default meta) into `style`; false (and `error` set)
+/// for another value.
+bool readChatTemplate(const ParsedArguments &args, ChatTemplate &style,
+                      std::string &error);
 
 /// The settings a generation used, for --json.
 OutputJson samplingToJson(const SamplingOptions &sampling);

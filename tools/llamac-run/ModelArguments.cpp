@@ -2,6 +2,8 @@
 
 #include "tools/llamac-run/ModelArguments.h"
 
+#include "runtime/TextGeneration.h"
+
 #include <algorithm>
 #include <sched.h>
 #include <thread>
@@ -58,6 +60,17 @@ std::unique_ptr<CompiledModel> loadCompiledModel(const ModelArguments &model,
     compiled->useDependentLaunch(model.dependentLaunch);
   }
   return compiled;
+}
+
+std::optional<ModelWithTokenizer>
+loadModelWithTokenizer(const ModelArguments &model, std::string &error) {
+  ModelWithTokenizer loaded;
+  loaded.model = loadCompiledModel(model, error);
+  if (loaded.model)
+    loaded.tokenizer = loadArtifactTokenizer(loaded.model->manifest(), error);
+  if (!loaded.tokenizer)
+    return std::nullopt;
+  return loaded;
 }
 
 } // namespace llamac

@@ -9,9 +9,11 @@
 #define LLAMAC_TOOLS_LLAMAC_RUN_MODELARGUMENTS_H
 
 #include "runtime/CompiledModel.h"
+#include "runtime/tokenizer/Tokenizer.h"
 #include "tools/llamac-run/CommandLine.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,17 @@ bool readModelArguments(const ParsedArguments &args, ModelArguments &model,
 /// Loads the artifact and sets the thread count of its compiled code.
 std::unique_ptr<CompiledModel> loadCompiledModel(const ModelArguments &model,
                                                  std::string &error);
+
+/// An artifact loaded with its tokenizer, for the commands that need text.
+struct ModelWithTokenizer {
+  std::unique_ptr<CompiledModel> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+/// loadCompiledModel, then the artifact's tokenizer; nullopt and `error`
+/// set when either fails.
+std::optional<ModelWithTokenizer>
+loadModelWithTokenizer(const ModelArguments &model, std::string &error);
 
 } // namespace llamac
 

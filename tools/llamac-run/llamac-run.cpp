@@ -34,6 +34,8 @@ static const Subcommand kSubcommands[] = {
      "how well the model predicts a text (sliding windows)"},
     {"bench", runBenchCommand,
      "prefill and decode speed against the memory-bandwidth floor"},
+    {"serve", runServeCommand,
+     "an OpenAI-compatible HTTP server (completions, chat completions)"},
     {"synth", runSynthCommand,
      "write a random Hugging Face checkpoint of a config's shape"},
     {"quantize", runQuantizeCommand,

@@ -1,0 +1,281 @@
+//===- CompletionRequest.cpp - OpenAI-style requests for one model --------===//
+
+#include "runtime/server/CompletionRequest.h"
+
+#include "frontends/Errors.h"
+#include "frontends/Json.h"
+#include "runtime/GenerationConfig.h"
+
+#include <cstdint>
+#include <limits>
+
+namespace llamac {
+
+namespace {
+
+using nlohmann::json;
+
+/// Thrown while reading a request; the message names the field.
+struct RequestError {
+  std::string message;
+};
+
+[[noreturn]] void refuse(const std::string &field, const std::string &problem) {
+  throw RequestError{field + " " + problem};
+}
+
+/// Typed access to a request object's fields; null counts as absent.
+class Fields {
+public:
+  explicit Fields(const json &object) : object(object) {}
+
+  const json *get(const char *name) const {
+    auto it = object.find(name);
+    return it == object.end() || it->is_null() ? nullptr : &*it;
+  }
+  std::optional<double> number(const char *name) const {
+    const json *value = get(name);
+    if (value && !value->is_number())
+      refuse(name, "must be a number");
+    return value ? std::optional<double>(value->get<double>()) : std::nullopt;
+  }
+  std::optional<int64_t> integer(const char *name) const {
+    const json *value = get(name);
+    if (!value)
+      return std::nullopt;
+    if (!value->is_number_integer() ||
+        (value->is_number_unsigned() &&
+         value->get<uint64_t>() >
+             uint64_t(std::numeric_limits<int64_t>::max())))
+      refuse(name, "must be an integer");
+    return value->get<int64_t>();
+  }
+  std::optional<bool> boolean(const char *name) const {
+    const json *value = get(name);
+    if (value && !value->is_boolean())
+      refuse(name, "must be true or false");
+    return value ? std::optional<bool>(value->get<bool>()) : std::nullopt;
+  }
+
+private:
+  const json &object;
+};
+
+void refuseUnsupported(const Fields &fields, CompletionKind kind) {
+  auto require = [](const char *field, bool supported, const char *problem) {
+    if (!supported)
+      refuse(field, problem);
+  };
+  std::optional<int64_t> n = fields.integer("n");
+  require("n", !n || *n == 1, "must be 1: one completion per request");
+  std::optional<int64_t> bestOf = fields.integer("best_of");
+  require("best_of", !bestOf || *bestOf == 1, "must be 1");
+  std::optional<bool> echo = fields.boolean("echo");
+  require("echo", !echo || !*echo, "is not supported");
+  require("suffix", !fields.get("suffix"), "is not supported");
+  const json *bias = fields.get("logit_bias");
+  require("logit_bias", !bias || (bias->is_object() && bias->empty()),
+          "is not supported");
+  for (const char *penalty : {"presence_penalty", "frequency_penalty"}) {
+    std::optional<double> value = fields.number(penalty);
+    require(penalty, !value || *value == 0,
+            "is not supported (repetition_penalty is)");
+  }
+  const json *logprobs = fields.get("logprobs");
+  require("logprobs",
+          !logprobs || (kind == CompletionKind::Chat &&
+                        logprobs->is_boolean() && !logprobs->get<bool>()),
+          "is not served (llamac-run generate --logprobs N computes them)");
+  require("top_logprobs", !fields.get("top_logprobs"), "is not served");
+  for (const char *tools : {"tools", "functions"}) {
+    const json *value = fields.get(tools);
+    require(tools, !value || (value->is_array() && value->empty()),
+            "are not supported");
+  }
+  const json *format = fields.get("response_format");
+  require("response_format",
+          !format || (format->is_object() && format->contains("type") &&
+                      (*format)["type"] == "text"),
+          "other than {\"type\": \"text\"} is not supported");
+}
+
+SamplingOptions readSampling(const Fields &fields, const Manifest &manifest) {
+  SamplingOptions options = defaultSampling(manifest.generationConfig);
+  if (std::optional<double> value = fields.number("temperature"))
+    options.temperature = float(*value);
+  if (std::optional<double> value = fields.number("top_p"))
+    options.topP = float(*value);
+  if (std::optional<double> value = fields.number("min_p"))
+    options.minP = float(*value);
+  if (std::optional<double> value = fields.number("repetition_penalty"))
+    options.repetitionPenalty = float(*value);
+  if (std::optional<int64_t> value = fields.integer("top_k"))
+    options.topK = *value;
+  if (std::optional<int64_t> value = fields.integer("seed")) {
+    if (*value < 0)
+      refuse("seed", "must be >= 0");
+    options.seed = uint64_t(*value);
+  }
+  std::string problem = validateSamplingOptions(options, SettingNames::Json);
+  if (!problem.empty())
+    throw RequestError{problem};
+  return options;
+}
+
+std::vector<std::string> readStopStrings(const Fields &fields) {
+  const json *stop = fields.get("stop");
+  if (!stop)
+    return {};
+  std::vector<std::string> strings;
+  if (stop->is_string())
+    strings.push_back(stop->get<std::string>());
+  else if (stop->is_array())
+    for (const json &entry : *stop) {
+      if (!entry.is_string())
+        refuse("stop", "must be a string or a list of strings");
+      strings.push_back(entry.get<std::string>());
+    }
+  else
+    refuse("stop", "must be a string or a list of strings");
+  for (const std::string &string : strings)
+    if (string.empty())
+      refuse("stop", "strings must not be empty");
+  return strings;
+}
+
+std::vector<TokenId> encodeText(const Tokenizer &tokenizer,
+                                const std::string &text, const char *field) {
+  std::string error;
+  std::optional<std::vector<TokenId>> ids =
+      tokenizer.encode(text, EncodeOptions(), error);
+  if (!ids)
+    refuse(field, error);
+  return *ids;
+}
+
+std::vector<TokenId> readTextPrompt(const Fields &fields,
+                                    const Tokenizer &tokenizer) {
+  const json *prompt = fields.get("prompt");
+  if (!prompt)
+    refuse("prompt", "is required");
+  if (prompt->is_array() && prompt->size() == 1 && prompt->front().is_string())
+    prompt = &prompt->front();
+  if (prompt->is_string())
+    return encodeText(tokenizer, prompt->get<std::string>(), "prompt");
+  std::vector<TokenId> ids;
+  if (prompt->is_array())
+    for (const json &id : *prompt) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+          id.get<int64_t>() > std::numeric_limits<TokenId>::max())
+        refuse("prompt", "must be a string or a list of token ids (one "
+                         "prompt per request)");
+      ids.push_back(TokenId(id.get<int64_t>()));
+    }
+  if (ids.empty())
+    refuse("prompt", "must be a non-empty string or list of token ids");
+  return ids;
+}
+
+/// A message's content: a string, or a list of {"type": "text", "text": ...}
+/// parts, joined.
+std::string readContent(const json &message, const std::string &where) {
+  auto content = message.find("content");
+  if (content != message.end() && content->is_string())
+    return content->get<std::string>();
+  std::string text;
+  if (content != message.end() && content->is_array()) {
+    for (const json &part : *content) {
+      if (!part.is_object() || !part.contains("type") ||
+          part["type"] != "text" || !part.contains("text") ||
+          !part["text"].is_string())
+        refuse(where + ".content", "parts must be {\"type\": \"text\", "
+                                   "\"text\": STRING}");
+      text += part["text"].get<std::string>();
+    }
+    return text;
+  }
+  refuse(where + ".content", "must be a string or a list of text parts");
+}
+
+std::vector<TokenId> readChatPrompt(const Fields &fields,
+                                    const Tokenizer &tokenizer,
+                                    ChatTemplate style) {
+  const json *messages = fields.get("messages");
+  if (!messages || !messages->is_array() || messages->empty())
+    refuse("messages", "must be a non-empty list");
+  std::vector<ChatMessage> dialog;
+  for (size_t i = 0; i < messages->size(); ++i) {
+    const json &message = (*messages)[i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!message.is_object())
+      refuse(where, "must be an object");
+    auto role = message.find("role");
+    if (role == message.end() || !role->is_string() ||
+        (*role != "system" && *role != "user" && *role != "assistant"))
+      refuse(where + ".role", "must be system, user or assistant");
+    dialog.push_back({*role == "system" ? ChatRole::System
+                      : *role == "user" ? ChatRole::User
+                                        : ChatRole::Assistant,
+                      readContent(message, where)});
+  }
+  if (dialog.back().role != ChatRole::User)
+    refuse("messages", "must end with a user message");
+  std::string error;
+  std::optional<std::vector<TokenId>> ids =
+      encodeChat(tokenizer, style, dialog, error);
+  if (!ids)
+    refuse("messages", error);
+  return *ids;
+}
+
+int64_t readMaxTokens(const Fields &fields, CompletionKind kind,
+                      const Manifest &manifest, size_t promptLength) {
+  const char *field = "max_tokens";
+  std::optional<int64_t> given = fields.integer(field);
+  if (kind == CompletionKind::Chat && fields.get("max_completion_tokens")) {
+    field = "max_completion_tokens";
+    given = fields.integer(field);
+  }
+  if (given && *given < 0)
+    refuse(field, "must be >= 0");
+  return given.value_or(
+      std::max<int64_t>(0, manifest.maxSeq - int64_t(promptLength)));
+}
+
+} // namespace
+
+std::optional<CompletionRequest>
+parseCompletionRequest(std::string_view body, CompletionKind kind,
+                       const Manifest &manifest, const Tokenizer &tokenizer,
+                       ChatTemplate style, std::string &error) {
+  try {
+    const auto *bytes = reinterpret_cast<const uint8_t *>(body.data());
+    json document = parseJson(bytes, bytes + body.size(),
+                              /*rejectDuplicateKeys=*/true);
+    if (!document.is_object()) {
+      error = "the body must be a JSON object";
+      return std::nullopt;
+    }
+    Fields fields(document);
+    refuseUnsupported(fields, kind);
+    CompletionRequest request;
+    request.kind = kind;
+    request.promptIds = kind == CompletionKind::Text
+                            ? readTextPrompt(fields, tokenizer)
+                            : readChatPrompt(fields, tokenizer, style);
+    request.options.stopStrings = readStopStrings(fields);
+    GenerationOptions &generation = request.options.generation;
+    generation.sampling = readSampling(fields, manifest);
+    generation.maxNewTokens =
+        readMaxTokens(fields, kind, manifest, request.promptIds.size());
+    request.stream = fields.boolean("stream").value_or(false);
+    return request;
+  } catch (const RequestError &refusal) {
+    error = refusal.message;
+  } catch (const FormatError &malformed) {
+    error = std::string("the body is not JSON: ") + malformed.what();
+  }
+  return std::nullopt;
+}
+
+} // namespace llamac

@@ -1,0 +1,54 @@
+//===- CompletionRequest.h - OpenAI-style requests, one model ---*- C++ -*-===//
+//
+// The bodies of POST /v1/completions and /v1/chat/completions, read into
+// what the generator runs. Sampling starts from the artifact's
+// generation_config, as `llamac-run generate` does, and each field given
+// replaces one setting: temperature, top_p, top_k, min_p,
+// repetition_penalty, seed, max_tokens (default: what max_seq leaves), stop
+// (a string or a list), stream. Fields that would change the answer in ways
+// this server does not implement (n > 1, best_of, echo, suffix, logit_bias,
+// presence or frequency penalties, logprobs, tools, a response_format other
+// than text) are refused rather than ignored; other fields (model, user, ...)
+// are ignored.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H
+#define LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H
+
+#include "runtime/Manifest.h"
+#include "runtime/TextGeneration.h"
+#include "runtime/tokenizer/ChatFormat.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llamac {
+
+enum class CompletionKind {
+  /// /v1/completions: `prompt` is a string (encoded with BOS) or a list of
+  /// token ids (used as given).
+  Text,
+  /// /v1/chat/completions: `messages` (system, user and assistant in turn,
+  /// ending with the user's) in the Llama-2-chat format.
+  Chat,
+};
+
+struct CompletionRequest {
+  CompletionKind kind = CompletionKind::Text;
+  std::vector<TokenId> promptIds;
+  TextGenerationOptions options;
+  bool stream = false;
+};
+
+/// Reads a request body for the model of `manifest`. On failure returns
+/// nullopt and sets `error` to one line naming the field.
+std::optional<CompletionRequest>
+parseCompletionRequest(std::string_view body, CompletionKind kind,
+                       const Manifest &manifest, const Tokenizer &tokenizer,
+                       ChatTemplate style, std::string &error);
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H

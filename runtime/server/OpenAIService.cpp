@@ -1,0 +1,238 @@
+//===- OpenAIService.cpp - An OpenAI-compatible API over one model --------===//
+
+#include "runtime/server/OpenAIService.h"
+
+#include "runtime/Stopwatch.h"
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace llamac {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char *kJsonType = "application/json";
+
+/// Generated text is valid UTF-8 (the decoder replaces what is not), but a
+/// reply must never fail to serialize.
+std::string serialize(const json &value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string event(const json &value) {
+  return "data: " + serialize(value) + "\n\n";
+}
+
+json errorBody(int status, const std::string &message) {
+  return {{"error",
+           {{"message", message},
+            {"type", status >= 500 ? "server_error" : "invalid_request_error"},
+            {"code", nullptr}}}};
+}
+
+const char *finishReasonField(FinishReason reason) {
+  return reason == FinishReason::Length ? "length" : "stop";
+}
+
+int64_t unixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view pathOf(const std::string &target) {
+  return std::string_view(target).substr(0, target.find('?'));
+}
+
+/// One choice of a reply or of a stream chunk: `content` is the whole text,
+/// or a piece of it when streaming (`delta`).
+json choice(CompletionKind kind, const std::string &content, bool delta,
+            json finishReason) {
+  json result = {{"index", 0},
+                 {"logprobs", nullptr},
+                 {"finish_reason", std::move(finishReason)}};
+  if (kind == CompletionKind::Text)
+    result["text"] = content;
+  else if (!delta)
+    result["message"] = {{"role", "assistant"}, {"content", content}};
+  else
+    result["delta"] =
+        content.empty() ? json::object() : json{{"content", content}};
+  return result;
+}
+
+/// What a stream sends: its events, and whether the client still reads.
+class EventStream {
+public:
+  EventStream(HttpResponder &responder, json envelope, CompletionKind kind)
+      : responder(responder), envelope(std::move(envelope)), kind(kind) {}
+
+  bool start() {
+    if (!responder.startStream(200, "text/event-stream"))
+      return false;
+    if (kind == CompletionKind::Text)
+      return true;
+    json first = choice(kind, "", true, nullptr);
+    first["delta"] = {{"role", "assistant"}, {"content", ""}};
+    return send(first);
+  }
+  bool piece(std::string_view text) {
+    return send(choice(kind, std::string(text), true, nullptr));
+  }
+  void finish(FinishReason reason) {
+    send(choice(kind, "", true, finishReasonField(reason)));
+    responder.sendPiece("data: [DONE]\n\n");
+  }
+  void fail(const std::string &message) {
+    responder.sendPiece(event(errorBody(500, message)));
+  }
+  bool clientGone() const { return gone; }
+
+private:
+  bool send(json chunkChoice) {
+    json chunk = envelope;
+    chunk["choices"] = json::array({std::move(chunkChoice)});
+    gone = gone || !responder.sendPiece(event(chunk));
+    return !gone;
+  }
+
+  HttpResponder &responder;
+  json envelope;
+  CompletionKind kind;
+  bool gone = false;
+};
+
+} // namespace
+
+HttpHandlers OpenAIService::handlers() {
+  return {
+      [this](const HttpRequest &request, HttpResponder &responder) {
+        handle(request, responder);
+      },
+      [this](int status, const std::string &problem, HttpResponder &responder) {
+        sendError(responder, status, problem, nullptr);
+      }};
+}
+
+void OpenAIService::handle(const HttpRequest &request,
+                           HttpResponder &responder) {
+  const std::string_view path = pathOf(request.target);
+  const bool get = request.method == "GET", post = request.method == "POST";
+  auto answerWith = [&](const json &body) {
+    responder.send(200, kJsonType, serialize(body));
+    log(request.method + " " + request.target + " 200");
+  };
+  if (path == "/health" && get)
+    return answerWith({{"status", "ok"}});
+  if (path == "/v1/models" && get)
+    return answerWith({{"object", "list"},
+                       {"data",
+                        {{{"id", modelName},
+                          {"object", "model"},
+                          {"created", 0},
+                          {"owned_by", "llamac"}}}}});
+  if (path == "/v1/completions" && post)
+    return complete(request, CompletionKind::Text, responder);
+  if (path == "/v1/chat/completions" && post)
+    return complete(request, CompletionKind::Chat, responder);
+  const bool known = path == "/health" || path == "/v1/models" ||
+                     path == "/v1/completions" ||
+                     path == "/v1/chat/completions";
+  sendError(responder, known ? 405 : 404,
+            known ? request.method + " is not allowed on " + std::string(path)
+                  : "no such route: " + std::string(path),
+            &request);
+}
+
+void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
+                             HttpResponder &responder) {
+  std::string error;
+  std::optional<CompletionRequest> parsed = parseCompletionRequest(
+      request.body, kind, model.manifest(), tokenizer, style, error);
+  if (parsed)
+    error = checkGenerationRequest(model.manifest(), {parsed->promptIds},
+                                   parsed->options.generation);
+  if (!error.empty())
+    return sendError(responder, 400, error, &request);
+  const std::string id =
+      (kind == CompletionKind::Text ? "cmpl-" : "chatcmpl-") +
+      std::to_string(++requestCount);
+  Outcome outcome;
+  const double seconds =
+      secondsSpentIn([&] { outcome = answer(*parsed, id, responder); });
+  char timing[32];
+  std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
+  log(request.method + " " + request.target + " " +
+      std::to_string(outcome.status) + " " + id + ": " + outcome.summary +
+      timing);
+}
+
+OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
+                                             const std::string &id,
+                                             HttpResponder &responder) {
+  const json envelope = {{"id", id},
+                         {"object", request.kind == CompletionKind::Text
+                                        ? "text_completion"
+                                    : request.stream ? "chat.completion.chunk"
+                                                     : "chat.completion"},
+                         {"created", unixSeconds()},
+                         {"model", modelName}};
+  EventStream stream(responder, envelope, request.kind);
+  TextGenerationOptions options = request.options;
+  TextSink sink;
+  if (request.stream) {
+    if (!stream.start())
+      return {200, "the client went away"};
+    sink = [&](size_t, std::string_view text) { stream.piece(text); };
+    options.keepGoing = [&] { return !stream.clientGone(); };
+  }
+  std::string error;
+  // A chat answer's text is its ids decoded on their own, as chat pipelines
+  // and `llamac-run chat` decode it; a completion continues its prompt's.
+  std::optional<TextGenerationResult> result =
+      request.kind == CompletionKind::Chat
+          ? generateTextContinuing(model, tokenizer, {}, request.promptIds,
+                                   options, sink, error)
+          : generateText(model, tokenizer, {request.promptIds}, options, sink,
+                         error);
+  if (!result) {
+    if (request.stream)
+      stream.fail(error);
+    else
+      responder.send(500, kJsonType, serialize(errorBody(500, error)));
+    return {request.stream ? 200 : 500, "failed: " + error};
+  }
+  const FinishReason reason = result->finishReasons[0];
+  const int64_t generated = int64_t(result->ids.generated[0].size());
+  const int64_t prompt = int64_t(request.promptIds.size());
+  if (request.stream) {
+    if (stream.clientGone())
+      return {200, "the client went away after " + std::to_string(generated) +
+                       " tokens"};
+    stream.finish(reason);
+  } else {
+    json reply = envelope;
+    reply["choices"] = json::array({choice(request.kind, result->texts[0],
+                                           false, finishReasonField(reason))});
+    reply["usage"] = {{"prompt_tokens", prompt},
+                      {"completion_tokens", generated},
+                      {"total_tokens", prompt + generated}};
+    responder.send(200, kJsonType, serialize(reply));
+  }
+  return {200, std::to_string(prompt) + " prompt + " +
+                   std::to_string(generated) + " generated tokens, " +
+                   finishReasonName(reason)};
+}
+
+void OpenAIService::sendError(HttpResponder &responder, int status,
+                              const std::string &message,
+                              const HttpRequest *request) {
+  responder.send(status, kJsonType, serialize(errorBody(status, message)));
+  log((request ? request->method + " " + request->target + " " : "") +
+      std::to_string(status) + ": " + message);
+}
+
+} // namespace llamac

@@ -1,0 +1,67 @@
+//===- OpenAIService.h - An OpenAI-compatible API, one model ----*- C++ -*-===//
+//
+// The routes `llamac-run serve` answers:
+//
+//   GET  /health                 {"status": "ok"}
+//   GET  /v1/models              the one model
+//   POST /v1/completions         text completion (CompletionRequest.h)
+//   POST /v1/chat/completions    Llama-2-chat completion
+//
+// Answers have OpenAI's shapes (choices, finish_reason "stop" or "length",
+// usage in tokens); with "stream": true they arrive as server-sent events,
+// a chunk per piece of text as the generator makes it final, then
+// "data: [DONE]". Errors are {"error": {"message", "type"}} with a 4xx
+// status. A client that goes away mid-stream ends its generation.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_SERVER_OPENAISERVICE_H
+#define LLAMAC_RUNTIME_SERVER_OPENAISERVICE_H
+
+#include "runtime/CompiledModel.h"
+#include "runtime/server/CompletionRequest.h"
+#include "runtime/server/HttpServer.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace llamac {
+
+class OpenAIService {
+public:
+  /// `log` receives a line per request.
+  OpenAIService(CompiledModel &model, const Tokenizer &tokenizer,
+                ChatTemplate style, std::string modelName,
+                std::function<void(const std::string &)> log)
+      : model(model), tokenizer(tokenizer), style(style),
+        modelName(std::move(modelName)), log(std::move(log)) {}
+
+  /// The handlers to serve with.
+  HttpHandlers handlers();
+
+private:
+  void handle(const HttpRequest &request, HttpResponder &responder);
+  void complete(const HttpRequest &request, CompletionKind kind,
+                HttpResponder &responder);
+  /// What a request came to, for the log.
+  struct Outcome {
+    int status;
+    std::string summary;
+  };
+  /// Runs `request` and streams or sends its answer.
+  Outcome answer(const CompletionRequest &request, const std::string &id,
+                 HttpResponder &responder);
+  void sendError(HttpResponder &responder, int status,
+                 const std::string &message, const HttpRequest *request);
+
+  CompiledModel &model;
+  const Tokenizer &tokenizer;
+  ChatTemplate style;
+  std::string modelName;
+  std::function<void(const std::string &)> log;
+  int64_t requestCount = 0;
+};
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_SERVER_OPENAISERVICE_H

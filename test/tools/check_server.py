@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Checks `llamac-run serve` end to end against the command-line tools.
+
+    check_server.py --artifact A.lmc [--runner llamac-run]
+
+Starts the server on a free port and checks, one line each:
+- /health and /v1/models;
+- completions (greedy, seeded sampling, a stop string, a prompt of ids)
+  give the text and token counts `generate` gives for the same request;
+- a streamed completion's pieces join to the same text and end with
+  finish_reason and [DONE];
+- a chat completion answers what `chat` answers to the same messages;
+- bad requests get their status and an OpenAI-style error naming the field;
+- a client that leaves mid-stream does not stop the server;
+- SIGTERM stops it with exit status 0.
+Exits 1 at the first mismatch. Python 3 standard library only.
+"""
+import argparse
+import http.client
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+from check_golden import fail, run_json
+
+PROMPT = "Once upon a time"
+
+
+class Server:
+    def __init__(self, args):
+        self.process = subprocess.Popen(
+            [args.runner, "serve", args.artifact, "--port", "0",
+             "--model-name", "stories"],
+            stderr=subprocess.PIPE, text=True)
+        line = self.process.stderr.readline()
+        match = re.search(r"serving stories on http://127\.0\.0\.1:(\d+)", line)
+        if not match:
+            fail("serve printed %r" % line)
+        self.port = int(match.group(1))
+
+    def request(self, method, path, body=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                timeout=60)
+        payload = None if body is None else (
+            body if isinstance(body, str) else json.dumps(body))
+        connection.request(method, path, payload)
+        response = connection.getresponse()
+        data = response.read().decode()
+        connection.close()
+        return response.status, response.getheader("Content-Type"), data
+
+    def post(self, path, body):
+        status, _, data = self.request("POST", path, body)
+        if status != 200:
+            fail("POST %s %s: %d %s" % (path, body, status, data))
+        return json.loads(data)
+
+    def stream(self, path, body):
+        status, kind, data = self.request("POST", path, dict(body, stream=True))
+        if status != 200 or kind != "text/event-stream":
+            fail("stream %s: %d %s" % (path, status, kind))
+        events = [line[len("data: "):] for line in data.split("\n\n") if line]
+        if events[-1] != "[DONE]":
+            fail("the stream ends with %r, not [DONE]" % events[-1])
+        return [json.loads(event) for event in events[:-1]]
+
+
+def expect(what, actual, expected):
+    if actual != expected:
+        fail("%s: %r, expected %r" % (what, actual, expected))
+
+
+def generate(args, flags):
+    return run_json(args.runner, ["generate", args.artifact, "--json"] + flags)
+
+
+def check_routes(server):
+    expect("GET /health", server.request("GET", "/health")[2],
+           '{"status":"ok"}')
+    models = json.loads(server.request("GET", "/v1/models")[2])
+    expect("GET /v1/models", [m["id"] for m in models["data"]], ["stories"])
+    print("routes: /health, /v1/models")
+
+
+def check_completion(server, args, what, body, flags):
+    reply = server.post("/v1/completions", body)
+    reference = generate(args, flags)
+    choice = reply["choices"][0]
+    expect(what + " text", choice["text"], reference["text"][0])
+    expect(what + " finish_reason", choice["finish_reason"],
+           "length" if reference["finish_reason"][0] == "length" else "stop")
+    expect(what + " usage", reply["usage"], {
+        "prompt_tokens": len(reference["prompt_ids"][0]),
+        "completion_tokens": len(reference["generated_ids"][0]),
+        "total_tokens": len(reference["prompt_ids"][0]) +
+                        len(reference["generated_ids"][0])})
+    expect(what + " object", reply["object"], "text_completion")
+    print("%s: the text generate gives (%d tokens, %s)" %
+          (what, reply["usage"]["completion_tokens"], choice["finish_reason"]))
+    return choice["text"]
+
+
+def check_completions(server, args):
+    greedy = check_completion(
+        server, args, "greedy", {"prompt": PROMPT, "max_tokens": 40,
+                                 "temperature": 0},
+        ["-p", PROMPT, "--max-new-tokens", "40", "--temperature", "0"])
+    check_completion(
+        server, args, "sampled",
+        {"prompt": PROMPT, "max_tokens": 40, "temperature": 0.8, "seed": 5,
+         "top_k": 40},
+        ["-p", PROMPT, "--max-new-tokens", "40", "--temperature", "0.8",
+         "--seed", "5", "--top-k", "40"])
+    check_completion(
+        server, args, "stop string",
+        {"prompt": PROMPT, "max_tokens": 60, "temperature": 0, "stop": "Lily"},
+        ["-p", PROMPT, "--max-new-tokens", "60", "--temperature", "0",
+         "--stop", "Lily"])
+    check_completion(
+        server, args, "ids", {"prompt": [1, 403, 407], "max_tokens": 20,
+                              "temperature": 0},
+        ["--prompt-ids", "1,403,407", "--max-new-tokens", "20",
+         "--temperature", "0"])
+    chunks = server.stream("/v1/completions",
+                           {"prompt": PROMPT, "max_tokens": 40,
+                            "temperature": 0})
+    expect("streamed text", "".join(c["choices"][0]["text"] for c in chunks),
+           greedy)
+    expect("streamed finish_reason", chunks[-1]["choices"][0]["finish_reason"],
+           "length")
+    print("stream: %d chunks join to the greedy text, then [DONE]" %
+          len(chunks))
+
+
+def chat_reference(args, system, user, new_tokens):
+    result = subprocess.run(
+        [args.runner, "chat", args.artifact, "--system", system,
+         "--max-new-tokens", str(new_tokens), "--temperature", "0"],
+        input=user + "\n", capture_output=True, text=True)
+    if result.returncode != 0:
+        fail("chat: " + result.stderr.strip())
+    return result.stdout[:-1]
+
+
+def check_chat(server, args):
+    system, user = "Be brief.", "Tell me a story about a cat."
+    body = {"messages": [{"role": "system", "content": system},
+                         {"role": "user", "content": user}],
+            "max_tokens": 24, "temperature": 0}
+    reply = server.post("/v1/chat/completions", body)
+    message = reply["choices"][0]["message"]
+    expect("chat role", message["role"], "assistant")
+    expect("chat answer", message["content"],
+           chat_reference(args, system, user, 24))
+    chunks = server.stream("/v1/chat/completions", body)
+    expect("chat stream role", chunks[0]["choices"][0]["delta"],
+           {"role": "assistant", "content": ""})
+    expect("chat stream text", "".join(
+        c["choices"][0]["delta"].get("content", "") for c in chunks),
+        message["content"])
+    print("chat: the answer chat gives, streamed and whole")
+
+
+def check_errors(server):
+    cases = [
+        ("GET", "/nowhere", None, 404, "no such route: /nowhere"),
+        ("DELETE", "/v1/models", None, 405, "DELETE is not allowed"),
+        ("POST", "/v1/completions", "{not json", 400, "the body is not JSON"),
+        ("POST", "/v1/completions", {"prompt": PROMPT, "n": 3}, 400,
+         "n must be 1"),
+        ("POST", "/v1/completions", {"prompt": PROMPT, "top_p": 2}, 400,
+         "top_p must be in (0, 1]"),
+        ("POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 600},
+         400, "exceeds the artifact's max_seq of 512"),
+        ("POST", "/v1/completions", {"prompt": [1, 9999]}, 400,
+         "outside the vocabulary of 512"),
+        ("POST", "/v1/chat/completions",
+         {"messages": [{"role": "assistant", "content": "hi"}]}, 400,
+         "must end with a user message"),
+    ]
+    for method, path, body, status, message in cases:
+        actual, _, data = server.request(method, path, body)
+        error = json.loads(data)["error"]
+        if actual != status or message not in error["message"]:
+            fail("%s %s: %d %r, expected %d with %r" %
+                 (method, path, actual, error["message"], status, message))
+    print("errors: %d bad requests refused with their status and field" %
+          len(cases))
+
+
+def check_client_leaving(server):
+    client = socket.create_connection(("127.0.0.1", server.port))
+    body = json.dumps({"prompt": PROMPT, "max_tokens": 400, "stream": True})
+    client.sendall(("POST /v1/completions HTTP/1.1\r\nContent-Length: %d\r\n"
+                    "\r\n%s" % (len(body), body)).encode())
+    client.recv(64)
+    client.close()
+    expect("after a client left", server.request("GET", "/health")[0], 200)
+    print("a client leaving mid-stream: the server goes on")
+
+
+def check_stop(server):
+    server.process.send_signal(signal.SIGTERM)
+    rest = server.process.stderr.read()
+    status = server.process.wait(timeout=60)
+    if status != 0 or "llamac-run: stopped" not in rest:
+        fail("after SIGTERM: exit %d, stderr %r" % (status, rest[-300:]))
+    if "the client went away" not in rest:
+        fail("the log does not say the client went away: %r" % rest[-300:])
+    print("SIGTERM: stopped, exit 0")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--artifact", required=True)
+    parser.add_argument("--runner", default="llamac-run")
+    args = parser.parse_args()
+    server = Server(args)
+    try:
+        check_routes(server)
+        check_completions(server, args)
+        check_chat(server, args)
+        check_errors(server)
+        check_client_leaving(server)
+        check_stop(server)
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+
+
+if __name__ == "__main__":
+    main()

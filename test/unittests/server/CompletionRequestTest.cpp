@@ -1,0 +1,158 @@
+//===- CompletionRequestTest.cpp - OpenAI-style request bodies ------------===//
+
+#include "runtime/server/CompletionRequest.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using namespace llamac;
+using ::testing::HasSubstr;
+
+namespace {
+
+class CompletionRequestTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string error;
+    tokenizer = Tokenizer::load(
+        LLAMAC_SHARED_DIR "/models/stories260K/hf/tokenizer.model", error);
+    ASSERT_TRUE(tokenizer) << error;
+    manifest.maxSeq = 64;
+    manifest.maxBatch = 1;
+    manifest.outputSize = 512;
+    manifest.config.vocabSize = 512;
+  }
+
+  std::optional<CompletionRequest> read(std::string_view body,
+                                        CompletionKind kind) {
+    return parseCompletionRequest(body, kind, manifest, *tokenizer,
+                                  ChatTemplate::MetaReference, error);
+  }
+  CompletionRequest readOrFail(std::string_view body,
+                               CompletionKind kind = CompletionKind::Text) {
+    std::optional<CompletionRequest> request = read(body, kind);
+    EXPECT_TRUE(request) << error;
+    return request.value_or(CompletionRequest());
+  }
+  std::string refusal(std::string_view body,
+                      CompletionKind kind = CompletionKind::Text) {
+    EXPECT_FALSE(read(body, kind)) << body;
+    return error;
+  }
+
+  Manifest manifest;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::string error;
+};
+
+} // namespace
+
+TEST_F(CompletionRequestTest, ATextPromptIsEncodedWithBos) {
+  CompletionRequest request = readOrFail(R"({"prompt": "Once upon a time"})");
+  std::string problem;
+  EXPECT_EQ(request.promptIds,
+            *tokenizer->encode("Once upon a time", EncodeOptions(), problem));
+  EXPECT_EQ(request.promptIds.front(), 1);
+  // max_tokens defaults to what max_seq leaves.
+  EXPECT_EQ(request.options.generation.maxNewTokens,
+            64 - int64_t(request.promptIds.size()));
+  EXPECT_FALSE(request.stream);
+}
+
+TEST_F(CompletionRequestTest, IdsAreUsedAsGiven) {
+  CompletionRequest request =
+      readOrFail(R"({"prompt": [5, 6, 7], "max_tokens": 3, "stream": true})");
+  EXPECT_EQ(request.promptIds, (std::vector<TokenId>{5, 6, 7}));
+  EXPECT_EQ(request.options.generation.maxNewTokens, 3);
+  EXPECT_TRUE(request.stream);
+}
+
+TEST_F(CompletionRequestTest, SamplingFieldsReplaceTheDefaults) {
+  CompletionRequest request = readOrFail(
+      R"({"prompt": "a", "temperature": 0.5, "top_p": 0.9, "top_k": 7,
+          "min_p": 0.1, "repetition_penalty": 1.2, "seed": 9,
+          "stop": ["x", "yz"], "model": "anything", "user": "ignored"})");
+  const SamplingOptions &sampling = request.options.generation.sampling;
+  EXPECT_FLOAT_EQ(sampling.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(sampling.topP, 0.9f);
+  EXPECT_EQ(sampling.topK, 7);
+  EXPECT_FLOAT_EQ(sampling.minP, 0.1f);
+  EXPECT_FLOAT_EQ(sampling.repetitionPenalty, 1.2f);
+  EXPECT_EQ(sampling.seed, 9u);
+  EXPECT_EQ(request.options.stopStrings, (std::vector<std::string>{"x", "yz"}));
+}
+
+TEST_F(CompletionRequestTest, ChatMessagesTakeTheChatFormat) {
+  CompletionRequest request = readOrFail(
+      R"({"messages": [{"role": "system", "content": "Be brief."},
+                       {"role": "user", "content": [{"type": "text", "text": "Hi"}]}]})",
+      CompletionKind::Chat);
+  std::string problem;
+  std::optional<std::vector<TokenId>> expected = encodeChat(
+      *tokenizer, ChatTemplate::MetaReference,
+      {{ChatRole::System, "Be brief."}, {ChatRole::User, "Hi"}}, problem);
+  ASSERT_TRUE(expected) << problem;
+  EXPECT_EQ(request.promptIds, *expected);
+}
+
+TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
+  EXPECT_THAT(refusal(R"({"prompt": "a", "n": 2})"), HasSubstr("n must be 1"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "echo": true})"), HasSubstr("echo"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "logprobs": 2})"),
+              HasSubstr("logprobs"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "presence_penalty": 0.5})"),
+              HasSubstr("presence_penalty"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "logit_bias": {"5": 1}})"),
+              HasSubstr("logit_bias"));
+  EXPECT_THAT(refusal(R"({"messages": [{"role": "user", "content": "a"}],
+                         "tools": [{"type": "function"}]})",
+                      CompletionKind::Chat),
+              HasSubstr("tools"));
+  // Their neutral values are accepted.
+  readOrFail(R"({"prompt": "a", "n": 1, "echo": false, "logprobs": null,
+                 "presence_penalty": 0, "logit_bias": {}})");
+}
+
+TEST_F(CompletionRequestTest, NamesTheFieldThatIsWrong) {
+  EXPECT_THAT(refusal(R"([1, 2])"), HasSubstr("must be a JSON object"));
+  EXPECT_THAT(refusal(R"({"prompt": "a",)"), HasSubstr("not JSON"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "prompt": "b"})"),
+              HasSubstr("not JSON"));
+  EXPECT_THAT(refusal(R"({})"), HasSubstr("prompt is required"));
+  EXPECT_THAT(refusal(R"({"prompt": ["a", "b"]})"),
+              HasSubstr("one prompt per request"));
+  EXPECT_THAT(refusal(R"({"prompt": []})"), HasSubstr("prompt must be"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "temperature": "hot"})"),
+              HasSubstr("temperature must be a number"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "temperature": -1})"),
+              HasSubstr("temperature must be a finite number >= 0"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "top_p": 0})"),
+              HasSubstr("top_p must be in (0, 1]"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "max_tokens": -1})"),
+              HasSubstr("max_tokens must be >= 0"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "max_tokens": 1.5})"),
+              HasSubstr("max_tokens must be an integer"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "seed": -3})"),
+              HasSubstr("seed must be >= 0"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "stop": ["ok", ""]})"),
+              HasSubstr("stop strings must not be empty"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "stream": "yes"})"),
+              HasSubstr("stream must be true or false"));
+}
+
+TEST_F(CompletionRequestTest, RefusesMalformedChats) {
+  auto chat = [&](std::string_view body) {
+    return refusal(body, CompletionKind::Chat);
+  };
+  EXPECT_THAT(chat(R"({"messages": []})"), HasSubstr("messages must be"));
+  EXPECT_THAT(chat(R"({"messages": [{"role": "tool", "content": "a"}]})"),
+              HasSubstr("messages[0].role must be system, user or assistant"));
+  EXPECT_THAT(chat(R"({"messages": [{"role": "user", "content": 5}]})"),
+              HasSubstr("messages[0].content"));
+  EXPECT_THAT(chat(R"({"messages": [{"role": "user", "content": "a"},
+                                   {"role": "assistant", "content": "b"}]})"),
+              HasSubstr("must end with a user message"));
+  EXPECT_THAT(chat(R"({"messages": [{"role": "assistant", "content": "a"},
+                                   {"role": "user", "content": "b"}]})"),
+              HasSubstr("messages"));
+}

@@ -1,0 +1,106 @@
+//===- ServeCommand.cpp - llamac-run serve --------------------------------===//
+
+#include "runtime/TextGeneration.h"
+#include "runtime/server/OpenAIService.h"
+#include "tools/llamac-run/Commands.h"
+#include "tools/llamac-run/GenerationArguments.h"
+#include "tools/llamac-run/ModelArguments.h"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace llamac {
+
+static const char *const kUsage =
+    "usage: llamac-run serve OUT.lmc [--host HOST] [--port PORT] [--template "
+    "meta|hf]\n"
+    "         [--model-name NAME] [--weights MODEL] [--threads N]\n"
+    "Serves the model over HTTP with OpenAI's API until SIGINT or SIGTERM:\n"
+    "  GET /health, GET /v1/models, POST /v1/completions, POST "
+    "/v1/chat/completions\n"
+    "(\"stream\": true for server-sent events). One request runs at a time; "
+    "the others wait.\n"
+    "Sampling defaults to the artifact's generation_config; max_tokens to "
+    "what max_seq leaves.\n"
+    "--host defaults to 127.0.0.1 (0.0.0.0: every interface), --port to 8080 "
+    "(0: any free\n"
+    "port); the address is printed on stderr, then a line per request. "
+    "--template: the\n"
+    "chat format (meta: Meta's reference, hf: Hugging Face's template); "
+    "--model-name: the\n"
+    "id /v1/models reports (default: the artifact's name).\n";
+
+namespace {
+struct ServeArguments {
+  ModelArguments model;
+  std::string host = "127.0.0.1";
+  int64_t port = 8080;
+  ChatTemplate style = ChatTemplate::MetaReference;
+  std::string modelName;
+};
+} // namespace
+
+/// "chat.lmc/" -> "chat".
+static std::string artifactName(const std::string &artifactDir) {
+  std::filesystem::path path(artifactDir);
+  if (!path.has_filename())
+    path = path.parent_path();
+  return path.stem().string();
+}
+
+static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
+                               std::string &error) {
+  std::vector<OptionSpec> specs = modelOptionSpecs();
+  specs.insert(specs.end(), {{"--host", true},
+                             {"--port", true},
+                             {"--template", true},
+                             {"--model-name", true}});
+  std::optional<ParsedArguments> args =
+      parseArguments(argc, argv, specs, error);
+  if (!args || !readModelArguments(*args, parsed.model, error) ||
+      !args->readInteger("--port", parsed.port, error) ||
+      !readChatTemplate(*args, parsed.style, error))
+    return false;
+  if (parsed.port < 0 || parsed.port > 65535) {
+    error = "--port must be between 0 and 65535";
+    return false;
+  }
+  if (args->has("--host"))
+    parsed.host = args->get("--host");
+  parsed.modelName = args->has("--model-name")
+                         ? args->get("--model-name")
+                         : artifactName(parsed.model.artifactDir);
+  return true;
+}
+
+int runServeCommand(int argc, char **argv) {
+  if (wantsHelp(argc, argv)) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  ServeArguments args;
+  std::string error;
+  if (!readServeArguments(argc, argv, args, error))
+    return reportUsageError(error);
+  std::optional<ModelWithTokenizer> loaded =
+      loadModelWithTokenizer(args.model, error);
+  if (!loaded)
+    return reportError(error);
+  std::unique_ptr<HttpServer> server =
+      HttpServer::listen(args.host, int(args.port), error);
+  if (!server)
+    return reportError(error);
+
+  OpenAIService service(*loaded->model, *loaded->tokenizer, args.style,
+                        args.modelName, [](const std::string &line) {
+                          std::fprintf(stderr, "%s\n", line.c_str());
+                        });
+  std::fprintf(stderr, "llamac-run: serving %s on http://%s:%d\n",
+               args.modelName.c_str(), args.host.c_str(), server->port());
+  std::fflush(stderr);
+  server->serve(service.handlers(), HttpLimits());
+  std::fprintf(stderr, "llamac-run: stopped\n");
+  return 0;
+}
+
+} // namespace llamac
