@@ -141,7 +141,11 @@ generateText(CompiledModel &model, const Tokenizer &tokenizer,
              const std::vector<std::vector<TokenId>> &prompts,
              const TextGenerationOptions &options, const TextSink &sink,
              std::string &error) {
-  TextRows rows(tokenizer, prompts, options, sink);
+  TextRows rows(tokenizer,
+                options.context == TextContext::Sequence
+                    ? prompts
+                    : std::vector<std::vector<TokenId>>(prompts.size()),
+                options, sink);
   return generateWithText(model, rows, options, error,
                           [&](const GenerationOptions &generation) {
                             return generate(model, prompts, generation, error);
@@ -154,7 +158,12 @@ generateTextContinuing(CompiledModel &model, const Tokenizer &tokenizer,
                        const std::vector<TokenId> &added,
                        const TextGenerationOptions &options,
                        const TextSink &sink, std::string &error) {
-  TextRows rows(tokenizer, {{}}, options, sink);
+  std::vector<TokenId> context;
+  if (options.context == TextContext::Sequence) {
+    context = cached;
+    context.insert(context.end(), added.begin(), added.end());
+  }
+  TextRows rows(tokenizer, {context}, options, sink);
   return generateWithText(
       model, rows, options, error, [&](const GenerationOptions &generation) {
         return generateContinuing(model, cached, added, generation, error);

@@ -28,6 +28,16 @@ namespace llamac {
 std::unique_ptr<Tokenizer> loadArtifactTokenizer(const Manifest &manifest,
                                                  std::string &error);
 
+/// What a row's text continues.
+enum class TextContext {
+  /// The text of everything before the generated ids: a completion keeps
+  /// the space it starts with.
+  Sequence,
+  /// Nothing: the generated ids decoded on their own, as chat pipelines
+  /// decode an answer.
+  None,
+};
+
 struct TextGenerationOptions {
   /// generateText() observes the tokens itself: leave `onToken` empty.
   GenerationOptions generation;
@@ -36,6 +46,7 @@ struct TextGenerationOptions {
   /// Asked after each token when set: false ends every row there, as a stop
   /// string would (a server's client went away).
   std::function<bool()> keepGoing;
+  TextContext context = TextContext::Sequence;
 };
 
 enum class FinishReason {
@@ -58,15 +69,14 @@ struct TextGenerationResult {
 using TextSink = std::function<void(size_t row, std::string_view text)>;
 
 /// generate() with text: each row's text is what its generated ids add to
-/// the text of its prompt, so a continuation keeps the space it starts with.
+/// the text of its context (options.context).
 std::optional<TextGenerationResult>
 generateText(CompiledModel &model, const Tokenizer &tokenizer,
              const std::vector<std::vector<TokenId>> &prompts,
              const TextGenerationOptions &options, const TextSink &sink,
              std::string &error);
 
-/// generateContinuing() with text: the generated ids decoded on their own,
-/// as a chat answer is.
+/// generateContinuing() with text; the context, if any, is cached + added.
 std::optional<TextGenerationResult>
 generateTextContinuing(CompiledModel &model, const Tokenizer &tokenizer,
                        const std::vector<TokenId> &cached,

@@ -43,6 +43,18 @@ int64_t unixSeconds() {
       .count();
 }
 
+/// How many of `prompt`'s first ids the cache may keep from `cached`: their
+/// common prefix, short of the whole prompt (a step computes one token at
+/// least).
+size_t reusablePrefix(const std::vector<TokenId> &cached,
+                      const std::vector<TokenId> &prompt) {
+  size_t common = 0;
+  while (common < cached.size() && common + 1 < prompt.size() &&
+         cached[common] == prompt[common])
+    ++common;
+  return common;
+}
+
 std::string_view pathOf(const std::string &target) {
   return std::string_view(target).substr(0, target.find('?'));
 }
@@ -189,15 +201,18 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
     sink = [&](size_t, std::string_view text) { stream.piece(text); };
     options.keepGoing = [&] { return !stream.clientGone(); };
   }
-  std::string error;
   // A chat answer's text is its ids decoded on their own, as chat pipelines
   // and `llamac-run chat` decode it; a completion continues its prompt's.
-  std::optional<TextGenerationResult> result =
-      request.kind == CompletionKind::Chat
-          ? generateTextContinuing(model, tokenizer, {}, request.promptIds,
-                                   options, sink, error)
-          : generateText(model, tokenizer, {request.promptIds}, options, sink,
-                         error);
+  options.context = request.kind == CompletionKind::Chat
+                        ? TextContext::None
+                        : TextContext::Sequence;
+  const std::vector<TokenId> &prompt = request.promptIds;
+  const size_t reused = reusablePrefix(cachedIds, prompt);
+  cachedIds.clear();
+  std::string error;
+  std::optional<TextGenerationResult> result = generateTextContinuing(
+      model, tokenizer, {prompt.begin(), prompt.begin() + reused},
+      {prompt.begin() + reused, prompt.end()}, options, sink, error);
   if (!result) {
     if (request.stream)
       stream.fail(error);
@@ -205,9 +220,13 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
       responder.send(500, kJsonType, serialize(errorBody(500, error)));
     return {request.stream ? 200 : 500, "failed: " + error};
   }
+  const std::vector<int32_t> &ids = result->ids.generated[0];
+  cachedIds = prompt;
+  if (!ids.empty())
+    cachedIds.insert(cachedIds.end(), ids.begin(), ids.end() - 1);
   const FinishReason reason = result->finishReasons[0];
-  const int64_t generated = int64_t(result->ids.generated[0].size());
-  const int64_t prompt = int64_t(request.promptIds.size());
+  const int64_t generated = int64_t(ids.size());
+  const int64_t promptTokens = int64_t(prompt.size());
   if (request.stream) {
     if (stream.clientGone())
       return {200, "the client went away after " + std::to_string(generated) +
@@ -217,12 +236,15 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
     json reply = envelope;
     reply["choices"] = json::array({choice(request.kind, result->texts[0],
                                            false, finishReasonField(reason))});
-    reply["usage"] = {{"prompt_tokens", prompt},
-                      {"completion_tokens", generated},
-                      {"total_tokens", prompt + generated}};
+    reply["usage"] = {
+        {"prompt_tokens", promptTokens},
+        {"completion_tokens", generated},
+        {"total_tokens", promptTokens + generated},
+        {"prompt_tokens_details", {{"cached_tokens", int64_t(reused)}}}};
     responder.send(200, kJsonType, serialize(reply));
   }
-  return {200, std::to_string(prompt) + " prompt + " +
+  return {200, std::to_string(promptTokens) + " prompt (" +
+                   std::to_string(reused) + " cached) + " +
                    std::to_string(generated) + " generated tokens, " +
                    finishReasonName(reason)};
 }

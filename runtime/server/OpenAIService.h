@@ -11,7 +11,9 @@
 // usage in tokens); with "stream": true they arrive as server-sent events,
 // a chunk per piece of text as the generator makes it final, then
 // "data: [DONE]". Errors are {"error": {"message", "type"}} with a 4xx
-// status. A client that goes away mid-stream ends its generation.
+// status. A client that goes away mid-stream ends its generation. A prompt
+// that starts as the last request's sequence did prefills only the rest
+// (usage.prompt_tokens_details.cached_tokens).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_OPENAISERVICE_H
@@ -60,6 +62,10 @@ private:
   std::string modelName;
   std::function<void(const std::string &)> log;
   int64_t requestCount = 0;
+  /// What row 0 of the KV cache holds after the last request: its prompt
+  /// and every generated token but the last. A prompt that starts the same
+  /// (the next turn of a chat, a longer document) prefills only the rest.
+  std::vector<TokenId> cachedIds;
 };
 
 } // namespace llamac

@@ -6,10 +6,12 @@
 Starts the server on a free port and checks, one line each:
 - /health and /v1/models;
 - completions (greedy, seeded sampling, a stop string, a prompt of ids)
-  give the text and token counts `generate` gives for the same request;
+  give the text and token counts `generate` gives for the same request,
+  also a prompt that extends the last one (its start kept in the cache);
 - a streamed completion's pieces join to the same text and end with
   finish_reason and [DONE];
-- a chat completion answers what `chat` answers to the same messages;
+- a chat completion answers what `chat` answers to the same messages, and a
+  second turn answers the same with and without the first turn's cache;
 - bad requests get their status and an OpenAI-style error naming the field;
 - a client that leaves mid-stream does not stop the server;
 - SIGTERM stops it with exit status 0.
@@ -92,22 +94,32 @@ def check_completion(server, args, what, body, flags):
     expect(what + " text", choice["text"], reference["text"][0])
     expect(what + " finish_reason", choice["finish_reason"],
            "length" if reference["finish_reason"][0] == "length" else "stop")
-    expect(what + " usage", reply["usage"], {
-        "prompt_tokens": len(reference["prompt_ids"][0]),
-        "completion_tokens": len(reference["generated_ids"][0]),
-        "total_tokens": len(reference["prompt_ids"][0]) +
-                        len(reference["generated_ids"][0])})
+    usage = reply["usage"]
+    expect(what + " usage", [usage["prompt_tokens"], usage["completion_tokens"],
+                             usage["total_tokens"]],
+           [len(reference["prompt_ids"][0]), len(reference["generated_ids"][0]),
+            len(reference["prompt_ids"][0]) +
+            len(reference["generated_ids"][0])])
     expect(what + " object", reply["object"], "text_completion")
     print("%s: the text generate gives (%d tokens, %s)" %
-          (what, reply["usage"]["completion_tokens"], choice["finish_reason"]))
-    return choice["text"]
+          (what, usage["completion_tokens"], choice["finish_reason"]))
+    return choice["text"], usage["prompt_tokens_details"]["cached_tokens"]
 
 
 def check_completions(server, args):
-    greedy = check_completion(
+    greedy, _ = check_completion(
         server, args, "greedy", {"prompt": PROMPT, "max_tokens": 40,
                                  "temperature": 0},
         ["-p", PROMPT, "--max-new-tokens", "40", "--temperature", "0"])
+    # The next request extends the last one: the cache keeps what they share.
+    longer = PROMPT + greedy
+    _, cached = check_completion(
+        server, args, "extended prompt", {"prompt": longer, "max_tokens": 20,
+                                          "temperature": 0},
+        ["-p", longer, "--max-new-tokens", "20", "--temperature", "0"])
+    if cached < 40:
+        fail("the extended prompt reused %d cached tokens" % cached)
+    print("extended prompt: %d prompt tokens came from the cache" % cached)
     check_completion(
         server, args, "sampled",
         {"prompt": PROMPT, "max_tokens": 40, "temperature": 0.8, "seed": 5,
@@ -162,6 +174,21 @@ def check_chat(server, args):
         c["choices"][0]["delta"].get("content", "") for c in chunks),
         message["content"])
     print("chat: the answer chat gives, streamed and whole")
+    # A second turn right after the first reuses the conversation's cache;
+    # after an unrelated request it is computed afresh: the same answer.
+    follow_up = dict(body, messages=body["messages"] + [
+        message, {"role": "user", "content": "And then?"}])
+    warm = server.post("/v1/chat/completions", follow_up)
+    server.post("/v1/completions", {"prompt": "Tom had a dog.", "max_tokens": 4})
+    cold = server.post("/v1/chat/completions", follow_up)
+    expect("second turn after another request", cold["choices"],
+           warm["choices"])
+    cached = [r["usage"]["prompt_tokens_details"]["cached_tokens"]
+              for r in (warm, cold)]
+    if not cached[0] > cached[1]:
+        fail("second turn: cached tokens %s" % cached)
+    print("chat: a second turn reuses the cache (%d of %d prompt tokens) and "
+          "answers as without it" % (cached[0], warm["usage"]["prompt_tokens"]))
 
 
 def check_errors(server):
