@@ -61,7 +61,7 @@ private:
   const json &object;
 };
 
-void refuseUnsupported(const Fields &fields, CompletionKind kind) {
+void refuseUnsupported(const Fields &fields) {
   auto require = [](const char *field, bool supported, const char *problem) {
     if (!supported)
       refuse(field, problem);
@@ -81,12 +81,6 @@ void refuseUnsupported(const Fields &fields, CompletionKind kind) {
     require(penalty, !value || *value == 0,
             "is not supported (repetition_penalty is)");
   }
-  const json *logprobs = fields.get("logprobs");
-  require("logprobs",
-          !logprobs || (kind == CompletionKind::Chat &&
-                        logprobs->is_boolean() && !logprobs->get<bool>()),
-          "is not served (llamac-run generate --logprobs N computes them)");
-  require("top_logprobs", !fields.get("top_logprobs"), "is not served");
   for (const char *tools : {"tools", "functions"}) {
     const json *value = fields.get(tools);
     require(tools, !value || (value->is_array() && value->empty()),
@@ -97,6 +91,34 @@ void refuseUnsupported(const Fields &fields, CompletionKind kind) {
           !format || (format->is_object() && format->contains("type") &&
                       (*format)["type"] == "text"),
           "other than {\"type\": \"text\"} is not supported");
+}
+
+/// OpenAI's bound on the likeliest tokens listed beside each token.
+constexpr int64_t kMaxTopLogprobs = 20;
+
+/// How many likeliest tokens to list beside each generated token's
+/// log-probability; nullopt for none. Completions ask with "logprobs": N,
+/// chat completions with "logprobs": true and "top_logprobs": N.
+std::optional<int64_t> readLogprobs(const Fields &fields, CompletionKind kind,
+                                    bool stream) {
+  const char *field = "logprobs";
+  std::optional<int64_t> top;
+  if (kind == CompletionKind::Text) {
+    top = fields.integer(field);
+  } else {
+    std::optional<bool> wanted = fields.boolean("logprobs");
+    std::optional<int64_t> count = fields.integer("top_logprobs");
+    if (count && !wanted.value_or(false))
+      refuse("top_logprobs", "needs \"logprobs\": true");
+    if (wanted.value_or(false))
+      top = count.value_or(0);
+    field = "top_logprobs";
+  }
+  if (top && (*top < 0 || *top > kMaxTopLogprobs))
+    refuse(field, "must be between 0 and " + std::to_string(kMaxTopLogprobs));
+  if (top && stream)
+    refuse("logprobs", "are served with \"stream\": false");
+  return top;
 }
 
 SamplingOptions readSampling(const Fields &fields, const Manifest &manifest) {
@@ -257,7 +279,7 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
       return std::nullopt;
     }
     Fields fields(document);
-    refuseUnsupported(fields, kind);
+    refuseUnsupported(fields);
     CompletionRequest request;
     request.kind = kind;
     request.promptIds = kind == CompletionKind::Text
@@ -269,6 +291,7 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
     generation.maxNewTokens =
         readMaxTokens(fields, kind, manifest, request.promptIds.size());
     request.stream = fields.boolean("stream").value_or(false);
+    generation.topLogprobs = readLogprobs(fields, kind, request.stream);
     return request;
   } catch (const RequestError &refusal) {
     error = refusal.message;

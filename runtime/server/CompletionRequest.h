@@ -5,11 +5,13 @@
 // generation_config, as `llamac-run generate` does, and each field given
 // replaces one setting: temperature, top_p, top_k, min_p,
 // repetition_penalty, seed, max_tokens (default: what max_seq leaves), stop
-// (a string or a list), stream. Fields that would change the answer in ways
-// this server does not implement (n > 1, best_of, echo, suffix, logit_bias,
-// presence or frequency penalties, logprobs, tools, a response_format other
-// than text) are refused rather than ignored; other fields (model, user, ...)
-// are ignored.
+// (a string or a list), stream, and the log-probabilities of the generated
+// tokens (not streamed): "logprobs": N for a completion, "logprobs": true
+// with "top_logprobs": N for a chat. Fields that would change the answer in
+// ways this server does not implement (n > 1, best_of, echo, suffix,
+// logit_bias, presence or frequency penalties, tools, a response_format
+// other than text) are refused rather than ignored; other fields (model,
+// user, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H

@@ -76,6 +76,51 @@ json choice(CompletionKind kind, const std::string &content, bool delta,
   return result;
 }
 
+/// A token as a chat's logprobs list it: its text, and its bytes (a byte
+/// piece is part of a character, so its text alone may not be valid UTF-8).
+json chatToken(const Tokenizer &tokenizer, TokenId id, float logprob) {
+  const std::string text = tokenizer.pieceBytes(id);
+  std::vector<int> bytes(text.begin(), text.end());
+  for (int &byte : bytes)
+    byte &= 0xFF;
+  return {{"token", text}, {"logprob", logprob}, {"bytes", bytes}};
+}
+
+/// The chat completion's "logprobs": {"content": [token, ...]}.
+json chatLogprobs(const Tokenizer &tokenizer, const std::vector<int32_t> &ids,
+                  const std::vector<GeneratedTokenLogprobs> &steps) {
+  json content = json::array();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    json token = chatToken(tokenizer, ids[i], steps[i].logprob);
+    token["top_logprobs"] = json::array();
+    for (const TokenLogprob &likely : steps[i].top)
+      token["top_logprobs"].push_back(
+          chatToken(tokenizer, likely.token, likely.logprob));
+    content.push_back(std::move(token));
+  }
+  return {{"content", std::move(content)}};
+}
+
+/// The completion's "logprobs" in OpenAI's legacy shape: parallel lists of
+/// the tokens' texts and log-probabilities, and per token an object from
+/// the likeliest tokens' texts to theirs.
+json completionLogprobs(const Tokenizer &tokenizer,
+                        const std::vector<int32_t> &ids,
+                        const std::vector<GeneratedTokenLogprobs> &steps) {
+  json tokens = json::array(), logprobs = json::array(), top = json::array();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    tokens.push_back(tokenizer.pieceBytes(ids[i]));
+    logprobs.push_back(steps[i].logprob);
+    json likeliest = json::object();
+    for (const TokenLogprob &likely : steps[i].top)
+      likeliest.emplace(tokenizer.pieceBytes(likely.token), likely.logprob);
+    top.push_back(std::move(likeliest));
+  }
+  return {{"tokens", std::move(tokens)},
+          {"token_logprobs", std::move(logprobs)},
+          {"top_logprobs", std::move(top)}};
+}
+
 /// What a stream sends: its events, and whether the client still reads.
 class EventStream {
 public:
@@ -233,9 +278,15 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                        " tokens"};
     stream.finish(reason);
   } else {
+    json answerChoice = choice(request.kind, result->texts[0], false,
+                               finishReasonField(reason));
+    if (request.options.generation.topLogprobs)
+      answerChoice["logprobs"] =
+          request.kind == CompletionKind::Chat
+              ? chatLogprobs(tokenizer, ids, result->ids.logprobs[0])
+              : completionLogprobs(tokenizer, ids, result->ids.logprobs[0]);
     json reply = envelope;
-    reply["choices"] = json::array({choice(request.kind, result->texts[0],
-                                           false, finishReasonField(reason))});
+    reply["choices"] = json::array({std::move(answerChoice)});
     reply["usage"] = {
         {"prompt_tokens", promptTokens},
         {"completion_tokens", generated},

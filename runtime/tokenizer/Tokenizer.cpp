@@ -210,6 +210,19 @@ const std::string &Tokenizer::pieceString(TokenId id) const {
   return pieces.at(id).spelling;
 }
 
+std::string Tokenizer::pieceBytes(TokenId id) const {
+  const Piece &piece = pieces.at(id);
+  switch (piece.kind) {
+  case PieceKind::Text:
+    return piece.text;
+  case PieceKind::Byte:
+    return std::string(1, piece.byte);
+  case PieceKind::Special:
+    return piece.spelling;
+  }
+  return piece.spelling;
+}
+
 std::optional<std::vector<TokenId>>
 Tokenizer::encode(std::string_view text, const EncodeOptions &options,
                   std::string &error) const {

@@ -100,6 +100,10 @@ public:
   /// The vocabulary entry, e.g. "▁Hello", "<0x0A>" or "<s>"; `id` must be in
   /// the vocabulary.
   const std::string &pieceString(TokenId id) const;
+  /// The bytes `id` stands for in a text: a text piece's with "▁" as a space
+  /// (" Hello"), a byte piece's one byte, a special piece's spelling ("</s>").
+  /// `id` must be in the vocabulary.
+  std::string pieceBytes(TokenId id) const;
 
 private:
   friend class StreamingDecoder;

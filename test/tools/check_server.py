@@ -12,6 +12,8 @@ Starts the server on a free port and checks, one line each:
   finish_reason and [DONE];
 - a chat completion answers what `chat` answers to the same messages, and a
   second turn answers the same with and without the first turn's cache;
+- log-probabilities, of a completion and of a chat, are those generate
+  --logprobs computes for the same ids;
 - bad requests get their status and an OpenAI-style error naming the field;
 - a client that leaves mid-stream does not stop the server;
 - SIGTERM stops it with exit status 0.
@@ -23,8 +25,8 @@ import json
 import re
 import signal
 import socket
+import struct
 import subprocess
-import sys
 
 from check_golden import fail, run_json
 
@@ -191,6 +193,68 @@ def check_chat(server, args):
           "answers as without it" % (cached[0], warm["usage"]["prompt_tokens"]))
 
 
+def as_float32(value):
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def check_logprobs_match(what, served, reference):
+    """`served`: [(logprob, [top logprobs])] from the server (float32 values
+    widened to double); `reference`: generate --logprobs' tokens."""
+    expect(what + " tokens", len(served), len(reference))
+    for (logprob, top), token in zip(served, reference):
+        expect(what + " logprob", as_float32(logprob),
+               as_float32(token["logprob"]))
+        expect(what + " top", [as_float32(v) for v in top],
+               [as_float32(t["logprob"]) for t in token["top"]])
+
+
+def check_logprobs(server, args):
+    reply = server.post("/v1/completions", {"prompt": PROMPT, "max_tokens": 12,
+                                            "temperature": 0, "logprobs": 3})
+    logprobs = reply["choices"][0]["logprobs"]
+    reference = generate(args, ["-p", PROMPT, "--max-new-tokens", "12",
+                                "--temperature", "0", "--logprobs", "3"])
+    tokens = reference["logprobs"][0]
+    expect("completion logprobs texts", logprobs["tokens"],
+           [t["piece"].replace("\u2581", " ") for t in tokens])
+    check_logprobs_match("completion", [
+        (lp, sorted(top.values(), reverse=True)) for lp, top in
+        zip(logprobs["token_logprobs"], logprobs["top_logprobs"])], tokens)
+    print("logprobs: a completion's are generate --logprobs' (%d tokens)" %
+          len(tokens))
+
+    system, user = "Be brief.", "Tell me a story about a cat."
+    chat = server.post("/v1/chat/completions", {
+        "messages": [{"role": "system", "content": system},
+                     {"role": "user", "content": user}],
+        "max_tokens": 12, "temperature": 0, "logprobs": True,
+        "top_logprobs": 2})
+    ids = chat_prompt_ids(args, system, user)
+    reference = generate(args, ["--prompt-ids", ",".join(map(str, ids)),
+                                "--max-new-tokens", "12", "--temperature", "0",
+                                "--logprobs", "2"])["logprobs"][0]
+    content = chat["choices"][0]["logprobs"]["content"]
+    for token, expected in zip(content, reference):
+        expect("chat logprob bytes", bytes(token["bytes"]),
+               expected["piece"].replace("\u2581", " ").encode())
+    check_logprobs_match("chat", [
+        (t["logprob"], [top["logprob"] for top in t["top_logprobs"]])
+        for t in content], reference)
+    print("logprobs: a chat's are those of its prompt ids (%d tokens)" %
+          len(content))
+
+
+def chat_prompt_ids(args, system, user):
+    result = subprocess.run(
+        [args.runner, "chat", args.artifact, "--system", system,
+         "--max-new-tokens", "1", "--print-ids"],
+        input=user + "\n", capture_output=True, text=True)
+    match = re.search(r"\[turn 1 ids: ([0-9 ]+)\]", result.stderr)
+    if result.returncode != 0 or not match:
+        fail("chat --print-ids: " + result.stderr.strip())
+    return [int(i) for i in match.group(1).split()]
+
+
 def check_errors(server):
     cases = [
         ("GET", "/nowhere", None, 404, "no such route: /nowhere"),
@@ -250,6 +314,7 @@ def main():
         check_routes(server)
         check_completions(server, args)
         check_chat(server, args)
+        check_logprobs(server, args)
         check_errors(server)
         check_client_leaving(server)
         check_stop(server)

@@ -98,8 +98,6 @@ TEST_F(CompletionRequestTest, ChatMessagesTakeTheChatFormat) {
 TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
   EXPECT_THAT(refusal(R"({"prompt": "a", "n": 2})"), HasSubstr("n must be 1"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "echo": true})"), HasSubstr("echo"));
-  EXPECT_THAT(refusal(R"({"prompt": "a", "logprobs": 2})"),
-              HasSubstr("logprobs"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "presence_penalty": 0.5})"),
               HasSubstr("presence_penalty"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "logit_bias": {"5": 1}})"),
@@ -111,6 +109,36 @@ TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
   // Their neutral values are accepted.
   readOrFail(R"({"prompt": "a", "n": 1, "echo": false, "logprobs": null,
                  "presence_penalty": 0, "logit_bias": {}})");
+}
+
+TEST_F(CompletionRequestTest, LogprobsAreAskedForAsEachApiAsksForThem) {
+  EXPECT_EQ(readOrFail(R"({"prompt": "a", "logprobs": 3})")
+                .options.generation.topLogprobs,
+            std::optional<int64_t>(3));
+  EXPECT_EQ(readOrFail(R"({"prompt": "a", "logprobs": null})")
+                .options.generation.topLogprobs,
+            std::nullopt);
+  const char *chat = R"({"messages": [{"role": "user", "content": "a"}], )";
+  EXPECT_EQ(readOrFail(std::string(chat) + R"("logprobs": true})",
+                       CompletionKind::Chat)
+                .options.generation.topLogprobs,
+            std::optional<int64_t>(0));
+  EXPECT_EQ(readOrFail(std::string(chat) +
+                           R"("logprobs": true, "top_logprobs": 4})",
+                       CompletionKind::Chat)
+                .options.generation.topLogprobs,
+            std::optional<int64_t>(4));
+  EXPECT_EQ(readOrFail(std::string(chat) + R"("logprobs": false})",
+                       CompletionKind::Chat)
+                .options.generation.topLogprobs,
+            std::nullopt);
+  EXPECT_THAT(refusal(std::string(chat) + R"("top_logprobs": 2})",
+                      CompletionKind::Chat),
+              HasSubstr("top_logprobs needs \"logprobs\": true"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "logprobs": 21})"),
+              HasSubstr("logprobs must be between 0 and 20"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "logprobs": 1, "stream": true})"),
+              HasSubstr("stream"));
 }
 
 TEST_F(CompletionRequestTest, NamesTheFieldThatIsWrong) {

@@ -244,5 +244,13 @@ TEST(Load, Llama2Vocabulary) {
   EXPECT_FALSE(tokenizer.isSpecial(32000));
 }
 
+TEST(Load, PieceBytesAreWhatAPieceAddsToAText) {
+  const Tokenizer &tokenizer = llama2();
+  EXPECT_EQ(tokenizer.pieceBytes(15043), " Hello");
+  EXPECT_EQ(tokenizer.pieceBytes(13), "\n"); // <0x0A>
+  EXPECT_EQ(tokenizer.pieceBytes(3), std::string(1, '\0'));
+  EXPECT_EQ(tokenizer.pieceBytes(2), "</s>");
+}
+
 } // namespace
 } // namespace llamac::testing
