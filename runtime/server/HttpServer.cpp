@@ -147,9 +147,15 @@ std::unique_ptr<HttpServer> HttpServer::listen(const std::string &host,
 
 HttpServer::~HttpServer() { close(listening); }
 
+void HttpServer::stop() {
+  stopping = true;
+  // A waiting accept() returns once the socket stops listening.
+  shutdown(listening, SHUT_RDWR);
+}
+
 void HttpServer::serve(const HttpHandlers &handlers, const HttpLimits &limits) {
   installSignalHandlers();
-  while (!stopRequested) {
+  while (!stopRequested && !stopping) {
     int connection = accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
     if (connection < 0) {
       // A signal or a connection reset before it was accepted: go on. Out of

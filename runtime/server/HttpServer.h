@@ -12,6 +12,7 @@
 
 #include "runtime/server/HttpRequest.h"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -64,9 +65,11 @@ public:
 
   int port() const { return boundPort; }
 
-  /// Serves connections one at a time until SIGINT or SIGTERM arrives (the
-  /// request in progress completes first).
+  /// Serves connections one at a time until SIGINT or SIGTERM arrives or
+  /// stop() is called (the request in progress completes first).
   void serve(const HttpHandlers &handlers, const HttpLimits &limits);
+  /// Ends serve() from another thread.
+  void stop();
 
 private:
   HttpServer(int socket, int port) : listening(socket), boundPort(port) {}
@@ -75,6 +78,7 @@ private:
 
   int listening;
   int boundPort;
+  std::atomic<bool> stopping{false};
 };
 
 } // namespace llamac

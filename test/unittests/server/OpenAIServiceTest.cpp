@@ -1,0 +1,157 @@
+//===- OpenAIServiceTest.cpp - The server over the fake model, on loopback ===//
+//
+// The whole stack (sockets, HTTP, the API, the generator) in one process, so
+// that the sanitizer builds run it: replies must carry what generateText
+// gives for the same prompt on the fake model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/server/OpenAIService.h"
+#include "test/unittests/runtime/FakeArtifact.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace llamac;
+using namespace llamac::test;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+namespace {
+
+LlamaConfig textConfig() {
+  LlamaConfig config = tinyCausalConfig();
+  config.vocabSize = 512; // stories260K's tokenizer
+  return config;
+}
+
+class OpenAIServiceTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    artifact = makeFakeArtifactWithTokenizer(root, textConfig(), 1, 64);
+    std::string error;
+    model = CompiledModel::load(artifact.artifactDir, "", error);
+    ASSERT_TRUE(model) << error;
+    tokenizer = loadArtifactTokenizer(model->manifest(), error);
+    ASSERT_TRUE(tokenizer) << error;
+    server = HttpServer::listen("127.0.0.1", 0, error);
+    ASSERT_TRUE(server) << error;
+    service = std::make_unique<OpenAIService>(
+        *model, *tokenizer, ChatTemplate::MetaReference, "fake",
+        [this](const std::string &line) { log.push_back(line); });
+    serving = std::thread(
+        [this] { server->serve(service->handlers(), HttpLimits()); });
+  }
+
+  void TearDown() override { stopServing(); }
+
+  /// Afterwards the server thread's writes (the log) are visible here.
+  void stopServing() {
+    if (server)
+      server->stop();
+    if (serving.joinable())
+      serving.join();
+  }
+
+  /// Sends `request` and returns everything the server answers.
+  std::string exchange(const std::string &request) {
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address = {};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(server->port()));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(client, reinterpret_cast<sockaddr *>(&address),
+                      sizeof(address)),
+              0);
+    EXPECT_EQ(send(client, request.data(), request.size(), 0),
+              ssize_t(request.size()));
+    std::string response;
+    char buffer[4096];
+    for (ssize_t count; (count = recv(client, buffer, sizeof(buffer), 0)) > 0;)
+      response.append(buffer, size_t(count));
+    close(client);
+    return response;
+  }
+
+  std::string post(const std::string &path, const json &body) {
+    std::string data = body.dump();
+    return exchange("POST " + path + " HTTP/1.1\r\nContent-Length: " +
+                    std::to_string(data.size()) + "\r\n\r\n" + data);
+  }
+
+  static json bodyOf(const std::string &response) {
+    return json::parse(response.substr(response.find("\r\n\r\n") + 4));
+  }
+
+  /// What generateText gives the prompt on the fake model.
+  std::string reference(const std::string &prompt, int64_t maxTokens) {
+    std::string error;
+    std::optional<std::vector<TokenId>> ids =
+        tokenizer->encode(prompt, EncodeOptions(), error);
+    TextGenerationOptions options;
+    options.generation.maxNewTokens = maxTokens;
+    std::optional<TextGenerationResult> result =
+        generateText(*model, *tokenizer, {*ids}, options, {}, error);
+    EXPECT_TRUE(result) << error;
+    return result ? result->texts[0] : "";
+  }
+
+  TemporaryDirectory root;
+  FakeArtifact artifact;
+  std::unique_ptr<CompiledModel> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<HttpServer> server;
+  std::unique_ptr<OpenAIService> service;
+  std::vector<std::string> log;
+  std::thread serving;
+};
+
+} // namespace
+
+TEST_F(OpenAIServiceTest, CompletesAsTheGeneratorDoes) {
+  std::string response = post(
+      "/v1/completions",
+      {{"prompt", "Once upon a time"}, {"max_tokens", 8}, {"temperature", 0}});
+  EXPECT_THAT(response, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  json reply = bodyOf(response);
+  EXPECT_EQ(reply["choices"][0]["text"], reference("Once upon a time", 8));
+  EXPECT_EQ(reply["usage"]["completion_tokens"].get<int64_t>() +
+                reply["usage"]["prompt_tokens"].get<int64_t>(),
+            reply["usage"]["total_tokens"].get<int64_t>());
+}
+
+TEST_F(OpenAIServiceTest, StreamsTheSameTextInEvents) {
+  std::string response = post("/v1/completions", {{"prompt", "Once"},
+                                                  {"max_tokens", 8},
+                                                  {"temperature", 0},
+                                                  {"stream", true}});
+  EXPECT_THAT(response, HasSubstr("Content-Type: text/event-stream\r\n"));
+  std::string text;
+  size_t at = response.find("\r\n\r\n") + 4;
+  for (size_t end; (end = response.find("\n\n", at)) != std::string::npos;
+       at = end + 2) {
+    std::string event = response.substr(at + 6, end - at - 6); // "data: "
+    if (event != "[DONE]")
+      text += json::parse(event)["choices"][0]["text"].get<std::string>();
+  }
+  EXPECT_EQ(text, reference("Once", 8));
+  EXPECT_THAT(response, HasSubstr("data: [DONE]\n\n"));
+}
+
+TEST_F(OpenAIServiceTest, AnswersBadRequestsWithTheirStatus) {
+  EXPECT_THAT(exchange("GET /v1/nothing HTTP/1.1\r\n\r\n"),
+              HasSubstr("HTTP/1.1 404 Not Found"));
+  EXPECT_THAT(exchange("GET / HTTP/3\r\n\r\n"),
+              HasSubstr("HTTP/1.1 505 HTTP Version Not Supported"));
+  std::string refused = post("/v1/chat/completions", {{"messages", 5}});
+  EXPECT_THAT(refused, HasSubstr("HTTP/1.1 400 Bad Request"));
+  EXPECT_THAT(bodyOf(refused)["error"]["message"].get<std::string>(),
+              HasSubstr("messages must be a non-empty list"));
+  stopServing();
+  EXPECT_THAT(log, ::testing::Contains(HasSubstr("404: no such route")));
+}
