@@ -70,8 +70,6 @@ void refuseUnsupported(const Fields &fields) {
   require("n", !n || *n == 1, "must be 1: one completion per request");
   std::optional<int64_t> bestOf = fields.integer("best_of");
   require("best_of", !bestOf || *bestOf == 1, "must be 1");
-  std::optional<bool> echo = fields.boolean("echo");
-  require("echo", !echo || !*echo, "is not supported");
   require("suffix", !fields.get("suffix"), "is not supported");
   const json *bias = fields.get("logit_bias");
   require("logit_bias", !bias || (bias->is_object() && bias->empty()),
@@ -119,6 +117,18 @@ std::optional<int64_t> readLogprobs(const Fields &fields, CompletionKind kind,
   if (top && stream)
     refuse("logprobs", "are served with \"stream\": false");
   return top;
+}
+
+/// Completions only: whether the answer repeats the prompt before the text
+/// (and, with logprobs, lists the prompt's tokens first: how evaluation
+/// harnesses score a text).
+bool readEcho(const Fields &fields, CompletionKind kind, bool stream) {
+  std::optional<bool> echo = fields.boolean("echo");
+  if (echo && *echo && kind == CompletionKind::Chat)
+    refuse("echo", "is for completions, not chat completions");
+  if (echo && *echo && stream)
+    refuse("echo", "is served with \"stream\": false");
+  return echo.value_or(false);
 }
 
 SamplingOptions readSampling(const Fields &fields, const Manifest &manifest) {
@@ -175,15 +185,19 @@ std::vector<TokenId> encodeText(const Tokenizer &tokenizer,
   return *ids;
 }
 
+/// The prompt's ids; `text` gets a text prompt as sent.
 std::vector<TokenId> readTextPrompt(const Fields &fields,
-                                    const Tokenizer &tokenizer) {
+                                    const Tokenizer &tokenizer,
+                                    std::string &text) {
   const json *prompt = fields.get("prompt");
   if (!prompt)
     refuse("prompt", "is required");
   if (prompt->is_array() && prompt->size() == 1 && prompt->front().is_string())
     prompt = &prompt->front();
-  if (prompt->is_string())
-    return encodeText(tokenizer, prompt->get<std::string>(), "prompt");
+  if (prompt->is_string()) {
+    text = prompt->get<std::string>();
+    return encodeText(tokenizer, text, "prompt");
+  }
   std::vector<TokenId> ids;
   if (prompt->is_array())
     for (const json &id : *prompt) {
@@ -282,9 +296,10 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
     refuseUnsupported(fields);
     CompletionRequest request;
     request.kind = kind;
-    request.promptIds = kind == CompletionKind::Text
-                            ? readTextPrompt(fields, tokenizer)
-                            : readChatPrompt(fields, tokenizer, style);
+    request.promptIds =
+        kind == CompletionKind::Text
+            ? readTextPrompt(fields, tokenizer, request.promptText)
+            : readChatPrompt(fields, tokenizer, style);
     request.options.stopStrings = readStopStrings(fields);
     GenerationOptions &generation = request.options.generation;
     generation.sampling = readSampling(fields, manifest);
@@ -292,6 +307,7 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
         readMaxTokens(fields, kind, manifest, request.promptIds.size());
     request.stream = fields.boolean("stream").value_or(false);
     generation.topLogprobs = readLogprobs(fields, kind, request.stream);
+    request.echo = readEcho(fields, kind, request.stream);
     return request;
   } catch (const RequestError &refusal) {
     error = refusal.message;

@@ -7,11 +7,12 @@
 // repetition_penalty, seed, max_tokens (default: what max_seq leaves), stop
 // (a string or a list), stream, and the log-probabilities of the generated
 // tokens (not streamed): "logprobs": N for a completion, "logprobs": true
-// with "top_logprobs": N for a chat. Fields that would change the answer in
-// ways this server does not implement (n > 1, best_of, echo, suffix,
-// logit_bias, presence or frequency penalties, tools, a response_format
-// other than text) are refused rather than ignored; other fields (model,
-// user, ...) are ignored.
+// with "top_logprobs": N for a chat; a completion's "echo": true repeats the
+// prompt, and its tokens' log-probabilities first (how evaluation harnesses
+// score a text). Fields that would change the answer in ways this server
+// does not implement (n > 1, best_of, suffix, logit_bias, presence or
+// frequency penalties, tools, a response_format other than text) are refused
+// rather than ignored; other fields (model, user, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H
@@ -40,8 +41,11 @@ enum class CompletionKind {
 struct CompletionRequest {
   CompletionKind kind = CompletionKind::Text;
   std::vector<TokenId> promptIds;
+  /// A text prompt as sent; empty for ids.
+  std::string promptText;
   TextGenerationOptions options;
   bool stream = false;
+  bool echo = false;
 };
 
 /// Reads a request body for the model of `manifest`. On failure returns

@@ -101,24 +101,95 @@ json chatLogprobs(const Tokenizer &tokenizer, const std::vector<int32_t> &ids,
   return {{"content", std::move(content)}};
 }
 
+/// The log-probabilities of an echoed prompt's tokens, from the prefill's
+/// logits ([prompt length, vocab]): position i predicts token i + 1, and the
+/// first token, which nothing predicts, has none.
+std::vector<std::optional<GeneratedTokenLogprobs>>
+promptLogprobs(const std::vector<float> &logits,
+               const std::vector<TokenId> &prompt, int64_t vocab, int64_t top) {
+  std::vector<std::optional<GeneratedTokenLogprobs>> steps(1);
+  for (size_t i = 1; i < prompt.size(); ++i) {
+    const float *row = logits.data() + (i - 1) * vocab;
+    const double normalizer = logSumExp(row, vocab);
+    steps.push_back(
+        GeneratedTokenLogprobs{float(row[prompt[i]] - normalizer),
+                               mostLikelyTokens(row, vocab, top, normalizer)});
+  }
+  return steps;
+}
+
 /// The completion's "logprobs" in OpenAI's legacy shape: parallel lists of
 /// the tokens' texts and log-probabilities, and per token an object from
-/// the likeliest tokens' texts to theirs.
-json completionLogprobs(const Tokenizer &tokenizer,
-                        const std::vector<int32_t> &ids,
-                        const std::vector<GeneratedTokenLogprobs> &steps) {
+/// the likeliest tokens' texts to theirs (null where a token has none).
+json completionLogprobs(
+    const Tokenizer &tokenizer, const std::vector<TokenId> &ids,
+    const std::vector<std::optional<GeneratedTokenLogprobs>> &steps) {
   json tokens = json::array(), logprobs = json::array(), top = json::array();
   for (size_t i = 0; i < ids.size(); ++i) {
     tokens.push_back(tokenizer.pieceBytes(ids[i]));
-    logprobs.push_back(steps[i].logprob);
+    if (!steps[i]) {
+      logprobs.push_back(nullptr);
+      top.push_back(nullptr);
+      continue;
+    }
+    logprobs.push_back(steps[i]->logprob);
     json likeliest = json::object();
-    for (const TokenLogprob &likely : steps[i].top)
+    for (const TokenLogprob &likely : steps[i]->top)
       likeliest.emplace(tokenizer.pieceBytes(likely.token), likely.logprob);
     top.push_back(std::move(likeliest));
   }
   return {{"tokens", std::move(tokens)},
           {"token_logprobs", std::move(logprobs)},
           {"top_logprobs", std::move(top)}};
+}
+
+/// The text an echo repeats: the prompt as sent, or its ids decoded.
+std::string echoedPrompt(const CompletionRequest &request,
+                         const Tokenizer &tokenizer) {
+  if (!request.promptText.empty())
+    return request.promptText;
+  std::string error;
+  return tokenizer
+      .decode(request.promptIds, DecodeOptions{/*skipSpecialTokens=*/true},
+              error)
+      .value_or("");
+}
+
+/// The answer to a request that is not streamed.
+json wholeReply(const CompletionRequest &request, json reply,
+                const TextGenerationResult &result, const Tokenizer &tokenizer,
+                int64_t vocab, size_t reused) {
+  const std::vector<int32_t> &ids = result.ids.generated[0];
+  const bool chat = request.kind == CompletionKind::Chat;
+  json answer = choice(request.kind,
+                       (request.echo ? echoedPrompt(request, tokenizer) : "") +
+                           result.texts[0],
+                       false, finishReasonField(result.finishReasons[0]));
+  if (std::optional<int64_t> top = request.options.generation.topLogprobs) {
+    const std::vector<GeneratedTokenLogprobs> &generated =
+        result.ids.logprobs[0];
+    if (chat) {
+      answer["logprobs"] = chatLogprobs(tokenizer, ids, generated);
+    } else {
+      std::vector<TokenId> tokens;
+      std::vector<std::optional<GeneratedTokenLogprobs>> steps;
+      if (request.echo) {
+        tokens = request.promptIds;
+        steps = promptLogprobs(result.ids.promptLogits, tokens, vocab, *top);
+      }
+      tokens.insert(tokens.end(), ids.begin(), ids.end());
+      steps.insert(steps.end(), generated.begin(), generated.end());
+      answer["logprobs"] = completionLogprobs(tokenizer, tokens, steps);
+    }
+  }
+  const int64_t promptTokens = int64_t(request.promptIds.size());
+  reply["choices"] = json::array({std::move(answer)});
+  reply["usage"] = {
+      {"prompt_tokens", promptTokens},
+      {"completion_tokens", int64_t(ids.size())},
+      {"total_tokens", promptTokens + int64_t(ids.size())},
+      {"prompt_tokens_details", {{"cached_tokens", int64_t(reused)}}}};
+  return reply;
 }
 
 /// What a stream sends: its events, and whether the client still reads.
@@ -252,7 +323,12 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                         ? TextContext::None
                         : TextContext::Sequence;
   const std::vector<TokenId> &prompt = request.promptIds;
-  const size_t reused = reusablePrefix(cachedIds, prompt);
+  // An echoed prompt's log-probabilities need the logits of all of it.
+  options.generation.keepPromptLogits =
+      request.echo && request.options.generation.topLogprobs;
+  const size_t reused = options.generation.keepPromptLogits
+                            ? 0
+                            : reusablePrefix(cachedIds, prompt);
   cachedIds.clear();
   std::string error;
   std::optional<TextGenerationResult> result = generateTextContinuing(
@@ -278,21 +354,9 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                        " tokens"};
     stream.finish(reason);
   } else {
-    json answerChoice = choice(request.kind, result->texts[0], false,
-                               finishReasonField(reason));
-    if (request.options.generation.topLogprobs)
-      answerChoice["logprobs"] =
-          request.kind == CompletionKind::Chat
-              ? chatLogprobs(tokenizer, ids, result->ids.logprobs[0])
-              : completionLogprobs(tokenizer, ids, result->ids.logprobs[0]);
-    json reply = envelope;
-    reply["choices"] = json::array({std::move(answerChoice)});
-    reply["usage"] = {
-        {"prompt_tokens", promptTokens},
-        {"completion_tokens", generated},
-        {"total_tokens", promptTokens + generated},
-        {"prompt_tokens_details", {{"cached_tokens", int64_t(reused)}}}};
-    responder.send(200, kJsonType, serialize(reply));
+    responder.send(200, kJsonType,
+                   serialize(wholeReply(request, envelope, *result, tokenizer,
+                                        model.manifest().outputSize, reused)));
   }
   return {200, std::to_string(promptTokens) + " prompt (" +
                    std::to_string(reused) + " cached) + " +

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks `llamac-run serve` end to end against the command-line tools.
 
-    check_server.py --artifact A.lmc [--runner llamac-run]
+    check_server.py --artifact A.lmc --fixture DIR [--runner llamac-run]
 
 Starts the server on a free port and checks, one line each:
 - /health and /v1/models;
@@ -13,7 +13,8 @@ Starts the server on a free port and checks, one line each:
 - a chat completion answers what `chat` answers to the same messages, and a
   second turn answers the same with and without the first turn's cache;
 - log-probabilities, of a completion and of a chat, are those generate
-  --logprobs computes for the same ids;
+  --logprobs computes for the same ids; a prompt scored with echo (as
+  evaluation harnesses score texts) within 2e-4 of Hugging Face's logits;
 - bad requests get their status and an OpenAI-style error naming the field;
 - a client that leaves mid-stream does not stop the server;
 - SIGTERM stops it with exit status 0.
@@ -22,6 +23,7 @@ Exits 1 at the first mismatch. Python 3 standard library only.
 import argparse
 import http.client
 import json
+import os
 import re
 import signal
 import socket
@@ -29,6 +31,8 @@ import struct
 import subprocess
 
 from check_golden import fail, run_json
+from check_logprobs import log_softmax
+from float32_file import read_floats
 
 PROMPT = "Once upon a time"
 
@@ -244,6 +248,42 @@ def check_logprobs(server, args):
           len(content))
 
 
+def check_echo(server, args):
+    """Scoring a text as evaluation harnesses do (echo, logprobs, no new
+    tokens): the prompt's log-probabilities against Hugging Face's logits."""
+    with open(os.path.join(args.fixture, "golden.json")) as f:
+        case = json.load(f)["cases"][0]
+    ids = case["input_ids"]
+    vocab = case["logits_shape"][1]
+    logits = read_floats(os.path.join(args.fixture, case["logits_file"]))
+    reply = server.post("/v1/completions", {"prompt": ids, "max_tokens": 0,
+                                            "echo": True, "logprobs": 5})
+    logprobs = reply["choices"][0]["logprobs"]
+    expect("echo first token", (logprobs["token_logprobs"][0],
+                                logprobs["top_logprobs"][0]), (None, None))
+    worst = 0.0
+    for i in range(1, len(ids)):
+        expected = log_softmax(logits[(i - 1) * vocab:i * vocab])
+        worst = max(worst, abs(logprobs["token_logprobs"][i] - expected[ids[i]]))
+        top = sorted(logprobs["top_logprobs"][i].values(), reverse=True)
+        best = sorted(expected, reverse=True)[:len(top)]
+        worst = max([worst] + [abs(a - b) for a, b in zip(top, best)])
+    # A log-probability is a logit minus a log-sum-exp of logits: twice the
+    # logits' tolerance (fixtures/hf/README.md).
+    if worst > 2e-4:
+        fail("echoed prompt log-probabilities: |diff| %.3g > 2e-4" % worst)
+    total = sum(logprobs["token_logprobs"][1:])
+    scored = run_json(args.runner, [
+        "perplexity", args.artifact, "--prompt-ids", ",".join(map(str, ids)),
+        "--ctx", str(len(ids)), "--json"])
+    # Each served term is rounded to float32 (|logprob| < 8: 5e-7 at most).
+    if abs(total + scored["negative_log_likelihood"]) > 5e-7 * len(ids):
+        fail("echo sums to %.9g, perplexity's NLL is %.9g" %
+             (total, scored["negative_log_likelihood"]))
+    print("echo: the prompt's log-probabilities within 2e-4 of Hugging Face's "
+          "(%d tokens), summing to -NLL of perplexity" % (len(ids) - 1))
+
+
 def chat_prompt_ids(args, system, user):
     result = subprocess.run(
         [args.runner, "chat", args.artifact, "--system", system,
@@ -307,6 +347,8 @@ def check_stop(server):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifact", required=True)
+    parser.add_argument("--fixture", required=True,
+                        help="the artifact's Hugging Face fixture")
     parser.add_argument("--runner", default="llamac-run")
     args = parser.parse_args()
     server = Server(args)
@@ -315,6 +357,7 @@ def main():
         check_completions(server, args)
         check_chat(server, args)
         check_logprobs(server, args)
+        check_echo(server, args)
         check_errors(server)
         check_client_leaving(server)
         check_stop(server)

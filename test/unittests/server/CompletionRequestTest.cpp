@@ -59,6 +59,15 @@ TEST_F(CompletionRequestTest, ATextPromptIsEncodedWithBos) {
   EXPECT_FALSE(request.stream);
 }
 
+TEST_F(CompletionRequestTest, EchoKeepsThePromptAsSent) {
+  CompletionRequest request =
+      readOrFail(R"({"prompt": "Once  upon", "echo": true, "max_tokens": 0})");
+  EXPECT_TRUE(request.echo);
+  EXPECT_EQ(request.promptText, "Once  upon");
+  EXPECT_EQ(request.options.generation.maxNewTokens, 0);
+  EXPECT_TRUE(readOrFail(R"({"prompt": [1, 2]})").promptText.empty());
+}
+
 TEST_F(CompletionRequestTest, IdsAreUsedAsGiven) {
   CompletionRequest request =
       readOrFail(R"({"prompt": [5, 6, 7], "max_tokens": 3, "stream": true})");
@@ -97,7 +106,12 @@ TEST_F(CompletionRequestTest, ChatMessagesTakeTheChatFormat) {
 
 TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
   EXPECT_THAT(refusal(R"({"prompt": "a", "n": 2})"), HasSubstr("n must be 1"));
-  EXPECT_THAT(refusal(R"({"prompt": "a", "echo": true})"), HasSubstr("echo"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "echo": true, "stream": true})"),
+              HasSubstr("echo is served with"));
+  EXPECT_THAT(refusal(R"({"messages": [{"role": "user", "content": "a"}],
+                         "echo": true})",
+                      CompletionKind::Chat),
+              HasSubstr("echo is for completions"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "presence_penalty": 0.5})"),
               HasSubstr("presence_penalty"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "logit_bias": {"5": 1}})"),
@@ -123,11 +137,11 @@ TEST_F(CompletionRequestTest, LogprobsAreAskedForAsEachApiAsksForThem) {
                        CompletionKind::Chat)
                 .options.generation.topLogprobs,
             std::optional<int64_t>(0));
-  EXPECT_EQ(readOrFail(std::string(chat) +
-                           R"("logprobs": true, "top_logprobs": 4})",
-                       CompletionKind::Chat)
-                .options.generation.topLogprobs,
-            std::optional<int64_t>(4));
+  EXPECT_EQ(
+      readOrFail(std::string(chat) + R"("logprobs": true, "top_logprobs": 4})",
+                 CompletionKind::Chat)
+          .options.generation.topLogprobs,
+      std::optional<int64_t>(4));
   EXPECT_EQ(readOrFail(std::string(chat) + R"("logprobs": false})",
                        CompletionKind::Chat)
                 .options.generation.topLogprobs,
