@@ -52,9 +52,15 @@ void checkCompletionRequest(const std::string &body, CompletionKind kind) {
     FUZZ_CHECK(oneLine(error), error);
     return;
   }
-  FUZZ_CHECK(!request->promptIds.empty(), "an empty prompt was accepted");
-  for (TokenId id : request->promptIds)
-    FUZZ_CHECK(id >= 0, std::to_string(id));
+  FUZZ_CHECK(!request->prompts.empty() &&
+                 request->prompts.size() == request->promptTexts.size() &&
+                 (kind == CompletionKind::Text || request->prompts.size() == 1),
+             std::to_string(request->prompts.size()) + " prompts");
+  for (const std::vector<TokenId> &prompt : request->prompts) {
+    FUZZ_CHECK(!prompt.empty(), "an empty prompt was accepted");
+    for (TokenId id : prompt)
+      FUZZ_CHECK(id >= 0, std::to_string(id));
+  }
   FUZZ_CHECK(request->options.generation.maxNewTokens >= 0,
              std::to_string(request->options.generation.maxNewTokens));
   FUZZ_CHECK(

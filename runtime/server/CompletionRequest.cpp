@@ -6,6 +6,7 @@
 #include "frontends/Json.h"
 #include "runtime/GenerationConfig.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -185,31 +186,46 @@ std::vector<TokenId> encodeText(const Tokenizer &tokenizer,
   return *ids;
 }
 
-/// The prompt's ids; `text` gets a text prompt as sent.
-std::vector<TokenId> readTextPrompt(const Fields &fields,
-                                    const Tokenizer &tokenizer,
-                                    std::string &text) {
+/// Reads one prompt, a string or a list of ids, into the request's rows;
+/// false when `value` is neither.
+bool readOnePrompt(const json &value, const Tokenizer &tokenizer,
+                   CompletionRequest &request) {
+  if (value.is_string()) {
+    request.promptTexts.push_back(value.get<std::string>());
+    request.prompts.push_back(
+        encodeText(tokenizer, request.promptTexts.back(), "prompt"));
+    return true;
+  }
+  if (!value.is_array() || value.empty() ||
+      !std::all_of(value.begin(), value.end(),
+                   [](const json &id) { return id.is_number_integer(); }))
+    return false;
+  std::vector<TokenId> ids;
+  for (const json &id : value) {
+    if (id.get<int64_t>() < 0 ||
+        id.get<int64_t>() > std::numeric_limits<TokenId>::max())
+      refuse("prompt", "has a token id out of range: " + id.dump());
+    ids.push_back(TokenId(id.get<int64_t>()));
+  }
+  request.promptTexts.emplace_back();
+  request.prompts.push_back(std::move(ids));
+  return true;
+}
+
+void readTextPrompts(const Fields &fields, const Tokenizer &tokenizer,
+                     CompletionRequest &request) {
   const json *prompt = fields.get("prompt");
   if (!prompt)
     refuse("prompt", "is required");
-  if (prompt->is_array() && prompt->size() == 1 && prompt->front().is_string())
-    prompt = &prompt->front();
-  if (prompt->is_string()) {
-    text = prompt->get<std::string>();
-    return encodeText(tokenizer, text, "prompt");
-  }
-  std::vector<TokenId> ids;
-  if (prompt->is_array())
-    for (const json &id : *prompt) {
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
-          id.get<int64_t>() > std::numeric_limits<TokenId>::max())
-        refuse("prompt", "must be a string or a list of token ids (one "
-                         "prompt per request)");
-      ids.push_back(TokenId(id.get<int64_t>()));
-    }
-  if (ids.empty())
-    refuse("prompt", "must be a non-empty string or list of token ids");
-  return ids;
+  if (readOnePrompt(*prompt, tokenizer, request))
+    return;
+  if (prompt->is_array() && !prompt->empty() &&
+      std::all_of(prompt->begin(), prompt->end(), [&](const json &one) {
+        return readOnePrompt(one, tokenizer, request);
+      }))
+    return;
+  refuse("prompt", "must be a non-empty string or list of token ids, or a "
+                   "list of them");
 }
 
 /// A message's content: a string, or a list of {"type": "text", "text": ...}
@@ -296,15 +312,19 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
     refuseUnsupported(fields);
     CompletionRequest request;
     request.kind = kind;
-    request.promptIds =
-        kind == CompletionKind::Text
-            ? readTextPrompt(fields, tokenizer, request.promptText)
-            : readChatPrompt(fields, tokenizer, style);
+    if (kind == CompletionKind::Text) {
+      readTextPrompts(fields, tokenizer, request);
+    } else {
+      request.prompts = {readChatPrompt(fields, tokenizer, style)};
+      request.promptTexts = {""};
+    }
     request.options.stopStrings = readStopStrings(fields);
     GenerationOptions &generation = request.options.generation;
     generation.sampling = readSampling(fields, manifest);
-    generation.maxNewTokens =
-        readMaxTokens(fields, kind, manifest, request.promptIds.size());
+    size_t longest = 0;
+    for (const std::vector<TokenId> &prompt : request.prompts)
+      longest = std::max(longest, prompt.size());
+    generation.maxNewTokens = readMaxTokens(fields, kind, manifest, longest);
     request.stream = fields.boolean("stream").value_or(false);
     generation.topLogprobs = readLogprobs(fields, kind, request.stream);
     request.echo = readEcho(fields, kind, request.stream);

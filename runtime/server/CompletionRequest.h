@@ -30,8 +30,9 @@
 namespace llamac {
 
 enum class CompletionKind {
-  /// /v1/completions: `prompt` is a string (encoded with BOS) or a list of
-  /// token ids (used as given).
+  /// /v1/completions: `prompt` is a string (encoded with BOS), a list of
+  /// token ids (used as given), or a list of either: several prompts, which
+  /// run as one batch of up to max_batch rows.
   Text,
   /// /v1/chat/completions: `messages` (system, user and assistant in turn,
   /// ending with the user's) in the Llama-2-chat format.
@@ -40,9 +41,10 @@ enum class CompletionKind {
 
 struct CompletionRequest {
   CompletionKind kind = CompletionKind::Text;
-  std::vector<TokenId> promptIds;
-  /// A text prompt as sent; empty for ids.
-  std::string promptText;
+  /// One row per prompt; a chat has one.
+  std::vector<std::vector<TokenId>> prompts;
+  /// Per row, a text prompt as sent; empty for ids and chats.
+  std::vector<std::string> promptTexts;
   TextGenerationOptions options;
   bool stream = false;
   bool echo = false;

@@ -59,11 +59,11 @@ std::string_view pathOf(const std::string &target) {
   return std::string_view(target).substr(0, target.find('?'));
 }
 
-/// One choice of a reply or of a stream chunk: `content` is the whole text,
-/// or a piece of it when streaming (`delta`).
-json choice(CompletionKind kind, const std::string &content, bool delta,
-            json finishReason) {
-  json result = {{"index", 0},
+/// Choice `index` of a reply or of a stream chunk: `content` is the whole
+/// text, or a piece of it when streaming (`delta`).
+json choice(CompletionKind kind, size_t index, const std::string &content,
+            bool delta, json finishReason) {
+  json result = {{"index", index},
                  {"logprobs", nullptr},
                  {"finish_reason", std::move(finishReason)}};
   if (kind == CompletionKind::Text)
@@ -102,14 +102,15 @@ json chatLogprobs(const Tokenizer &tokenizer, const std::vector<int32_t> &ids,
 }
 
 /// The log-probabilities of an echoed prompt's tokens, from the prefill's
-/// logits ([prompt length, vocab]): position i predicts token i + 1, and the
-/// first token, which nothing predicts, has none.
+/// logits of its positions ([prompt length, vocab] from `logits`): position
+/// i predicts token i + 1, and the first token, which nothing predicts, has
+/// none.
 std::vector<std::optional<GeneratedTokenLogprobs>>
-promptLogprobs(const std::vector<float> &logits,
-               const std::vector<TokenId> &prompt, int64_t vocab, int64_t top) {
+promptLogprobs(const float *logits, const std::vector<TokenId> &prompt,
+               int64_t vocab, int64_t top) {
   std::vector<std::optional<GeneratedTokenLogprobs>> steps(1);
   for (size_t i = 1; i < prompt.size(); ++i) {
-    const float *row = logits.data() + (i - 1) * vocab;
+    const float *row = logits + (i - 1) * vocab;
     const double normalizer = logSumExp(row, vocab);
     steps.push_back(
         GeneratedTokenLogprobs{float(row[prompt[i]] - normalizer),
@@ -143,51 +144,68 @@ json completionLogprobs(
           {"top_logprobs", std::move(top)}};
 }
 
-/// The text an echo repeats: the prompt as sent, or its ids decoded.
-std::string echoedPrompt(const CompletionRequest &request,
+/// The text an echo repeats: prompt `row` as sent, or its ids decoded.
+std::string echoedPrompt(const CompletionRequest &request, size_t row,
                          const Tokenizer &tokenizer) {
-  if (!request.promptText.empty())
-    return request.promptText;
+  if (!request.promptTexts[row].empty())
+    return request.promptTexts[row];
   std::string error;
   return tokenizer
-      .decode(request.promptIds, DecodeOptions{/*skipSpecialTokens=*/true},
+      .decode(request.prompts[row], DecodeOptions{/*skipSpecialTokens=*/true},
               error)
       .value_or("");
 }
 
-/// The answer to a request that is not streamed.
+/// Row `row`'s "logprobs": its generated tokens', after its prompt's when
+/// echoed (promptLogits: [rows, prompt length, vocab], left-padded rows).
+json rowLogprobs(const CompletionRequest &request, size_t row,
+                 const GenerationResult &ids, const Tokenizer &tokenizer,
+                 int64_t vocab) {
+  const std::vector<int32_t> &generated = ids.generated[row];
+  const std::vector<GeneratedTokenLogprobs> &steps = ids.logprobs[row];
+  if (request.kind == CompletionKind::Chat)
+    return chatLogprobs(tokenizer, generated, steps);
+  std::vector<TokenId> tokens;
+  std::vector<std::optional<GeneratedTokenLogprobs>> all;
+  if (request.echo) {
+    tokens = request.prompts[row];
+    const int64_t length = int64_t(ids.promptLogits.size()) /
+                           int64_t(ids.generated.size()) / vocab;
+    const float *rowLogits =
+        ids.promptLogits.data() +
+        (int64_t(row) * length + length - int64_t(tokens.size())) * vocab;
+    all = promptLogprobs(rowLogits, tokens, vocab,
+                         *request.options.generation.topLogprobs);
+  }
+  tokens.insert(tokens.end(), generated.begin(), generated.end());
+  all.insert(all.end(), steps.begin(), steps.end());
+  return completionLogprobs(tokenizer, tokens, all);
+}
+
+/// The answer to a request that is not streamed: a choice per prompt.
 json wholeReply(const CompletionRequest &request, json reply,
                 const TextGenerationResult &result, const Tokenizer &tokenizer,
                 int64_t vocab, size_t reused) {
-  const std::vector<int32_t> &ids = result.ids.generated[0];
-  const bool chat = request.kind == CompletionKind::Chat;
-  json answer = choice(request.kind,
-                       (request.echo ? echoedPrompt(request, tokenizer) : "") +
-                           result.texts[0],
-                       false, finishReasonField(result.finishReasons[0]));
-  if (std::optional<int64_t> top = request.options.generation.topLogprobs) {
-    const std::vector<GeneratedTokenLogprobs> &generated =
-        result.ids.logprobs[0];
-    if (chat) {
-      answer["logprobs"] = chatLogprobs(tokenizer, ids, generated);
-    } else {
-      std::vector<TokenId> tokens;
-      std::vector<std::optional<GeneratedTokenLogprobs>> steps;
-      if (request.echo) {
-        tokens = request.promptIds;
-        steps = promptLogprobs(result.ids.promptLogits, tokens, vocab, *top);
-      }
-      tokens.insert(tokens.end(), ids.begin(), ids.end());
-      steps.insert(steps.end(), generated.begin(), generated.end());
-      answer["logprobs"] = completionLogprobs(tokenizer, tokens, steps);
-    }
+  json choices = json::array();
+  int64_t promptTokens = 0, completionTokens = 0;
+  for (size_t row = 0; row < request.prompts.size(); ++row) {
+    json answer =
+        choice(request.kind, row,
+               (request.echo ? echoedPrompt(request, row, tokenizer) : "") +
+                   result.texts[row],
+               false, finishReasonField(result.finishReasons[row]));
+    if (request.options.generation.topLogprobs)
+      answer["logprobs"] =
+          rowLogprobs(request, row, result.ids, tokenizer, vocab);
+    choices.push_back(std::move(answer));
+    promptTokens += int64_t(request.prompts[row].size());
+    completionTokens += int64_t(result.ids.generated[row].size());
   }
-  const int64_t promptTokens = int64_t(request.promptIds.size());
-  reply["choices"] = json::array({std::move(answer)});
+  reply["choices"] = std::move(choices);
   reply["usage"] = {
       {"prompt_tokens", promptTokens},
-      {"completion_tokens", int64_t(ids.size())},
-      {"total_tokens", promptTokens + int64_t(ids.size())},
+      {"completion_tokens", completionTokens},
+      {"total_tokens", promptTokens + completionTokens},
       {"prompt_tokens_details", {{"cached_tokens", int64_t(reused)}}}};
   return reply;
 }
@@ -203,15 +221,17 @@ public:
       return false;
     if (kind == CompletionKind::Text)
       return true;
-    json first = choice(kind, "", true, nullptr);
+    json first = choice(kind, 0, "", true, nullptr);
     first["delta"] = {{"role", "assistant"}, {"content", ""}};
     return send(first);
   }
-  bool piece(std::string_view text) {
-    return send(choice(kind, std::string(text), true, nullptr));
+  bool piece(size_t row, std::string_view text) {
+    return send(choice(kind, row, std::string(text), true, nullptr));
   }
-  void finish(FinishReason reason) {
-    send(choice(kind, "", true, finishReasonField(reason)));
+  /// A chunk with each row's finish_reason, then [DONE].
+  void finish(const std::vector<FinishReason> &reasons) {
+    for (size_t row = 0; row < reasons.size(); ++row)
+      send(choice(kind, row, "", true, finishReasonField(reasons[row])));
     responder.sendPiece("data: [DONE]\n\n");
   }
   void fail(const std::string &message) {
@@ -281,7 +301,7 @@ void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
   std::optional<CompletionRequest> parsed = parseCompletionRequest(
       request.body, kind, model.manifest(), tokenizer, style, error);
   if (parsed)
-    error = checkGenerationRequest(model.manifest(), {parsed->promptIds},
+    error = checkGenerationRequest(model.manifest(), parsed->prompts,
                                    parsed->options.generation);
   if (!error.empty())
     return sendError(responder, 400, error, &request);
@@ -314,7 +334,7 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   if (request.stream) {
     if (!stream.start())
       return {200, "the client went away"};
-    sink = [&](size_t, std::string_view text) { stream.piece(text); };
+    sink = [&](size_t row, std::string_view text) { stream.piece(row, text); };
     options.keepGoing = [&] { return !stream.clientGone(); };
   }
   // A chat answer's text is its ids decoded on their own, as chat pipelines
@@ -322,18 +342,13 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   options.context = request.kind == CompletionKind::Chat
                         ? TextContext::None
                         : TextContext::Sequence;
-  const std::vector<TokenId> &prompt = request.promptIds;
   // An echoed prompt's log-probabilities need the logits of all of it.
   options.generation.keepPromptLogits =
       request.echo && request.options.generation.topLogprobs;
-  const size_t reused = options.generation.keepPromptLogits
-                            ? 0
-                            : reusablePrefix(cachedIds, prompt);
-  cachedIds.clear();
+  size_t reused = 0;
   std::string error;
-  std::optional<TextGenerationResult> result = generateTextContinuing(
-      model, tokenizer, {prompt.begin(), prompt.begin() + reused},
-      {prompt.begin() + reused, prompt.end()}, options, sink, error);
+  std::optional<TextGenerationResult> result =
+      run(request.prompts, options, sink, reused, error);
   if (!result) {
     if (request.stream)
       stream.fail(error);
@@ -341,27 +356,52 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
       responder.send(500, kJsonType, serialize(errorBody(500, error)));
     return {request.stream ? 200 : 500, "failed: " + error};
   }
-  const std::vector<int32_t> &ids = result->ids.generated[0];
-  cachedIds = prompt;
-  if (!ids.empty())
-    cachedIds.insert(cachedIds.end(), ids.begin(), ids.end() - 1);
-  const FinishReason reason = result->finishReasons[0];
-  const int64_t generated = int64_t(ids.size());
-  const int64_t promptTokens = int64_t(prompt.size());
+  int64_t generated = 0, promptTokens = 0;
+  for (size_t row = 0; row < request.prompts.size(); ++row) {
+    generated += int64_t(result->ids.generated[row].size());
+    promptTokens += int64_t(request.prompts[row].size());
+  }
   if (request.stream) {
     if (stream.clientGone())
       return {200, "the client went away after " + std::to_string(generated) +
                        " tokens"};
-    stream.finish(reason);
+    stream.finish(result->finishReasons);
   } else {
     responder.send(200, kJsonType,
                    serialize(wholeReply(request, envelope, *result, tokenizer,
                                         model.manifest().outputSize, reused)));
   }
-  return {200, std::to_string(promptTokens) + " prompt (" +
+  return {200, std::to_string(request.prompts.size()) +
+                   " prompt(s): " + std::to_string(promptTokens) + " tokens (" +
                    std::to_string(reused) + " cached) + " +
-                   std::to_string(generated) + " generated tokens, " +
-                   finishReasonName(reason)};
+                   std::to_string(generated) + " generated"};
+}
+
+std::optional<TextGenerationResult>
+OpenAIService::run(const std::vector<std::vector<TokenId>> &prompts,
+                   const TextGenerationOptions &options, const TextSink &sink,
+                   size_t &reused, std::string &error) {
+  const bool single = prompts.size() == 1;
+  const std::vector<TokenId> &prompt = prompts[0];
+  reused = single && !options.generation.keepPromptLogits
+               ? reusablePrefix(cachedIds, prompt)
+               : 0;
+  cachedIds.clear();
+  std::optional<TextGenerationResult> result =
+      single ? generateTextContinuing(model, tokenizer,
+                                      {prompt.begin(), prompt.begin() + reused},
+                                      {prompt.begin() + reused, prompt.end()},
+                                      options, sink, error)
+             : generateText(model, tokenizer, prompts, options, sink, error);
+  // Left padding moves a batch's rows off the slots of their positions: the
+  // cache is reusable after a single row only.
+  if (result && single) {
+    const std::vector<int32_t> &ids = result->ids.generated[0];
+    cachedIds = prompt;
+    if (!ids.empty())
+      cachedIds.insert(cachedIds.end(), ids.begin(), ids.end() - 1);
+  }
+  return result;
 }
 
 void OpenAIService::sendError(HttpResponder &responder, int status,

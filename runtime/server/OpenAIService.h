@@ -53,6 +53,12 @@ private:
   /// Runs `request` and streams or sends its answer.
   Outcome answer(const CompletionRequest &request, const std::string &id,
                  HttpResponder &responder);
+  /// Runs the prompts: one continuing what the cache shares with it (their
+  /// count in `reused`), several as one batch.
+  std::optional<TextGenerationResult>
+  run(const std::vector<std::vector<TokenId>> &prompts,
+      const TextGenerationOptions &options, const TextSink &sink,
+      size_t &reused, std::string &error);
   void sendError(HttpResponder &responder, int status,
                  const std::string &message, const HttpRequest *request);
 

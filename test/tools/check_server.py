@@ -10,6 +10,8 @@ Starts the server on a free port and checks, one line each:
   also a prompt that extends the last one (its start kept in the cache);
 - a streamed completion's pieces join to the same text and end with
   finish_reason and [DONE];
+- several prompts in one completion request run as a batch and give what
+  generate gives them, streamed and whole, and score as each does alone;
 - a chat completion answers what `chat` answers to the same messages, and a
   second turn answers the same with and without the first turn's cache;
 - log-probabilities, of a completion and of a chat, are those generate
@@ -151,6 +153,34 @@ def check_completions(server, args):
            "length")
     print("stream: %d chunks join to the greedy text, then [DONE]" %
           len(chunks))
+
+
+def check_batch(server, args):
+    """Several prompts in one completion request run as one batch."""
+    prompts = [PROMPT, "Tom had a red ball", "Lily"]
+    body = {"prompt": prompts, "max_tokens": 16, "temperature": 0}
+    reply = server.post("/v1/completions", body)
+    reference = generate(args, sum((["-p", p] for p in prompts), []) +
+                         ["--max-new-tokens", "16", "--temperature", "0"])
+    expect("batch indexes", [c["index"] for c in reply["choices"]], [0, 1, 2])
+    expect("batch texts", [c["text"] for c in reply["choices"]],
+           reference["text"])
+    chunks = server.stream("/v1/completions", body)
+    streamed = ["", "", ""]
+    for chunk in chunks:
+        for c in chunk["choices"]:
+            streamed[c["index"]] += c["text"]
+    expect("batch streamed texts", streamed, reference["text"])
+    # Echoed prompts of different lengths score as each does alone.
+    scored = server.post("/v1/completions", dict(
+        prompt=prompts, max_tokens=0, echo=True, logprobs=2))
+    for prompt, c in zip(prompts, scored["choices"]):
+        alone = server.post("/v1/completions", dict(
+            prompt=prompt, max_tokens=0, echo=True, logprobs=2))
+        expect("echo of %r in a batch" % prompt, c["logprobs"],
+               alone["choices"][0]["logprobs"])
+    print("batch: %d prompts in one request give generate's texts, streamed "
+          "and whole, and score as alone" % len(prompts))
 
 
 def chat_reference(args, system, user, new_tokens):
@@ -358,6 +388,7 @@ def main():
         check_chat(server, args)
         check_logprobs(server, args)
         check_echo(server, args)
+        check_batch(server, args)
         check_errors(server)
         check_client_leaving(server)
         check_stop(server)

@@ -50,12 +50,13 @@ protected:
 TEST_F(CompletionRequestTest, ATextPromptIsEncodedWithBos) {
   CompletionRequest request = readOrFail(R"({"prompt": "Once upon a time"})");
   std::string problem;
-  EXPECT_EQ(request.promptIds,
+  ASSERT_EQ(request.prompts.size(), 1u);
+  EXPECT_EQ(request.prompts[0],
             *tokenizer->encode("Once upon a time", EncodeOptions(), problem));
-  EXPECT_EQ(request.promptIds.front(), 1);
+  EXPECT_EQ(request.prompts[0].front(), 1);
   // max_tokens defaults to what max_seq leaves.
   EXPECT_EQ(request.options.generation.maxNewTokens,
-            64 - int64_t(request.promptIds.size()));
+            64 - int64_t(request.prompts[0].size()));
   EXPECT_FALSE(request.stream);
 }
 
@@ -63,17 +64,33 @@ TEST_F(CompletionRequestTest, EchoKeepsThePromptAsSent) {
   CompletionRequest request =
       readOrFail(R"({"prompt": "Once  upon", "echo": true, "max_tokens": 0})");
   EXPECT_TRUE(request.echo);
-  EXPECT_EQ(request.promptText, "Once  upon");
+  EXPECT_EQ(request.promptTexts, (std::vector<std::string>{"Once  upon"}));
   EXPECT_EQ(request.options.generation.maxNewTokens, 0);
-  EXPECT_TRUE(readOrFail(R"({"prompt": [1, 2]})").promptText.empty());
+  EXPECT_EQ(readOrFail(R"({"prompt": [1, 2]})").promptTexts,
+            (std::vector<std::string>{""}));
 }
 
 TEST_F(CompletionRequestTest, IdsAreUsedAsGiven) {
   CompletionRequest request =
       readOrFail(R"({"prompt": [5, 6, 7], "max_tokens": 3, "stream": true})");
-  EXPECT_EQ(request.promptIds, (std::vector<TokenId>{5, 6, 7}));
+  EXPECT_EQ(request.prompts, (std::vector<std::vector<TokenId>>{{5, 6, 7}}));
   EXPECT_EQ(request.options.generation.maxNewTokens, 3);
   EXPECT_TRUE(request.stream);
+}
+
+TEST_F(CompletionRequestTest, SeveralPromptsAreRowsOfOneBatch) {
+  CompletionRequest request = readOrFail(
+      R"({"prompt": ["Once", [1, 9, 9, 9, 9, 9]], "max_tokens": 2})");
+  std::string problem;
+  EXPECT_EQ(request.prompts,
+            (std::vector<std::vector<TokenId>>{
+                *tokenizer->encode("Once", EncodeOptions(), problem),
+                {1, 9, 9, 9, 9, 9}}));
+  EXPECT_EQ(request.promptTexts, (std::vector<std::string>{"Once", ""}));
+  // Without max_tokens, what max_seq leaves after the longest.
+  EXPECT_EQ(readOrFail(R"({"prompt": [[1, 2], [1, 2, 3, 4]]})")
+                .options.generation.maxNewTokens,
+            60);
 }
 
 TEST_F(CompletionRequestTest, SamplingFieldsReplaceTheDefaults) {
@@ -101,7 +118,7 @@ TEST_F(CompletionRequestTest, ChatMessagesTakeTheChatFormat) {
       *tokenizer, ChatTemplate::MetaReference,
       {{ChatRole::System, "Be brief."}, {ChatRole::User, "Hi"}}, problem);
   ASSERT_TRUE(expected) << problem;
-  EXPECT_EQ(request.promptIds, *expected);
+  EXPECT_EQ(request.prompts, (std::vector<std::vector<TokenId>>{*expected}));
 }
 
 TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
@@ -161,8 +178,11 @@ TEST_F(CompletionRequestTest, NamesTheFieldThatIsWrong) {
   EXPECT_THAT(refusal(R"({"prompt": "a", "prompt": "b"})"),
               HasSubstr("not JSON"));
   EXPECT_THAT(refusal(R"({})"), HasSubstr("prompt is required"));
-  EXPECT_THAT(refusal(R"({"prompt": ["a", "b"]})"),
-              HasSubstr("one prompt per request"));
+  EXPECT_THAT(refusal(R"({"prompt": ["a", 5]})"),
+              HasSubstr("prompt must be a non-empty string or list of token "
+                        "ids, or a list of them"));
+  EXPECT_THAT(refusal(R"({"prompt": [[1, -2]]})"),
+              HasSubstr("prompt has a token id out of range: -2"));
   EXPECT_THAT(refusal(R"({"prompt": []})"), HasSubstr("prompt must be"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "temperature": "hot"})"),
               HasSubstr("temperature must be a number"));
