@@ -202,8 +202,6 @@ const char *httpStatusText(int status) {
     return "Request Timeout";
   case 413:
     return "Content Too Large";
-  case 415:
-    return "Unsupported Media Type";
   case 431:
     return "Request Header Fields Too Large";
   case 500:

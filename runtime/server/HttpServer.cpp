@@ -83,7 +83,6 @@ bool HttpResponder::writeAll(std::string_view data) {
 
 bool HttpResponder::writeHead(int status, std::string_view contentType,
                               const std::string &extraHeaders) {
-  began = true;
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
                      httpStatusText(status) +
                      "\r\nContent-Type: " + std::string(contentType) +

@@ -32,8 +32,6 @@ public:
   /// the connection (server-sent events).
   bool startStream(int status, std::string_view contentType);
   bool sendPiece(std::string_view data);
-  /// Whether a response has begun; a handler answers once.
-  bool started() const { return began; }
 
 private:
   bool writeHead(int status, std::string_view contentType,
@@ -41,7 +39,6 @@ private:
   bool writeAll(std::string_view data);
 
   int socket;
-  bool began = false;
   bool broken = false;
 };
 
