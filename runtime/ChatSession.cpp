@@ -49,6 +49,7 @@ std::optional<ChatTurn> ChatSession::respond(const PreparedTurn &turn,
   const int64_t room = maxLength() - length() - int64_t(turn.prefill.size());
   TextGenerationOptions generation;
   generation.generation.sampling = options.sampling;
+  generation.generation.promptLookup = options.promptLookup;
   generation.generation.maxNewTokens =
       std::min(room, options.maxAnswerTokens.value_or(room));
   generation.stopStrings = options.stopStrings;

@@ -14,6 +14,7 @@
 #ifndef LLAMAC_RUNTIME_CHATSESSION_H
 #define LLAMAC_RUNTIME_CHATSESSION_H
 
+#include "runtime/PromptLookup.h"
 #include "runtime/TextGeneration.h"
 #include "runtime/tokenizer/ChatFormat.h"
 
@@ -34,6 +35,7 @@ struct ChatOptions {
   /// The longest answer; nullopt lets an answer run until EOS, a stop
   /// string, or the end of the context.
   std::optional<int64_t> maxAnswerTokens;
+  PromptLookupOptions promptLookup;
 };
 
 /// A user message ready to be answered.

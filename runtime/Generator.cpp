@@ -22,6 +22,9 @@ checkGenerationRequest(const Manifest &manifest,
   problem = validateSamplingOptions(options.sampling);
   if (!problem.empty())
     return problem;
+  problem = validatePromptLookupOptions(options.promptLookup);
+  if (!problem.empty())
+    return problem;
   if (options.maxNewTokens < 0)
     return "--max-new-tokens must be >= 0";
   if (options.topLogprobs &&
@@ -41,6 +44,13 @@ checkGenerationRequest(const Manifest &manifest,
            " new tokens exceeds the artifact's max_seq of " +
            std::to_string(manifest.maxSeq);
   return "";
+}
+
+std::string describeDrafts(const GenerationResult &result) {
+  if (result.draftTokens == 0)
+    return "";
+  return "kept " + std::to_string(result.acceptedDraftTokens) + " of " +
+         std::to_string(result.draftTokens) + " draft tokens";
 }
 
 int32_t endOfSequenceId(const Manifest &manifest,
@@ -69,24 +79,36 @@ public:
   std::vector<int32_t> advance(const float *logits, int64_t rowStride,
                                int64_t vocab) {
     std::vector<int32_t> nextTokens;
-    std::vector<float> scratch(vocab);
     for (size_t row = 0; row < histories.size(); ++row) {
-      if (!finished[row]) {
-        const float *rowLogits = logits + row * rowStride;
-        scratch.assign(rowLogits, rowLogits + vocab);
-        int32_t token =
-            samplers[row].next(scratch.data(), vocab, histories[row]);
-        histories[row].push_back(token);
-        generated[row].push_back(token);
-        if (topLogprobs)
-          logprobs[row].push_back(tokenLogprobs(rowLogits, vocab, token));
-        bool keepGoing = !onToken || onToken(row, token);
-        finished[row] = token == eosId || !keepGoing;
-      }
+      if (!finished[row])
+        advanceRow(row, logits + row * rowStride, vocab);
       nextTokens.push_back(histories[row].back());
     }
     return nextTokens;
   }
+
+  /// Chooses unfinished row `row`'s next token from its `vocab` logits and
+  /// returns it.
+  int32_t advanceRow(size_t row, const float *rowLogits, int64_t vocab) {
+    scratch.assign(rowLogits, rowLogits + vocab);
+    int32_t token = samplers[row].next(scratch.data(), vocab, histories[row]);
+    histories[row].push_back(token);
+    generated[row].push_back(token);
+    if (topLogprobs)
+      logprobs[row].push_back(tokenLogprobs(rowLogits, vocab, token));
+    bool keepGoing = !onToken || onToken(row, token);
+    finished[row] = token == eosId || !keepGoing;
+    return token;
+  }
+
+  /// The row's whole sequence: prompt (or cached context) and generated.
+  const std::vector<int32_t> &history(size_t row) const {
+    return histories[row];
+  }
+  int64_t generatedCount(size_t row) const {
+    return int64_t(generated[row].size());
+  }
+  bool isFinished(size_t row) const { return finished[row]; }
 
   bool allFinished() const {
     return std::all_of(finished.begin(), finished.end(),
@@ -113,10 +135,76 @@ private:
   std::vector<std::vector<GeneratedTokenLogprobs>> logprobs;
   std::vector<bool> finished;
   std::vector<Sampler> samplers;
+  std::vector<float> scratch;
   const std::function<bool(size_t, int32_t)> &onToken;
   std::optional<int64_t> topLogprobs;
   int32_t eosId;
 };
+
+void appendLogits(std::vector<float> &all, const float *logits, int64_t count) {
+  all.insert(all.end(), logits, logits + count);
+}
+
+/// After `step` (at cache slot `slot`) and its tokens `nextTokens`: one
+/// decode step per token until every row finishes or has maxNewTokens.
+void decodeStepByStep(CompiledModel &model, RowStates &rows, TokenBatch step,
+                      std::vector<int32_t> nextTokens, int64_t slot,
+                      const GenerationOptions &options,
+                      GenerationResult &result) {
+  const int64_t vocab = model.manifest().outputSize;
+  std::vector<float> stepLogits(step.batchSize * vocab);
+  for (int64_t produced = 1;
+       produced < options.maxNewTokens && !rows.allFinished(); ++produced) {
+    step = nextDecodeStep(step, nextTokens);
+    result.decodeSeconds += secondsSpentIn(
+        [&] { model.run(EntryPoint::Decode, step, slot, stepLogits.data()); });
+    result.decodeTokens += step.batchSize;
+    if (options.keepDecodeLogits)
+      appendLogits(result.decodeLogits, stepLogits.data(), stepLogits.size());
+    ++slot;
+    nextTokens = rows.advance(stepLogits.data(), vocab, vocab);
+  }
+}
+
+/// Decodes the one row of `rows`, whose last token goes to cache slot `slot`
+/// (its slots and positions coincide), with drafts from prompt lookup: each
+/// step scores the last token and a draft, and keeps the draft's tokens up
+/// to the first the row does not choose itself, which it replaces.
+void decodeWithPromptLookup(CompiledModel &model, RowStates &rows, int64_t slot,
+                            const GenerationOptions &options,
+                            GenerationResult &result) {
+  const int64_t vocab = model.manifest().outputSize;
+  const int32_t eos = endOfSequenceId(model.manifest(), options);
+  std::vector<float> logits;
+  while (!rows.isFinished(0) && rows.generatedCount(0) < options.maxNewTokens) {
+    const std::vector<int32_t> &sequence = rows.history(0);
+    // A step yields at most 1 + draft.size() tokens.
+    std::vector<int32_t> draft =
+        lookUpDraft(sequence, options.promptLookup,
+                    options.maxNewTokens - rows.generatedCount(0) - 1, eos);
+    std::vector<int32_t> scored = {sequence.back()};
+    scored.insert(scored.end(), draft.begin(), draft.end());
+    logits.resize(scored.size() * vocab);
+    result.decodeSeconds += secondsSpentIn([&] {
+      model.run(draft.empty() ? EntryPoint::Decode : EntryPoint::Prefill,
+                continueRow(scored, slot), slot, logits.data());
+    });
+    size_t accepted = 0;
+    for (size_t i = 0; i < scored.size(); ++i) {
+      const float *tokenLogits = logits.data() + i * vocab;
+      int32_t token = rows.advanceRow(0, tokenLogits, vocab);
+      if (options.keepDecodeLogits)
+        appendLogits(result.decodeLogits, tokenLogits, vocab);
+      if (rows.isFinished(0) || i == draft.size() || token != draft[i])
+        break;
+      ++accepted;
+    }
+    result.draftTokens += int64_t(draft.size());
+    result.acceptedDraftTokens += int64_t(accepted);
+    result.decodeTokens += int64_t(1 + accepted);
+    slot += int64_t(1 + accepted);
+  }
+}
 
 /// Prefills `step` at `startSlot` and decodes after it. `histories` are the
 /// rows' whole sequences so far (for the repetition penalty), the request
@@ -139,23 +227,14 @@ runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
                  endOfSequenceId(model.manifest(), options));
   if (options.maxNewTokens > 0) {
     // Each row's last prompt position predicts its first new token.
-    std::vector<int32_t> nextTokens =
-        rows.advance(promptLogits.data() + (kept - 1) * vocab, kept * vocab, vocab);
-    std::vector<float> stepLogits(step.batchSize * vocab);
-    int64_t slot = startSlot + step.length;
-    for (int64_t produced = 1;
-         produced < options.maxNewTokens && !rows.allFinished(); ++produced) {
-      step = nextDecodeStep(step, nextTokens);
-      result.decodeSeconds += secondsSpentIn([&] {
-        model.run(EntryPoint::Decode, step, slot, stepLogits.data());
-      });
-      result.decodeTokens += step.batchSize;
-      if (options.keepDecodeLogits)
-        result.decodeLogits.insert(result.decodeLogits.end(), stepLogits.begin(),
-                                   stepLogits.end());
-      ++slot;
-      nextTokens = rows.advance(stepLogits.data(), vocab, vocab);
-    }
+    std::vector<int32_t> nextTokens = rows.advance(
+        promptLogits.data() + (kept - 1) * vocab, kept * vocab, vocab);
+    const int64_t slot = startSlot + step.length;
+    if (options.promptLookup.enabled() && step.batchSize == 1)
+      decodeWithPromptLookup(model, rows, slot, options, result);
+    else
+      decodeStepByStep(model, rows, std::move(step), std::move(nextTokens),
+                       slot, options, result);
   }
   result.generated = rows.takeGenerated();
   result.logprobs = rows.takeLogprobs();

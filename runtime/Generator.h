@@ -14,6 +14,7 @@
 #define LLAMAC_RUNTIME_GENERATOR_H
 
 #include "runtime/CompiledModel.h"
+#include "runtime/PromptLookup.h"
 #include "runtime/Sampler.h"
 
 #include <cstdint>
@@ -29,13 +30,18 @@ struct GenerationOptions {
   SamplingOptions sampling;
   /// Keep prefill's logits in GenerationResult::promptLogits.
   bool keepPromptLogits = false;
-  /// Keep every decode step's logits in GenerationResult::decodeLogits.
+  /// Keep the logits each token after the first was chosen from in
+  /// GenerationResult::decodeLogits.
   bool keepDecodeLogits = false;
   /// Keep each generated token's log-probability in GenerationResult::
   /// logprobs, with this many most likely tokens' beside it (0: none).
   /// They are the model's: of the raw logits, before the repetition penalty
   /// and temperature reshape them for sampling.
   std::optional<int64_t> topLogprobs;
+  /// Draft tokens from the context (see PromptLookup.h) for a single row; a
+  /// batch's rows would keep different numbers of them, and share one cache
+  /// slot per step, so a batch decodes one token per step.
+  PromptLookupOptions promptLookup;
   /// Go on past EOS (benchmarks and long-context checks want a fixed length).
   bool ignoreEos = false;
   /// Sees every row's tokens as they are chosen, EOS included. Returning
@@ -57,15 +63,23 @@ struct GenerationResult {
   std::vector<std::vector<int32_t>> generated;
   /// [rows, prefilled length, vocab] (left-padded rows) when asked for.
   std::vector<float> promptLogits;
-  /// [decode steps, rows, vocab] when asked for.
+  /// [generated tokens - 1, rows, vocab] when asked for.
   std::vector<float> decodeLogits;
   /// Per row, one per generated token, when topLogprobs is set.
   std::vector<std::vector<GeneratedTokenLogprobs>> logprobs;
   int64_t promptTokens = 0; ///< Real (not padding) tokens prefilled.
-  int64_t decodeTokens = 0; ///< Tokens the decode steps computed, all rows.
+  /// Tokens the decode steps produced, all rows (finished rows' included).
+  int64_t decodeTokens = 0;
+  /// Prompt lookup: the draft tokens scored, and those generation kept.
+  int64_t draftTokens = 0;
+  int64_t acceptedDraftTokens = 0;
   double prefillSeconds = 0;
   double decodeSeconds = 0;
 };
+
+/// "kept K of D draft tokens" when prompt lookup drafted any, else "": for
+/// the lines that report a generation.
+std::string describeDrafts(const GenerationResult &result);
 
 /// "" if `prompts` can be generated from with `options` on this artifact
 /// (a logits artifact, ids in the vocabulary, within max_batch and max_seq),

@@ -46,6 +46,11 @@ fixture files (weights, golden.json, reference logits).
              prompt and Hugging Face's greedy ids, teacher-forced, within
              1e-4 / 5e-2 of the CPU's int4 build (of the same groups);
              int4-ids: 32 greedy ids of the f32 build identical to the CPU's.
+  lookup-DTYPE  generate --prompt-lookup 4 (prefill calls scoring drafts)
+             against one decode step per token, f32 and f16: the same greedy
+             ids, and the logits each token was chosen from within 1e-4 /
+             5e-2; the draft tokens kept beside (a check that kept none
+             proves nothing and fails).
   memcheck   compute-sanitizer --tool memcheck on one generation (graph,
              direct launches, sm_90's mma.sync build): 0 errors.
 
@@ -442,6 +447,38 @@ def check_int4(checks, device, fixture, golden, scratch, build="int4"):
         checks.add("int4", fixture, False, str(error))
 
 
+def check_prompt_lookup(checks, device, fixture, golden, scratch):
+    for dtype in ("f32", "f16"):
+        kept = drafted = 0
+        worst = 0.0
+        try:
+            for index, case in enumerate(golden["cases"]):
+                runs = []
+                for extra in ([], ["--prompt-lookup", "4"]):
+                    dump = os.path.join(scratch, "lookup-%d.f32" % len(runs))
+                    args = ["--prompt-ids", ",".join(map(str, case["input_ids"])),
+                            "--max-new-tokens", str(len(case["greedy_dynamic"])),
+                            "--json", "--dump-decode-logits", dump] + extra
+                    result = device.run("generate", device.artifact(fixture, "cuda-" + dtype),
+                                        fixture, args)
+                    if result.returncode != 0:
+                        raise RuntimeError(result.stderr.strip()[-300:])
+                    runs.append((json.loads(result.stdout), read_floats(dump)))
+                (plain, plain_logits), (lookup, lookup_logits) = runs
+                if lookup["generated_ids"] != plain["generated_ids"]:
+                    raise RuntimeError("case %d: ids %s, one token a step %s" % (
+                        index, lookup["generated_ids"], plain["generated_ids"]))
+                worst = max(worst, max_diff(lookup_logits, plain_logits))
+                kept += lookup["prompt_lookup"]["accepted_draft_tokens"]
+                drafted += lookup["prompt_lookup"]["draft_tokens"]
+            ok = kept > 0 and worst <= TOLERANCE[dtype]
+            checks.add("lookup-" + dtype, fixture, ok,
+                       "the same ids; kept %d of %d draft tokens; logits max |diff| "
+                       "%.3g (<= %g)" % (kept, drafted, worst, TOLERANCE[dtype]))
+        except RuntimeError as error:
+            checks.add("lookup-" + dtype, fixture, False, str(error))
+
+
 def find_sanitizer():
     found = shutil.which("compute-sanitizer")
     if found:
@@ -511,6 +548,9 @@ def main():
         check_int4(checks, device, wide,
                    load_json(os.path.join(device.fixture(wide), "golden.json")), scratch,
                    "int4-wide")
+        check_prompt_lookup(checks, device, wide,
+                            load_json(os.path.join(device.fixture(wide), "golden.json")),
+                            scratch)
         check_memcheck(checks, device, "tiny-llama2-gqa", gqa_golden)
     sys.exit(0 if checks.table() else 1)
 

@@ -6,12 +6,13 @@
 # bench.sh's int4 70B (random weights) and int4 7B, profile.sh of the int4
 # 7B's decode (on the f16 weights bench.sh synthesized), bench.sh's 7B
 # shape and Hugging Face, compare.sh's f16 decode A/B (the default,
-# whole-row matrix-vector kernels, earlier commits' artifacts), bench.sh's
-# 13B shape, compare.sh's 128-token prompts, bench.sh's 7B builds with
-# other GEMM tiles and its bf16 7B. Logs, the benchmark's JSON (bench.tgz)
-# and the kernel CSV go to OUT_DIR; the last lines printed are the check's
-# verdict, the benchmark table, the profile, what limits each linear kernel
-# (profile.sh) and the A/Bs.
+# whole-row matrix-vector kernels, earlier commits' artifacts), what a
+# prompt-lookup step costs (verify_cost.sh), bench.sh's 13B shape,
+# compare.sh's 128-token prompts, bench.sh's 7B builds with other GEMM
+# tiles and its bf16 7B. Logs, the benchmark's JSON (bench.tgz) and the
+# kernel CSV go to OUT_DIR; the last lines printed are the check's verdict,
+# the benchmark table, the profile, what limits each linear kernel
+# (profile.sh), the A/Bs and the prompt-lookup step's cost.
 # Measured on an H100 (2026-11-28): check ~50 s, the int4 A/B (four builds,
 # twice, each drawing its random weights) ~125 s, the 70B ~135 s, the int4
 # 7B with its synthesis 40 s, the int4 profile ~55 s, 7B and HF 258 s, the
@@ -80,6 +81,10 @@ decode_builds=("$artifacts/llama-2-7b-cuda-f16.lmc" "$artifacts/llama-2-7b-cuda-
 add_present decode_builds "$artifacts"/baselines-f16/*.lmc
 part 60 "compare.sh decode" "$out/compare.log" \
   bash "$here/compare.sh" "$weights/llama-2-7b-f16" "${decode_builds[@]}"
+# A prompt-lookup step's cost: prefill of 1 + draft tokens against a decode
+# step (before the 13B deletes the 7B weights).
+part 40 "verify_cost.sh" "$out/verify.log" bash "$here/verify_cost.sh" \
+  "$artifacts/llama-2-7b-cuda-f16.lmc" "$weights/llama-2-7b-f16"
 LLAMAC_BENCH_PARTS=13b part 90 "bench.sh 13b" "$out/bench.log" bash "$here/bench.sh" "$results"
 # A 128-token prompt on the default's 128x256/wgmma, 128x128/wgmma and
 # mma.sync: whether the wide tile's fewer blocks cost short prompts
@@ -98,3 +103,4 @@ echo; sed -n '/^| measure/,$p' "$out/bench.log" | tail -27
 echo; head -45 "$out/profile.log"
 echo; grep -E "^((swiglu_)?gemm|matvec|swiglu)[_ ]" "$out/profile.log"
 echo; cat "$out/compare.log"
+echo; cat "$out/verify.log"

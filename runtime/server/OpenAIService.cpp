@@ -55,6 +55,11 @@ size_t reusablePrefix(const std::vector<TokenId> &cached,
   return common;
 }
 
+/// ", " + `clause`, or "" for no clause.
+std::string withComma(const std::string &clause) {
+  return clause.empty() ? "" : ", " + clause;
+}
+
 std::string_view pathOf(const std::string &target) {
   return std::string_view(target).substr(0, target.find('?'));
 }
@@ -345,6 +350,7 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   // An echoed prompt's log-probabilities need the logits of all of it.
   options.generation.keepPromptLogits =
       request.echo && request.options.generation.topLogprobs;
+  options.generation.promptLookup = promptLookup;
   size_t reused = 0;
   std::string error;
   std::optional<TextGenerationResult> result =
@@ -374,7 +380,8 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   return {200, std::to_string(request.prompts.size()) +
                    " prompt(s): " + std::to_string(promptTokens) + " tokens (" +
                    std::to_string(reused) + " cached) + " +
-                   std::to_string(generated) + " generated"};
+                   std::to_string(generated) + " generated" +
+                   withComma(describeDrafts(result->ids))};
 }
 
 std::optional<TextGenerationResult>

@@ -13,13 +13,15 @@
 // "data: [DONE]". Errors are {"error": {"message", "type"}} with a 4xx
 // status. A client that goes away mid-stream ends its generation. A prompt
 // that starts as the last request's sequence did prefills only the rest
-// (usage.prompt_tokens_details.cached_tokens).
+// (usage.prompt_tokens_details.cached_tokens). Prompt lookup, when set,
+// drafts the tokens of single-prompt requests.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_OPENAISERVICE_H
 #define LLAMAC_RUNTIME_SERVER_OPENAISERVICE_H
 
 #include "runtime/CompiledModel.h"
+#include "runtime/PromptLookup.h"
 #include "runtime/server/CompletionRequest.h"
 #include "runtime/server/HttpServer.h"
 
@@ -34,9 +36,11 @@ public:
   /// `log` receives a line per request.
   OpenAIService(CompiledModel &model, const Tokenizer &tokenizer,
                 ChatTemplate style, std::string modelName,
+                PromptLookupOptions promptLookup,
                 std::function<void(const std::string &)> log)
       : model(model), tokenizer(tokenizer), style(style),
-        modelName(std::move(modelName)), log(std::move(log)) {}
+        modelName(std::move(modelName)), promptLookup(promptLookup),
+        log(std::move(log)) {}
 
   /// The handlers to serve with.
   HttpHandlers handlers();
@@ -66,6 +70,7 @@ private:
   const Tokenizer &tokenizer;
   ChatTemplate style;
   std::string modelName;
+  PromptLookupOptions promptLookup;
   std::function<void(const std::string &)> log;
   int64_t requestCount = 0;
   /// What row 0 of the KV cache holds after the last request: its prompt

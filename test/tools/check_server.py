@@ -2,6 +2,7 @@
 """Checks `llamac-run serve` end to end against the command-line tools.
 
     check_server.py --artifact A.lmc --fixture DIR [--runner llamac-run]
+                    [-- SERVE_FLAGS...]
 
 Starts the server on a free port and checks, one line each:
 - /health and /v1/models;
@@ -20,6 +21,7 @@ Starts the server on a free port and checks, one line each:
 - bad requests get their status and an OpenAI-style error naming the field;
 - a client that leaves mid-stream does not stop the server;
 - SIGTERM stops it with exit status 0.
+SERVE_FLAGS (--prompt-lookup N) go to serve only: the answers must not change.
 Exits 1 at the first mismatch. Python 3 standard library only.
 """
 import argparse
@@ -43,7 +45,7 @@ class Server:
     def __init__(self, args):
         self.process = subprocess.Popen(
             [args.runner, "serve", args.artifact, "--port", "0",
-             "--model-name", "stories"],
+             "--model-name", "stories"] + args.serve_flags,
             stderr=subprocess.PIPE, text=True)
         line = self.process.stderr.readline()
         match = re.search(r"serving stories on http://127\.0\.0\.1:(\d+)", line)
@@ -363,7 +365,7 @@ def check_client_leaving(server):
     print("a client leaving mid-stream: the server goes on")
 
 
-def check_stop(server):
+def check_stop(server, args):
     server.process.send_signal(signal.SIGTERM)
     rest = server.process.stderr.read()
     status = server.process.wait(timeout=60)
@@ -371,6 +373,10 @@ def check_stop(server):
         fail("after SIGTERM: exit %d, stderr %r" % (status, rest[-300:]))
     if "the client went away" not in rest:
         fail("the log does not say the client went away: %r" % rest[-300:])
+    if "--prompt-lookup" in args.serve_flags:
+        kept = [int(n) for n in re.findall(r"kept (\d+) of \d+ draft", rest)]
+        if sum(kept) == 0:
+            fail("prompt lookup kept no draft token: its path went unchecked")
     print("SIGTERM: stopped, exit 0")
 
 
@@ -380,6 +386,8 @@ def main():
     parser.add_argument("--fixture", required=True,
                         help="the artifact's Hugging Face fixture")
     parser.add_argument("--runner", default="llamac-run")
+    parser.add_argument("serve_flags", nargs="*",
+                        help="after --: more flags for serve")
     args = parser.parse_args()
     server = Server(args)
     try:
@@ -391,7 +399,7 @@ def main():
         check_batch(server, args)
         check_errors(server)
         check_client_leaving(server)
-        check_stop(server)
+        check_stop(server, args)
     finally:
         if server.process.poll() is None:
             server.process.kill()

@@ -20,6 +20,7 @@ static const char *const kUsage =
     "[--top-p P]\n"
     "         [--min-p P] [--repetition-penalty R] [--seed S] [--weights "
     "MODEL] [--threads N]\n"
+    "         [--prompt-lookup N [--lookup-ngram M]]\n"
     "Reads user messages from stdin, one per line, and streams each answer "
     "to stdout.\n"
     "Llama-2-chat format: Meta's reference chat_completion (the default) or "
@@ -30,12 +31,13 @@ static const char *const kUsage =
     "tokens. /reset\n"
     "starts a new conversation; /exit or the end of input quits. After each "
     "answer, stderr\n"
-    "gets \"[turn N: prefilled P tokens, generated G tokens, R tok/s]\"; "
-    "--print-ids also\n"
-    "prints the ids each turn prefills and answers with. A turn that would "
-    "not fit in max_seq\n"
-    "is refused with a note on stderr, and an answer stops where the context "
-    "ends.\n";
+    "gets \"[turn N: prefilled P tokens, generated G tokens, R tok/s]\" "
+    "(with the draft tokens\n"
+    "kept, under --prompt-lookup); --print-ids also prints the ids each turn "
+    "prefills and\n"
+    "answers with. A turn that would not fit in max_seq "
+    "is refused with a note on stderr,\n"
+    "and an answer stops where the context ends.\n";
 
 namespace {
 struct ChatArguments {
@@ -142,12 +144,14 @@ private:
     const GenerationResult &ids = reply->answer.ids;
     if (printIds)
       printTurnIds("answer ids", ids.generated.front());
+    const std::string drafts = describeDrafts(ids);
     std::fprintf(stderr,
                  "[turn %d: prefilled %lld tokens, generated %zu tokens, %.1f "
-                 "tok/s]\n",
+                 "tok/s%s%s]\n",
                  turn++, (long long)ids.promptTokens,
                  ids.generated.front().size(),
-                 perSecond(ids.decodeTokens, ids.decodeSeconds));
+                 perSecond(ids.decodeTokens, ids.decodeSeconds),
+                 drafts.empty() ? "" : "; ", drafts.c_str());
     if (reply->filledContext)
       std::fprintf(stderr,
                    "[the answer filled the context (max_seq %lld); /reset "
@@ -172,7 +176,7 @@ private:
 
 int runChatCommand(int argc, char **argv) {
   if (wantsHelp(argc, argv)) {
-    std::printf("%s%s", kUsage, kGenerationUsage);
+    std::printf("%s%s%s", kUsage, kGenerationUsage, kPromptLookupUsage);
     return 0;
   }
   ChatArguments args;
@@ -192,6 +196,7 @@ int runChatCommand(int argc, char **argv) {
   options.sampling = args.generation.sampling(model.manifest());
   options.stopStrings = args.generation.stopStrings;
   options.maxAnswerTokens = args.generation.maxNewTokens;
+  options.promptLookup = args.generation.promptLookup;
   // Refuse up front what every turn would refuse (a classifier, sampling
   // settings out of range).
   GenerationOptions firstToken;

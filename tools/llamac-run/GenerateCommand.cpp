@@ -23,7 +23,8 @@ static const char *const kUsage =
     "[--parse-special] [--json]\n"
     "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights MODEL] "
     "[--threads N]\n"
-    "         [--ignore-eos] [--show-mask] [--logprobs N]\n"
+    "         [--ignore-eos] [--show-mask] [--logprobs N] [--prompt-lookup N "
+    "[--lookup-ngram M]]\n"
     "Prompts: -p/--prompt TEXT, once per batch row (\"\" is BOS alone), is "
     "encoded with the\n"
     "artifact's tokenizer: BOS first unless --no-bos, and \"<s>\"-like text "
@@ -42,7 +43,8 @@ static const char *const kUsage =
     "what max_seq leaves after the longest prompt. --dump-logits writes the "
     "prompt's logits\n"
     "(one row only) as little-endian float32 [prompt length, vocab];\n"
-    "--dump-decode-logits the logits of every decode step [steps, vocab].\n"
+    "--dump-decode-logits the logits each later token was chosen from "
+    "[tokens - 1, vocab].\n"
     "--ignore-eos generates past EOS, up to --max-new-tokens.\n"
     "--logprobs N (with --json) adds each generated token's log-probability "
     "under the model\n"
@@ -129,6 +131,10 @@ static bool readGenerateArguments(int argc, char **argv,
   if ((!parsed.dumpLogitsPath.empty() || !parsed.dumpDecodeLogitsPath.empty()) &&
       parsed.rows() != 1) {
     error = "--dump-logits and --dump-decode-logits take a single prompt row";
+    return false;
+  }
+  if (parsed.generation.promptLookup.enabled() && parsed.rows() != 1) {
+    error = "--prompt-lookup takes a single prompt row";
     return false;
   }
   return true;
@@ -237,6 +243,7 @@ static OutputJson logprobsJson(const GenerationResult &ids,
 static void printJson(const TextGenerationResult &result,
                       const std::vector<std::vector<int32_t>> &prompts,
                       const SamplingOptions &sampling,
+                      const PromptLookupOptions &promptLookup,
                       const Tokenizer *tokenizer, double loadSeconds) {
   const GenerationResult &ids = result.ids;
   const bool hasText = tokenizer != nullptr;
@@ -263,6 +270,10 @@ static void printJson(const TextGenerationResult &result,
   output["decode_seconds"] = ids.decodeSeconds;
   output["decode_tokens_per_second"] =
       perSecond(ids.decodeTokens, ids.decodeSeconds);
+  if (promptLookup.enabled())
+    output["prompt_lookup"] = {
+        {"draft_tokens", ids.draftTokens},
+        {"accepted_draft_tokens", ids.acceptedDraftTokens}};
   std::printf("%s\n", output.dump().c_str());
 }
 
@@ -277,11 +288,13 @@ static void printIds(const GenerationResult &result) {
 static void printTimings(const GenerationResult &result, double loadSeconds) {
   std::fprintf(stderr,
                "load: %.2f s; prompt: %lld tokens, %.1f tokens/s; generated: "
-               "%lld tokens, %.1f tokens/s\n",
+               "%lld tokens, %.1f tokens/s",
                loadSeconds, (long long)result.promptTokens,
                perSecond(result.promptTokens, result.prefillSeconds),
                (long long)generatedTokens(result),
                perSecond(result.decodeTokens, result.decodeSeconds));
+  const std::string drafts = describeDrafts(result);
+  std::fprintf(stderr, "%s%s\n", drafts.empty() ? "" : "; ", drafts.c_str());
 }
 
 /// Everything but text streamed while it was generated.
@@ -291,8 +304,9 @@ static void printResult(const GenerateArguments &args,
                         const SamplingOptions &sampling,
                         const Tokenizer *tokenizer, bool streamed,
                         double loadSeconds) {
+  const PromptLookupOptions &promptLookup = args.generation.promptLookup;
   if (args.json) {
-    printJson(result, prompts, sampling, tokenizer, loadSeconds);
+    printJson(result, prompts, sampling, promptLookup, tokenizer, loadSeconds);
     return;
   }
   if (streamed) {
@@ -310,7 +324,7 @@ static void printResult(const GenerateArguments &args,
 
 int runGenerateCommand(int argc, char **argv) {
   if (wantsHelp(argc, argv)) {
-    std::printf("%s%s", kUsage, kGenerationUsage);
+    std::printf("%s%s%s", kUsage, kGenerationUsage, kPromptLookupUsage);
     return 0;
   }
   GenerateArguments args;
@@ -342,6 +356,7 @@ int runGenerateCommand(int argc, char **argv) {
   generation.keepDecodeLogits = !args.dumpDecodeLogitsPath.empty();
   generation.ignoreEos = args.ignoreEos;
   generation.topLogprobs = args.topLogprobs;
+  generation.promptLookup = args.generation.promptLookup;
   size_t longest = 0;
   for (const std::vector<int32_t> &prompt : *prompts)
     longest = std::max(longest, prompt.size());

@@ -20,15 +20,49 @@ const char *const kGenerationUsage =
     "same seed gives\n"
     "  the same text, alone or in a batch)\n";
 
+const char *const kPromptLookupUsage =
+    "Prompt lookup (one prompt row): --prompt-lookup N scores up to N draft "
+    "tokens a step,\n"
+    "copied from what followed the last --lookup-ngram M (default 2) tokens "
+    "where they\n"
+    "occurred before, and keeps those the model chooses itself: the same "
+    "text in fewer\n"
+    "steps where the answer repeats its context (summaries, extraction, "
+    "code edits).\n";
+
 std::vector<OptionSpec> generationOptionSpecs() {
-  return {{"--temperature", true},
-          {"--top-k", true},
-          {"--top-p", true},
-          {"--min-p", true},
-          {"--repetition-penalty", true},
-          {"--seed", true},
-          {"--max-new-tokens", true},
-          {"--stop", true}};
+  std::vector<OptionSpec> specs = {{"--temperature", true},
+                                   {"--top-k", true},
+                                   {"--top-p", true},
+                                   {"--min-p", true},
+                                   {"--repetition-penalty", true},
+                                   {"--seed", true},
+                                   {"--max-new-tokens", true},
+                                   {"--stop", true}};
+  for (const OptionSpec &spec : promptLookupOptionSpecs())
+    specs.push_back(spec);
+  return specs;
+}
+
+std::vector<OptionSpec> promptLookupOptionSpecs() {
+  return {{"--prompt-lookup", true}, {"--lookup-ngram", true}};
+}
+
+bool readPromptLookupArguments(const ParsedArguments &args,
+                               PromptLookupOptions &options,
+                               std::string &error) {
+  std::optional<int64_t> draftTokens, maxNgram;
+  if (!args.readOptional("--prompt-lookup", draftTokens, error) ||
+      !args.readOptional("--lookup-ngram", maxNgram, error))
+    return false;
+  if (maxNgram && !draftTokens) {
+    error = "--lookup-ngram goes with --prompt-lookup N";
+    return false;
+  }
+  options.draftTokens = draftTokens.value_or(options.draftTokens);
+  options.maxNgram = maxNgram.value_or(options.maxNgram);
+  error = validatePromptLookupOptions(options);
+  return error.empty();
 }
 
 static SamplingOptions applyFlags(const GenerationArguments &generation,
@@ -58,7 +92,8 @@ bool readGenerationArguments(const ParsedArguments &args,
       !args.readOptional("--repetition-penalty", generation.repetitionPenalty,
                          error) ||
       !args.readOptional("--seed", seed, error) ||
-      !args.readOptional("--max-new-tokens", generation.maxNewTokens, error))
+      !args.readOptional("--max-new-tokens", generation.maxNewTokens, error) ||
+      !readPromptLookupArguments(args, generation.promptLookup, error))
     return false;
   if (seed)
     generation.seed = uint64_t(*seed);

@@ -9,6 +9,7 @@
 #define LLAMAC_TOOLS_LLAMAC_RUN_GENERATIONARGUMENTS_H
 
 #include "runtime/Manifest.h"
+#include "runtime/PromptLookup.h"
 #include "runtime/Sampler.h"
 #include "runtime/tokenizer/ChatFormat.h"
 #include "tools/llamac-run/CommandLine.h"
@@ -22,6 +23,8 @@ namespace llamac {
 
 /// The usage lines of these options.
 extern const char *const kGenerationUsage;
+/// The usage lines of --prompt-lookup and --lookup-ngram.
+extern const char *const kPromptLookupUsage;
 
 struct GenerationArguments {
   std::optional<float> temperature;
@@ -32,6 +35,7 @@ struct GenerationArguments {
   std::optional<uint64_t> seed;
   std::optional<int64_t> maxNewTokens;
   std::vector<std::string> stopStrings;
+  PromptLookupOptions promptLookup;
 
   /// The artifact's defaults with the flags given applied.
   SamplingOptions sampling(const Manifest &manifest) const;
@@ -45,6 +49,16 @@ std::vector<OptionSpec> generationOptionSpecs();
 bool readGenerationArguments(const ParsedArguments &args,
                              GenerationArguments &generation,
                              std::string &error);
+
+/// --prompt-lookup N and --lookup-ngram M, which generationOptionSpecs()
+/// includes.
+std::vector<OptionSpec> promptLookupOptionSpecs();
+
+/// False (and `error` set, a usage error) for a value out of range, or
+/// --lookup-ngram without --prompt-lookup.
+bool readPromptLookupArguments(const ParsedArguments &args,
+                               PromptLookupOptions &options,
+                               std::string &error);
 
 /// --template meta|hf (default meta) into `style`; false (and `error` set)
 /// for another value.

@@ -14,7 +14,8 @@ namespace llamac {
 static const char *const kUsage =
     "usage: llamac-run serve OUT.lmc [--host HOST] [--port PORT] [--template "
     "meta|hf]\n"
-    "         [--model-name NAME] [--weights MODEL] [--threads N]\n"
+    "         [--model-name NAME] [--weights MODEL] [--threads N] "
+    "[--prompt-lookup N [--lookup-ngram M]]\n"
     "Serves the model over HTTP with OpenAI's API until SIGINT or SIGTERM:\n"
     "  GET /health, GET /v1/models, POST /v1/completions, POST "
     "/v1/chat/completions\n"
@@ -37,6 +38,7 @@ struct ServeArguments {
   int64_t port = 8080;
   ChatTemplate style = ChatTemplate::MetaReference;
   std::string modelName;
+  PromptLookupOptions promptLookup;
 };
 } // namespace
 
@@ -55,11 +57,14 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
                              {"--port", true},
                              {"--template", true},
                              {"--model-name", true}});
+  for (const OptionSpec &spec : promptLookupOptionSpecs())
+    specs.push_back(spec);
   std::optional<ParsedArguments> args =
       parseArguments(argc, argv, specs, error);
   if (!args || !readModelArguments(*args, parsed.model, error) ||
       !args->readInteger("--port", parsed.port, error) ||
-      !readChatTemplate(*args, parsed.style, error))
+      !readChatTemplate(*args, parsed.style, error) ||
+      !readPromptLookupArguments(*args, parsed.promptLookup, error))
     return false;
   if (parsed.port < 0 || parsed.port > 65535) {
     error = "--port must be between 0 and 65535";
@@ -75,7 +80,7 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
 
 int runServeCommand(int argc, char **argv) {
   if (wantsHelp(argc, argv)) {
-    std::printf("%s", kUsage);
+    std::printf("%s%s", kUsage, kPromptLookupUsage);
     return 0;
   }
   ServeArguments args;
@@ -92,7 +97,8 @@ int runServeCommand(int argc, char **argv) {
     return reportError(error);
 
   OpenAIService service(*loaded->model, *loaded->tokenizer, args.style,
-                        args.modelName, [](const std::string &line) {
+                        args.modelName, args.promptLookup,
+                        [](const std::string &line) {
                           std::fprintf(stderr, "%s\n", line.c_str());
                         });
   std::fprintf(stderr, "llamac-run: serving %s on http://%s:%d\n",

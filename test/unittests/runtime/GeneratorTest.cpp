@@ -296,3 +296,135 @@ TEST_F(GeneratorTest, RefusesLogprobsBeyondTheVocabulary) {
   options.topLogprobs = -1;
   EXPECT_THAT(refusal({{1, 2}}, options), HasSubstr("--logprobs"));
 }
+
+namespace {
+
+/// A prompt [1, x, y, z, x] whose greedy continuation starts with y, z: prompt
+/// lookup's draft after the final x, [y, z, x], has its first two tokens
+/// accepted.
+Ids promptWhoseDraftIsAccepted() {
+  for (int32_t x = 3; x < kVocab; ++x)
+    for (int32_t y = 3; y < kVocab; ++y)
+      for (int32_t z = 3; z < kVocab; ++z) {
+        Ids prompt = {1, x, y, z, x};
+        Ids continuation = referenceGreedy(prompt, 2);
+        if (continuation == Ids{y, z})
+          return prompt;
+      }
+  ADD_FAILURE() << "no such prompt";
+  return {1};
+}
+
+GenerationOptions withPromptLookup(GenerationOptions options) {
+  options.promptLookup.draftTokens = 3;
+  return options;
+}
+
+} // namespace
+
+TEST_F(GeneratorTest, PromptLookupKeepsTheDraftTokensTheModelChooses) {
+  const int64_t maxNew = 12;
+  Ids prompt = promptWhoseDraftIsAccepted();
+  GenerationOptions options;
+  options.maxNewTokens = maxNew;
+  int64_t callsBefore = fakeModelCallCount();
+  GenerationResult result = generateOrFail({prompt}, withPromptLookup(options));
+  int64_t calls = fakeModelCallCount() - callsBefore;
+  EXPECT_EQ(result.generated.front(), referenceGreedy(prompt, maxNew));
+  EXPECT_GE(result.acceptedDraftTokens, 2);
+  EXPECT_GE(result.draftTokens, result.acceptedDraftTokens);
+  // One prefill, then one step per token after the first, less one for each
+  // draft token kept.
+  EXPECT_EQ(calls, int64_t(result.generated.front().size()) -
+                       result.acceptedDraftTokens);
+  EXPECT_EQ(result.decodeTokens, int64_t(result.generated.front().size()) - 1);
+}
+
+TEST_F(GeneratorTest, PromptLookupGeneratesWhatOneTokenPerStepDoes) {
+  // Greedy and seeded sampling, with a repetition penalty, logprobs and
+  // every step's logits: all the same, token for token, with and without
+  // drafts, over prompts whose drafts are mostly rejected.
+  GenerationOptions options;
+  options.maxNewTokens = 20;
+  options.topLogprobs = 2;
+  options.keepDecodeLogits = true;
+  options.ignoreEos = true;
+  int64_t accepted = 0;
+  for (float temperature : {0.0f, 1.5f}) {
+    options.sampling.temperature = temperature;
+    options.sampling.repetitionPenalty = temperature ? 1.3f : 1.0f;
+    options.sampling.seed = 7;
+    for (int32_t x = 3; x < 40; ++x) {
+      Ids prompt = {1, x, 5, x, 9, 5, x};
+      GenerationResult plain = generateOrFail({prompt}, options);
+      GenerationResult drafted =
+          generateOrFail({prompt}, withPromptLookup(options));
+      ASSERT_EQ(drafted.generated, plain.generated) << x;
+      ASSERT_EQ(drafted.decodeLogits, plain.decodeLogits) << x;
+      ASSERT_EQ(drafted.logprobs.front().size(), plain.logprobs.front().size());
+      for (size_t i = 0; i < plain.logprobs.front().size(); ++i)
+        ASSERT_EQ(drafted.logprobs.front()[i].logprob,
+                  plain.logprobs.front()[i].logprob);
+      EXPECT_EQ(plain.draftTokens, 0);
+      accepted += drafted.acceptedDraftTokens;
+    }
+  }
+  EXPECT_GT(accepted, 0);
+}
+
+TEST_F(GeneratorTest, PromptLookupStopsAtEosTheObserverAndMaxNewTokens) {
+  Ids prompt = promptWhoseDraftIsAccepted();
+  GenerationOptions options;
+  for (int64_t maxNew = 1; maxNew <= 4; ++maxNew) {
+    options.maxNewTokens = maxNew;
+    EXPECT_EQ(generateOrFail({prompt}, withPromptLookup(options)).generated,
+              std::vector<Ids>{referenceGreedy(prompt, maxNew)});
+  }
+  options.maxNewTokens = 10;
+  int seen = 0;
+  options.onToken = [&](size_t, int32_t) { return ++seen < 2; };
+  Ids generated =
+      generateOrFail({prompt}, withPromptLookup(options)).generated.front();
+  EXPECT_EQ(generated, referenceGreedy(prompt, 2));
+  Ids stopper = findPrompt(/*stops=*/true, 20);
+  options.onToken = nullptr;
+  options.maxNewTokens = 20;
+  EXPECT_EQ(generateOrFail({stopper}, withPromptLookup(options)).generated,
+            std::vector<Ids>{referenceGreedy(stopper, 20)});
+}
+
+TEST_F(GeneratorTest, PromptLookupLeavesABatchToOneTokenPerStep) {
+  GenerationOptions options;
+  options.maxNewTokens = 8;
+  Ids prompt = promptWhoseDraftIsAccepted();
+  GenerationResult result =
+      generateOrFail({prompt, {1, 4}}, withPromptLookup(options));
+  EXPECT_EQ(result.generated.front(), referenceGreedy(prompt, 8));
+  EXPECT_EQ(result.draftTokens, 0);
+}
+
+TEST_F(GeneratorTest, PromptLookupContinuesACachedSequence) {
+  Ids prompt = promptWhoseDraftIsAccepted();
+  Ids cached(prompt.begin(), prompt.end() - 2);
+  Ids added(prompt.end() - 2, prompt.end());
+  GenerationOptions options;
+  generateOrFail({cached}, options); // Prefills the cache.
+  options.maxNewTokens = 10;
+  std::string error;
+  std::optional<GenerationResult> continued = generateContinuing(
+      *model, cached, added, withPromptLookup(options), error);
+  ASSERT_TRUE(continued) << error;
+  EXPECT_EQ(continued->generated.front(), referenceGreedy(prompt, 10));
+  EXPECT_GE(continued->acceptedDraftTokens, 2);
+}
+
+TEST_F(GeneratorTest, RefusesANegativePromptLookup) {
+  GenerationOptions options;
+  options.maxNewTokens = 2;
+  options.promptLookup.draftTokens = -1;
+  EXPECT_THAT(refusal({{1, 2}}, options),
+              HasSubstr("--prompt-lookup must be >= 0"));
+  options.promptLookup = {3, 0};
+  EXPECT_THAT(refusal({{1, 2}}, options),
+              HasSubstr("--lookup-ngram must be >= 1"));
+}

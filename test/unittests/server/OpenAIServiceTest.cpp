@@ -42,7 +42,7 @@ protected:
     server = HttpServer::listen("127.0.0.1", 0, error);
     ASSERT_TRUE(server) << error;
     service = std::make_unique<OpenAIService>(
-        *model, *tokenizer, ChatTemplate::MetaReference, "fake",
+        *model, *tokenizer, ChatTemplate::MetaReference, "fake", promptLookup,
         [this](const std::string &line) { log.push_back(line); });
     serving = std::thread(
         [this] { server->serve(service->handlers(), HttpLimits()); });
@@ -101,6 +101,7 @@ protected:
     return result ? result->texts[0] : "";
   }
 
+  PromptLookupOptions promptLookup;
   TemporaryDirectory root;
   FakeArtifact artifact;
   std::unique_ptr<CompiledModel> model;
@@ -109,6 +110,14 @@ protected:
   std::unique_ptr<OpenAIService> service;
   std::vector<std::string> log;
   std::thread serving;
+};
+
+class OpenAIServiceWithPromptLookupTest : public OpenAIServiceTest {
+protected:
+  void SetUp() override {
+    promptLookup.draftTokens = 4;
+    OpenAIServiceTest::SetUp();
+  }
 };
 
 } // namespace
@@ -154,4 +163,16 @@ TEST_F(OpenAIServiceTest, AnswersBadRequestsWithTheirStatus) {
               HasSubstr("messages must be a non-empty list"));
   stopServing();
   EXPECT_THAT(log, ::testing::Contains(HasSubstr("404: no such route")));
+}
+
+TEST_F(OpenAIServiceWithPromptLookupTest, CompletesAsTheGeneratorDoesAlone) {
+  // A prompt that repeats itself gives the lookup drafts to score.
+  const std::string prompt = "the cat sat on the mat, the cat sat on the";
+  json reply = bodyOf(
+      post("/v1/completions",
+           {{"prompt", prompt}, {"max_tokens", 24}, {"temperature", 0}}));
+  EXPECT_EQ(reply["choices"][0]["text"], reference(prompt, 24));
+  stopServing();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_THAT(log[0], HasSubstr(" generated, kept "));
 }
