@@ -15,22 +15,23 @@
 namespace llamac {
 
 static const char *const kUsage =
-    "usage: llamac-run generate OUT.lmc (-p TEXT... | --prompt-ids "
-    "\"1,2,3;4,5\") [--max-new-tokens N]\n"
-    "         [--stop STR]... [--temperature T] [--top-k K] [--top-p P] "
-    "[--min-p P]\n"
-    "         [--repetition-penalty R] [--seed S] [--no-bos] "
+    "usage: llamac-run generate OUT.lmc (-p TEXT... | -f FILE... | "
+    "--prompt-ids \"1,2,3;4,5\")\n"
+    "         [--max-new-tokens N] [--stop STR]... [--temperature T] [--top-k "
+    "K] [--top-p P]\n"
+    "         [--min-p P] [--repetition-penalty R] [--seed S] [--no-bos] "
     "[--parse-special] [--json]\n"
-    "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights MODEL] "
-    "[--threads N]\n"
+    "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights "
+    "MODEL] [--threads N]\n"
     "         [--ignore-eos] [--show-mask] [--logprobs N] [--prompt-lookup N "
     "[--lookup-ngram M]]\n"
     "Prompts: -p/--prompt TEXT, once per batch row (\"\" is BOS alone), is "
     "encoded with the\n"
     "artifact's tokenizer: BOS first unless --no-bos, and \"<s>\"-like text "
     "stays text unless\n"
-    "--parse-special. --prompt-ids gives rows of ids instead, ';' between "
-    "rows.\n"
+    "--parse-special. -f/--file FILE reads a row's text (UTF-8) from a file "
+    "instead;\n"
+    "--prompt-ids gives rows of ids, ';' between rows.\n"
     "Output: text prompts stream the text generated after them to stdout as "
     "it is produced\n"
     "(with a batch, each row's text at the end, after a \"[row N]\" line); "
@@ -60,8 +61,10 @@ static const char *const kUsage =
 namespace {
 struct GenerateArguments {
   ModelArguments model;
-  /// -p/--prompt texts, or the rows of --prompt-ids.
+  /// -p/--prompt texts or -f/--file contents, or the rows of --prompt-ids.
   std::vector<std::string> promptTexts;
+  /// The -f/--file paths, which name their rows in errors.
+  std::vector<std::string> promptFiles;
   std::vector<std::vector<int32_t>> promptIds;
   EncodeOptions encoding;
   GenerationArguments generation;
@@ -72,9 +75,13 @@ struct GenerateArguments {
   std::string dumpLogitsPath;
   std::string dumpDecodeLogitsPath;
 
-  bool textPrompts() const { return !promptTexts.empty(); }
+  bool textPrompts() const {
+    return !promptTexts.empty() || !promptFiles.empty();
+  }
   size_t rows() const {
-    return textPrompts() ? promptTexts.size() : promptIds.size();
+    return !promptFiles.empty() ? promptFiles.size()
+           : textPrompts()      ? promptTexts.size()
+                                : promptIds.size();
   }
 };
 } // namespace
@@ -87,6 +94,8 @@ static bool readGenerateArguments(int argc, char **argv,
   specs.insert(specs.end(), generationSpecs.begin(), generationSpecs.end());
   specs.insert(specs.end(), {{"--prompt", true},
                              {"-p", true, "--prompt"},
+                             {"--file", true},
+                             {"-f", true, "--file"},
                              {"--prompt-ids", true},
                              {"--no-bos", false},
                              {"--parse-special", false},
@@ -102,13 +111,16 @@ static bool readGenerateArguments(int argc, char **argv,
       !readGenerationArguments(*args, parsed.generation, error) ||
       !args->readOptional("--logprobs", parsed.topLogprobs, error))
     return false;
-  parsed.promptTexts = args->getAll("--prompt");
-  if (args->has("--prompt-ids") == parsed.textPrompts()) {
-    error = parsed.textPrompts()
-                ? "give -p or --prompt-ids, not both"
-                : "a prompt is required: -p TEXT or --prompt-ids IDS";
+  const int sources =
+      args->has("--prompt") + args->has("--file") + args->has("--prompt-ids");
+  if (sources != 1) {
+    error = sources ? "give one of -p, -f and --prompt-ids"
+                    : "a prompt is required: -p TEXT, -f FILE or --prompt-ids "
+                      "IDS";
     return false;
   }
+  parsed.promptTexts = args->getAll("--prompt");
+  parsed.promptFiles = args->getAll("--file");
   if (args->has("--prompt-ids")) {
     std::optional<std::vector<std::vector<int32_t>>> rows =
         parsePromptIds(args->get("--prompt-ids"), error);
@@ -140,13 +152,26 @@ static bool readGenerateArguments(int argc, char **argv,
   return true;
 }
 
+/// Reads the -f/--file prompts into args.promptTexts.
+static bool readPromptFiles(GenerateArguments &args, std::string &error) {
+  for (const std::string &path : args.promptFiles) {
+    std::shared_ptr<MappedFile> file = MappedFile::open(path, error);
+    if (!file)
+      return false;
+    args.promptTexts.emplace_back(reinterpret_cast<const char *>(file->data()),
+                                  file->size());
+  }
+  return true;
+}
+
 /// The artifact's tokenizer when it has one; what needs it fails without.
 static bool loadTokenizerIfAny(const Manifest &manifest,
                                const GenerateArguments &args,
                                std::unique_ptr<Tokenizer> &tokenizer,
                                std::string &error) {
   if (!manifest.tokenizerPath) {
-    const char *need = args.textPrompts()                     ? "-p text"
+    const char *need = !args.promptFiles.empty()              ? "-f text"
+                       : args.textPrompts()                   ? "-p text"
                        : !args.generation.stopStrings.empty() ? "--stop"
                                                               : nullptr;
     if (need)
@@ -168,7 +193,9 @@ encodePrompts(const Tokenizer &tokenizer, const GenerateArguments &args,
     std::optional<std::vector<TokenId>> ids =
         tokenizer.encode(args.promptTexts[row], args.encoding, error);
     if (!ids) {
-      error = "prompt " + std::to_string(row) + ": " + error;
+      error = (args.promptFiles.empty() ? "prompt " + std::to_string(row)
+                                        : args.promptFiles[row]) +
+              ": " + error;
       return std::nullopt;
     }
     rows.push_back(std::move(*ids));
@@ -331,6 +358,8 @@ int runGenerateCommand(int argc, char **argv) {
   std::string error;
   if (!readGenerateArguments(argc, argv, args, error))
     return reportUsageError(error);
+  if (!readPromptFiles(args, error))
+    return reportError(error);
   std::unique_ptr<CompiledModel> model;
   const double loadSeconds =
       secondsSpentIn([&] { model = loadCompiledModel(args.model, error); });
