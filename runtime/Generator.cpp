@@ -91,7 +91,8 @@ public:
   /// returns it.
   int32_t advanceRow(size_t row, const float *rowLogits, int64_t vocab) {
     scratch.assign(rowLogits, rowLogits + vocab);
-    int32_t token = samplers[row].next(scratch.data(), vocab, histories[row]);
+    int32_t token = samplers[row].next(scratch.data(), vocab, histories[row],
+                                       generated[row]);
     histories[row].push_back(token);
     generated[row].push_back(token);
     if (topLogprobs)

@@ -26,6 +26,12 @@ std::string validateSamplingOptions(const SamplingOptions &options,
       !std::isfinite(options.repetitionPenalty))
     return name("--repetition-penalty", "repetition_penalty") +
            " must be a finite number > 0";
+  if (!(std::fabs(options.presencePenalty) <= 2))
+    return name("--presence-penalty", "presence_penalty") +
+           " must be between -2 and 2";
+  if (!(std::fabs(options.frequencyPenalty) <= 2))
+    return name("--frequency-penalty", "frequency_penalty") +
+           " must be between -2 and 2";
   return "";
 }
 
@@ -72,6 +78,19 @@ void applyRepetitionPenalty(float *logits, int64_t size,
     assert(token >= 0 && token < size);
     float &logit = logits[token];
     logit = logit < 0 ? logit * penalty : logit / penalty;
+  }
+}
+
+void applyPresenceAndFrequencyPenalties(float *logits, int64_t size,
+                                        const std::vector<int32_t> &generated,
+                                        float presence, float frequency) {
+  std::vector<int32_t> sorted = generated;
+  std::sort(sorted.begin(), sorted.end());
+  for (auto run = sorted.begin(); run != sorted.end();) {
+    auto end = std::upper_bound(run, sorted.end(), *run);
+    assert(*run >= 0 && *run < size);
+    logits[*run] -= presence + frequency * float(end - run);
+    run = end;
   }
 }
 
@@ -154,9 +173,14 @@ Sampler::Sampler(const SamplingOptions &options)
     : options(options), random(mixSeed(options.seed)) {}
 
 int32_t Sampler::next(float *logits, int64_t size,
-                      const std::vector<int32_t> &history) {
+                      const std::vector<int32_t> &history,
+                      const std::vector<int32_t> &generated) {
   if (options.repetitionPenalty != 1)
     applyRepetitionPenalty(logits, size, history, options.repetitionPenalty);
+  if (options.presencePenalty != 0 || options.frequencyPenalty != 0)
+    applyPresenceAndFrequencyPenalties(logits, size, generated,
+                                       options.presencePenalty,
+                                       options.frequencyPenalty);
   if (options.isGreedy())
     return argmax(logits, size);
   std::vector<TokenProbability> candidates =

@@ -1,7 +1,9 @@
 //===- Sampler.h - Choosing the next token from logits ----------*- C++ -*-===//
 //
 // Hugging Face generate() semantics: the repetition penalty first (also when
-// greedy), then temperature, top-k, top-p and min-p, then a draw. Each row
+// greedy), then OpenAI's presence and frequency penalties (over the tokens
+// generated so far, as OpenAI and vLLM count them), then temperature, top-k,
+// top-p and min-p, then a draw. Each row
 // owns a random stream derived from the seed alone, so a row's tokens depend
 // on its prompt, the options and the seed, never on the batch around it: the
 // same prompt gives the same text alone, in a batch, and in any row of it.
@@ -23,6 +25,8 @@ struct SamplingOptions {
   float topP = 1;              ///< 1 keeps all tokens.
   float minP = 0;              ///< 0 keeps all tokens.
   float repetitionPenalty = 1; ///< 1 leaves logits unchanged.
+  float presencePenalty = 0;   ///< In [-2, 2]; 0 leaves logits unchanged.
+  float frequencyPenalty = 0;  ///< In [-2, 2]; 0 leaves logits unchanged.
   uint64_t seed = 0;
 
   bool isGreedy() const { return temperature == 0; }
@@ -46,6 +50,13 @@ int32_t argmax(const float *logits, int64_t size);
 void applyRepetitionPenalty(float *logits, int64_t size,
                             const std::vector<int32_t> &history,
                             float penalty);
+
+/// OpenAI's presence and frequency penalties: each distinct id of
+/// `generated` has its logit lowered by `presence` once and by `frequency`
+/// per occurrence.
+void applyPresenceAndFrequencyPenalties(float *logits, int64_t size,
+                                        const std::vector<int32_t> &generated,
+                                        float presence, float frequency);
 
 /// log(sum(exp(logits))) in double precision: a token's log-probability is
 /// its logit minus this.
@@ -79,10 +90,12 @@ class Sampler {
 public:
   explicit Sampler(const SamplingOptions &options);
 
-  /// Applies the repetition penalty to `logits` in place and returns the next
-  /// token, given every earlier id of the row (prompt included).
-  int32_t next(float *logits, int64_t size,
-               const std::vector<int32_t> &history);
+  /// Applies the penalties to `logits` in place and returns the next token,
+  /// given every earlier id of the row (`history`, prompt included: the
+  /// repetition penalty's) and those generated so far (the presence and
+  /// frequency penalties').
+  int32_t next(float *logits, int64_t size, const std::vector<int32_t> &history,
+               const std::vector<int32_t> &generated);
 
 private:
   SamplingOptions options;

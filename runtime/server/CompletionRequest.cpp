@@ -75,11 +75,6 @@ void refuseUnsupported(const Fields &fields) {
   const json *bias = fields.get("logit_bias");
   require("logit_bias", !bias || (bias->is_object() && bias->empty()),
           "is not supported");
-  for (const char *penalty : {"presence_penalty", "frequency_penalty"}) {
-    std::optional<double> value = fields.number(penalty);
-    require(penalty, !value || *value == 0,
-            "is not supported (repetition_penalty is)");
-  }
   for (const char *tools : {"tools", "functions"}) {
     const json *value = fields.get(tools);
     require(tools, !value || (value->is_array() && value->empty()),
@@ -142,6 +137,10 @@ SamplingOptions readSampling(const Fields &fields, const Manifest &manifest) {
     options.minP = float(*value);
   if (std::optional<double> value = fields.number("repetition_penalty"))
     options.repetitionPenalty = float(*value);
+  if (std::optional<double> value = fields.number("presence_penalty"))
+    options.presencePenalty = float(*value);
+  if (std::optional<double> value = fields.number("frequency_penalty"))
+    options.frequencyPenalty = float(*value);
   if (std::optional<int64_t> value = fields.integer("top_k"))
     options.topK = *value;
   if (std::optional<int64_t> value = fields.integer("seed")) {

@@ -6,7 +6,8 @@
 
 Starts the server on a free port and checks, one line each:
 - /health and /v1/models;
-- completions (greedy, seeded sampling, a stop string, a prompt of ids)
+- completions (greedy, seeded sampling, presence and frequency penalties,
+  a stop string, a prompt of ids)
   give the text and token counts `generate` gives for the same request,
   also a prompt that extends the last one (its start kept in the cache);
 - a streamed completion's pieces join to the same text and end with
@@ -136,6 +137,12 @@ def check_completions(server, args):
          "top_k": 40},
         ["-p", PROMPT, "--max-new-tokens", "40", "--temperature", "0.8",
          "--seed", "5", "--top-k", "40"])
+    check_completion(
+        server, args, "penalized",
+        {"prompt": PROMPT, "max_tokens": 40, "temperature": 0,
+         "presence_penalty": 0.5, "frequency_penalty": 0.8},
+        ["-p", PROMPT, "--max-new-tokens", "40", "--temperature", "0",
+         "--presence-penalty", "0.5", "--frequency-penalty", "0.8"])
     check_completion(
         server, args, "stop string",
         {"prompt": PROMPT, "max_tokens": 60, "temperature": 0, "stop": "Lily"},

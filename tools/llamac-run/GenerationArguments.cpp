@@ -18,7 +18,10 @@ const char *const kGenerationUsage =
     "P  --min-p P\n"
     "  --repetition-penalty R (also when greedy)  --seed S (default 0; the "
     "same seed gives\n"
-    "  the same text, alone or in a batch)\n";
+    "  the same text, alone or in a batch)\n"
+    "  --presence-penalty P  --frequency-penalty F (OpenAI's, in [-2, 2], "
+    "also when greedy):\n"
+    "  a generated token's logit loses P, and F per time it was generated\n";
 
 const char *const kPromptLookupUsage =
     "Prompt lookup (one prompt row): --prompt-lookup N scores up to N draft "
@@ -36,6 +39,8 @@ std::vector<OptionSpec> generationOptionSpecs() {
                                    {"--top-p", true},
                                    {"--min-p", true},
                                    {"--repetition-penalty", true},
+                                   {"--presence-penalty", true},
+                                   {"--frequency-penalty", true},
                                    {"--seed", true},
                                    {"--max-new-tokens", true},
                                    {"--stop", true}};
@@ -73,6 +78,10 @@ static SamplingOptions applyFlags(const GenerationArguments &generation,
   options.minP = generation.minP.value_or(options.minP);
   options.repetitionPenalty =
       generation.repetitionPenalty.value_or(options.repetitionPenalty);
+  options.presencePenalty =
+      generation.presencePenalty.value_or(options.presencePenalty);
+  options.frequencyPenalty =
+      generation.frequencyPenalty.value_or(options.frequencyPenalty);
   options.seed = generation.seed.value_or(options.seed);
   return options;
 }
@@ -90,6 +99,10 @@ bool readGenerationArguments(const ParsedArguments &args,
       !args.readOptional("--top-p", generation.topP, error) ||
       !args.readOptional("--min-p", generation.minP, error) ||
       !args.readOptional("--repetition-penalty", generation.repetitionPenalty,
+                         error) ||
+      !args.readOptional("--presence-penalty", generation.presencePenalty,
+                         error) ||
+      !args.readOptional("--frequency-penalty", generation.frequencyPenalty,
                          error) ||
       !args.readOptional("--seed", seed, error) ||
       !args.readOptional("--max-new-tokens", generation.maxNewTokens, error) ||
@@ -121,6 +134,8 @@ OutputJson samplingToJson(const SamplingOptions &sampling) {
   json["top_p"] = sampling.topP;
   json["min_p"] = sampling.minP;
   json["repetition_penalty"] = sampling.repetitionPenalty;
+  json["presence_penalty"] = sampling.presencePenalty;
+  json["frequency_penalty"] = sampling.frequencyPenalty;
   json["seed"] = sampling.seed;
   return json;
 }

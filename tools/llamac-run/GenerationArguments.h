@@ -32,6 +32,8 @@ struct GenerationArguments {
   std::optional<float> topP;
   std::optional<float> minP;
   std::optional<float> repetitionPenalty;
+  std::optional<float> presencePenalty;
+  std::optional<float> frequencyPenalty;
   std::optional<uint64_t> seed;
   std::optional<int64_t> maxNewTokens;
   std::vector<std::string> stopStrings;

@@ -36,7 +36,7 @@ std::vector<int32_t> tokensOf(const std::vector<TokenProbability> &kept) {
 
 int32_t sampleOnce(const SamplingOptions &options, std::vector<float> logits) {
   Sampler sampler(options);
-  return sampler.next(logits.data(), int64_t(logits.size()), {});
+  return sampler.next(logits.data(), int64_t(logits.size()), {}, {});
 }
 
 } // namespace
@@ -141,7 +141,37 @@ TEST(SamplerTest, RepetitionPenaltyAppliesWhenGreedy) {
   options.repetitionPenalty = 4;
   std::vector<float> logits = {3, 2, 0};
   Sampler sampler(options);
-  EXPECT_EQ(sampler.next(logits.data(), 3, {0}), 1); // 3 / 4 < 2
+  EXPECT_EQ(sampler.next(logits.data(), 3, {0}, {}), 1); // 3 / 4 < 2
+}
+
+TEST(SamplerTest, PresenceAndFrequencyPenaltiesFollowOpenAI) {
+  // logit -= frequency * count + presence * (count > 0).
+  std::vector<float> logits = {2, -2, 1, 0.5f};
+  applyPresenceAndFrequencyPenalties(logits.data(), 4, {1, 0, 1, 1}, 0.5f,
+                                     0.25f);
+  EXPECT_EQ(logits, (std::vector<float>{1.25f, -3.25f, 1, 0.5f}));
+  applyPresenceAndFrequencyPenalties(logits.data(), 4, {2}, -1, -1);
+  EXPECT_EQ(logits, (std::vector<float>{1.25f, -3.25f, 3, 0.5f}));
+}
+
+TEST(SamplerTest, PresencePenaltyCountsGeneratedTokensOnly) {
+  // Token 0 is in the prompt only: unpenalized; token 1 was generated.
+  SamplingOptions options;
+  options.presencePenalty = 2;
+  std::vector<float> logits = {3, 3.5f, 2};
+  Sampler sampler(options);
+  EXPECT_EQ(sampler.next(logits.data(), 3, {0, 0, 1}, {1}), 0);
+}
+
+TEST(SamplerTest, RefusesPenaltiesOutsideOpenAIsRange) {
+  SamplingOptions options;
+  options.presencePenalty = 2.5f;
+  EXPECT_EQ(validateSamplingOptions(options),
+            "--presence-penalty must be between -2 and 2");
+  options.presencePenalty = -2;
+  options.frequencyPenalty = NAN;
+  EXPECT_EQ(validateSamplingOptions(options, SettingNames::Json),
+            "frequency_penalty must be between -2 and 2");
 }
 
 TEST(SamplerTest, DrawsFollowTheDistribution) {
@@ -155,7 +185,7 @@ TEST(SamplerTest, DrawsFollowTheDistribution) {
   const int draws = 20000;
   for (int i = 0; i < draws; ++i) {
     std::vector<float> scratch = logits;
-    ++counts[sampler.next(scratch.data(), 4, {})];
+    ++counts[sampler.next(scratch.data(), 4, {}, {})];
   }
   for (int token = 0; token < 4; ++token)
     EXPECT_NEAR(double(counts[token]) / draws, probabilities[token], 0.015);
@@ -171,7 +201,7 @@ TEST(SamplerTest, TheSeedAloneChoosesTheTokens) {
     std::vector<int32_t> tokens;
     for (int i = 0; i < 50; ++i) {
       std::vector<float> scratch = logits;
-      tokens.push_back(sampler.next(scratch.data(), 100, {}));
+      tokens.push_back(sampler.next(scratch.data(), 100, {}, {}));
     }
     return tokens;
   };

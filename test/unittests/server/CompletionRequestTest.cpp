@@ -129,8 +129,8 @@ TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
                          "echo": true})",
                       CompletionKind::Chat),
               HasSubstr("echo is for completions"));
-  EXPECT_THAT(refusal(R"({"prompt": "a", "presence_penalty": 0.5})"),
-              HasSubstr("presence_penalty"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "presence_penalty": 2.5})"),
+              HasSubstr("presence_penalty must be between -2 and 2"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "logit_bias": {"5": 1}})"),
               HasSubstr("logit_bias"));
   EXPECT_THAT(refusal(R"({"messages": [{"role": "user", "content": "a"}],
@@ -140,6 +140,17 @@ TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
   // Their neutral values are accepted.
   readOrFail(R"({"prompt": "a", "n": 1, "echo": false, "logprobs": null,
                  "presence_penalty": 0, "logit_bias": {}})");
+}
+
+TEST_F(CompletionRequestTest, ReadsOpenAIsPenalties) {
+  SamplingOptions sampling =
+      readOrFail(R"({"prompt": "a", "presence_penalty": 0.5,
+                     "frequency_penalty": -1.25})")
+          .options.generation.sampling;
+  EXPECT_EQ(sampling.presencePenalty, 0.5f);
+  EXPECT_EQ(sampling.frequencyPenalty, -1.25f);
+  EXPECT_THAT(refusal(R"({"prompt": "a", "frequency_penalty": "high"})"),
+              HasSubstr("frequency_penalty must be a number"));
 }
 
 TEST_F(CompletionRequestTest, LogprobsAreAskedForAsEachApiAsksForThem) {
