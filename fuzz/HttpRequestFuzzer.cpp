@@ -63,9 +63,10 @@ void checkCompletionRequest(const std::string &body, CompletionKind kind) {
   }
   FUZZ_CHECK(request->options.generation.maxNewTokens >= 0,
              std::to_string(request->options.generation.maxNewTokens));
-  FUZZ_CHECK(
-      validateSamplingOptions(request->options.generation.sampling).empty(),
-      "accepted sampling settings that do not validate");
+  FUZZ_CHECK(validateSamplingOptions(request->options.generation.sampling,
+                                     manifest().outputSize, SettingNames::Json)
+                 .empty(),
+             "accepted sampling settings that do not validate");
 }
 
 void checkComplete(const HttpParse &parse, std::string_view input,

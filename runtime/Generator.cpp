@@ -19,7 +19,7 @@ checkGenerationRequest(const Manifest &manifest,
   std::string problem = checkPrompts(prompts, manifest.config.vocabSize);
   if (!problem.empty())
     return problem;
-  problem = validateSamplingOptions(options.sampling);
+  problem = validateSamplingOptions(options.sampling, manifest.outputSize);
   if (!problem.empty())
     return problem;
   problem = validatePromptLookupOptions(options.promptLookup);

@@ -9,7 +9,7 @@
 namespace llamac {
 
 std::string validateSamplingOptions(const SamplingOptions &options,
-                                    SettingNames names) {
+                                    int64_t vocabSize, SettingNames names) {
   auto name = [&](const char *flag, const char *field) {
     return std::string(names == SettingNames::CommandLine ? flag : field);
   };
@@ -32,6 +32,15 @@ std::string validateSamplingOptions(const SamplingOptions &options,
   if (!(std::fabs(options.frequencyPenalty) <= 2))
     return name("--frequency-penalty", "frequency_penalty") +
            " must be between -2 and 2";
+  for (const auto &[token, bias] : options.logitBias) {
+    if (token < 0 || token >= vocabSize)
+      return name("--logit-bias", "logit_bias") + " names token id " +
+             std::to_string(token) + ", outside the vocabulary of " +
+             std::to_string(vocabSize);
+    if (!(std::fabs(bias) <= 100))
+      return name("--logit-bias", "logit_bias") +
+             " values must be between -100 and 100";
+  }
   return "";
 }
 
@@ -175,6 +184,10 @@ Sampler::Sampler(const SamplingOptions &options)
 int32_t Sampler::next(float *logits, int64_t size,
                       const std::vector<int32_t> &history,
                       const std::vector<int32_t> &generated) {
+  for (const auto &[token, bias] : options.logitBias) {
+    assert(token >= 0 && token < size);
+    logits[token] += bias;
+  }
   if (options.repetitionPenalty != 1)
     applyRepetitionPenalty(logits, size, history, options.repetitionPenalty);
   if (options.presencePenalty != 0 || options.frequencyPenalty != 0)

@@ -1,7 +1,8 @@
 //===- Sampler.h - Choosing the next token from logits ----------*- C++ -*-===//
 //
-// Hugging Face generate() semantics: the repetition penalty first (also when
-// greedy), then OpenAI's presence and frequency penalties (over the tokens
+// Hugging Face generate() semantics with OpenAI's additions: the logit bias
+// added to the model's logits, Hugging Face's repetition penalty (also when
+// greedy), OpenAI's presence and frequency penalties (over the tokens
 // generated so far, as OpenAI and vLLM count them), then temperature, top-k,
 // top-p and min-p, then a draw. Each row
 // owns a random stream derived from the seed alone, so a row's tokens depend
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace llamac {
@@ -27,6 +29,9 @@ struct SamplingOptions {
   float repetitionPenalty = 1; ///< 1 leaves logits unchanged.
   float presencePenalty = 0;   ///< In [-2, 2]; 0 leaves logits unchanged.
   float frequencyPenalty = 0;  ///< In [-2, 2]; 0 leaves logits unchanged.
+  /// (token id, bias in [-100, 100]) added to that token's logit, as
+  /// OpenAI's logit_bias: -100 all but bans a token, 100 all but forces it.
+  std::vector<std::pair<int32_t, float>> logitBias;
   uint64_t seed = 0;
 
   bool isGreedy() const { return temperature == 0; }
@@ -36,9 +41,10 @@ struct SamplingOptions {
 /// ("--top-p") or as the fields of an OpenAI-style request ("top_p").
 enum class SettingNames { CommandLine, Json };
 
-/// "" if the options make sense, else what is wrong.
+/// "" if the options make sense for a vocabulary of `vocabSize` tokens, else
+/// what is wrong.
 std::string
-validateSamplingOptions(const SamplingOptions &options,
+validateSamplingOptions(const SamplingOptions &options, int64_t vocabSize,
                         SettingNames names = SettingNames::CommandLine);
 
 /// Index of the largest logit; the lowest index among equals.

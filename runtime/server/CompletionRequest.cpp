@@ -72,9 +72,6 @@ void refuseUnsupported(const Fields &fields) {
   std::optional<int64_t> bestOf = fields.integer("best_of");
   require("best_of", !bestOf || *bestOf == 1, "must be 1");
   require("suffix", !fields.get("suffix"), "is not supported");
-  const json *bias = fields.get("logit_bias");
-  require("logit_bias", !bias || (bias->is_object() && bias->empty()),
-          "is not supported");
   for (const char *tools : {"tools", "functions"}) {
     const json *value = fields.get(tools);
     require(tools, !value || (value->is_array() && value->empty()),
@@ -127,6 +124,25 @@ bool readEcho(const Fields &fields, CompletionKind kind, bool stream) {
   return echo.value_or(false);
 }
 
+/// "logit_bias": {"TOKEN_ID": BIAS, ...}, the ids as decimal strings.
+std::vector<std::pair<int32_t, float>> readLogitBias(const Fields &fields) {
+  const json *bias = fields.get("logit_bias");
+  if (!bias)
+    return {};
+  if (!bias->is_object())
+    refuse("logit_bias", "must be an object from token ids to numbers");
+  std::vector<std::pair<int32_t, float>> entries;
+  for (const auto &[key, value] : bias->items()) {
+    const bool decimal =
+        !key.empty() && key.size() <= 9 &&
+        key.find_first_not_of("0123456789") == std::string::npos;
+    if (!decimal || !value.is_number())
+      refuse("logit_bias", "must be an object from token ids to numbers");
+    entries.push_back({int32_t(std::stol(key)), value.get<float>()});
+  }
+  return entries;
+}
+
 SamplingOptions readSampling(const Fields &fields, const Manifest &manifest) {
   SamplingOptions options = defaultSampling(manifest.generationConfig);
   if (std::optional<double> value = fields.number("temperature"))
@@ -141,6 +157,7 @@ SamplingOptions readSampling(const Fields &fields, const Manifest &manifest) {
     options.presencePenalty = float(*value);
   if (std::optional<double> value = fields.number("frequency_penalty"))
     options.frequencyPenalty = float(*value);
+  options.logitBias = readLogitBias(fields);
   if (std::optional<int64_t> value = fields.integer("top_k"))
     options.topK = *value;
   if (std::optional<int64_t> value = fields.integer("seed")) {
@@ -148,7 +165,8 @@ SamplingOptions readSampling(const Fields &fields, const Manifest &manifest) {
       refuse("seed", "must be >= 0");
     options.seed = uint64_t(*value);
   }
-  std::string problem = validateSamplingOptions(options, SettingNames::Json);
+  std::string problem =
+      validateSamplingOptions(options, manifest.outputSize, SettingNames::Json);
   if (!problem.empty())
     throw RequestError{problem};
   return options;

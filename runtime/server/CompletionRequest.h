@@ -4,15 +4,15 @@
 // what the generator runs. Sampling starts from the artifact's
 // generation_config, as `llamac-run generate` does, and each field given
 // replaces one setting: temperature, top_p, top_k, min_p,
-// repetition_penalty, presence_penalty, frequency_penalty, seed, max_tokens
-// (default: what max_seq leaves), stop
+// repetition_penalty, presence_penalty, frequency_penalty, logit_bias, seed,
+// max_tokens (default: what max_seq leaves), stop
 // (a string or a list), stream, and the log-probabilities of the generated
 // tokens (not streamed): "logprobs": N for a completion, "logprobs": true
 // with "top_logprobs": N for a chat; a completion's "echo": true repeats the
 // prompt, and its tokens' log-probabilities first (how evaluation harnesses
 // score a text). Fields that would change the answer in ways this server
-// does not implement (n > 1, best_of, suffix, logit_bias, tools, a
-// response_format other than text) are refused
+// does not implement (n > 1, best_of, suffix, tools, a response_format
+// other than text) are refused
 // rather than ignored; other fields (model, user, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//

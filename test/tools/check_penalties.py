@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Checks greedy generation under the repetition, presence and frequency
-penalties against the penalties applied here to the run's own raw logits.
+"""Checks greedy generation under a logit bias and the repetition, presence
+and frequency penalties against them applied here to the run's own raw
+logits.
 
     check_penalties.py --artifact A.lmc --prompt-ids IDS --new-tokens N
-                       [--repetition R] [--presence P] [--frequency F]
+                       [--bias ID:B]... [--repetition R] [--presence P]
+                       [--frequency F]
 
 Generates N greedy tokens (--ignore-eos), dumping the prompt's logits and
 every decode step's. For step i the raw logits (the prompt's last position,
-then decode step i - 1) get Hugging Face's repetition penalty over the
-prompt and the tokens generated before i, then OpenAI's: minus P for each
-token generated before i, minus F per time it was. The token generated must
+then decode step i - 1) get B added to token ID's, Hugging Face's repetition
+penalty over the prompt and the tokens generated before i, then OpenAI's:
+minus P for each token generated before i, minus F per time it was. The token generated must
 be their argmax (within 1e-5: float32 rounding here and there). Fails too
 if no step chose other than the raw argmax: the penalties went unchecked.
 
@@ -33,6 +35,8 @@ def fail(message):
 
 def penalized(raw, history, generated, args):
     logits = list(raw)
+    for token, bias in args.bias:
+        logits[token] += bias
     for token in set(history):
         value = logits[token]
         logits[token] = value * args.repetition if value < 0 \
@@ -50,7 +54,13 @@ def main():
     parser.add_argument("--repetition", type=float, default=1.0)
     parser.add_argument("--presence", type=float, default=0.0)
     parser.add_argument("--frequency", type=float, default=0.0)
+    parser.add_argument("--bias", action="append", default=[])
     args = parser.parse_args()
+    bias_flags = []
+    for entry in args.bias:
+        bias_flags += ["--logit-bias", entry]
+    args.bias = [(int(entry.split(":")[0]), float(entry.split(":")[1]))
+                 for entry in args.bias]
     prompt = [int(i) for i in args.prompt_ids.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
         prompt_dump = os.path.join(scratch, "prompt.f32")
@@ -61,7 +71,7 @@ def main():
              "--ignore-eos", "--temperature", "0", "--json",
              "--repetition-penalty", str(args.repetition),
              "--presence-penalty", str(args.presence),
-             "--frequency-penalty", str(args.frequency),
+             "--frequency-penalty", str(args.frequency)] + bias_flags + [
              "--dump-logits", prompt_dump, "--dump-decode-logits", decode_dump],
             capture_output=True, text=True)
         if result.returncode != 0:

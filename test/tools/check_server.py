@@ -6,8 +6,8 @@
 
 Starts the server on a free port and checks, one line each:
 - /health and /v1/models;
-- completions (greedy, seeded sampling, presence and frequency penalties,
-  a stop string, a prompt of ids)
+- completions (greedy, seeded sampling, presence and frequency penalties
+  with a logit bias, a stop string, a prompt of ids)
   give the text and token counts `generate` gives for the same request,
   also a prompt that extends the last one (its start kept in the cache);
 - a streamed completion's pieces join to the same text and end with
@@ -140,9 +140,11 @@ def check_completions(server, args):
     check_completion(
         server, args, "penalized",
         {"prompt": PROMPT, "max_tokens": 40, "temperature": 0,
-         "presence_penalty": 0.5, "frequency_penalty": 0.8},
+         "presence_penalty": 0.5, "frequency_penalty": 0.8,
+         "logit_bias": {"432": -100}},
         ["-p", PROMPT, "--max-new-tokens", "40", "--temperature", "0",
-         "--presence-penalty", "0.5", "--frequency-penalty", "0.8"])
+         "--presence-penalty", "0.5", "--frequency-penalty", "0.8",
+         "--logit-bias", "432:-100"])
     check_completion(
         server, args, "stop string",
         {"prompt": PROMPT, "max_tokens": 60, "temperature": 0, "stop": "Lily"},

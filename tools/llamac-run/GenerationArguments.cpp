@@ -4,6 +4,10 @@
 
 #include "runtime/GenerationConfig.h"
 
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+
 namespace llamac {
 
 const char *const kGenerationUsage =
@@ -21,7 +25,10 @@ const char *const kGenerationUsage =
     "  the same text, alone or in a batch)\n"
     "  --presence-penalty P  --frequency-penalty F (OpenAI's, in [-2, 2], "
     "also when greedy):\n"
-    "  a generated token's logit loses P, and F per time it was generated\n";
+    "  a generated token's logit loses P, and F per time it was generated\n"
+    "  --logit-bias ID:B (repeatable; OpenAI's logit_bias) adds B, in [-100, "
+    "100], to token\n"
+    "  ID's logit before the penalties: -100 all but bans it\n";
 
 const char *const kPromptLookupUsage =
     "Prompt lookup (one prompt row): --prompt-lookup N scores up to N draft "
@@ -41,6 +48,7 @@ std::vector<OptionSpec> generationOptionSpecs() {
                                    {"--repetition-penalty", true},
                                    {"--presence-penalty", true},
                                    {"--frequency-penalty", true},
+                                   {"--logit-bias", true},
                                    {"--seed", true},
                                    {"--max-new-tokens", true},
                                    {"--stop", true}};
@@ -82,12 +90,34 @@ static SamplingOptions applyFlags(const GenerationArguments &generation,
       generation.presencePenalty.value_or(options.presencePenalty);
   options.frequencyPenalty =
       generation.frequencyPenalty.value_or(options.frequencyPenalty);
+  if (!generation.logitBias.empty())
+    options.logitBias = generation.logitBias;
   options.seed = generation.seed.value_or(options.seed);
   return options;
 }
 
 SamplingOptions GenerationArguments::sampling(const Manifest &manifest) const {
   return applyFlags(*this, defaultSampling(manifest.generationConfig));
+}
+
+/// --logit-bias ID:BIAS, e.g. "29871:-100".
+static bool readLogitBias(const std::string &text,
+                          std::pair<int32_t, float> &entry,
+                          std::string &error) {
+  const size_t colon = text.find(':');
+  char *idEnd = nullptr, *biasEnd = nullptr;
+  errno = 0;
+  const long long id = std::strtoll(text.c_str(), &idEnd, 10);
+  const float bias =
+      colon == std::string::npos ? 0 : std::strtof(&text[colon + 1], &biasEnd);
+  if (colon == std::string::npos || colon == 0 || idEnd != &text[colon] ||
+      errno == ERANGE || id < 0 || id > std::numeric_limits<int32_t>::max() ||
+      biasEnd == &text[colon + 1] || *biasEnd != '\0') {
+    error = "--logit-bias expects TOKEN_ID:BIAS, got '" + text + "'";
+    return false;
+  }
+  entry = {int32_t(id), bias};
+  return true;
 }
 
 bool readGenerationArguments(const ParsedArguments &args,
@@ -114,6 +144,12 @@ bool readGenerationArguments(const ParsedArguments &args,
     error = "--max-new-tokens must be >= 0";
     return false;
   }
+  for (const std::string &text : args.getAll("--logit-bias")) {
+    std::pair<int32_t, float> entry;
+    if (!readLogitBias(text, entry, error))
+      return false;
+    generation.logitBias.push_back(entry);
+  }
   generation.stopStrings = args.getAll("--stop");
   for (const std::string &stop : generation.stopStrings) {
     if (stop.empty()) {
@@ -121,8 +157,10 @@ bool readGenerationArguments(const ParsedArguments &args,
       return false;
     }
   }
-  // The flags' own ranges, before any artifact is read.
-  error = validateSamplingOptions(applyFlags(generation, defaultSampling({})));
+  // The flags' own ranges, before any artifact is read (its vocabulary
+  // bounds --logit-bias's ids when the generation is checked).
+  error = validateSamplingOptions(applyFlags(generation, defaultSampling({})),
+                                  std::numeric_limits<int64_t>::max());
   return error.empty();
 }
 
@@ -136,6 +174,9 @@ OutputJson samplingToJson(const SamplingOptions &sampling) {
   json["repetition_penalty"] = sampling.repetitionPenalty;
   json["presence_penalty"] = sampling.presencePenalty;
   json["frequency_penalty"] = sampling.frequencyPenalty;
+  json["logit_bias"] = OutputJson::object();
+  for (const auto &[token, bias] : sampling.logitBias)
+    json["logit_bias"][std::to_string(token)] = bias;
   json["seed"] = sampling.seed;
   return json;
 }

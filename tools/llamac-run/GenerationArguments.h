@@ -34,6 +34,7 @@ struct GenerationArguments {
   std::optional<float> repetitionPenalty;
   std::optional<float> presencePenalty;
   std::optional<float> frequencyPenalty;
+  std::vector<std::pair<int32_t, float>> logitBias;
   std::optional<uint64_t> seed;
   std::optional<int64_t> maxNewTokens;
   std::vector<std::string> stopStrings;

@@ -48,8 +48,7 @@ TEST(SamplerTest, ArgmaxPrefersTheLowestIndexAmongEquals) {
 
 TEST(SamplerTest, GreedyIsArgmax) {
   std::vector<float> logits = randomLogits(1, 1000);
-  EXPECT_EQ(sampleOnce(SamplingOptions(), logits),
-            argmax(logits.data(), 1000));
+  EXPECT_EQ(sampleOnce(SamplingOptions(), logits), argmax(logits.data(), 1000));
 }
 
 TEST(SamplerTest, TopKOneIsGreedy) {
@@ -166,11 +165,11 @@ TEST(SamplerTest, PresencePenaltyCountsGeneratedTokensOnly) {
 TEST(SamplerTest, RefusesPenaltiesOutsideOpenAIsRange) {
   SamplingOptions options;
   options.presencePenalty = 2.5f;
-  EXPECT_EQ(validateSamplingOptions(options),
+  EXPECT_EQ(validateSamplingOptions(options, 10),
             "--presence-penalty must be between -2 and 2");
   options.presencePenalty = -2;
   options.frequencyPenalty = NAN;
-  EXPECT_EQ(validateSamplingOptions(options, SettingNames::Json),
+  EXPECT_EQ(validateSamplingOptions(options, 10, SettingNames::Json),
             "frequency_penalty must be between -2 and 2");
 }
 
@@ -213,7 +212,7 @@ TEST(SamplerTest, RejectsNonsenseOptions) {
   auto problem = [](auto change) {
     SamplingOptions options;
     change(options);
-    return validateSamplingOptions(options);
+    return validateSamplingOptions(options, 10);
   };
   EXPECT_EQ(problem([](SamplingOptions &) {}), "");
   EXPECT_NE(problem([](SamplingOptions &o) { o.temperature = -1; }), "");
@@ -222,6 +221,30 @@ TEST(SamplerTest, RejectsNonsenseOptions) {
   EXPECT_NE(problem([](SamplingOptions &o) { o.topP = 1.5f; }), "");
   EXPECT_NE(problem([](SamplingOptions &o) { o.minP = -0.1f; }), "");
   EXPECT_NE(problem([](SamplingOptions &o) { o.repetitionPenalty = 0; }), "");
+  EXPECT_EQ(problem([](SamplingOptions &o) { o.logitBias = {{9, -100}}; }), "");
+  EXPECT_EQ(problem([](SamplingOptions &o) {
+              o.logitBias = {{10, 1}};
+            }),
+            "--logit-bias names token id 10, outside the vocabulary of 10");
+  EXPECT_EQ(problem([](SamplingOptions &o) {
+              o.logitBias = {{-1, 1}};
+            }),
+            "--logit-bias names token id -1, outside the vocabulary of 10");
+  EXPECT_EQ(problem([](SamplingOptions &o) {
+              o.logitBias = {{3, 101}};
+            }),
+            "--logit-bias values must be between -100 and 100");
+}
+
+TEST(SamplerTest, LogitBiasIsAddedBeforeThePenalties) {
+  SamplingOptions options;
+  options.logitBias = {{0, -3}, {2, 1.5f}};
+  options.repetitionPenalty = 2;
+  std::vector<float> logits = {4, 1.5f, 1};
+  Sampler sampler(options);
+  // Token 0: (4 - 3) / 2 = 0.5; token 2: (1 + 1.5) / 2 = 1.25; token 1: 1.5.
+  EXPECT_EQ(sampler.next(logits.data(), 3, {0, 2}, {}), 1);
+  EXPECT_EQ(logits, (std::vector<float>{0.5f, 1.5f, 1.25f}));
 }
 
 TEST(SamplerTest, LogSumExpDoesNotOverflow) {

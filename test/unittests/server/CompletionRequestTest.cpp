@@ -131,8 +131,6 @@ TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
               HasSubstr("echo is for completions"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "presence_penalty": 2.5})"),
               HasSubstr("presence_penalty must be between -2 and 2"));
-  EXPECT_THAT(refusal(R"({"prompt": "a", "logit_bias": {"5": 1}})"),
-              HasSubstr("logit_bias"));
   EXPECT_THAT(refusal(R"({"messages": [{"role": "user", "content": "a"}],
                          "tools": [{"type": "function"}]})",
                       CompletionKind::Chat),
@@ -151,6 +149,26 @@ TEST_F(CompletionRequestTest, ReadsOpenAIsPenalties) {
   EXPECT_EQ(sampling.frequencyPenalty, -1.25f);
   EXPECT_THAT(refusal(R"({"prompt": "a", "frequency_penalty": "high"})"),
               HasSubstr("frequency_penalty must be a number"));
+}
+
+TEST_F(CompletionRequestTest, ReadsTheLogitBias) {
+  EXPECT_EQ(
+      readOrFail(R"({"prompt": "a", "logit_bias": {"5": -100, "7": 2.5}})")
+          .options.generation.sampling.logitBias,
+      (std::vector<std::pair<int32_t, float>>{{5, -100}, {7, 2.5f}}));
+  for (const char *bad : {R"({"prompt": "a", "logit_bias": [5]})",
+                          R"({"prompt": "a", "logit_bias": {"x": 1}})",
+                          R"({"prompt": "a", "logit_bias": {"-5": 1}})",
+                          R"({"prompt": "a", "logit_bias": {"5": "up"}})"})
+    EXPECT_THAT(refusal(bad),
+                HasSubstr("logit_bias must be an object from token ids to "
+                          "numbers"))
+        << bad;
+  EXPECT_THAT(refusal(R"({"prompt": "a", "logit_bias": {"9999999": 1}})"),
+              HasSubstr("logit_bias names token id 9999999, outside the "
+                        "vocabulary"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "logit_bias": {"5": 101}})"),
+              HasSubstr("logit_bias values must be between -100 and 100"));
 }
 
 TEST_F(CompletionRequestTest, LogprobsAreAskedForAsEachApiAsksForThem) {
