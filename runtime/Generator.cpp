@@ -27,6 +27,9 @@ checkGenerationRequest(const Manifest &manifest,
     return problem;
   if (options.maxNewTokens < 0)
     return "--max-new-tokens must be >= 0";
+  if (!options.rowSeeds.empty() && options.rowSeeds.size() != prompts.size())
+    return std::to_string(options.rowSeeds.size()) + " row seeds for " +
+           std::to_string(prompts.size()) + " prompts";
   if (options.topLogprobs &&
       (*options.topLogprobs < 0 || *options.topLogprobs > manifest.outputSize))
     return "--logprobs must be between 0 and the vocabulary size, " +
@@ -61,6 +64,19 @@ int32_t endOfSequenceId(const Manifest &manifest,
 
 namespace {
 
+/// Each row's sampler, seeded with its row seed if it has one.
+std::vector<Sampler> rowSamplers(const GenerationOptions &options,
+                                 size_t rows) {
+  std::vector<Sampler> samplers;
+  for (size_t row = 0; row < rows; ++row) {
+    SamplingOptions sampling = options.sampling;
+    if (!options.rowSeeds.empty())
+      sampling.seed = options.rowSeeds[row];
+    samplers.emplace_back(sampling);
+  }
+  return samplers;
+}
+
 /// The rows' progress through one generation.
 class RowStates {
 public:
@@ -69,7 +85,7 @@ public:
       : histories(histories), generated(histories.size()),
         logprobs(options.topLogprobs ? histories.size() : 0),
         finished(histories.size(), false),
-        samplers(histories.size(), Sampler(options.sampling)),
+        samplers(rowSamplers(options, histories.size())),
         onToken(options.onToken), topLogprobs(options.topLogprobs),
         eosId(eosId) {}
 

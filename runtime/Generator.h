@@ -28,6 +28,10 @@ namespace llamac {
 struct GenerationOptions {
   int64_t maxNewTokens = 0;
   SamplingOptions sampling;
+  /// Per row, the seed of its random stream in place of sampling.seed:
+  /// several samples of one prompt (OpenAI's n) as rows of a batch. Empty:
+  /// every row's is sampling.seed.
+  std::vector<uint64_t> rowSeeds;
   /// Keep prefill's logits in GenerationResult::promptLogits.
   bool keepPromptLogits = false;
   /// Keep the logits each token after the first was chosen from in

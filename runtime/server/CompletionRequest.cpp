@@ -67,8 +67,6 @@ void refuseUnsupported(const Fields &fields) {
     if (!supported)
       refuse(field, problem);
   };
-  std::optional<int64_t> n = fields.integer("n");
-  require("n", !n || *n == 1, "must be 1: one completion per request");
   std::optional<int64_t> bestOf = fields.integer("best_of");
   require("best_of", !bestOf || *bestOf == 1, "must be 1");
   require("suffix", !fields.get("suffix"), "is not supported");
@@ -297,6 +295,35 @@ std::vector<TokenId> readChatPrompt(const Fields &fields,
   return *ids;
 }
 
+/// "n": how many choices each prompt gets, as rows of one batch: refused
+/// beyond what max_batch holds. Repeats each row of `request` as many times,
+/// each copy with its own seed.
+void readChoices(const Fields &fields, const Manifest &manifest,
+                 CompletionRequest &request) {
+  const int64_t n = fields.integer("n").value_or(1);
+  const int64_t prompts = int64_t(request.prompts.size());
+  if (n < 1)
+    refuse("n", "must be >= 1");
+  if (n == 1)
+    return; // The generator checks the prompts against max_batch.
+  if (n > manifest.maxBatch / prompts)
+    refuse("n", "times the " + std::to_string(prompts) +
+                    " prompt(s) must be at most the artifact's max_batch of " +
+                    std::to_string(manifest.maxBatch));
+  CompletionRequest expanded = request;
+  expanded.prompts.clear();
+  expanded.promptTexts.clear();
+  GenerationOptions &generation = expanded.options.generation;
+  for (int64_t p = 0; p < prompts; ++p)
+    for (int64_t i = 0; i < n; ++i) {
+      expanded.prompts.push_back(request.prompts[p]);
+      expanded.promptTexts.push_back(request.promptTexts[p]);
+      generation.rowSeeds.push_back(generation.sampling.seed + uint64_t(i));
+    }
+  expanded.choicesPerPrompt = n;
+  request = std::move(expanded);
+}
+
 int64_t readMaxTokens(const Fields &fields, CompletionKind kind,
                       const Manifest &manifest, size_t promptLength) {
   const char *field = "max_tokens";
@@ -345,6 +372,7 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
     request.stream = fields.boolean("stream").value_or(false);
     generation.topLogprobs = readLogprobs(fields, kind, request.stream);
     request.echo = readEcho(fields, kind, request.stream);
+    readChoices(fields, manifest, request);
     return request;
   } catch (const RequestError &refusal) {
     error = refusal.message;

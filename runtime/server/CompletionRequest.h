@@ -10,9 +10,9 @@
 // tokens (not streamed): "logprobs": N for a completion, "logprobs": true
 // with "top_logprobs": N for a chat; a completion's "echo": true repeats the
 // prompt, and its tokens' log-probabilities first (how evaluation harnesses
-// score a text). Fields that would change the answer in ways this server
-// does not implement (n > 1, best_of, suffix, tools, a response_format
-// other than text) are refused
+// score a text), n (several choices per prompt, rows of one batch). Fields
+// that would change the answer in ways this server does not implement
+// (best_of, suffix, tools, a response_format other than text) are refused
 // rather than ignored; other fields (model, user, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
@@ -42,10 +42,14 @@ enum class CompletionKind {
 
 struct CompletionRequest {
   CompletionKind kind = CompletionKind::Text;
-  /// One row per prompt; a chat has one.
+  /// One row per choice: each prompt (a chat has one) `choicesPerPrompt`
+  /// times in a row, choice i of prompt p at row p * choicesPerPrompt + i.
   std::vector<std::vector<TokenId>> prompts;
   /// Per row, a text prompt as sent; empty for ids and chats.
   std::vector<std::string> promptTexts;
+  /// OpenAI's n: the choices of each prompt, sampled with the seeds seed,
+  /// seed + 1, ... (options.generation.rowSeeds).
+  int64_t choicesPerPrompt = 1;
   TextGenerationOptions options;
   bool stream = false;
   bool echo = false;

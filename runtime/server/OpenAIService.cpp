@@ -187,12 +187,23 @@ json rowLogprobs(const CompletionRequest &request, size_t row,
   return completionLogprobs(tokenizer, tokens, all);
 }
 
-/// The answer to a request that is not streamed: a choice per prompt.
+/// The prompts' tokens, each prompt counted once however many choices it has
+/// (as OpenAI's usage counts them).
+int64_t promptTokenCount(const CompletionRequest &request) {
+  int64_t tokens = 0;
+  for (size_t row = 0; row < request.prompts.size();
+       row += size_t(request.choicesPerPrompt))
+    tokens += int64_t(request.prompts[row].size());
+  return tokens;
+}
+
+/// The answer to a request that is not streamed: a choice per row.
 json wholeReply(const CompletionRequest &request, json reply,
                 const TextGenerationResult &result, const Tokenizer &tokenizer,
                 int64_t vocab, size_t reused) {
   json choices = json::array();
-  int64_t promptTokens = 0, completionTokens = 0;
+  const int64_t promptTokens = promptTokenCount(request);
+  int64_t completionTokens = 0;
   for (size_t row = 0; row < request.prompts.size(); ++row) {
     json answer =
         choice(request.kind, row,
@@ -203,7 +214,6 @@ json wholeReply(const CompletionRequest &request, json reply,
       answer["logprobs"] =
           rowLogprobs(request, row, result.ids, tokenizer, vocab);
     choices.push_back(std::move(answer));
-    promptTokens += int64_t(request.prompts[row].size());
     completionTokens += int64_t(result.ids.generated[row].size());
   }
   reply["choices"] = std::move(choices);
@@ -221,14 +231,17 @@ public:
   EventStream(HttpResponder &responder, json envelope, CompletionKind kind)
       : responder(responder), envelope(std::move(envelope)), kind(kind) {}
 
-  bool start() {
+  /// Starts the stream of `rows` choices: a chat's name their role first.
+  bool start(size_t rows) {
     if (!responder.startStream(200, "text/event-stream"))
       return false;
-    if (kind == CompletionKind::Text)
-      return true;
-    json first = choice(kind, 0, "", true, nullptr);
-    first["delta"] = {{"role", "assistant"}, {"content", ""}};
-    return send(first);
+    for (size_t row = 0; row < rows && kind == CompletionKind::Chat; ++row) {
+      json first = choice(kind, row, "", true, nullptr);
+      first["delta"] = {{"role", "assistant"}, {"content", ""}};
+      if (!send(first))
+        return false;
+    }
+    return true;
   }
   bool piece(size_t row, std::string_view text) {
     return send(choice(kind, row, std::string(text), true, nullptr));
@@ -337,7 +350,7 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   TextGenerationOptions options = request.options;
   TextSink sink;
   if (request.stream) {
-    if (!stream.start())
+    if (!stream.start(request.prompts.size()))
       return {200, "the client went away"};
     sink = [&](size_t row, std::string_view text) { stream.piece(row, text); };
     options.keepGoing = [&] { return !stream.clientGone(); };
@@ -362,11 +375,9 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
       responder.send(500, kJsonType, serialize(errorBody(500, error)));
     return {request.stream ? 200 : 500, "failed: " + error};
   }
-  int64_t generated = 0, promptTokens = 0;
-  for (size_t row = 0; row < request.prompts.size(); ++row) {
-    generated += int64_t(result->ids.generated[row].size());
-    promptTokens += int64_t(request.prompts[row].size());
-  }
+  int64_t generated = 0;
+  for (const std::vector<int32_t> &ids : result->ids.generated)
+    generated += int64_t(ids.size());
   if (request.stream) {
     if (stream.clientGone())
       return {200, "the client went away after " + std::to_string(generated) +
@@ -378,8 +389,8 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                                         model.manifest().outputSize, reused)));
   }
   return {200, std::to_string(request.prompts.size()) +
-                   " prompt(s): " + std::to_string(promptTokens) + " tokens (" +
-                   std::to_string(reused) + " cached) + " +
+                   " choice(s): " + std::to_string(promptTokenCount(request)) +
+                   " prompt tokens (" + std::to_string(reused) + " cached) + " +
                    std::to_string(generated) + " generated" +
                    withComma(describeDrafts(result->ids))};
 }

@@ -14,6 +14,8 @@ Starts the server on a free port and checks, one line each:
   finish_reason and [DONE];
 - several prompts in one completion request run as a batch and give what
   generate gives them, streamed and whole, and score as each does alone;
+- n choices of one prompt are rows of a batch, choice i sampled with seed
+  + i as generate samples with that seed;
 - a chat completion answers what `chat` answers to the same messages, and a
   second turn answers the same with and without the first turn's cache;
 - log-probabilities, of a completion and of a chat, are those generate
@@ -194,6 +196,38 @@ def check_batch(server, args):
           "and whole, and score as alone" % len(prompts))
 
 
+def check_choices(server, args):
+    """n choices of a prompt: rows of one batch, choice i sampled with seed
+    + i, each the text generate gives with that seed; usage counts the
+    prompt once."""
+    body = {"prompt": PROMPT, "max_tokens": 24, "temperature": 0.9,
+            "seed": 7, "n": 3}
+    reply = server.post("/v1/completions", body)
+    expected = [generate(args, ["-p", PROMPT, "--max-new-tokens", "24",
+                                "--temperature", "0.9", "--seed",
+                                str(7 + i)]) for i in range(3)]
+    texts = [r["text"][0] for r in expected]
+    expect("n indexes", [c["index"] for c in reply["choices"]], [0, 1, 2])
+    expect("n texts", [c["text"] for c in reply["choices"]], texts)
+    if len(set(texts)) == 1:
+        fail("the 3 choices are the same text: their seeds did not differ")
+    expect("n prompt_tokens", reply["usage"]["prompt_tokens"],
+           len(expected[0]["prompt_ids"][0]))
+    streamed = ["", "", ""]
+    for chunk in server.stream("/v1/completions", body):
+        for c in chunk["choices"]:
+            streamed[c["index"]] += c["text"]
+    expect("n streamed texts", streamed, texts)
+    chat = server.stream("/v1/chat/completions", {
+        "messages": [{"role": "user", "content": "Tell me a story."}],
+        "max_tokens": 8, "temperature": 0.9, "seed": 7, "n": 2})
+    roles = sorted(c["index"] for chunk in chat for c in chunk["choices"]
+                   if c["delta"].get("role") == "assistant")
+    expect("n chat roles", roles, [0, 1])
+    print("n: 3 choices, seeds 7, 8, 9: generate's texts, streamed and "
+          "whole; a chat's 2 streamed choices each name their role")
+
+
 def chat_reference(args, system, user, new_tokens):
     result = subprocess.run(
         [args.runner, "chat", args.artifact, "--system", system,
@@ -341,8 +375,9 @@ def check_errors(server):
         ("GET", "/nowhere", None, 404, "no such route: /nowhere"),
         ("DELETE", "/v1/models", None, 405, "DELETE is not allowed"),
         ("POST", "/v1/completions", "{not json", 400, "the body is not JSON"),
-        ("POST", "/v1/completions", {"prompt": PROMPT, "n": 3}, 400,
-         "n must be 1"),
+        ("POST", "/v1/completions", {"prompt": [PROMPT, "Tom"], "n": 2}, 400,
+         "n times the 2 prompt(s) must be at most the artifact's max_batch "
+         "of 3"),
         ("POST", "/v1/completions", {"prompt": PROMPT, "top_p": 2}, 400,
          "top_p must be in (0, 1]"),
         ("POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 600},
@@ -406,6 +441,7 @@ def main():
         check_logprobs(server, args)
         check_echo(server, args)
         check_batch(server, args)
+        check_choices(server, args)
         check_errors(server)
         check_client_leaving(server)
         check_stop(server, args)

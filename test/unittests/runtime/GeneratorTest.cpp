@@ -428,3 +428,21 @@ TEST_F(GeneratorTest, RefusesANegativePromptLookup) {
   EXPECT_THAT(refusal({{1, 2}}, options),
               HasSubstr("--lookup-ngram must be >= 1"));
 }
+
+TEST_F(GeneratorTest, RowSeedsSampleEachRowAsItsSeedDoesAlone) {
+  GenerationOptions options;
+  options.maxNewTokens = 12;
+  options.sampling.temperature = 1.5f;
+  Ids prompt = findPrompt(/*stops=*/false, 12);
+  std::vector<Ids> alone;
+  for (uint64_t seed : {3, 4}) {
+    options.sampling.seed = seed;
+    alone.push_back(generateOrFail({prompt}, options).generated.front());
+  }
+  ASSERT_NE(alone[0], alone[1]);
+  options.rowSeeds = {3, 4};
+  EXPECT_EQ(generateOrFail({prompt, prompt}, options).generated, alone);
+  options.rowSeeds = {3};
+  EXPECT_THAT(refusal({prompt, prompt}, options),
+              HasSubstr("1 row seeds for 2 prompts"));
+}

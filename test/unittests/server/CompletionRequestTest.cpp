@@ -122,7 +122,11 @@ TEST_F(CompletionRequestTest, ChatMessagesTakeTheChatFormat) {
 }
 
 TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
-  EXPECT_THAT(refusal(R"({"prompt": "a", "n": 2})"), HasSubstr("n must be 1"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "n": 2})"),
+              HasSubstr("n times the 1 prompt(s) must be at most the "
+                        "artifact's max_batch of 1"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "n": 0})"),
+              HasSubstr("n must be >= 1"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "echo": true, "stream": true})"),
               HasSubstr("echo is served with"));
   EXPECT_THAT(refusal(R"({"messages": [{"role": "user", "content": "a"}],
@@ -138,6 +142,26 @@ TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
   // Their neutral values are accepted.
   readOrFail(R"({"prompt": "a", "n": 1, "echo": false, "logprobs": null,
                  "presence_penalty": 0, "logit_bias": {}})");
+}
+
+TEST_F(CompletionRequestTest, NChoicesAreRowsWithSeedsOfTheirOwn) {
+  manifest.maxBatch = 6;
+  CompletionRequest request = readOrFail(
+      R"({"prompt": ["a", [1, 7]], "n": 3, "seed": 10, "temperature": 1})");
+  EXPECT_EQ(request.choicesPerPrompt, 3);
+  ASSERT_EQ(request.prompts.size(), 6u);
+  for (size_t row = 0; row < 6; ++row) {
+    EXPECT_EQ(request.prompts[row], request.prompts[row / 3 * 3]) << row;
+    EXPECT_EQ(request.promptTexts[row], row < 3 ? "a" : "") << row;
+  }
+  EXPECT_EQ(request.prompts[3], (std::vector<TokenId>{1, 7}));
+  EXPECT_EQ(request.options.generation.rowSeeds,
+            (std::vector<uint64_t>{10, 11, 12, 10, 11, 12}));
+  EXPECT_TRUE(readOrFail(R"({"prompt": "a", "n": 1})")
+                  .options.generation.rowSeeds.empty());
+  EXPECT_THAT(refusal(R"({"prompt": ["a", "b"], "n": 4})"),
+              HasSubstr("n times the 2 prompt(s) must be at most the "
+                        "artifact's max_batch of 6"));
 }
 
 TEST_F(CompletionRequestTest, ReadsOpenAIsPenalties) {
