@@ -32,7 +32,7 @@ const Manifest &manifest() {
   static Manifest model = [] {
     Manifest result;
     result.maxSeq = 512;
-    result.maxBatch = 1;
+    result.maxBatch = 4;
     result.outputSize = 512;
     result.config.vocabSize = 512;
     return result;
@@ -52,10 +52,17 @@ void checkCompletionRequest(const std::string &body, CompletionKind kind) {
     FUZZ_CHECK(oneLine(error), error);
     return;
   }
-  FUZZ_CHECK(!request->prompts.empty() &&
-                 request->prompts.size() == request->promptTexts.size() &&
-                 (kind == CompletionKind::Text || request->prompts.size() == 1),
-             std::to_string(request->prompts.size()) + " prompts");
+  const size_t rows = request->prompts.size();
+  const std::vector<uint64_t> &seeds = request->options.generation.rowSeeds;
+  FUZZ_CHECK(rows > 0 && rows == request->promptTexts.size() &&
+                 rows % size_t(request->choicesPerPrompt) == 0 &&
+                 (kind == CompletionKind::Text ||
+                  rows == size_t(request->choicesPerPrompt)) &&
+                 (request->choicesPerPrompt == 1
+                      ? seeds.empty()
+                      : seeds.size() == rows && rows <= 4),
+             std::to_string(rows) + " rows, n " +
+                 std::to_string(request->choicesPerPrompt));
   for (const std::vector<TokenId> &prompt : request->prompts) {
     FUZZ_CHECK(!prompt.empty(), "an empty prompt was accepted");
     for (TokenId id : prompt)

@@ -200,7 +200,10 @@ def http_seeds():
         "completion": post("/v1/completions", {"prompt": "Once upon a time", "max_tokens": 16,
                                                "temperature": 0.7, "top_p": 0.9, "stop": ["\n", "."]}),
         "completion-ids": post("/v1/completions", {"prompt": [1, 403, 407], "stream": True, "seed": 3}),
-        "chat": post("/v1/chat/completions", {"messages": chat, "max_tokens": 8, "stream": True}),
+        "completion-choices": post("/v1/completions", {
+            "prompt": ["Once", [1, 403]], "n": 2, "presence_penalty": 0.5,
+            "frequency_penalty": -0.25, "logit_bias": {"13": -100, "403": 2.5}}),
+        "chat": post("/v1/chat/completions", {"messages": chat, "max_tokens": 8, "stream": True, "n": 3}),
         "chat-parts": post("/v1/chat/completions", {"messages": [
             {"role": "user", "content": [{"type": "text", "text": "Hello"}]}], "n": 1, "logprobs": False}),
         "chunked": b"POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",

@@ -310,18 +310,18 @@ void readChoices(const Fields &fields, const Manifest &manifest,
     refuse("n", "times the " + std::to_string(prompts) +
                     " prompt(s) must be at most the artifact's max_batch of " +
                     std::to_string(manifest.maxBatch));
-  CompletionRequest expanded = request;
-  expanded.prompts.clear();
-  expanded.promptTexts.clear();
-  GenerationOptions &generation = expanded.options.generation;
+  std::vector<std::vector<TokenId>> rows;
+  std::vector<std::string> texts;
+  GenerationOptions &generation = request.options.generation;
   for (int64_t p = 0; p < prompts; ++p)
     for (int64_t i = 0; i < n; ++i) {
-      expanded.prompts.push_back(request.prompts[p]);
-      expanded.promptTexts.push_back(request.promptTexts[p]);
+      rows.push_back(request.prompts[p]);
+      texts.push_back(request.promptTexts[p]);
       generation.rowSeeds.push_back(generation.sampling.seed + uint64_t(i));
     }
-  expanded.choicesPerPrompt = n;
-  request = std::move(expanded);
+  request.prompts = std::move(rows);
+  request.promptTexts = std::move(texts);
+  request.choicesPerPrompt = n;
 }
 
 int64_t readMaxTokens(const Fields &fields, CompletionKind kind,
