@@ -39,8 +39,8 @@ struct GenerationOptions {
   bool keepDecodeLogits = false;
   /// Keep each generated token's log-probability in GenerationResult::
   /// logprobs, with this many most likely tokens' beside it (0: none).
-  /// They are the model's: of the raw logits, before the repetition penalty
-  /// and temperature reshape them for sampling.
+  /// They are the model's: of the raw logits, before the logit bias, the
+  /// penalties and temperature reshape them for sampling.
   std::optional<int64_t> topLogprobs;
   /// Draft tokens from the context (see PromptLookup.h) for a single row; a
   /// batch's rows would keep different numbers of them, and share one cache

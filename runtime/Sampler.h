@@ -4,10 +4,10 @@
 // added to the model's logits, Hugging Face's repetition penalty (also when
 // greedy), OpenAI's presence and frequency penalties (over the tokens
 // generated so far, as OpenAI and vLLM count them), then temperature, top-k,
-// top-p and min-p, then a draw. Each row
-// owns a random stream derived from the seed alone, so a row's tokens depend
-// on its prompt, the options and the seed, never on the batch around it: the
-// same prompt gives the same text alone, in a batch, and in any row of it.
+// top-p and min-p, then a draw. Each row owns a random stream derived from
+// the seed alone, so a row's tokens depend on its prompt, the options and
+// the seed, never on the batch around it: the same prompt gives the same
+// text alone, in a batch, and in any row of it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SAMPLER_H
