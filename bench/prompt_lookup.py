@@ -53,11 +53,9 @@ def main():
     parser.add_argument("--runner",
                         default=os.path.join(root, "build/bin/llamac-run"))
     args = parser.parse_args()
-    if args.file:
-        with open(args.file, encoding="utf-8") as f:
-            args.text = f.read()
-    args.prompt = (["--prompt-ids", args.prompt_ids] if args.prompt_ids
-                   else ["-p", args.text])
+    args.prompt = (["-f", args.file] if args.file else
+                   ["-p", args.text] if args.text is not None else
+                   ["--prompt-ids", args.prompt_ids])
     drafts = [0] + [int(d) for d in args.draft.split(",")]
     runs = {draft: [] for draft in drafts}
     for _ in range(args.runs):
