@@ -44,6 +44,23 @@ bool oneLine(const std::string &text) {
   return !text.empty() && text.find('\n') == std::string::npos;
 }
 
+/// Whether the request's rows are its prompts' candidates, each with its
+/// seed (several within the fuzzed artifact's max_batch of 4; the generator
+/// checks a prompt each), and its choices some of them (all when streamed).
+bool rowsAgree(const CompletionRequest &request, CompletionKind kind) {
+  const size_t rows = request.prompts.size();
+  const std::vector<uint64_t> &seeds = request.options.generation.rowSeeds;
+  const int64_t candidates = request.candidatesPerPrompt;
+  const int64_t choices = request.choicesPerPrompt;
+  const bool seeded =
+      candidates == 1 ? seeds.empty() : seeds.size() == rows && rows <= 4;
+  return rows > 0 && rows == request.promptTexts.size() &&
+         rows % size_t(candidates) == 0 && seeded &&
+         (kind == CompletionKind::Text || rows == size_t(candidates)) &&
+         choices >= 1 && choices <= candidates &&
+         (!request.stream || candidates == choices);
+}
+
 void checkCompletionRequest(const std::string &body, CompletionKind kind) {
   std::string error;
   std::optional<CompletionRequest> request = parseCompletionRequest(
@@ -52,17 +69,10 @@ void checkCompletionRequest(const std::string &body, CompletionKind kind) {
     FUZZ_CHECK(oneLine(error), error);
     return;
   }
-  const size_t rows = request->prompts.size();
-  const std::vector<uint64_t> &seeds = request->options.generation.rowSeeds;
-  FUZZ_CHECK(rows > 0 && rows == request->promptTexts.size() &&
-                 rows % size_t(request->choicesPerPrompt) == 0 &&
-                 (kind == CompletionKind::Text ||
-                  rows == size_t(request->choicesPerPrompt)) &&
-                 (request->choicesPerPrompt == 1
-                      ? seeds.empty()
-                      : seeds.size() == rows && rows <= 4),
-             std::to_string(rows) + " rows, n " +
-                 std::to_string(request->choicesPerPrompt));
+  FUZZ_CHECK(rowsAgree(*request, kind),
+             std::to_string(request->prompts.size()) + " rows, n " +
+                 std::to_string(request->choicesPerPrompt) + ", best_of " +
+                 std::to_string(request->candidatesPerPrompt));
   for (const std::vector<TokenId> &prompt : request->prompts) {
     FUZZ_CHECK(!prompt.empty(), "an empty prompt was accepted");
     for (TokenId id : prompt)

@@ -203,6 +203,10 @@ def http_seeds():
         "completion-choices": post("/v1/completions", {
             "prompt": ["Once", [1, 403]], "n": 2, "presence_penalty": 0.5,
             "frequency_penalty": -0.25, "logit_bias": {"13": -100, "403": 2.5}}),
+        "completion-best-of": post("/v1/completions", {
+            "prompt": "Once", "n": 2, "best_of": 4, "logprobs": 2, "echo": True}),
+        "completion-stream-logprobs": post("/v1/completions", {
+            "prompt": "Once", "stream": True, "logprobs": 1, "stop": "x"}),
         "chat": post("/v1/chat/completions", {"messages": chat, "max_tokens": 8, "stream": True, "n": 3}),
         "chat-parts": post("/v1/chat/completions", {"messages": [
             {"role": "user", "content": [{"type": "text", "text": "Hello"}]}], "n": 1, "logprobs": False}),

@@ -113,7 +113,9 @@ public:
     generated[row].push_back(token);
     if (topLogprobs)
       logprobs[row].push_back(tokenLogprobs(rowLogits, vocab, token));
-    bool keepGoing = !onToken || onToken(row, token);
+    bool keepGoing =
+        !onToken ||
+        onToken(row, token, topLogprobs ? &logprobs[row].back() : nullptr);
     finished[row] = token == eosId || !keepGoing;
     return token;
   }
@@ -153,7 +155,7 @@ private:
   std::vector<bool> finished;
   std::vector<Sampler> samplers;
   std::vector<float> scratch;
-  const std::function<bool(size_t, int32_t)> &onToken;
+  const decltype(GenerationOptions::onToken) &onToken;
   std::optional<int64_t> topLogprobs;
   int32_t eosId;
 };

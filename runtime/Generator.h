@@ -25,6 +25,11 @@
 
 namespace llamac {
 
+struct GeneratedTokenLogprobs {
+  float logprob; ///< The generated token's.
+  std::vector<TokenLogprob> top;
+};
+
 struct GenerationOptions {
   int64_t maxNewTokens = 0;
   SamplingOptions sampling;
@@ -48,19 +53,17 @@ struct GenerationOptions {
   PromptLookupOptions promptLookup;
   /// Go on past EOS (benchmarks and long-context checks want a fixed length).
   bool ignoreEos = false;
-  /// Sees every row's tokens as they are chosen, EOS included. Returning
-  /// false ends the row there as EOS would; the token stays in its output.
-  std::function<bool(size_t row, int32_t token)> onToken;
+  /// Sees every row's tokens as they are chosen, EOS included, with their
+  /// log-probabilities when topLogprobs is set (else null). Returning false
+  /// ends the row there as EOS would; the token stays in its output.
+  std::function<bool(size_t row, int32_t token,
+                     const GeneratedTokenLogprobs *logprobs)>
+      onToken;
 };
 
 /// The token that ends a row: the config's EOS, or none (-1) with ignoreEos.
 int32_t endOfSequenceId(const Manifest &manifest,
                         const GenerationOptions &options);
-
-struct GeneratedTokenLogprobs {
-  float logprob; ///< The generated token's.
-  std::vector<TokenLogprob> top;
-};
 
 struct GenerationResult {
   /// Per row, the ids after the prompt, ending with EOS if it was produced.

@@ -55,6 +55,9 @@ struct RowText {
   StreamingDecoder decoder;
   StopStringFilter filter;
   std::string text;
+  /// The tokens since the last piece, for the next one.
+  std::vector<int32_t> unsentTokens;
+  std::vector<GeneratedTokenLogprobs> unsentLogprobs;
 };
 
 /// Decodes the rows' tokens as the generation loop reports them.
@@ -69,12 +72,17 @@ public:
   }
 
   /// GenerationOptions::onToken.
-  bool accept(size_t row, TokenId token) {
-    std::optional<std::string> piece = rows[row].decoder.push(token, error);
+  bool accept(size_t row, TokenId token,
+              const GeneratedTokenLogprobs *logprobs) {
+    RowText &text = rows[row];
+    text.unsentTokens.push_back(token);
+    if (logprobs)
+      text.unsentLogprobs.push_back(*logprobs);
+    std::optional<std::string> piece = text.decoder.push(token, error);
     if (!piece)
       return false;
-    emit(row, rows[row].filter.push(*piece));
-    return !rows[row].filter.stopped() && (!keepGoing || keepGoing());
+    emit(row, text.filter.push(*piece));
+    return !text.filter.stopped() && (!keepGoing || keepGoing());
   }
 
   /// Flushes what the rows held back and pairs their texts with `ids`.
@@ -89,6 +97,8 @@ public:
       RowText &text = rows[row];
       emit(row, text.filter.push(text.decoder.finish()));
       emit(row, text.filter.finish());
+      if (!text.unsentTokens.empty())
+        emit(row, "", /*final=*/true);
       const std::vector<int32_t> &generated = ids.generated[row];
       result.finishReasons.push_back(
           text.filter.stopped() ? FinishReason::StopString
@@ -102,12 +112,18 @@ public:
   }
 
 private:
-  void emit(size_t row, std::string piece) {
-    if (piece.empty())
+  /// Sends `piece` with the tokens since the last one; an empty piece
+  /// only when `final`.
+  void emit(size_t row, const std::string &piece, bool final = false) {
+    if (piece.empty() && !final)
       return;
+    RowText &text = rows[row];
     if (sink)
-      sink(row, piece);
-    rows[row].text += piece;
+      sink(row, TextPiece{piece, std::move(text.unsentTokens),
+                          std::move(text.unsentLogprobs)});
+    text.unsentTokens.clear();
+    text.unsentLogprobs.clear();
+    text.text += piece;
   }
 
   std::vector<RowText> rows;
@@ -124,8 +140,9 @@ generateWithText(CompiledModel &model, TextRows &rows,
                  const TextGenerationOptions &options, std::string &error,
                  GenerateIds &&generateIds) {
   GenerationOptions generation = options.generation;
-  generation.onToken = [&rows](size_t row, int32_t token) {
-    return rows.accept(row, token);
+  generation.onToken = [&rows](size_t row, int32_t token,
+                               const GeneratedTokenLogprobs *logprobs) {
+    return rows.accept(row, token, logprobs);
   };
   std::optional<GenerationResult> ids = generateIds(generation);
   if (!ids)

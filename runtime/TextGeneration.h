@@ -65,8 +65,21 @@ struct TextGenerationResult {
   std::vector<FinishReason> finishReasons;
 };
 
-/// Receives a row's text as it becomes final, in order, in non-empty pieces.
-using TextSink = std::function<void(size_t row, std::string_view text)>;
+/// A row's text as it becomes final, with the tokens generated since the
+/// row's last piece: their ids, and their log-probabilities when
+/// generation.topLogprobs is set. A token whose text is held back (part of
+/// a character, perhaps of a stop string) goes with the piece that shows
+/// it, and the tokens whose text never shows (EOS, a stop string) with a
+/// last piece of empty text; every other piece's text is non-empty. The
+/// pieces of a row join to its text, ids and log-probabilities.
+struct TextPiece {
+  std::string_view text;
+  std::vector<int32_t> tokens;
+  std::vector<GeneratedTokenLogprobs> logprobs;
+};
+
+/// Receives each row's pieces, in order.
+using TextSink = std::function<void(size_t row, const TextPiece &piece)>;
 
 /// generate() with text: each row's text is what its generated ids add to
 /// the text of its context (options.context).

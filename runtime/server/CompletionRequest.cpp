@@ -67,8 +67,6 @@ void refuseUnsupported(const Fields &fields) {
     if (!supported)
       refuse(field, problem);
   };
-  std::optional<int64_t> bestOf = fields.integer("best_of");
-  require("best_of", !bestOf || *bestOf == 1, "must be 1");
   require("suffix", !fields.get("suffix"), "is not supported");
   for (const char *tools : {"tools", "functions"}) {
     const json *value = fields.get(tools);
@@ -88,8 +86,7 @@ constexpr int64_t kMaxTopLogprobs = 20;
 /// How many likeliest tokens to list beside each generated token's
 /// log-probability; nullopt for none. Completions ask with "logprobs": N,
 /// chat completions with "logprobs": true and "top_logprobs": N.
-std::optional<int64_t> readLogprobs(const Fields &fields, CompletionKind kind,
-                                    bool stream) {
+std::optional<int64_t> readLogprobs(const Fields &fields, CompletionKind kind) {
   const char *field = "logprobs";
   std::optional<int64_t> top;
   if (kind == CompletionKind::Text) {
@@ -105,20 +102,20 @@ std::optional<int64_t> readLogprobs(const Fields &fields, CompletionKind kind,
   }
   if (top && (*top < 0 || *top > kMaxTopLogprobs))
     refuse(field, "must be between 0 and " + std::to_string(kMaxTopLogprobs));
-  if (top && stream)
-    refuse("logprobs", "are served with \"stream\": false");
   return top;
 }
 
 /// Completions only: whether the answer repeats the prompt before the text
 /// (and, with logprobs, lists the prompt's tokens first: how evaluation
-/// harnesses score a text).
-bool readEcho(const Fields &fields, CompletionKind kind, bool stream) {
+/// harnesses score a text). A stream sends the prompt first, before the
+/// prefill that would score it: the scores are not streamed.
+bool readEcho(const Fields &fields, CompletionKind kind, bool stream,
+              bool logprobs) {
   std::optional<bool> echo = fields.boolean("echo");
   if (echo && *echo && kind == CompletionKind::Chat)
     refuse("echo", "is for completions, not chat completions");
-  if (echo && *echo && stream)
-    refuse("echo", "is served with \"stream\": false");
+  if (echo && *echo && stream && logprobs)
+    refuse("echo", "with logprobs is served with \"stream\": false");
   return echo.value_or(false);
 }
 
@@ -295,33 +292,45 @@ std::vector<TokenId> readChatPrompt(const Fields &fields,
   return *ids;
 }
 
-/// "n": how many choices each prompt gets, as rows of one batch: refused
-/// beyond what max_batch holds. Repeats each row of `request` as many times,
-/// each copy with its own seed.
+/// "n": how many choices each prompt gets, and "best_of" (completions):
+/// how many candidates to choose them from, as rows of one batch: refused
+/// beyond what max_batch holds. Repeats each row of `request` once per
+/// candidate, each copy with its own seed.
 void readChoices(const Fields &fields, const Manifest &manifest,
                  CompletionRequest &request) {
   const int64_t n = fields.integer("n").value_or(1);
+  const std::optional<int64_t> bestOf = fields.integer("best_of");
+  const int64_t candidates = bestOf.value_or(n);
   const int64_t prompts = int64_t(request.prompts.size());
   if (n < 1)
     refuse("n", "must be >= 1");
-  if (n == 1)
+  if (candidates < n)
+    refuse("best_of", "must be >= n");
+  if (candidates > 1 && bestOf && request.kind == CompletionKind::Chat)
+    refuse("best_of", "is for completions, not chat completions");
+  if (candidates > n && request.stream)
+    refuse("best_of", "greater than n cannot be streamed: the choices are "
+                      "known at the end");
+  request.choicesPerPrompt = n;
+  request.candidatesPerPrompt = candidates;
+  if (candidates == 1)
     return; // The generator checks the prompts against max_batch.
-  if (n > manifest.maxBatch / prompts)
-    refuse("n", "times the " + std::to_string(prompts) +
-                    " prompt(s) must be at most the artifact's max_batch of " +
-                    std::to_string(manifest.maxBatch));
+  if (candidates > manifest.maxBatch / prompts)
+    refuse(candidates > n ? "best_of" : "n",
+           "times the " + std::to_string(prompts) +
+               " prompt(s) must be at most the artifact's max_batch of " +
+               std::to_string(manifest.maxBatch));
   std::vector<std::vector<TokenId>> rows;
   std::vector<std::string> texts;
   GenerationOptions &generation = request.options.generation;
   for (int64_t p = 0; p < prompts; ++p)
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < candidates; ++i) {
       rows.push_back(request.prompts[p]);
       texts.push_back(request.promptTexts[p]);
       generation.rowSeeds.push_back(generation.sampling.seed + uint64_t(i));
     }
   request.prompts = std::move(rows);
   request.promptTexts = std::move(texts);
-  request.choicesPerPrompt = n;
 }
 
 int64_t readMaxTokens(const Fields &fields, CompletionKind kind,
@@ -370,8 +379,9 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
       longest = std::max(longest, prompt.size());
     generation.maxNewTokens = readMaxTokens(fields, kind, manifest, longest);
     request.stream = fields.boolean("stream").value_or(false);
-    generation.topLogprobs = readLogprobs(fields, kind, request.stream);
-    request.echo = readEcho(fields, kind, request.stream);
+    generation.topLogprobs = readLogprobs(fields, kind);
+    request.echo = readEcho(fields, kind, request.stream,
+                            generation.topLogprobs.has_value());
     readChoices(fields, manifest, request);
     return request;
   } catch (const RequestError &refusal) {

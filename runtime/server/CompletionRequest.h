@@ -7,13 +7,15 @@
 // repetition_penalty, presence_penalty, frequency_penalty, logit_bias, seed,
 // max_tokens (default: what max_seq leaves), stop
 // (a string or a list), stream, and the log-probabilities of the generated
-// tokens (not streamed): "logprobs": N for a completion, "logprobs": true
-// with "top_logprobs": N for a chat; a completion's "echo": true repeats the
-// prompt, and its tokens' log-probabilities first (how evaluation harnesses
-// score a text), n (several choices per prompt, rows of one batch). Fields
-// that would change the answer in ways this server does not implement
-// (best_of, suffix, tools, a response_format other than text) are refused
-// rather than ignored; other fields (model, user, ...) are ignored.
+// tokens (streamed with their text): "logprobs": N for a completion,
+// "logprobs": true with "top_logprobs": N for a chat; a completion's
+// "echo": true repeats the prompt, and its tokens' log-probabilities first
+// (how evaluation harnesses score a text; not streamed), n (several choices
+// per prompt, rows of one batch) and a completion's best_of (the n likeliest
+// of that many candidates, not streamed). Fields that would change the
+// answer in ways this server does not implement (suffix, tools, a
+// response_format other than text) are refused rather than ignored; other
+// fields (model, user, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H
@@ -42,14 +44,20 @@ enum class CompletionKind {
 
 struct CompletionRequest {
   CompletionKind kind = CompletionKind::Text;
-  /// One row per choice: each prompt (a chat has one) `choicesPerPrompt`
-  /// times in a row, choice i of prompt p at row p * choicesPerPrompt + i.
+  /// One row per candidate: each prompt (a chat has one)
+  /// `candidatesPerPrompt` times in a row, candidate i of prompt p at row
+  /// p * candidatesPerPrompt + i.
   std::vector<std::vector<TokenId>> prompts;
   /// Per row, a text prompt as sent; empty for ids and chats.
   std::vector<std::string> promptTexts;
-  /// OpenAI's n: the choices of each prompt, sampled with the seeds seed,
-  /// seed + 1, ... (options.generation.rowSeeds).
+  /// OpenAI's n: the choices each prompt gets.
   int64_t choicesPerPrompt = 1;
+  /// OpenAI's best_of (n unless given): the candidates each prompt's
+  /// choices are, sampled with the seeds seed, seed + 1, ...
+  /// (options.generation.rowSeeds). With more candidates than choices the
+  /// choices are those with the highest log-probability per token, best
+  /// first.
+  int64_t candidatesPerPrompt = 1;
   TextGenerationOptions options;
   bool stream = false;
   bool echo = false;

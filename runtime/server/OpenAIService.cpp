@@ -4,9 +4,11 @@
 
 #include "runtime/Stopwatch.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 namespace llamac {
 
@@ -149,6 +151,15 @@ json completionLogprobs(
           {"top_logprobs", std::move(top)}};
 }
 
+/// The "logprobs" of generated tokens `ids` in the shape of `kind`'s.
+json generatedLogprobs(CompletionKind kind, const Tokenizer &tokenizer,
+                       const std::vector<int32_t> &ids,
+                       const std::vector<GeneratedTokenLogprobs> &steps) {
+  if (kind == CompletionKind::Chat)
+    return chatLogprobs(tokenizer, ids, steps);
+  return completionLogprobs(tokenizer, ids, {steps.begin(), steps.end()});
+}
+
 /// The text an echo repeats: prompt `row` as sent, or its ids decoded.
 std::string echoedPrompt(const CompletionRequest &request, size_t row,
                          const Tokenizer &tokenizer) {
@@ -168,20 +179,16 @@ json rowLogprobs(const CompletionRequest &request, size_t row,
                  int64_t vocab) {
   const std::vector<int32_t> &generated = ids.generated[row];
   const std::vector<GeneratedTokenLogprobs> &steps = ids.logprobs[row];
-  if (request.kind == CompletionKind::Chat)
-    return chatLogprobs(tokenizer, generated, steps);
-  std::vector<TokenId> tokens;
-  std::vector<std::optional<GeneratedTokenLogprobs>> all;
-  if (request.echo) {
-    tokens = request.prompts[row];
-    const int64_t length = int64_t(ids.promptLogits.size()) /
-                           int64_t(ids.generated.size()) / vocab;
-    const float *rowLogits =
-        ids.promptLogits.data() +
-        (int64_t(row) * length + length - int64_t(tokens.size())) * vocab;
-    all = promptLogprobs(rowLogits, tokens, vocab,
-                         *request.options.generation.topLogprobs);
-  }
+  if (!request.echo)
+    return generatedLogprobs(request.kind, tokenizer, generated, steps);
+  std::vector<TokenId> tokens = request.prompts[row];
+  const int64_t length =
+      int64_t(ids.promptLogits.size()) / int64_t(ids.generated.size()) / vocab;
+  const float *rowLogits =
+      ids.promptLogits.data() +
+      (int64_t(row) * length + length - int64_t(tokens.size())) * vocab;
+  std::vector<std::optional<GeneratedTokenLogprobs>> all = promptLogprobs(
+      rowLogits, tokens, vocab, *request.options.generation.topLogprobs);
   tokens.insert(tokens.end(), generated.begin(), generated.end());
   all.insert(all.end(), steps.begin(), steps.end());
   return completionLogprobs(tokenizer, tokens, all);
@@ -192,21 +199,48 @@ json rowLogprobs(const CompletionRequest &request, size_t row,
 int64_t promptTokenCount(const CompletionRequest &request) {
   int64_t tokens = 0;
   for (size_t row = 0; row < request.prompts.size();
-       row += size_t(request.choicesPerPrompt))
+       row += size_t(request.candidatesPerPrompt))
     tokens += int64_t(request.prompts[row].size());
   return tokens;
 }
 
-/// The answer to a request that is not streamed: a choice per row.
+/// The mean log-probability of a row's generated tokens (0 for none).
+double meanLogprob(const std::vector<GeneratedTokenLogprobs> &steps) {
+  double sum = 0;
+  for (const GeneratedTokenLogprobs &step : steps)
+    sum += step.logprob;
+  return steps.empty() ? 0 : sum / double(steps.size());
+}
+
+/// The rows the choices come from, choice i from row i of the result: each
+/// prompt's candidates in order, or, with more candidates than choices
+/// (best_of), those of the highest log-probability per token, best first.
+std::vector<size_t> choiceRows(const CompletionRequest &request,
+                               const GenerationResult &ids) {
+  const size_t candidates = size_t(request.candidatesPerPrompt);
+  std::vector<size_t> rows;
+  for (size_t first = 0; first < request.prompts.size(); first += candidates) {
+    std::vector<size_t> order(candidates);
+    std::iota(order.begin(), order.end(), first);
+    if (candidates > size_t(request.choicesPerPrompt))
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return meanLogprob(ids.logprobs[a]) > meanLogprob(ids.logprobs[b]);
+      });
+    rows.insert(rows.end(), order.begin(),
+                order.begin() + request.choicesPerPrompt);
+  }
+  return rows;
+}
+
+/// The answer to a request that is not streamed. Its usage counts every
+/// candidate's tokens: each was computed.
 json wholeReply(const CompletionRequest &request, json reply,
                 const TextGenerationResult &result, const Tokenizer &tokenizer,
                 int64_t vocab, size_t reused) {
   json choices = json::array();
-  const int64_t promptTokens = promptTokenCount(request);
-  int64_t completionTokens = 0;
-  for (size_t row = 0; row < request.prompts.size(); ++row) {
+  for (size_t row : choiceRows(request, result.ids)) {
     json answer =
-        choice(request.kind, row,
+        choice(request.kind, choices.size(),
                (request.echo ? echoedPrompt(request, row, tokenizer) : "") +
                    result.texts[row],
                false, finishReasonField(result.finishReasons[row]));
@@ -214,8 +248,11 @@ json wholeReply(const CompletionRequest &request, json reply,
       answer["logprobs"] =
           rowLogprobs(request, row, result.ids, tokenizer, vocab);
     choices.push_back(std::move(answer));
-    completionTokens += int64_t(result.ids.generated[row].size());
   }
+  const int64_t promptTokens = promptTokenCount(request);
+  int64_t completionTokens = 0;
+  for (const std::vector<int32_t> &generated : result.ids.generated)
+    completionTokens += int64_t(generated.size());
   reply["choices"] = std::move(choices);
   reply["usage"] = {
       {"prompt_tokens", promptTokens},
@@ -228,23 +265,40 @@ json wholeReply(const CompletionRequest &request, json reply,
 /// What a stream sends: its events, and whether the client still reads.
 class EventStream {
 public:
-  EventStream(HttpResponder &responder, json envelope, CompletionKind kind)
-      : responder(responder), envelope(std::move(envelope)), kind(kind) {}
+  EventStream(HttpResponder &responder, json envelope,
+              const CompletionRequest &request, const Tokenizer &tokenizer)
+      : responder(responder), envelope(std::move(envelope)), request(request),
+        kind(request.kind), tokenizer(tokenizer) {}
 
-  /// Starts the stream of `rows` choices: a chat's name their role first.
-  bool start(size_t rows) {
+  /// Starts the stream of the request's choices: a chat's name their role
+  /// first, an echoed completion's repeat their prompt.
+  bool start() {
     if (!responder.startStream(200, "text/event-stream"))
       return false;
-    for (size_t row = 0; row < rows && kind == CompletionKind::Chat; ++row) {
+    for (size_t row = 0; row < request.prompts.size(); ++row) {
       json first = choice(kind, row, "", true, nullptr);
-      first["delta"] = {{"role", "assistant"}, {"content", ""}};
+      if (kind == CompletionKind::Chat)
+        first["delta"] = {{"role", "assistant"}, {"content", ""}};
+      else if (request.echo)
+        first["text"] = echoedPrompt(request, row, tokenizer);
+      else
+        continue;
       if (!send(first))
         return false;
     }
     return true;
   }
-  bool piece(size_t row, std::string_view text) {
-    return send(choice(kind, row, std::string(text), true, nullptr));
+  /// A chunk of the piece's text, with its tokens' log-probabilities when
+  /// asked for; nothing for a piece with neither.
+  bool piece(size_t row, const TextPiece &piece) {
+    const bool logprobs = request.options.generation.topLogprobs.has_value();
+    if (piece.text.empty() && !logprobs)
+      return !gone;
+    json chunk = choice(kind, row, std::string(piece.text), true, nullptr);
+    if (logprobs)
+      chunk["logprobs"] =
+          generatedLogprobs(kind, tokenizer, piece.tokens, piece.logprobs);
+    return send(std::move(chunk));
   }
   /// A chunk with each row's finish_reason, then [DONE].
   void finish(const std::vector<FinishReason> &reasons) {
@@ -267,7 +321,9 @@ private:
 
   HttpResponder &responder;
   json envelope;
+  const CompletionRequest &request;
   CompletionKind kind;
+  const Tokenizer &tokenizer;
   bool gone = false;
 };
 
@@ -346,13 +402,15 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                                                      : "chat.completion"},
                          {"created", unixSeconds()},
                          {"model", modelName}};
-  EventStream stream(responder, envelope, request.kind);
+  EventStream stream(responder, envelope, request, tokenizer);
   TextGenerationOptions options = request.options;
   TextSink sink;
   if (request.stream) {
-    if (!stream.start(request.prompts.size()))
+    if (!stream.start())
       return {200, "the client went away"};
-    sink = [&](size_t row, std::string_view text) { stream.piece(row, text); };
+    sink = [&](size_t row, const TextPiece &piece) {
+      stream.piece(row, piece);
+    };
     options.keepGoing = [&] { return !stream.clientGone(); };
   }
   // A chat answer's text is its ids decoded on their own, as chat pipelines
@@ -364,6 +422,10 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   options.generation.keepPromptLogits =
       request.echo && request.options.generation.topLogprobs;
   options.generation.promptLookup = promptLookup;
+  // best_of ranks its candidates by their tokens' log-probabilities.
+  if (request.candidatesPerPrompt > request.choicesPerPrompt)
+    options.generation.topLogprobs =
+        request.options.generation.topLogprobs.value_or(0);
   size_t reused = 0;
   std::string error;
   std::optional<TextGenerationResult> result =
@@ -388,8 +450,13 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                    serialize(wholeReply(request, envelope, *result, tokenizer,
                                         model.manifest().outputSize, reused)));
   }
-  return {200, std::to_string(request.prompts.size()) +
-                   " choice(s): " + std::to_string(promptTokenCount(request)) +
+  const size_t rows = request.prompts.size();
+  const size_t choices = rows / size_t(request.candidatesPerPrompt) *
+                         size_t(request.choicesPerPrompt);
+  const std::string candidates =
+      choices < rows ? " of " + std::to_string(rows) + " candidates" : "";
+  return {200, std::to_string(choices) + " choice(s)" + candidates + ": " +
+                   std::to_string(promptTokenCount(request)) +
                    " prompt tokens (" + std::to_string(reused) + " cached) + " +
                    std::to_string(generated) + " generated" +
                    withComma(describeDrafts(result->ids))};

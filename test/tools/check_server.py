@@ -11,11 +11,13 @@ Starts the server on a free port and checks, one line each:
   give the text and token counts `generate` gives for the same request,
   also a prompt that extends the last one (its start kept in the cache);
 - a streamed completion's pieces join to the same text and end with
-  finish_reason and [DONE];
+  finish_reason and [DONE]; streamed log-probabilities join to the whole
+  reply's, and a streamed echo sends its prompt first;
 - several prompts in one completion request run as a batch and give what
   generate gives them, streamed and whole, and score as each does alone;
 - n choices of one prompt are rows of a batch, choice i sampled with seed
-  + i as generate samples with that seed;
+  + i as generate samples with that seed; best_of picks the candidates of
+  the highest log-probability per token;
 - a chat completion answers what `chat` answers to the same messages, and a
   second turn answers the same with and without the first turn's cache;
 - log-probabilities, of a completion and of a chat, are those generate
@@ -228,6 +230,33 @@ def check_choices(server, args):
           "whole; a chat's 2 streamed choices each name their role")
 
 
+def check_best_of(server, args):
+    """best_of 3, n 2: the two of the 3 seeded candidates (seeds 7, 8, 9, as
+    generate samples them) with the highest mean log-probability per token,
+    best first; usage counts all 3."""
+    flags = ["-p", PROMPT, "--max-new-tokens", "16", "--temperature", "1"]
+    candidates = []
+    for i in range(3):
+        reference = generate(args, flags + ["--seed", str(7 + i),
+                                            "--logprobs", "0"])
+        logprobs = [t["logprob"] for t in reference["logprobs"][0]]
+        candidates.append((sum(logprobs) / len(logprobs),
+                           reference["text"][0], len(logprobs)))
+    if len(set(text for _, text, _ in candidates)) == 1:
+        fail("best_of: the 3 candidates are the same text")
+    ranked = sorted(candidates, key=lambda c: -c[0])
+    reply = server.post("/v1/completions", {
+        "prompt": PROMPT, "max_tokens": 16, "temperature": 1, "seed": 7,
+        "n": 2, "best_of": 3})
+    expect("best_of choices", [(c["index"], c["text"], c["logprobs"])
+                               for c in reply["choices"]],
+           [(0, ranked[0][1], None), (1, ranked[1][1], None)])
+    expect("best_of completion_tokens", reply["usage"]["completion_tokens"],
+           sum(length for _, _, length in candidates))
+    print("best_of: the 2 likeliest of 3 candidates per token, best first "
+          "(means %s)" % ", ".join("%.3f" % c[0] for c in ranked))
+
+
 def chat_reference(args, system, user, new_tokens):
     result = subprocess.run(
         [args.runner, "chat", args.artifact, "--system", system,
@@ -323,6 +352,62 @@ def check_logprobs(server, args):
           len(content))
 
 
+def joined_logprobs(chunks, chat):
+    """The log-probabilities of a stream's chunks, joined in the shape of a
+    whole reply's; every chunk that carries text carries its tokens'."""
+    joined = {"content": []} if chat else {
+        "tokens": [], "token_logprobs": [], "top_logprobs": []}
+    for chunk in chunks:
+        choice = chunk["choices"][0]
+        text = choice["delta"].get("content", "") if chat else choice["text"]
+        if choice["logprobs"] is None:
+            if text:
+                fail("a streamed chunk of text %r has no logprobs" % text)
+            continue
+        for key, values in choice["logprobs"].items():
+            joined[key] += values
+    return joined
+
+
+def check_streamed_logprobs(server):
+    """Streamed, each chunk carries its tokens' log-probabilities: joined,
+    they are the whole reply's, also where a stop string holds text back."""
+    requests = [
+        ("/v1/completions", {"prompt": PROMPT, "max_tokens": 12,
+                             "temperature": 0, "logprobs": 3}),
+        ("/v1/completions", {"prompt": PROMPT, "max_tokens": 60,
+                             "temperature": 0, "logprobs": 1, "stop": "Lily"}),
+        ("/v1/chat/completions", {
+            "messages": [{"role": "user", "content": "Tell me a story."}],
+            "max_tokens": 12, "temperature": 0, "logprobs": True,
+            "top_logprobs": 2}),
+    ]
+    for path, body in requests:
+        chat = "chat" in path
+        whole = server.post(path, body)["choices"][0]
+        if "stop" in body:
+            expect("the stop string's reply", whole["finish_reason"], "stop")
+        chunks = server.stream(path, body)
+        what = "streamed %s logprobs" % ("chat" if chat else "completion")
+        expect(what, joined_logprobs(chunks, chat), whole["logprobs"])
+        text = "".join(c["choices"][0]["delta"].get("content", "") if chat
+                       else c["choices"][0]["text"] for c in chunks)
+        expect(what + " text", text,
+               whole["message"]["content"] if chat else whole["text"])
+        expect(what + " finish_reason",
+               chunks[-1]["choices"][0]["finish_reason"],
+               whole["finish_reason"])
+    echoed = {"prompt": PROMPT, "max_tokens": 8, "temperature": 0,
+              "echo": True}
+    chunks = server.stream("/v1/completions", echoed)
+    expect("streamed echo's first chunk", chunks[0]["choices"][0]["text"],
+           PROMPT)
+    expect("streamed echo", "".join(c["choices"][0]["text"] for c in chunks),
+           server.post("/v1/completions", echoed)["choices"][0]["text"])
+    print("stream: logprobs (completion, with a stop string, chat) join to "
+          "the whole reply's; an echo streams its prompt first")
+
+
 def check_echo(server, args):
     """Scoring a text as evaluation harnesses do (echo, logprobs, no new
     tokens): the prompt's log-probabilities against Hugging Face's logits."""
@@ -378,6 +463,9 @@ def check_errors(server):
         ("POST", "/v1/completions", {"prompt": [PROMPT, "Tom"], "n": 2}, 400,
          "n times the 2 prompt(s) must be at most the artifact's max_batch "
          "of 3"),
+        ("POST", "/v1/completions", {"prompt": PROMPT, "best_of": 4}, 400,
+         "best_of times the 1 prompt(s) must be at most the artifact's "
+         "max_batch of 3"),
         ("POST", "/v1/completions", {"prompt": PROMPT, "top_p": 2}, 400,
          "top_p must be in (0, 1]"),
         ("POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 600},
@@ -440,8 +528,10 @@ def main():
         check_chat(server, args)
         check_logprobs(server, args)
         check_echo(server, args)
+        check_streamed_logprobs(server)
         check_batch(server, args)
         check_choices(server, args)
+        check_best_of(server, args)
         check_errors(server)
         check_client_leaving(server)
         check_stop(server, args)

@@ -134,7 +134,7 @@ private:
       return true;
     }
     std::optional<ChatTurn> reply = session.respond(
-        *prepared, [](size_t, std::string_view text) { printNow(text); },
+        *prepared, [](size_t, const TextPiece &piece) { printNow(piece.text); },
         error);
     if (!reply) {
       reportError(error);

@@ -396,7 +396,7 @@ int runGenerateCommand(int argc, char **argv) {
   bool streaming = args.textPrompts() && !args.json && prompts->size() == 1;
   TextSink sink;
   if (streaming)
-    sink = [](size_t, std::string_view text) { printNow(text); };
+    sink = [](size_t, const TextPiece &piece) { printNow(piece.text); };
   std::optional<TextGenerationResult> result;
   if (tokenizer) {
     result = generateText(*model, *tokenizer, *prompts, options, sink, error);

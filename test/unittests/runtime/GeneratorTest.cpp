@@ -203,7 +203,9 @@ TEST_F(GeneratorTest, TheObserverSeesEveryTokenAndCanEndARow) {
   GenerationOptions options;
   options.maxNewTokens = 10;
   std::vector<std::pair<size_t, int32_t>> seen;
-  options.onToken = [&](size_t row, int32_t token) {
+  options.onToken = [&](size_t row, int32_t token,
+                        const GeneratedTokenLogprobs *logprobs) {
+    EXPECT_EQ(logprobs, nullptr);
     seen.push_back({row, token});
     return seen.size() < 4;
   };
@@ -212,6 +214,33 @@ TEST_F(GeneratorTest, TheObserverSeesEveryTokenAndCanEndARow) {
   ASSERT_EQ(seen.size(), 4u);
   for (size_t i = 0; i < seen.size(); ++i)
     EXPECT_EQ(seen[i], std::make_pair(size_t(0), expected[i])) << i;
+}
+
+TEST_F(GeneratorTest, TheObserverSeesTheLogprobsTheResultKeeps) {
+  Ids prompt = findPrompt(/*stops=*/false, 6);
+  GenerationOptions options;
+  options.maxNewTokens = 6;
+  options.topLogprobs = 2;
+  std::vector<GeneratedTokenLogprobs> seen;
+  options.onToken = [&](size_t, int32_t,
+                        const GeneratedTokenLogprobs *logprobs) {
+    EXPECT_NE(logprobs, nullptr);
+    if (logprobs)
+      seen.push_back(*logprobs);
+    return true;
+  };
+  GenerationResult result = generateOrFail({prompt}, options);
+  const std::vector<GeneratedTokenLogprobs> &kept = result.logprobs.front();
+  ASSERT_EQ(seen.size(), 6u);
+  ASSERT_EQ(kept.size(), 6u);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    EXPECT_EQ(seen[i].logprob, kept[i].logprob) << i;
+    ASSERT_EQ(seen[i].top.size(), 2u) << i;
+    for (size_t j = 0; j < 2; ++j) {
+      EXPECT_EQ(seen[i].top[j].token, kept[i].top[j].token) << i;
+      EXPECT_EQ(seen[i].top[j].logprob, kept[i].top[j].logprob) << i;
+    }
+  }
 }
 
 TEST_F(GeneratorTest, ContinuingPrefillsOnlyTheNewTokens) {
@@ -382,7 +411,9 @@ TEST_F(GeneratorTest, PromptLookupStopsAtEosTheObserverAndMaxNewTokens) {
   }
   options.maxNewTokens = 10;
   int seen = 0;
-  options.onToken = [&](size_t, int32_t) { return ++seen < 2; };
+  options.onToken = [&](size_t, int32_t, const GeneratedTokenLogprobs *) {
+    return ++seen < 2;
+  };
   Ids generated =
       generateOrFail({prompt}, withPromptLookup(options)).generated.front();
   EXPECT_EQ(generated, referenceGreedy(prompt, 2));

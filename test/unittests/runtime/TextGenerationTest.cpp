@@ -84,15 +84,29 @@ TEST_F(TextGenerationTest, StreamedPiecesMakeTheTextOfTheContinuation) {
   Ids prompt = promptRunningFor(40);
   TextGenerationOptions options;
   options.generation.maxNewTokens = 40;
+  options.generation.topLogprobs = 1;
   std::vector<std::string> pieces;
+  Ids streamedIds;
+  std::vector<float> streamedLogprobs;
   TextGenerationResult result = generateOrFail(
-      {prompt}, options, [&](size_t row, std::string_view piece) {
+      {prompt}, options, [&](size_t row, const TextPiece &piece) {
         EXPECT_EQ(row, 0u);
-        EXPECT_FALSE(piece.empty());
-        pieces.emplace_back(piece);
+        EXPECT_FALSE(piece.text.empty());
+        EXPECT_FALSE(piece.tokens.empty());
+        EXPECT_EQ(piece.logprobs.size(), piece.tokens.size());
+        pieces.emplace_back(piece.text);
+        streamedIds.insert(streamedIds.end(), piece.tokens.begin(),
+                           piece.tokens.end());
+        for (const GeneratedTokenLogprobs &token : piece.logprobs)
+          streamedLogprobs.push_back(token.logprob);
       });
   Ids expected = fake::greedy(prompt, 40, kVocab, kEos);
   ASSERT_EQ(result.ids.generated.front(), expected);
+  EXPECT_EQ(streamedIds, expected);
+  std::vector<float> keptLogprobs;
+  for (const GeneratedTokenLogprobs &token : result.ids.logprobs.front())
+    keptLogprobs.push_back(token.logprob);
+  EXPECT_EQ(streamedLogprobs, keptLogprobs);
   std::string streamed;
   for (const std::string &piece : pieces)
     streamed += piece;
@@ -116,8 +130,21 @@ TEST_F(TextGenerationTest, AStopStringAcrossTokensEndsTheRow) {
   std::string stop = fullText.substr(boundary - 2, 4);
   options.stopStrings = {stop};
 
-  TextGenerationResult result = generateOrFail({prompt}, options);
+  Ids streamedIds;
+  Ids lastPieceIds;
+  std::string lastPieceText = "none";
+  TextGenerationResult result =
+      generateOrFail({prompt}, options, [&](size_t, const TextPiece &piece) {
+        streamedIds.insert(streamedIds.end(), piece.tokens.begin(),
+                           piece.tokens.end());
+        lastPieceIds = piece.tokens;
+        lastPieceText = piece.text;
+      });
   EXPECT_EQ(result.texts.front(), fullText.substr(0, fullText.find(stop)));
+  EXPECT_EQ(streamedIds, result.ids.generated.front());
+  // The tokens of the stop string come last, with no text.
+  EXPECT_EQ(lastPieceText, "");
+  EXPECT_FALSE(lastPieceIds.empty());
   EXPECT_EQ(result.finishReasons.front(), FinishReason::StopString);
   // The row ended with the token that completed the stop string.
   const Ids &generated = result.ids.generated.front();
@@ -136,7 +163,7 @@ TEST_F(TextGenerationTest, RowsOfABatchStreamSeparately) {
   std::vector<std::string> streamed(2);
   TextGenerationResult result = generateOrFail(
       {prompt, other}, options,
-      [&](size_t row, std::string_view piece) { streamed[row] += piece; });
+      [&](size_t row, const TextPiece &piece) { streamed[row] += piece.text; });
   EXPECT_EQ(streamed, result.texts);
   EXPECT_EQ(result.texts[1],
             continuation(other, fake::greedy(other, 12, kVocab, kEos)));

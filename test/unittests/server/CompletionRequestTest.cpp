@@ -127,8 +127,9 @@ TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
                         "artifact's max_batch of 1"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "n": 0})"),
               HasSubstr("n must be >= 1"));
-  EXPECT_THAT(refusal(R"({"prompt": "a", "echo": true, "stream": true})"),
-              HasSubstr("echo is served with"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "echo": true, "logprobs": 1,
+                         "stream": true})"),
+              HasSubstr("echo with logprobs is served with"));
   EXPECT_THAT(refusal(R"({"messages": [{"role": "user", "content": "a"}],
                          "echo": true})",
                       CompletionKind::Chat),
@@ -162,6 +163,35 @@ TEST_F(CompletionRequestTest, NChoicesAreRowsWithSeedsOfTheirOwn) {
   EXPECT_THAT(refusal(R"({"prompt": ["a", "b"], "n": 4})"),
               HasSubstr("n times the 2 prompt(s) must be at most the "
                         "artifact's max_batch of 6"));
+}
+
+TEST_F(CompletionRequestTest, BestOfMakesCandidateRowsForTheChoices) {
+  manifest.maxBatch = 6;
+  CompletionRequest request =
+      readOrFail(R"({"prompt": ["a", "b"], "n": 1, "best_of": 3, "seed": 4})");
+  EXPECT_EQ(request.choicesPerPrompt, 1);
+  EXPECT_EQ(request.candidatesPerPrompt, 3);
+  ASSERT_EQ(request.prompts.size(), 6u);
+  EXPECT_EQ(request.promptTexts,
+            (std::vector<std::string>{"a", "a", "a", "b", "b", "b"}));
+  EXPECT_EQ(request.options.generation.rowSeeds,
+            (std::vector<uint64_t>{4, 5, 6, 4, 5, 6}));
+  EXPECT_EQ(readOrFail(R"({"prompt": "a", "n": 2})").candidatesPerPrompt, 2);
+  EXPECT_THAT(refusal(R"({"prompt": "a", "n": 3, "best_of": 2})"),
+              HasSubstr("best_of must be >= n"));
+  EXPECT_THAT(refusal(R"({"prompt": ["a", "b"], "best_of": 4})"),
+              HasSubstr("best_of times the 2 prompt(s) must be at most the "
+                        "artifact's max_batch of 6"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "best_of": 2, "stream": true})"),
+              HasSubstr("best_of greater than n cannot be streamed"));
+  EXPECT_THAT(refusal(R"({"messages": [{"role": "user", "content": "a"}],
+                         "best_of": 2})",
+                      CompletionKind::Chat),
+              HasSubstr("best_of is for completions"));
+  // best_of equal to n streams, as n alone does.
+  EXPECT_TRUE(
+      readOrFail(R"({"prompt": "a", "n": 2, "best_of": 2, "stream": true})")
+          .stream);
 }
 
 TEST_F(CompletionRequestTest, ReadsOpenAIsPenalties) {
@@ -221,8 +251,10 @@ TEST_F(CompletionRequestTest, LogprobsAreAskedForAsEachApiAsksForThem) {
               HasSubstr("top_logprobs needs \"logprobs\": true"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "logprobs": 21})"),
               HasSubstr("logprobs must be between 0 and 20"));
-  EXPECT_THAT(refusal(R"({"prompt": "a", "logprobs": 1, "stream": true})"),
-              HasSubstr("stream"));
+  CompletionRequest streamed =
+      readOrFail(R"({"prompt": "a", "logprobs": 1, "stream": true})");
+  EXPECT_TRUE(streamed.stream);
+  EXPECT_EQ(streamed.options.generation.topLogprobs, std::optional<int64_t>(1));
 }
 
 TEST_F(CompletionRequestTest, NamesTheFieldThatIsWrong) {

@@ -9,6 +9,7 @@
 #include "runtime/server/OpenAIService.h"
 #include "test/unittests/runtime/FakeArtifact.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -88,6 +89,23 @@ protected:
     return json::parse(response.substr(response.find("\r\n\r\n") + 4));
   }
 
+  /// A stream's events before [DONE], which must end it.
+  static std::vector<json> eventsOf(const std::string &response) {
+    std::vector<json> events;
+    size_t at = response.find("\r\n\r\n") + 4;
+    for (size_t end; (end = response.find("\n\n", at)) != std::string::npos;
+         at = end + 2) {
+      std::string event = response.substr(at + 6, end - at - 6); // "data: "
+      if (event == "[DONE]") {
+        EXPECT_EQ(end + 2, response.size());
+        return events;
+      }
+      events.push_back(json::parse(event));
+    }
+    ADD_FAILURE() << "no [DONE]: " << response;
+    return events;
+  }
+
   /// What generateText gives the prompt on the fake model.
   std::string reference(const std::string &prompt, int64_t maxTokens) {
     std::string error;
@@ -141,15 +159,45 @@ TEST_F(OpenAIServiceTest, StreamsTheSameTextInEvents) {
                                                   {"stream", true}});
   EXPECT_THAT(response, HasSubstr("Content-Type: text/event-stream\r\n"));
   std::string text;
-  size_t at = response.find("\r\n\r\n") + 4;
-  for (size_t end; (end = response.find("\n\n", at)) != std::string::npos;
-       at = end + 2) {
-    std::string event = response.substr(at + 6, end - at - 6); // "data: "
-    if (event != "[DONE]")
-      text += json::parse(event)["choices"][0]["text"].get<std::string>();
-  }
+  for (const json &event : eventsOf(response))
+    text += event["choices"][0]["text"].get<std::string>();
   EXPECT_EQ(text, reference("Once", 8));
-  EXPECT_THAT(response, HasSubstr("data: [DONE]\n\n"));
+}
+
+TEST_F(OpenAIServiceTest, StreamsLogprobsThatJoinToTheWholeReplys) {
+  const std::string prompt = "Once upon a time";
+  json body = {{"prompt", prompt},
+               {"max_tokens", 24},
+               {"temperature", 0},
+               {"logprobs", 2}};
+  json whole = bodyOf(post("/v1/completions", body))["choices"][0];
+  // A stop string from the middle of the answer holds its tokens back.
+  const std::string text = whole["text"];
+  size_t stop = text.size() / 2;
+  auto ascii = [](char c) { return (unsigned char)c < 0x80; };
+  while (stop + 3 <= text.size() &&
+         !std::all_of(text.begin() + stop, text.begin() + stop + 3, ascii))
+    ++stop;
+  ASSERT_LE(stop + 3, text.size()) << text;
+  body["stop"] = text.substr(stop, 3);
+  whole = bodyOf(post("/v1/completions", body))["choices"][0];
+  ASSERT_EQ(whole["finish_reason"], "stop");
+  body["stream"] = true;
+  json joined = {{"tokens", json::array()},
+                 {"token_logprobs", json::array()},
+                 {"top_logprobs", json::array()}};
+  std::string streamedText;
+  for (const json &event : eventsOf(post("/v1/completions", body))) {
+    const json &choice = event["choices"][0];
+    streamedText += choice["text"].get<std::string>();
+    if (choice["logprobs"].is_null())
+      continue;
+    for (const auto &[key, values] : choice["logprobs"].items())
+      for (const json &value : values)
+        joined[key].push_back(value);
+  }
+  EXPECT_EQ(streamedText, whole["text"]);
+  EXPECT_EQ(joined, whole["logprobs"]);
 }
 
 TEST_F(OpenAIServiceTest, AnswersBadRequestsWithTheirStatus) {
