@@ -208,6 +208,8 @@ const char *httpStatusText(int status) {
     return "Internal Server Error";
   case 501:
     return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
   case 505:
     return "HTTP Version Not Supported";
   }

@@ -21,6 +21,8 @@ namespace llamac {
 struct HttpLimits {
   size_t maxHeadBytes = size_t(64) << 10; ///< Request line and headers.
   size_t maxBodyBytes = size_t(8) << 20;
+  /// Connections open at once (each holds a thread); more are answered 503.
+  size_t maxConnections = 64;
 };
 
 struct HttpRequest {

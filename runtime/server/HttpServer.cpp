@@ -1,27 +1,30 @@
-//===- HttpServer.cpp - A one-connection-at-a-time HTTP/1.1 server --------===//
+//===- HttpServer.cpp - HTTP/1.1, a thread a connection, the model in turn ===//
 
 #include "runtime/server/HttpServer.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace llamac {
 
 namespace {
 
-volatile std::sig_atomic_t stopRequested = 0;
+volatile std::sig_atomic_t stopSignalled = 0;
 
-void requestStop(int) { stopRequested = 1; }
+void requestStop(int) { stopSignalled = 1; }
 
-/// SIGINT and SIGTERM end serve() after the request in progress; without
-/// SA_RESTART they interrupt a waiting accept(). A client that goes away
-/// makes writes fail instead of raising SIGPIPE.
+/// SIGINT and SIGTERM end serve() (which looks for them between requests).
+/// A client that goes away makes writes fail instead of raising SIGPIPE.
 void installSignalHandlers() {
   struct sigaction action = {};
   action.sa_handler = requestStop;
@@ -39,10 +42,30 @@ void setTimeouts(int socket, int seconds) {
   setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
 }
 
+/// Blocks SIGINT and SIGTERM on the calling thread while it lives: the
+/// threads it starts keep the mask and leave the signals to serve()'s.
+class SignalsBlocked {
+public:
+  SignalsBlocked() {
+    sigset_t stopSignals;
+    sigemptyset(&stopSignals);
+    sigaddset(&stopSignals, SIGINT);
+    sigaddset(&stopSignals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stopSignals, &previous);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &previous, nullptr); }
+  SignalsBlocked(const SignalsBlocked &) = delete;
+  SignalsBlocked &operator=(const SignalsBlocked &) = delete;
+
+private:
+  sigset_t previous;
+};
+
 /// Ends a connection so that the response survives: closing a socket with
 /// unread bytes (a refused body still arriving) resets it, and the client
-/// may lose what was sent. So stop sending, read briefly what is left, close.
-void closeGracefully(int connection) {
+/// may lose what was sent. So stop sending and read briefly what is left;
+/// the caller closes it.
+void finishGracefully(int connection) {
   shutdown(connection, SHUT_WR);
   setTimeouts(connection, 1);
   char discard[16384];
@@ -53,7 +76,6 @@ void closeGracefully(int connection) {
       break;
     drained += size_t(count);
   }
-  close(connection);
 }
 
 int localPort(int socket) {
@@ -146,42 +168,122 @@ std::unique_ptr<HttpServer> HttpServer::listen(const std::string &host,
 
 HttpServer::~HttpServer() { close(listening); }
 
+bool HttpServer::stopRequested() const { return stopping || stopSignalled; }
+
 void HttpServer::stop() {
   stopping = true;
-  // A waiting accept() returns once the socket stops listening.
-  shutdown(listening, SHUT_RDWR);
+  changed.notify_all();
 }
 
 void HttpServer::serve(const HttpHandlers &handlers, const HttpLimits &limits) {
   installSignalHandlers();
-  while (!stopRequested && !stopping) {
-    int connection = accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
-    if (connection < 0) {
-      // A signal or a connection reset before it was accepted: go on. Out of
+  std::thread acceptor;
+  {
+    SignalsBlocked blocked;
+    acceptor = std::thread([&] { acceptConnections(handlers, limits); });
+  }
+  answerTurns(handlers, /*draining=*/false);
+  // A waiting accept() returns once the socket stops listening.
+  shutdown(listening, SHUT_RDWR);
+  acceptor.join();
+  {
+    // Requests still arriving are dropped: reads of them end at once.
+    std::lock_guard<std::mutex> lock(mutex);
+    for (Connection &connection : connections)
+      if (!connection.closed)
+        shutdown(connection.socket, SHUT_RD);
+  }
+  answerTurns(handlers, /*draining=*/true);
+  std::lock_guard<std::mutex> lock(mutex);
+  reapClosedConnections();
+}
+
+void HttpServer::acceptConnections(const HttpHandlers &handlers,
+                                   const HttpLimits &limits) {
+  while (!stopRequested()) {
+    int socket = accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
+    if (socket < 0) {
+      // A connection reset before it was accepted: go on. Out of
       // descriptors or memory: wait a little rather than spin.
-      if (errno != EINTR && errno != ECONNABORTED)
+      if (errno != EINTR && errno != ECONNABORTED && !stopRequested())
         usleep(100 * 1000);
       continue;
     }
-    serveConnection(connection, handlers, limits);
-    closeGracefully(connection);
+    if (!startConnection(socket, handlers, limits)) {
+      setTimeouts(socket, 1);
+      HttpResponder responder(socket);
+      handlers.invalid(503,
+                       "the server cannot take more connections (at most " +
+                           std::to_string(limits.maxConnections) +
+                           " at once); try again",
+                       responder);
+      finishGracefully(socket);
+      close(socket);
+    }
   }
 }
 
-void HttpServer::serveConnection(int connection, const HttpHandlers &handlers,
+bool HttpServer::startConnection(int socket, const HttpHandlers &handlers,
                                  const HttpLimits &limits) {
-  setTimeouts(connection, kIdleSeconds);
-  HttpResponder responder(connection);
+  std::lock_guard<std::mutex> lock(mutex);
+  reapClosedConnections();
+  if (connections.size() >= limits.maxConnections)
+    return false;
+  Connection &connection = connections.emplace_back();
+  connection.socket = socket;
+  try {
+    connection.thread = std::thread([this, &connection, &handlers, &limits] {
+      serveConnection(connection, handlers, limits);
+    });
+  } catch (const std::system_error &) { // Out of threads: as if full.
+    connections.pop_back();
+    return false;
+  }
+  return true;
+}
+
+void HttpServer::reapClosedConnections() {
+  for (auto it = connections.begin(); it != connections.end();) {
+    if (!it->closed) {
+      ++it;
+      continue;
+    }
+    it->thread.join();
+    it = connections.erase(it);
+  }
+}
+
+void HttpServer::serveConnection(Connection &connection,
+                                 const HttpHandlers &handlers,
+                                 const HttpLimits &limits) {
+  readAndAnswer(connection.socket, handlers, limits);
+  finishGracefully(connection.socket);
+  // Closed under the lock: serve() shuts down the sockets of the open
+  // connections, and a closed one's number may already be another file's.
+  std::lock_guard<std::mutex> lock(mutex);
+  close(connection.socket);
+  connection.closed = true;
+  changed.notify_all();
+}
+
+void HttpServer::readAndAnswer(int socket, const HttpHandlers &handlers,
+                               const HttpLimits &limits) {
+  setTimeouts(socket, kIdleSeconds);
+  HttpResponder responder(socket);
   std::string received;
   char buffer[16384];
   while (true) {
     HttpParse parse = parseHttpRequest(received, limits);
-    if (parse.state == HttpParse::State::Complete)
-      return handlers.request(parse.request, responder);
+    if (parse.state == HttpParse::State::Complete) {
+      if (handlers.atOnce(parse.request, responder))
+        return;
+      Turn turn{parse.request, responder};
+      return waitForTurn(turn);
+    }
     if (parse.state == HttpParse::State::Invalid)
       return handlers.invalid(parse.status, parse.problem, responder);
-    ssize_t count = recv(connection, buffer, sizeof(buffer), 0);
-    if (count < 0 && errno == EINTR && !stopRequested)
+    ssize_t count = recv(socket, buffer, sizeof(buffer), 0);
+    if (count < 0 && errno == EINTR)
       continue;
     if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
         !received.empty())
@@ -192,6 +294,37 @@ void HttpServer::serveConnection(int connection, const HttpHandlers &handlers,
     if (count <= 0)
       return;
     received.append(buffer, size_t(count));
+  }
+}
+
+void HttpServer::waitForTurn(Turn &turn) {
+  std::unique_lock<std::mutex> lock(mutex);
+  turns.push_back(&turn);
+  changed.notify_all();
+  changed.wait(lock, [&] { return turn.answered; });
+}
+
+void HttpServer::answerTurns(const HttpHandlers &handlers, bool draining) {
+  // A signal does not wake the wait: it looks for one every 100 ms.
+  constexpr std::chrono::milliseconds kPoll(100);
+  std::unique_lock<std::mutex> lock(mutex);
+  while (draining || !stopRequested()) {
+    if (turns.empty()) {
+      if (draining && std::all_of(connections.begin(), connections.end(),
+                                  [](const Connection &connection) {
+                                    return connection.closed;
+                                  }))
+        return;
+      changed.wait_for(lock, kPoll);
+      continue;
+    }
+    Turn *turn = turns.front();
+    turns.pop_front();
+    lock.unlock();
+    handlers.inTurn(turn->request, turn->responder);
+    lock.lock();
+    turn->answered = true;
+    changed.notify_all();
   }
 }
 

@@ -1,10 +1,14 @@
-//===- HttpServer.h - HTTP/1.1, one connection at a time --------*- C++ -*-===//
+//===- HttpServer.h - HTTP/1.1, the model's requests in turn ----*- C++ -*-===//
 //
-// The model runs one request at a time, so the server does too: it accepts a
-// connection, reads one request (bounded by HttpLimits and a read timeout,
-// so a stalled client cannot hold it), answers with "Connection: close" and
-// closes. Connections that arrive meanwhile wait in the listen backlog.
-// POSIX sockets only: the runtime stays free of dependencies.
+// Each connection has a thread of its own that reads one request (bounded by
+// HttpLimits and a read timeout) and answers it with "Connection: close", so
+// a slow or stalled client holds only its own connection. Requests that need
+// no model (a health check, the model list, a refusal) are answered at once
+// on that thread; the model's requests wait their turn and are answered one
+// at a time, in the order they arrived, on the thread that called serve():
+// the one that loaded the model, whose CUDA context and OpenMP settings are
+// thread-local. POSIX sockets and std::thread only: the runtime stays free
+// of dependencies.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_HTTPSERVER_H
@@ -13,10 +17,15 @@
 #include "runtime/server/HttpRequest.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace llamac {
 
@@ -43,9 +52,15 @@ private:
 };
 
 struct HttpHandlers {
-  std::function<void(const HttpRequest &, HttpResponder &)> request;
-  /// A request that could not be read: `status` (400, 408, 413, 431, 501,
-  /// 505) and why.
+  /// Answers a request that needs no model, on its connection's thread (so
+  /// it must be safe to call from several at once), and returns true; false
+  /// leaves the request to `inTurn`.
+  std::function<bool(const HttpRequest &, HttpResponder &)> atOnce;
+  /// Answers the other requests one at a time, on the thread of serve().
+  std::function<void(const HttpRequest &, HttpResponder &)> inTurn;
+  /// A request that could not be read, or a connection beyond the limit:
+  /// `status` (400, 408, 413, 431, 501, 503, 505) and why. Called as
+  /// `atOnce` is.
   std::function<void(int status, const std::string &problem, HttpResponder &)>
       invalid;
 };
@@ -62,20 +77,56 @@ public:
 
   int port() const { return boundPort; }
 
-  /// Serves connections one at a time until SIGINT or SIGTERM arrives or
-  /// stop() is called (the request in progress completes first).
+  /// Serves until SIGINT or SIGTERM arrives or stop() is called. Then it
+  /// accepts no more connections, drops those still sending their request,
+  /// answers the requests already read (the one in progress and those
+  /// waiting their turn) and returns once every connection is closed.
   void serve(const HttpHandlers &handlers, const HttpLimits &limits);
   /// Ends serve() from another thread.
   void stop();
 
 private:
   HttpServer(int socket, int port) : listening(socket), boundPort(port) {}
-  void serveConnection(int connection, const HttpHandlers &handlers,
+
+  /// A request read and waiting for the thread of serve().
+  struct Turn {
+    const HttpRequest &request;
+    HttpResponder &responder;
+    bool answered = false;
+  };
+  struct Connection {
+    int socket;
+    std::thread thread;
+    bool closed = false;
+  };
+
+  bool stopRequested() const;
+  /// The acceptor thread's loop.
+  void acceptConnections(const HttpHandlers &handlers,
+                         const HttpLimits &limits);
+  /// Gives `socket` a thread of its own; false when there are too many.
+  bool startConnection(int socket, const HttpHandlers &handlers,
                        const HttpLimits &limits);
+  /// Joins the threads of closed connections.
+  void reapClosedConnections();
+  void serveConnection(Connection &connection, const HttpHandlers &handlers,
+                       const HttpLimits &limits);
+  void readAndAnswer(int socket, const HttpHandlers &handlers,
+                     const HttpLimits &limits);
+  /// Hands `turn` to the thread of serve() and waits until it is answered.
+  void waitForTurn(Turn &turn);
+  /// The loop of serve()'s thread: answers the turns as they come, until
+  /// told to stop (`draining` false) or until no connection is left.
+  void answerTurns(const HttpHandlers &handlers, bool draining);
 
   int listening;
   int boundPort;
   std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  /// A turn queued or answered, a connection closed.
+  std::condition_variable changed;
+  std::deque<Turn *> turns;
+  std::list<Connection> connections;
 };
 
 } // namespace llamac

@@ -332,20 +332,28 @@ private:
 HttpHandlers OpenAIService::handlers() {
   return {
       [this](const HttpRequest &request, HttpResponder &responder) {
-        handle(request, responder);
+        return answerAtOnce(request, responder);
+      },
+      [this](const HttpRequest &request, HttpResponder &responder) {
+        complete(request,
+                 pathOf(request.target) == "/v1/completions"
+                     ? CompletionKind::Text
+                     : CompletionKind::Chat,
+                 responder);
       },
       [this](int status, const std::string &problem, HttpResponder &responder) {
         sendError(responder, status, problem, nullptr);
       }};
 }
 
-void OpenAIService::handle(const HttpRequest &request,
-                           HttpResponder &responder) {
+bool OpenAIService::answerAtOnce(const HttpRequest &request,
+                                 HttpResponder &responder) {
   const std::string_view path = pathOf(request.target);
   const bool get = request.method == "GET", post = request.method == "POST";
   auto answerWith = [&](const json &body) {
     responder.send(200, kJsonType, serialize(body));
-    log(request.method + " " + request.target + " 200");
+    writeLog(request.method + " " + request.target + " 200");
+    return true;
   };
   if (path == "/health" && get)
     return answerWith({{"status", "ok"}});
@@ -356,17 +364,16 @@ void OpenAIService::handle(const HttpRequest &request,
                           {"object", "model"},
                           {"created", 0},
                           {"owned_by", "llamac"}}}}});
-  if (path == "/v1/completions" && post)
-    return complete(request, CompletionKind::Text, responder);
-  if (path == "/v1/chat/completions" && post)
-    return complete(request, CompletionKind::Chat, responder);
-  const bool known = path == "/health" || path == "/v1/models" ||
-                     path == "/v1/completions" ||
-                     path == "/v1/chat/completions";
+  const bool completion =
+      path == "/v1/completions" || path == "/v1/chat/completions";
+  if (completion && post)
+    return false; // The model's work, in turn.
+  const bool known = completion || path == "/health" || path == "/v1/models";
   sendError(responder, known ? 405 : 404,
             known ? request.method + " is not allowed on " + std::string(path)
                   : "no such route: " + std::string(path),
             &request);
+  return true;
 }
 
 void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
@@ -387,9 +394,9 @@ void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
       secondsSpentIn([&] { outcome = answer(*parsed, id, responder); });
   char timing[32];
   std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
-  log(request.method + " " + request.target + " " +
-      std::to_string(outcome.status) + " " + id + ": " + outcome.summary +
-      timing);
+  writeLog(request.method + " " + request.target + " " +
+           std::to_string(outcome.status) + " " + id + ": " + outcome.summary +
+           timing);
 }
 
 OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
@@ -493,8 +500,13 @@ void OpenAIService::sendError(HttpResponder &responder, int status,
                               const std::string &message,
                               const HttpRequest *request) {
   responder.send(status, kJsonType, serialize(errorBody(status, message)));
-  log((request ? request->method + " " + request->target + " " : "") +
-      std::to_string(status) + ": " + message);
+  writeLog((request ? request->method + " " + request->target + " " : "") +
+           std::to_string(status) + ": " + message);
+}
+
+void OpenAIService::writeLog(const std::string &line) {
+  std::lock_guard<std::mutex> lock(logMutex);
+  log(line);
 }
 
 } // namespace llamac

@@ -7,6 +7,8 @@
 //   POST /v1/completions         text completion (CompletionRequest.h)
 //   POST /v1/chat/completions    Llama-2-chat completion
 //
+// Health checks, the model list and refusals are answered at once, also
+// while a completion runs; completions wait their turn (HttpServer.h).
 // Answers have OpenAI's shapes (choices, finish_reason "stop" or "length",
 // usage in tokens); with "stream": true they arrive as server-sent events,
 // a chunk per piece of text as the generator makes it final, then
@@ -27,6 +29,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 namespace llamac {
@@ -46,7 +49,10 @@ public:
   HttpHandlers handlers();
 
 private:
-  void handle(const HttpRequest &request, HttpResponder &responder);
+  /// Answers what needs no model (GET routes, unknown ones) from any
+  /// connection's thread; false for a completion.
+  bool answerAtOnce(const HttpRequest &request, HttpResponder &responder);
+  /// A completion, on the thread of HttpServer::serve().
   void complete(const HttpRequest &request, CompletionKind kind,
                 HttpResponder &responder);
   /// What a request came to, for the log.
@@ -65,6 +71,8 @@ private:
       size_t &reused, std::string &error);
   void sendError(HttpResponder &responder, int status,
                  const std::string &message, const HttpRequest *request);
+  /// `log`, one line at a time from any thread.
+  void writeLog(const std::string &line);
 
   CompiledModel &model;
   const Tokenizer &tokenizer;
@@ -72,6 +80,7 @@ private:
   std::string modelName;
   PromptLookupOptions promptLookup;
   std::function<void(const std::string &)> log;
+  std::mutex logMutex;
   int64_t requestCount = 0;
   /// What row 0 of the KV cache holds after the last request: its prompt
   /// and every generated token but the last. A prompt that starts the same

@@ -25,7 +25,9 @@ Starts the server on a free port and checks, one line each:
   evaluation harnesses score texts) within 2e-4 of Hugging Face's logits;
 - bad requests get their status and an OpenAI-style error naming the field;
 - a client that leaves mid-stream does not stop the server;
-- SIGTERM stops it with exit status 0.
+- a client that stalls mid-request holds only its own connection, and
+  completions sent at once are answered in turn, each as alone;
+- SIGTERM stops it with exit status 0, also with a client stalled.
 SERVE_FLAGS (--prompt-lookup N) go to serve only: the answers must not change.
 Exits 1 at the first mismatch. Python 3 standard library only.
 """
@@ -38,6 +40,8 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
+import time
 
 from check_golden import fail, run_json
 from check_logprobs import log_softmax
@@ -497,10 +501,55 @@ def check_client_leaving(server):
     print("a client leaving mid-stream: the server goes on")
 
 
+def stall(server):
+    """A connection that has sent the start of a request and then nothing."""
+    client = socket.create_connection(("127.0.0.1", server.port))
+    client.sendall(b"POST /v1/completions HTTP/1.1\r\nContent-Length: 100"
+                   b"\r\n\r\n{")
+    return client
+
+
+def check_concurrency(server, args):
+    """A stalled client holds only its connection: health checks and
+    completions are answered meanwhile (within 10 s; the read timeout is
+    30 s), and completions sent at once are answered in turn, each as
+    alone."""
+    stalled = stall(server)
+    started = time.monotonic()
+    expect("/health beside a stalled client",
+           server.request("GET", "/health")[0], 200)
+    prompts = [PROMPT, "Tom had a dog.", "Lily saw a bird."]
+    answers = [None] * len(prompts)
+
+    def complete(index):
+        answers[index] = server.post("/v1/completions", {
+            "prompt": prompts[index], "max_tokens": 16,
+            "temperature": 0})["choices"][0]["text"]
+    clients = [threading.Thread(target=complete, args=(i,))
+               for i in range(len(prompts))]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    if time.monotonic() - started > 10:
+        fail("answers beside a stalled client took %.1f s" %
+             (time.monotonic() - started))
+    expect("completions sent at once", answers, [
+        generate(args, ["-p", prompt, "--max-new-tokens", "16",
+                        "--temperature", "0"])["text"][0]
+        for prompt in prompts])
+    stalled.close()
+    print("concurrency: beside a stalled client, /health and %d completions "
+          "sent at once answer as alone" % len(prompts))
+
+
 def check_stop(server, args):
+    # SIGTERM drops a request still arriving rather than wait it out.
+    stalled = stall(server)
     server.process.send_signal(signal.SIGTERM)
     rest = server.process.stderr.read()
-    status = server.process.wait(timeout=60)
+    status = server.process.wait(timeout=10)
+    stalled.close()
     if status != 0 or "llamac-run: stopped" not in rest:
         fail("after SIGTERM: exit %d, stderr %r" % (status, rest[-300:]))
     if "the client went away" not in rest:
@@ -534,6 +583,7 @@ def main():
         check_best_of(server, args)
         check_errors(server)
         check_client_leaving(server)
+        check_concurrency(server, args)
         check_stop(server, args)
     finally:
         if server.process.poll() is None:

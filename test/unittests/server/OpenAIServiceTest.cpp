@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <thread>
 #include <unistd.h>
 
@@ -45,8 +46,8 @@ protected:
     service = std::make_unique<OpenAIService>(
         *model, *tokenizer, ChatTemplate::MetaReference, "fake", promptLookup,
         [this](const std::string &line) { log.push_back(line); });
-    serving = std::thread(
-        [this] { server->serve(service->handlers(), HttpLimits()); });
+    serving =
+        std::thread([this] { server->serve(service->handlers(), limits); });
   }
 
   void TearDown() override { stopServing(); }
@@ -59,9 +60,12 @@ protected:
       serving.join();
   }
 
-  /// Sends `request` and returns everything the server answers.
-  std::string exchange(const std::string &request) {
+  /// A connection to the server that has sent `data`. A reply must come
+  /// within 10 s (the server's read timeout is 30 s).
+  int connectAndSend(const std::string &data) {
     int client = socket(AF_INET, SOCK_STREAM, 0);
+    timeval timeout = {10, 0};
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     sockaddr_in address = {};
     address.sin_family = AF_INET;
     address.sin_port = htons(uint16_t(server->port()));
@@ -69,8 +73,13 @@ protected:
     EXPECT_EQ(connect(client, reinterpret_cast<sockaddr *>(&address),
                       sizeof(address)),
               0);
-    EXPECT_EQ(send(client, request.data(), request.size(), 0),
-              ssize_t(request.size()));
+    EXPECT_EQ(send(client, data.data(), data.size(), 0), ssize_t(data.size()));
+    return client;
+  }
+
+  /// Sends `request` and returns everything the server answers.
+  std::string exchange(const std::string &request) {
+    int client = connectAndSend(request);
     std::string response;
     char buffer[4096];
     for (ssize_t count; (count = recv(client, buffer, sizeof(buffer), 0)) > 0;)
@@ -120,6 +129,7 @@ protected:
   }
 
   PromptLookupOptions promptLookup;
+  HttpLimits limits;
   TemporaryDirectory root;
   FakeArtifact artifact;
   std::unique_ptr<CompiledModel> model;
@@ -137,6 +147,18 @@ protected:
     OpenAIServiceTest::SetUp();
   }
 };
+
+class OpenAIServiceWithOneConnectionTest : public OpenAIServiceTest {
+protected:
+  void SetUp() override {
+    limits.maxConnections = 1;
+    OpenAIServiceTest::SetUp();
+  }
+};
+
+/// The start of a completion whose body never comes.
+const char *kStalledRequest =
+    "POST /v1/completions HTTP/1.1\r\nContent-Length: 100\r\n\r\n{";
 
 } // namespace
 
@@ -223,4 +245,54 @@ TEST_F(OpenAIServiceWithPromptLookupTest, CompletesAsTheGeneratorDoesAlone) {
   stopServing();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_THAT(log[0], HasSubstr(" generated, kept "));
+}
+
+TEST_F(OpenAIServiceTest, AStalledClientHoldsOnlyItsOwnConnection) {
+  int stalled = connectAndSend(kStalledRequest);
+  EXPECT_THAT(exchange("GET /health HTTP/1.1\r\n\r\n"),
+              HasSubstr("HTTP/1.1 200 OK"));
+  json reply =
+      bodyOf(post("/v1/completions",
+                  {{"prompt", "Once"}, {"max_tokens", 6}, {"temperature", 0}}));
+  EXPECT_EQ(reply["choices"][0]["text"], reference("Once", 6));
+  // Stopping drops the request still arriving: the client sees the end.
+  stopServing();
+  char byte;
+  EXPECT_EQ(recv(stalled, &byte, 1, 0), 0);
+  close(stalled);
+}
+
+TEST_F(OpenAIServiceTest, CompletionsSentAtOnceAreAnsweredInTurn) {
+  const std::vector<std::string> prompts = {"Once", "Tom had", "The sun",
+                                            "Lily saw"};
+  std::vector<std::string> texts(prompts.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    clients.emplace_back([&, i] {
+      texts[i] = bodyOf(
+          post("/v1/completions", {{"prompt", prompts[i]},
+                                   {"max_tokens", 12},
+                                   {"temperature", 0}}))["choices"][0]["text"];
+    });
+  for (std::thread &client : clients)
+    client.join();
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(texts[i], reference(prompts[i], 12)) << prompts[i];
+  stopServing();
+  EXPECT_EQ(std::count_if(log.begin(), log.end(),
+                          [](const std::string &line) {
+                            return line.find(" 200 cmpl-") != std::string::npos;
+                          }),
+            4);
+}
+
+TEST_F(OpenAIServiceWithOneConnectionTest, RefusesConnectionsBeyondTheLimit) {
+  int stalled = connectAndSend(kStalledRequest);
+  // The stalled connection's thread may still be starting: the limit counts
+  // it from its accept, which comes before the next one's.
+  std::string refused = exchange("GET /health HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(refused, HasSubstr("HTTP/1.1 503 Service Unavailable"));
+  EXPECT_THAT(bodyOf(refused)["error"]["message"].get<std::string>(),
+              HasSubstr("cannot take more connections (at most 1 at once)"));
+  close(stalled);
 }
