@@ -9,6 +9,7 @@
 #include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -125,6 +126,14 @@ bool HttpResponder::startStream(int status, std::string_view contentType) {
 
 bool HttpResponder::sendPiece(std::string_view data) { return writeAll(data); }
 
+bool HttpResponder::clientGone() {
+  pollfd connection = {socket, POLLRDHUP, 0};
+  if (!broken && poll(&connection, 1, 0) > 0 &&
+      (connection.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+    broken = true;
+  return broken;
+}
+
 std::unique_ptr<HttpServer> HttpServer::listen(const std::string &host,
                                                int port, std::string &error) {
   addrinfo hints = {};
@@ -187,11 +196,14 @@ void HttpServer::serve(const HttpHandlers &handlers, const HttpLimits &limits) {
   shutdown(listening, SHUT_RDWR);
   acceptor.join();
   {
-    // Requests still arriving are dropped: reads of them end at once.
+    // Requests still arriving are dropped: reads of them end at once. (Not
+    // those read: a shut-down read side would look like a client gone.)
     std::lock_guard<std::mutex> lock(mutex);
     for (Connection &connection : connections)
-      if (!connection.closed)
+      if (!connection.closed && !connection.requestRead) {
+        connection.dropped = true;
         shutdown(connection.socket, SHUT_RD);
+      }
   }
   answerTurns(handlers, /*draining=*/true);
   std::lock_guard<std::mutex> lock(mutex);
@@ -256,7 +268,14 @@ void HttpServer::reapClosedConnections() {
 void HttpServer::serveConnection(Connection &connection,
                                  const HttpHandlers &handlers,
                                  const HttpLimits &limits) {
-  readAndAnswer(connection.socket, handlers, limits);
+  setTimeouts(connection.socket, kIdleSeconds);
+  HttpResponder responder(connection.socket);
+  std::optional<HttpRequest> request =
+      readRequest(connection, handlers, limits, responder);
+  if (request && !handlers.atOnce(*request, responder)) {
+    Turn turn{*request, responder};
+    waitForTurn(turn);
+  }
   finishGracefully(connection.socket);
   // Closed under the lock: serve() shuts down the sockets of the open
   // connections, and a closed one's number may already be another file's.
@@ -266,33 +285,38 @@ void HttpServer::serveConnection(Connection &connection,
   changed.notify_all();
 }
 
-void HttpServer::readAndAnswer(int socket, const HttpHandlers &handlers,
-                               const HttpLimits &limits) {
-  setTimeouts(socket, kIdleSeconds);
-  HttpResponder responder(socket);
+std::optional<HttpRequest> HttpServer::readRequest(Connection &connection,
+                                                   const HttpHandlers &handlers,
+                                                   const HttpLimits &limits,
+                                                   HttpResponder &responder) {
   std::string received;
   char buffer[16384];
   while (true) {
     HttpParse parse = parseHttpRequest(received, limits);
     if (parse.state == HttpParse::State::Complete) {
-      if (handlers.atOnce(parse.request, responder))
-        return;
-      Turn turn{parse.request, responder};
-      return waitForTurn(turn);
+      std::lock_guard<std::mutex> lock(mutex);
+      if (connection.dropped)
+        return std::nullopt;
+      connection.requestRead = true;
+      return std::move(parse.request);
     }
-    if (parse.state == HttpParse::State::Invalid)
-      return handlers.invalid(parse.status, parse.problem, responder);
-    ssize_t count = recv(socket, buffer, sizeof(buffer), 0);
+    if (parse.state == HttpParse::State::Invalid) {
+      handlers.invalid(parse.status, parse.problem, responder);
+      return std::nullopt;
+    }
+    ssize_t count = recv(connection.socket, buffer, sizeof(buffer), 0);
     if (count < 0 && errno == EINTR)
       continue;
     if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-        !received.empty())
-      return handlers.invalid(408,
-                              "the request did not arrive within " +
-                                  std::to_string(kIdleSeconds) + " s",
-                              responder);
+        !received.empty()) {
+      handlers.invalid(408,
+                       "the request did not arrive within " +
+                           std::to_string(kIdleSeconds) + " s",
+                       responder);
+      return std::nullopt;
+    }
     if (count <= 0)
-      return;
+      return std::nullopt;
     received.append(buffer, size_t(count));
   }
 }

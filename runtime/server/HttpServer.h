@@ -23,6 +23,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,6 +42,9 @@ public:
   /// the connection (server-sent events).
   bool startStream(int status, std::string_view contentType);
   bool sendPiece(std::string_view data);
+  /// Whether the client has closed its connection (or its side of it) or
+  /// a write to it failed: nobody reads what would be sent.
+  bool clientGone();
 
 private:
   bool writeHead(int status, std::string_view contentType,
@@ -97,6 +101,10 @@ private:
   struct Connection {
     int socket;
     std::thread thread;
+    /// Its request was read whole; serve() stopping does not drop it.
+    bool requestRead = false;
+    /// serve() stopped while its request was still arriving: dropped.
+    bool dropped = false;
     bool closed = false;
   };
 
@@ -111,8 +119,13 @@ private:
   void reapClosedConnections();
   void serveConnection(Connection &connection, const HttpHandlers &handlers,
                        const HttpLimits &limits);
-  void readAndAnswer(int socket, const HttpHandlers &handlers,
-                     const HttpLimits &limits);
+  /// Reads the connection's request; nullopt when there is none to
+  /// answer (the client left, serve() dropped it, or it was invalid and
+  /// `invalid` answered it).
+  std::optional<HttpRequest> readRequest(Connection &connection,
+                                         const HttpHandlers &handlers,
+                                         const HttpLimits &limits,
+                                         HttpResponder &responder);
   /// Hands `turn` to the thread of serve() and waits until it is answered.
   void waitForTurn(Turn &turn);
   /// The loop of serve()'s thread: answers the turns as they come, until

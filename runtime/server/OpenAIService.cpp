@@ -18,6 +18,10 @@ using nlohmann::json;
 
 constexpr const char *kJsonType = "application/json";
 
+/// The log's status for a request whose client left before an answer was
+/// sent (nginx's).
+constexpr int kClientClosedRequest = 499;
+
 /// Generated text is valid UTF-8 (the decoder replaces what is not), but a
 /// reply must never fail to serialize.
 std::string serialize(const json &value) {
@@ -290,15 +294,15 @@ public:
   }
   /// A chunk of the piece's text, with its tokens' log-probabilities when
   /// asked for; nothing for a piece with neither.
-  bool piece(size_t row, const TextPiece &piece) {
+  void piece(size_t row, const TextPiece &piece) {
     const bool logprobs = request.options.generation.topLogprobs.has_value();
     if (piece.text.empty() && !logprobs)
-      return !gone;
+      return;
     json chunk = choice(kind, row, std::string(piece.text), true, nullptr);
     if (logprobs)
       chunk["logprobs"] =
           generatedLogprobs(kind, tokenizer, piece.tokens, piece.logprobs);
-    return send(std::move(chunk));
+    send(std::move(chunk));
   }
   /// A chunk with each row's finish_reason, then [DONE].
   void finish(const std::vector<FinishReason> &reasons) {
@@ -309,14 +313,12 @@ public:
   void fail(const std::string &message) {
     responder.sendPiece(event(errorBody(500, message)));
   }
-  bool clientGone() const { return gone; }
 
 private:
   bool send(json chunkChoice) {
     json chunk = envelope;
     chunk["choices"] = json::array({std::move(chunkChoice)});
-    gone = gone || !responder.sendPiece(event(chunk));
-    return !gone;
+    return responder.sendPiece(event(chunk));
   }
 
   HttpResponder &responder;
@@ -324,7 +326,6 @@ private:
   const CompletionRequest &request;
   CompletionKind kind;
   const Tokenizer &tokenizer;
-  bool gone = false;
 };
 
 } // namespace
@@ -409,8 +410,13 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                                                      : "chat.completion"},
                          {"created", unixSeconds()},
                          {"model", modelName}};
+  // A client that closed its connection (one that gave up waiting) is not
+  // answered: its generation does not start, or ends at the next token.
+  if (responder.clientGone())
+    return {kClientClosedRequest, "the client went away before its turn"};
   EventStream stream(responder, envelope, request, tokenizer);
   TextGenerationOptions options = request.options;
+  options.keepGoing = [&] { return !responder.clientGone(); };
   TextSink sink;
   if (request.stream) {
     if (!stream.start())
@@ -418,7 +424,6 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
     sink = [&](size_t row, const TextPiece &piece) {
       stream.piece(row, piece);
     };
-    options.keepGoing = [&] { return !stream.clientGone(); };
   }
   // A chat answer's text is its ids decoded on their own, as chat pipelines
   // and `llamac-run chat` decode it; a completion continues its prompt's.
@@ -447,10 +452,11 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   int64_t generated = 0;
   for (const std::vector<int32_t> &ids : result->ids.generated)
     generated += int64_t(ids.size());
+  if (responder.clientGone())
+    return {request.stream ? 200 : kClientClosedRequest,
+            "the client went away after " + std::to_string(generated) +
+                " tokens"};
   if (request.stream) {
-    if (stream.clientGone())
-      return {200, "the client went away after " + std::to_string(generated) +
-                       " tokens"};
     stream.finish(result->finishReasons);
   } else {
     responder.send(200, kJsonType,

@@ -13,7 +13,8 @@
 // usage in tokens); with "stream": true they arrive as server-sent events,
 // a chunk per piece of text as the generator makes it final, then
 // "data: [DONE]". Errors are {"error": {"message", "type"}} with a 4xx
-// status. A client that goes away mid-stream ends its generation. A prompt
+// status. A client that goes away (closes its side), streamed or not, is
+// not answered: its generation does not start, or ends. A prompt
 // that starts as the last request's sequence did prefills only the rest
 // (usage.prompt_tokens_details.cached_tokens). Prompt lookup, when set,
 // drafts the tokens of single-prompt requests.

@@ -24,7 +24,8 @@ Starts the server on a free port and checks, one line each:
   --logprobs computes for the same ids; a prompt scored with echo (as
   evaluation harnesses score texts) within 2e-4 of Hugging Face's logits;
 - bad requests get their status and an OpenAI-style error naming the field;
-- a client that leaves mid-stream does not stop the server;
+- a client that leaves mid-stream or before its answer does not stop the
+  server, and is not answered;
 - a client that stalls mid-request holds only its own connection, and
   completions sent at once are answered in turn, each as alone;
 - SIGTERM stops it with exit status 0, also with a client stalled.
@@ -490,15 +491,33 @@ def check_errors(server):
           len(cases))
 
 
-def check_client_leaving(server):
+def send_completion(server, body, half_close=False):
+    """A connection that has sent a completion request, and then closed its
+    side when `half_close`: corked, the request and the end of the stream
+    leave in one segment, so the server sees both at once."""
     client = socket.create_connection(("127.0.0.1", server.port))
-    body = json.dumps({"prompt": PROMPT, "max_tokens": 400, "stream": True})
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(half_close))
+    data = json.dumps(body)
     client.sendall(("POST /v1/completions HTTP/1.1\r\nContent-Length: %d\r\n"
-                    "\r\n%s" % (len(body), body)).encode())
+                    "\r\n%s" % (len(data), data)).encode())
+    if half_close:
+        client.shutdown(socket.SHUT_WR)
+    return client
+
+
+def check_client_leaving(server):
+    client = send_completion(server, {"prompt": PROMPT, "max_tokens": 400,
+                                      "stream": True})
     client.recv(64)
     client.close()
     expect("after a client left", server.request("GET", "/health")[0], 200)
-    print("a client leaving mid-stream: the server goes on")
+    # A client that closes (its side) is not answered: its generation stops.
+    client = send_completion(server, {"prompt": PROMPT, "max_tokens": 400},
+                             half_close=True)
+    expect("the answer to a client gone", client.recv(64), b"")
+    client.close()
+    print("a client leaving mid-stream or before its answer: the server goes "
+          "on")
 
 
 def stall(server):
@@ -554,6 +573,10 @@ def check_stop(server, args):
         fail("after SIGTERM: exit %d, stderr %r" % (status, rest[-300:]))
     if "the client went away" not in rest:
         fail("the log does not say the client went away: %r" % rest[-300:])
+    if not re.search(r" 499 cmpl-\d+: the client went away before its turn",
+                     rest):
+        fail("the log does not say a client left before its answer: %r" %
+             rest[-300:])
     if "--prompt-lookup" in args.serve_flags:
         kept = [int(n) for n in re.findall(r"kept (\d+) of \d+ draft", rest)]
         if sum(kept) == 0:

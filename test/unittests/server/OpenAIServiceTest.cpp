@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/tcp.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -60,9 +61,11 @@ protected:
       serving.join();
   }
 
-  /// A connection to the server that has sent `data`. A reply must come
-  /// within 10 s (the server's read timeout is 30 s).
-  int connectAndSend(const std::string &data) {
+  /// A connection to the server that has sent `data`, and then closed its
+  /// side when `halfClose` (the end of data and of the stream in one
+  /// segment: the server sees both at once). A reply must come within 10 s
+  /// (the server's read timeout is 30 s).
+  int connectAndSend(const std::string &data, bool halfClose = false) {
     int client = socket(AF_INET, SOCK_STREAM, 0);
     timeval timeout = {10, 0};
     setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
@@ -73,7 +76,11 @@ protected:
     EXPECT_EQ(connect(client, reinterpret_cast<sockaddr *>(&address),
                       sizeof(address)),
               0);
+    int cork = halfClose;
+    setsockopt(client, IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
     EXPECT_EQ(send(client, data.data(), data.size(), 0), ssize_t(data.size()));
+    if (halfClose)
+      shutdown(client, SHUT_WR);
     return client;
   }
 
@@ -295,4 +302,19 @@ TEST_F(OpenAIServiceWithOneConnectionTest, RefusesConnectionsBeyondTheLimit) {
   EXPECT_THAT(bodyOf(refused)["error"]["message"].get<std::string>(),
               HasSubstr("cannot take more connections (at most 1 at once)"));
   close(stalled);
+}
+
+TEST_F(OpenAIServiceTest, AClientGoneIsNotAnswered) {
+  const std::string body = json{{"prompt", "Once"}, {"max_tokens", 40}}.dump();
+  int client =
+      connectAndSend("POST /v1/completions HTTP/1.1\r\n"
+                     "Content-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body,
+                     /*halfClose=*/true);
+  char byte;
+  EXPECT_EQ(recv(client, &byte, 1, 0), 0);
+  close(client);
+  stopServing();
+  EXPECT_THAT(log, ::testing::Contains(::testing::ContainsRegex(
+                       " 499 cmpl-1: the client went away before its turn")));
 }
