@@ -333,6 +333,21 @@ void readChoices(const Fields &fields, const Manifest &manifest,
   request.promptTexts = std::move(texts);
 }
 
+/// "stream_options": {"include_usage": BOOL}, for streams only.
+bool readStreamUsage(const Fields &fields, bool stream) {
+  const json *options = fields.get("stream_options");
+  if (!options)
+    return false;
+  if (!stream)
+    refuse("stream_options", "needs \"stream\": true");
+  if (!options->is_object())
+    refuse("stream_options", "must be an object");
+  for (const auto &[key, value] : options->items())
+    if (key != "include_usage")
+      refuse("stream_options." + key, "is not supported");
+  return Fields(*options).boolean("include_usage").value_or(false);
+}
+
 int64_t readMaxTokens(const Fields &fields, CompletionKind kind,
                       const Manifest &manifest, size_t promptLength) {
   const char *field = "max_tokens";
@@ -379,6 +394,7 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
       longest = std::max(longest, prompt.size());
     generation.maxNewTokens = readMaxTokens(fields, kind, manifest, longest);
     request.stream = fields.boolean("stream").value_or(false);
+    request.streamUsage = readStreamUsage(fields, request.stream);
     generation.topLogprobs = readLogprobs(fields, kind);
     request.echo = readEcho(fields, kind, request.stream,
                             generation.topLogprobs.has_value());

@@ -6,7 +6,8 @@
 // replaces one setting: temperature, top_p, top_k, min_p,
 // repetition_penalty, presence_penalty, frequency_penalty, logit_bias, seed,
 // max_tokens (default: what max_seq leaves), stop
-// (a string or a list), stream, and the log-probabilities of the generated
+// (a string or a list), stream (and stream_options.include_usage), and the
+// log-probabilities of the generated
 // tokens (streamed with their text): "logprobs": N for a completion,
 // "logprobs": true with "top_logprobs": N for a chat; a completion's
 // "echo": true repeats the prompt, and its tokens' log-probabilities first
@@ -60,6 +61,8 @@ struct CompletionRequest {
   int64_t candidatesPerPrompt = 1;
   TextGenerationOptions options;
   bool stream = false;
+  /// stream_options.include_usage: a last chunk gives the usage.
+  bool streamUsage = false;
   bool echo = false;
 };
 

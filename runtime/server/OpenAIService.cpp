@@ -236,8 +236,21 @@ std::vector<size_t> choiceRows(const CompletionRequest &request,
   return rows;
 }
 
-/// The answer to a request that is not streamed. Its usage counts every
-/// candidate's tokens: each was computed.
+/// The request's "usage": each prompt once, and every candidate's tokens,
+/// since each was computed.
+json usage(const CompletionRequest &request, const GenerationResult &ids,
+           size_t reused) {
+  const int64_t promptTokens = promptTokenCount(request);
+  int64_t completionTokens = 0;
+  for (const std::vector<int32_t> &generated : ids.generated)
+    completionTokens += int64_t(generated.size());
+  return {{"prompt_tokens", promptTokens},
+          {"completion_tokens", completionTokens},
+          {"total_tokens", promptTokens + completionTokens},
+          {"prompt_tokens_details", {{"cached_tokens", int64_t(reused)}}}};
+}
+
+/// The answer to a request that is not streamed.
 json wholeReply(const CompletionRequest &request, json reply,
                 const TextGenerationResult &result, const Tokenizer &tokenizer,
                 int64_t vocab, size_t reused) {
@@ -253,26 +266,23 @@ json wholeReply(const CompletionRequest &request, json reply,
           rowLogprobs(request, row, result.ids, tokenizer, vocab);
     choices.push_back(std::move(answer));
   }
-  const int64_t promptTokens = promptTokenCount(request);
-  int64_t completionTokens = 0;
-  for (const std::vector<int32_t> &generated : result.ids.generated)
-    completionTokens += int64_t(generated.size());
   reply["choices"] = std::move(choices);
-  reply["usage"] = {
-      {"prompt_tokens", promptTokens},
-      {"completion_tokens", completionTokens},
-      {"total_tokens", promptTokens + completionTokens},
-      {"prompt_tokens_details", {{"cached_tokens", int64_t(reused)}}}};
+  reply["usage"] = usage(request, result.ids, reused);
   return reply;
 }
 
 /// What a stream sends: its events, and whether the client still reads.
 class EventStream {
 public:
+  /// With stream_options.include_usage every chunk has "usage": null but
+  /// the last, whose choices are none.
   EventStream(HttpResponder &responder, json envelope,
               const CompletionRequest &request, const Tokenizer &tokenizer)
       : responder(responder), envelope(std::move(envelope)), request(request),
-        kind(request.kind), tokenizer(tokenizer) {}
+        kind(request.kind), tokenizer(tokenizer) {
+    if (request.streamUsage)
+      this->envelope["usage"] = nullptr;
+  }
 
   /// Starts the stream of the request's choices: a chat's name their role
   /// first, an echoed completion's repeat their prompt.
@@ -304,10 +314,17 @@ public:
           generatedLogprobs(kind, tokenizer, piece.tokens, piece.logprobs);
     send(std::move(chunk));
   }
-  /// A chunk with each row's finish_reason, then [DONE].
-  void finish(const std::vector<FinishReason> &reasons) {
+  /// A chunk with each row's finish_reason, the usage when asked for, then
+  /// [DONE].
+  void finish(const std::vector<FinishReason> &reasons, json usage) {
     for (size_t row = 0; row < reasons.size(); ++row)
       send(choice(kind, row, "", true, finishReasonField(reasons[row])));
+    if (request.streamUsage) {
+      json chunk = envelope;
+      chunk["choices"] = json::array();
+      chunk["usage"] = std::move(usage);
+      responder.sendPiece(event(chunk));
+    }
     responder.sendPiece("data: [DONE]\n\n");
   }
   void fail(const std::string &message) {
@@ -457,7 +474,7 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
             "the client went away after " + std::to_string(generated) +
                 " tokens"};
   if (request.stream) {
-    stream.finish(result->finishReasons);
+    stream.finish(result->finishReasons, usage(request, result->ids, reused));
   } else {
     responder.send(200, kJsonType,
                    serialize(wholeReply(request, envelope, *result, tokenizer,

@@ -173,6 +173,15 @@ def check_completions(server, args):
            "length")
     print("stream: %d chunks join to the greedy text, then [DONE]" %
           len(chunks))
+    body = {"prompt": PROMPT, "max_tokens": 20, "temperature": 0}
+    chunks = server.stream("/v1/completions", dict(
+        body, stream_options={"include_usage": True}))
+    usage = server.post("/v1/completions", body)["usage"]
+    expect("include_usage's last chunk",
+           (chunks[-1]["choices"], chunks[-1]["usage"]), ([], usage))
+    expect("include_usage's other chunks",
+           [c["usage"] for c in chunks[:-1]], [None] * (len(chunks) - 1))
+    print("stream: include_usage ends with the usage a whole reply gives")
 
 
 def check_batch(server, args):

@@ -194,6 +194,26 @@ TEST_F(CompletionRequestTest, BestOfMakesCandidateRowsForTheChoices) {
           .stream);
 }
 
+TEST_F(CompletionRequestTest, StreamOptionsAskForTheUsage) {
+  EXPECT_TRUE(readOrFail(R"({"prompt": "a", "stream": true,
+                             "stream_options": {"include_usage": true}})")
+                  .streamUsage);
+  EXPECT_FALSE(readOrFail(R"({"prompt": "a", "stream": true,
+                              "stream_options": {}})")
+                   .streamUsage);
+  EXPECT_FALSE(readOrFail(R"({"prompt": "a", "stream": true})").streamUsage);
+  EXPECT_THAT(
+      refusal(R"({"prompt": "a", "stream_options": {"include_usage": true}})"),
+      HasSubstr("stream_options needs \"stream\": true"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "stream": true,
+                         "stream_options": {"continuous_usage_stats": true}})"),
+              HasSubstr("stream_options.continuous_usage_stats is not "
+                        "supported"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "stream": true,
+                         "stream_options": {"include_usage": 1}})"),
+              HasSubstr("include_usage must be true or false"));
+}
+
 TEST_F(CompletionRequestTest, ReadsOpenAIsPenalties) {
   SamplingOptions sampling =
       readOrFail(R"({"prompt": "a", "presence_penalty": 0.5,
