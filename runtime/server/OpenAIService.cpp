@@ -375,6 +375,11 @@ bool OpenAIService::answerAtOnce(const HttpRequest &request,
   };
   if (path == "/health" && get)
     return answerWith({{"status", "ok"}});
+  if (path == "/metrics" && get) {
+    responder.send(200, "text/plain; version=0.0.4", metrics.exposition());
+    writeLog(request.method + " " + request.target + " 200");
+    return true;
+  }
   if (path == "/v1/models" && get)
     return answerWith({{"object", "list"},
                        {"data",
@@ -384,9 +389,12 @@ bool OpenAIService::answerAtOnce(const HttpRequest &request,
                           {"owned_by", "llamac"}}}}});
   const bool completion =
       path == "/v1/completions" || path == "/v1/chat/completions";
-  if (completion && post)
+  if (completion && post) {
+    metrics.requestWaiting();
     return false; // The model's work, in turn.
-  const bool known = completion || path == "/health" || path == "/v1/models";
+  }
+  const bool known = completion || path == "/health" || path == "/v1/models" ||
+                     path == "/metrics";
   sendError(responder, known ? 405 : 404,
             known ? request.method + " is not allowed on " + std::string(path)
                   : "no such route: " + std::string(path),
@@ -396,20 +404,24 @@ bool OpenAIService::answerAtOnce(const HttpRequest &request,
 
 void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
                              HttpResponder &responder) {
+  metrics.requestStarted();
   std::string error;
   std::optional<CompletionRequest> parsed = parseCompletionRequest(
       request.body, kind, model.manifest(), tokenizer, style, error);
   if (parsed)
     error = checkGenerationRequest(model.manifest(), parsed->prompts,
                                    parsed->options.generation);
-  if (!error.empty())
+  if (!error.empty()) {
+    metrics.requestFinished(400, 0, {});
     return sendError(responder, 400, error, &request);
+  }
   const std::string id =
       (kind == CompletionKind::Text ? "cmpl-" : "chatcmpl-") +
       std::to_string(++requestCount);
   Outcome outcome;
   const double seconds =
       secondsSpentIn([&] { outcome = answer(*parsed, id, responder); });
+  metrics.requestFinished(outcome.status, seconds, outcome.work);
   char timing[32];
   std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
   writeLog(request.method + " " + request.target + " " +
@@ -466,15 +478,21 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
       responder.send(500, kJsonType, serialize(errorBody(500, error)));
     return {request.stream ? 200 : 500, "failed: " + error};
   }
+  const GenerationResult &ids = result->ids;
   int64_t generated = 0;
-  for (const std::vector<int32_t> &ids : result->ids.generated)
-    generated += int64_t(ids.size());
+  for (const std::vector<int32_t> &row : ids.generated)
+    generated += int64_t(row.size());
+  const CompletionWork work = {
+      promptTokenCount(request), int64_t(reused),         generated,
+      ids.draftTokens,           ids.acceptedDraftTokens, ids.prefillSeconds,
+      ids.decodeSeconds};
   if (responder.clientGone())
     return {request.stream ? 200 : kClientClosedRequest,
             "the client went away after " + std::to_string(generated) +
-                " tokens"};
+                " tokens",
+            work};
   if (request.stream) {
-    stream.finish(result->finishReasons, usage(request, result->ids, reused));
+    stream.finish(result->finishReasons, usage(request, ids, reused));
   } else {
     responder.send(200, kJsonType,
                    serialize(wholeReply(request, envelope, *result, tokenizer,
@@ -485,11 +503,13 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                          size_t(request.choicesPerPrompt);
   const std::string candidates =
       choices < rows ? " of " + std::to_string(rows) + " candidates" : "";
-  return {200, std::to_string(choices) + " choice(s)" + candidates + ": " +
-                   std::to_string(promptTokenCount(request)) +
-                   " prompt tokens (" + std::to_string(reused) + " cached) + " +
-                   std::to_string(generated) + " generated" +
-                   withComma(describeDrafts(result->ids))};
+  return {200,
+          std::to_string(choices) + " choice(s)" + candidates + ": " +
+              std::to_string(work.promptTokens) + " prompt tokens (" +
+              std::to_string(reused) + " cached) + " +
+              std::to_string(generated) + " generated" +
+              withComma(describeDrafts(ids)),
+          work};
 }
 
 std::optional<TextGenerationResult>

@@ -4,6 +4,7 @@
 //
 //   GET  /health                 {"status": "ok"}
 //   GET  /v1/models              the one model
+//   GET  /metrics                counters in Prometheus's format
 //   POST /v1/completions         text completion (CompletionRequest.h)
 //   POST /v1/chat/completions    Llama-2-chat completion
 //
@@ -27,6 +28,7 @@
 #include "runtime/PromptLookup.h"
 #include "runtime/server/CompletionRequest.h"
 #include "runtime/server/HttpServer.h"
+#include "runtime/server/ServiceMetrics.h"
 
 #include <cstdint>
 #include <functional>
@@ -60,6 +62,7 @@ private:
   struct Outcome {
     int status;
     std::string summary;
+    CompletionWork work;
   };
   /// Runs `request` and streams or sends its answer.
   Outcome answer(const CompletionRequest &request, const std::string &id,
@@ -82,6 +85,7 @@ private:
   PromptLookupOptions promptLookup;
   std::function<void(const std::string &)> log;
   std::mutex logMutex;
+  ServiceMetrics metrics;
   int64_t requestCount = 0;
   /// What row 0 of the KV cache holds after the last request: its prompt
   /// and every generated token but the last. A prompt that starts the same

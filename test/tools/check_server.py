@@ -24,6 +24,7 @@ Starts the server on a free port and checks, one line each:
   --logprobs computes for the same ids; a prompt scored with echo (as
   evaluation harnesses score texts) within 2e-4 of Hugging Face's logits;
 - bad requests get their status and an OpenAI-style error naming the field;
+- /metrics counts a completion's tokens as its usage does;
 - a client that leaves mid-stream or before its answer does not stop the
   server, and is not answered;
 - a client that stalls mid-request holds only its own connection, and
@@ -571,6 +572,50 @@ def check_concurrency(server, args):
           "sent at once answer as alone" % len(prompts))
 
 
+def metrics(server):
+    """GET /metrics as {sample name with labels: value}; every sample must
+    belong to a family with HELP and TYPE lines."""
+    status, kind, data = server.request("GET", "/metrics")
+    expect("GET /metrics", (status, kind), (200, "text/plain; version=0.0.4"))
+    samples, families = {}, set()
+    for line in data.splitlines():
+        if line.startswith("# TYPE "):
+            families.add(line.split()[2])
+        elif not line.startswith("# HELP "):
+            match = re.fullmatch(r'([a-z_]+)(\{status="\d+"\})? (\S+)', line)
+            if not match:
+                fail("/metrics line %r" % line)
+            family = re.sub(r"_(sum|count)$", "", match.group(1))
+            if match.group(1) not in families and family not in families:
+                fail("/metrics: %s has no TYPE" % match.group(1))
+            samples[match.group(1) + (match.group(2) or "")] = float(
+                match.group(3))
+    return samples
+
+
+def check_metrics(server):
+    """/metrics counts a completion's tokens as its usage does."""
+    before = metrics(server)
+    usage = server.post("/v1/completions", {"prompt": "Tom had a dog.",
+                                            "max_tokens": 9})["usage"]
+    after = metrics(server)
+    delta = {name: after[name] - before.get(name, 0) for name in after}
+    expect("/metrics after a completion", [
+        delta['llamac_requests_total{status="200"}'],
+        delta["llamac_request_duration_seconds_count"],
+        delta["llamac_prompt_tokens_total"],
+        delta["llamac_prompt_tokens_cached_total"],
+        delta["llamac_generation_tokens_total"],
+        after["llamac_requests_running"], after["llamac_requests_waiting"]],
+        [1, 1, usage["prompt_tokens"],
+         usage["prompt_tokens_details"]["cached_tokens"],
+         usage["completion_tokens"], 0, 0])
+    if not delta["llamac_decode_seconds_total"] > 0:
+        fail("/metrics: no decode time counted")
+    print("metrics: a completion's tokens counted as its usage, in %d samples"
+          % len(after))
+
+
 def check_stop(server, args):
     # SIGTERM drops a request still arriving rather than wait it out.
     stalled = stall(server)
@@ -616,6 +661,7 @@ def main():
         check_errors(server)
         check_client_leaving(server)
         check_concurrency(server, args)
+        check_metrics(server)
         check_stop(server, args)
     finally:
         if server.process.poll() is None:

@@ -318,3 +318,24 @@ TEST_F(OpenAIServiceTest, AClientGoneIsNotAnswered) {
   EXPECT_THAT(log, ::testing::Contains(::testing::ContainsRegex(
                        " 499 cmpl-1: the client went away before its turn")));
 }
+
+TEST_F(OpenAIServiceTest, MetricsCountWhatWasAnswered) {
+  json reply = bodyOf(post(
+      "/v1/completions",
+      {{"prompt", "Once upon a time"}, {"max_tokens", 7}, {"temperature", 0}}));
+  post("/v1/completions", {{"prompt", 5}});
+  std::string metrics = exchange("GET /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(metrics, HasSubstr("Content-Type: text/plain; version=0.0.4"));
+  const int64_t generated = reply["usage"]["completion_tokens"];
+  const int64_t prompted = reply["usage"]["prompt_tokens"];
+  for (const std::string &line :
+       {std::string("llamac_requests_total{status=\"200\"} 1\n"),
+        std::string("llamac_requests_total{status=\"400\"} 1\n"),
+        std::string("llamac_requests_running 0\n"),
+        std::string("llamac_requests_waiting 0\n"),
+        std::string("llamac_request_duration_seconds_count 2\n"),
+        "llamac_generation_tokens_total " + std::to_string(generated) + "\n",
+        "llamac_prompt_tokens_total " + std::to_string(prompted) + "\n",
+        std::string("# TYPE llamac_decode_seconds_total counter\n")})
+    EXPECT_THAT(metrics, HasSubstr(line));
+}

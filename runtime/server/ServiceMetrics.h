@@ -1,0 +1,56 @@
+//===- ServiceMetrics.h - What the server has done, for Prometheus -*- C++
+//-*-===//
+//
+// Counters of `llamac-run serve` since it started, answered on GET /metrics
+// in Prometheus's text format (version 0.0.4), as vLLM's and TGI's servers
+// answer it: completions by status, their tokens (prompt, cached, generated,
+// drafted and kept), the time spent prefilling, decoding and answering, and
+// how many requests run and wait their turn now. Written by the thread that
+// runs the model and by connection threads, read by the latter: one mutex.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_SERVER_SERVICEMETRICS_H
+#define LLAMAC_RUNTIME_SERVER_SERVICEMETRICS_H
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace llamac {
+
+/// What one completion computed.
+struct CompletionWork {
+  int64_t promptTokens = 0; ///< As its usage counts them.
+  int64_t cachedTokens = 0; ///< Of those, kept in the cache.
+  int64_t generatedTokens = 0;
+  int64_t draftTokens = 0;
+  int64_t acceptedDraftTokens = 0;
+  double prefillSeconds = 0;
+  double decodeSeconds = 0;
+};
+
+class ServiceMetrics {
+public:
+  /// A completion read, now waiting its turn.
+  void requestWaiting();
+  /// A waiting completion's turn came.
+  void requestStarted();
+  /// A completion answered with `status` (499: its client left) after
+  /// `seconds` of its turn.
+  void requestFinished(int status, double seconds, const CompletionWork &work);
+  /// The exposition of every metric.
+  std::string exposition() const;
+
+private:
+  mutable std::mutex mutex;
+  int64_t waiting = 0;
+  int64_t running = 0;
+  std::map<int, int64_t> requestsByStatus;
+  double requestSeconds = 0;
+  CompletionWork total;
+};
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_SERVER_SERVICEMETRICS_H
