@@ -1,5 +1,4 @@
-//===- ServiceMetrics.h - What the server has done, for Prometheus -*- C++
-//-*-===//
+//===- ServiceMetrics.h - The server's counters, for Prometheus -*- C++ -*-===//
 //
 // Counters of `llamac-run serve` since it started, answered on GET /metrics
 // in Prometheus's text format (version 0.0.4), as vLLM's and TGI's servers
