@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <utility>
 
 namespace llamac {
 
@@ -362,12 +363,11 @@ int64_t readMaxTokens(const Fields &fields, CompletionKind kind,
       std::max<int64_t>(0, manifest.maxSeq - int64_t(promptLength)));
 }
 
-} // namespace
-
-std::optional<CompletionRequest>
-parseCompletionRequest(std::string_view body, CompletionKind kind,
-                       const Manifest &manifest, const Tokenizer &tokenizer,
-                       ChatTemplate style, std::string &error) {
+/// Parses `body`, a JSON object, and returns what `read` makes of its
+/// fields; on a refusal nullopt, with `error` naming the field.
+template <typename Read>
+auto readBody(std::string_view body, std::string &error, Read &&read)
+    -> std::optional<decltype(read(std::declval<const Fields &>()))> {
   try {
     const auto *bytes = reinterpret_cast<const uint8_t *>(body.data());
     json document = parseJson(bytes, bytes + body.size(),
@@ -376,7 +376,22 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
       error = "the body must be a JSON object";
       return std::nullopt;
     }
-    Fields fields(document);
+    return read(Fields(document));
+  } catch (const RequestError &refusal) {
+    error = refusal.message;
+  } catch (const FormatError &malformed) {
+    error = std::string("the body is not JSON: ") + malformed.what();
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<CompletionRequest>
+parseCompletionRequest(std::string_view body, CompletionKind kind,
+                       const Manifest &manifest, const Tokenizer &tokenizer,
+                       ChatTemplate style, std::string &error) {
+  return readBody(body, error, [&](const Fields &fields) {
     refuseUnsupported(fields);
     CompletionRequest request;
     request.kind = kind;
@@ -400,12 +415,52 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
                             generation.topLogprobs.has_value());
     readChoices(fields, manifest, request);
     return request;
-  } catch (const RequestError &refusal) {
-    error = refusal.message;
-  } catch (const FormatError &malformed) {
-    error = std::string("the body is not JSON: ") + malformed.what();
-  }
-  return std::nullopt;
+  });
+}
+
+std::optional<std::vector<TokenId>>
+parseTokenizeRequest(std::string_view body, const Tokenizer &tokenizer,
+                     ChatTemplate style, std::string &error) {
+  return readBody(body, error, [&](const Fields &fields) {
+    if (fields.get("messages")) {
+      if (fields.get("prompt"))
+        refuse("prompt", "and messages do not go together");
+      return readChatPrompt(fields, tokenizer, style);
+    }
+    const json *prompt = fields.get("prompt");
+    if (!prompt || !prompt->is_string())
+      refuse("prompt", "must be a string (or give messages)");
+    EncodeOptions options;
+    options.addSpecialTokens =
+        fields.boolean("add_special_tokens").value_or(true);
+    std::string problem;
+    std::optional<std::vector<TokenId>> ids =
+        tokenizer.encode(prompt->get<std::string>(), options, problem);
+    if (!ids)
+      refuse("prompt", problem);
+    return *ids;
+  });
+}
+
+std::optional<std::vector<TokenId>>
+parseDetokenizeRequest(std::string_view body, const Tokenizer &tokenizer,
+                       std::string &error) {
+  return readBody(body, error, [&](const Fields &fields) {
+    const json *tokens = fields.get("tokens");
+    if (!tokens || !tokens->is_array())
+      refuse("tokens", "must be a list of token ids");
+    std::vector<TokenId> ids;
+    for (const json &id : *tokens) {
+      // A huge unsigned id reads as a negative one.
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+          id.get<int64_t>() >= tokenizer.vocabSize())
+        refuse("tokens", "has an id outside the vocabulary of " +
+                             std::to_string(tokenizer.vocabSize()) + ": " +
+                             id.dump());
+      ids.push_back(TokenId(id.get<int64_t>()));
+    }
+    return ids;
+  });
 }
 
 } // namespace llamac

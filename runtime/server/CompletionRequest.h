@@ -73,6 +73,18 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
                        const Manifest &manifest, const Tokenizer &tokenizer,
                        ChatTemplate style, std::string &error);
 
+/// POST /tokenize's body, as vLLM's: {"prompt": STRING, "add_special_tokens":
+/// BOOL (default true)}, or a chat's {"messages": [...]} in the chat format.
+/// Returns the ids, or nullopt with `error` naming the field.
+std::optional<std::vector<TokenId>>
+parseTokenizeRequest(std::string_view body, const Tokenizer &tokenizer,
+                     ChatTemplate style, std::string &error);
+
+/// POST /detokenize's body: {"tokens": [ID, ...]}, ids in the vocabulary.
+std::optional<std::vector<TokenId>>
+parseDetokenizeRequest(std::string_view body, const Tokenizer &tokenizer,
+                       std::string &error);
+
 } // namespace llamac
 
 #endif // LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H

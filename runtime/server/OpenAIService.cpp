@@ -387,6 +387,10 @@ bool OpenAIService::answerAtOnce(const HttpRequest &request,
                           {"object", "model"},
                           {"created", 0},
                           {"owned_by", "llamac"}}}}});
+  if ((path == "/tokenize" || path == "/detokenize") && post) {
+    convertTokens(request, path == "/tokenize", responder);
+    return true;
+  }
   const bool completion =
       path == "/v1/completions" || path == "/v1/chat/completions";
   if (completion && post) {
@@ -394,12 +398,33 @@ bool OpenAIService::answerAtOnce(const HttpRequest &request,
     return false; // The model's work, in turn.
   }
   const bool known = completion || path == "/health" || path == "/v1/models" ||
-                     path == "/metrics";
+                     path == "/metrics" || path == "/tokenize" ||
+                     path == "/detokenize";
   sendError(responder, known ? 405 : 404,
             known ? request.method + " is not allowed on " + std::string(path)
                   : "no such route: " + std::string(path),
             &request);
   return true;
+}
+
+void OpenAIService::convertTokens(const HttpRequest &request, bool tokenize,
+                                  HttpResponder &responder) {
+  std::string error;
+  std::optional<std::vector<TokenId>> ids =
+      tokenize ? parseTokenizeRequest(request.body, tokenizer, style, error)
+               : parseDetokenizeRequest(request.body, tokenizer, error);
+  std::optional<std::string> text;
+  if (ids && !tokenize)
+    text = tokenizer.decode(*ids, DecodeOptions{/*skipSpecialTokens=*/true},
+                            error);
+  if (!ids || (!tokenize && !text))
+    return sendError(responder, 400, error, &request);
+  json reply = tokenize ? json{{"tokens", *ids},
+                               {"count", ids->size()},
+                               {"max_model_len", model.manifest().maxSeq}}
+                        : json{{"prompt", *text}};
+  responder.send(200, kJsonType, serialize(reply));
+  writeLog(request.method + " " + request.target + " 200");
 }
 
 void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,

@@ -5,6 +5,7 @@
 //   GET  /health                 {"status": "ok"}
 //   GET  /v1/models              the one model
 //   GET  /metrics                counters in Prometheus's format
+//   POST /tokenize, /detokenize  text (or chat messages) to ids and back
 //   POST /v1/completions         text completion (CompletionRequest.h)
 //   POST /v1/chat/completions    Llama-2-chat completion
 //
@@ -55,6 +56,10 @@ private:
   /// Answers what needs no model (GET routes, unknown ones) from any
   /// connection's thread; false for a completion.
   bool answerAtOnce(const HttpRequest &request, HttpResponder &responder);
+  /// POST /tokenize (`tokenize`) or /detokenize: the tokenizer's work, at
+  /// once (SentencePiece encodes from several threads at once).
+  void convertTokens(const HttpRequest &request, bool tokenize,
+                     HttpResponder &responder);
   /// A completion, on the thread of HttpServer::serve().
   void complete(const HttpRequest &request, CompletionKind kind,
                 HttpResponder &responder);

@@ -24,7 +24,8 @@ Starts the server on a free port and checks, one line each:
   --logprobs computes for the same ids; a prompt scored with echo (as
   evaluation harnesses score texts) within 2e-4 of Hugging Face's logits;
 - bad requests get their status and an OpenAI-style error naming the field;
-- /metrics counts a completion's tokens as its usage does;
+- /metrics counts a completion's tokens as its usage does; /tokenize and
+  /detokenize convert as generate and chat do;
 - a client that leaves mid-stream or before its answer does not stop the
   server, and is not answered;
 - a client that stalls mid-request holds only its own connection, and
@@ -481,6 +482,8 @@ def check_errors(server):
         ("POST", "/v1/completions", {"prompt": PROMPT, "best_of": 4}, 400,
          "best_of times the 1 prompt(s) must be at most the artifact's "
          "max_batch of 3"),
+        ("POST", "/detokenize", {"tokens": [600]}, 400,
+         "tokens has an id outside the vocabulary of 512: 600"),
         ("POST", "/v1/completions", {"prompt": PROMPT, "top_p": 2}, 400,
          "top_p must be in (0, 1]"),
         ("POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 600},
@@ -570,6 +573,27 @@ def check_concurrency(server, args):
     stalled.close()
     print("concurrency: beside a stalled client, /health and %d completions "
           "sent at once answer as alone" % len(prompts))
+
+
+def check_tokenize(server, args):
+    """/tokenize gives the ids generate gives the prompt (a chat's: those
+    chat gives it), /detokenize the text back."""
+    reference = generate(args, ["-p", PROMPT, "--max-new-tokens", "0"])
+    ids = reference["prompt_ids"][0]
+    expect("/tokenize", server.post("/tokenize", {"prompt": PROMPT}),
+           {"tokens": ids, "count": len(ids), "max_model_len": 512})
+    expect("/tokenize without BOS", server.post("/tokenize", {
+        "prompt": PROMPT, "add_special_tokens": False})["tokens"], ids[1:])
+    system, user = "Be brief.", "Tell me a story about a cat."
+    chat = server.post("/tokenize", {"messages": [
+        {"role": "system", "content": system},
+        {"role": "user", "content": user}]})
+    expect("/tokenize a chat", chat["tokens"],
+           chat_prompt_ids(args, system, user))
+    expect("/detokenize", server.post("/detokenize", {"tokens": ids}),
+           {"prompt": PROMPT})
+    print("tokenize: a prompt's and a chat's ids as generate and chat give "
+          "them; detokenize gives the text back")
 
 
 def metrics(server):
@@ -662,6 +686,7 @@ def main():
         check_client_leaving(server)
         check_concurrency(server, args)
         check_metrics(server)
+        check_tokenize(server, args)
         check_stop(server, args)
     finally:
         if server.process.poll() is None:

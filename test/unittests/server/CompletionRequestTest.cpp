@@ -323,3 +323,49 @@ TEST_F(CompletionRequestTest, RefusesMalformedChats) {
                                    {"role": "user", "content": "b"}]})"),
               HasSubstr("messages"));
 }
+
+TEST_F(CompletionRequestTest, TokenizeReadsAPromptOrAChat) {
+  std::string problem;
+  std::optional<std::vector<TokenId>> expected =
+      tokenizer->encode("Once upon a time", EncodeOptions(), problem);
+  ASSERT_TRUE(expected) << problem;
+  EXPECT_EQ(parseTokenizeRequest(R"({"prompt": "Once upon a time"})",
+                                 *tokenizer, ChatTemplate::MetaReference,
+                                 error),
+            expected);
+  EncodeOptions withoutBos;
+  withoutBos.addSpecialTokens = false;
+  EXPECT_EQ(
+      parseTokenizeRequest(
+          R"({"prompt": "Once upon a time", "add_special_tokens": false})",
+          *tokenizer, ChatTemplate::MetaReference, error),
+      tokenizer->encode("Once upon a time", withoutBos, problem));
+  EXPECT_EQ(parseTokenizeRequest(
+                R"({"messages": [{"role": "user", "content": "Hi"}]})",
+                *tokenizer, ChatTemplate::MetaReference, error),
+            encodeChat(*tokenizer, ChatTemplate::MetaReference,
+                       {{ChatRole::User, "Hi"}}, problem));
+  for (const char *bad :
+       {R"({"prompt": 5})", R"({})", R"({"prompt": "a", "messages": []})"}) {
+    EXPECT_FALSE(parseTokenizeRequest(bad, *tokenizer,
+                                      ChatTemplate::MetaReference, error))
+        << bad;
+    EXPECT_THAT(error, HasSubstr("prompt")) << bad;
+  }
+}
+
+TEST_F(CompletionRequestTest, DetokenizeTakesIdsOfTheVocabulary) {
+  EXPECT_EQ(
+      parseDetokenizeRequest(R"({"tokens": [1, 403, 511]})", *tokenizer, error),
+      (std::vector<TokenId>{1, 403, 511}));
+  for (const char *bad :
+       {R"({"tokens": [512]})", R"({"tokens": [-1]})",
+        R"({"tokens": [18446744073709551615]})", R"({"tokens": ["a"]})"}) {
+    EXPECT_FALSE(parseDetokenizeRequest(bad, *tokenizer, error)) << bad;
+    EXPECT_THAT(error, HasSubstr("tokens has an id outside the vocabulary of "
+                                 "512"))
+        << bad;
+  }
+  EXPECT_FALSE(parseDetokenizeRequest(R"({"tokens": 1})", *tokenizer, error));
+  EXPECT_THAT(error, HasSubstr("tokens must be a list of token ids"));
+}
