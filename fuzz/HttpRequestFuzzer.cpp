@@ -86,6 +86,23 @@ void checkCompletionRequest(const std::string &body, CompletionKind kind) {
              "accepted sampling settings that do not validate");
 }
 
+/// /tokenize and /detokenize: ids in the vocabulary, or a one-line error.
+void checkTokenRequests(const std::string &body) {
+  std::string error;
+  for (bool tokenize : {true, false}) {
+    std::optional<std::vector<TokenId>> ids =
+        tokenize ? parseTokenizeRequest(body, tokenizer(),
+                                        ChatTemplate::MetaReference, error)
+                 : parseDetokenizeRequest(body, tokenizer(), error);
+    if (!ids) {
+      FUZZ_CHECK(oneLine(error), error);
+      continue;
+    }
+    for (TokenId id : *ids)
+      FUZZ_CHECK(tokenizer().contains(id), std::to_string(id));
+  }
+}
+
 void checkComplete(const HttpParse &parse, std::string_view input,
                    const HttpLimits &limits) {
   const HttpRequest &request = parse.request;
@@ -130,6 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     checkComplete(parse, input, limits);
     checkCompletionRequest(parse.request.body, CompletionKind::Text);
     checkCompletionRequest(parse.request.body, CompletionKind::Chat);
+    checkTokenRequests(parse.request.body);
     break;
   }
   return 0;

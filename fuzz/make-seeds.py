@@ -207,6 +207,8 @@ def http_seeds():
             "prompt": "Once", "n": 2, "best_of": 4, "logprobs": 2, "echo": True}),
         "completion-stream-logprobs": post("/v1/completions", {
             "prompt": "Once", "stream": True, "logprobs": 1, "stop": "x"}),
+        "tokenize": post("/tokenize", {"prompt": "Once upon a time", "add_special_tokens": False}),
+        "detokenize": post("/detokenize", {"tokens": [1, 403, 407, 511]}),
         "chat": post("/v1/chat/completions", {"messages": chat, "max_tokens": 8, "stream": True, "n": 3}),
         "chat-parts": post("/v1/chat/completions", {"messages": [
             {"role": "user", "content": [{"type": "text", "text": "Hello"}]}], "n": 1, "logprobs": False}),
