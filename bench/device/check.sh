@@ -18,4 +18,5 @@ export LD_LIBRARY_PATH=$device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null \
   || echo "(nvidia-smi unavailable)"
 exec python3 "$root/bench/device/check_device.py" --device-dir "$device" \
-  --golden-checker "$root/test/tools/check_golden.py"
+  --golden-checker "$root/test/tools/check_golden.py" \
+  --lookup-checker "$root/test/tools/check_prompt_lookup.py"

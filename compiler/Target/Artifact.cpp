@@ -432,9 +432,15 @@ std::string writeArtifact(Module &module, const ModelSpec &spec,
   std::unique_ptr<TargetMachine> machine = createHostTargetMachine(options.cpu, error);
   if (!machine)
     return error;
+  // The staging directory must be beside the destination, for the rename
+  // that publishes it; createUniqueDirectory puts a relative prefix in the
+  // system's temporary directory, so the prefix is made absolute.
+  SmallString<256> prefix(destination + ".partial");
   SmallString<256> staging;
-  if (std::error_code ec = sys::fs::createUniqueDirectory(destination + ".partial",
-                                                          staging))
+  std::error_code ec = sys::fs::make_absolute(prefix);
+  if (!ec)
+    ec = sys::fs::createUniqueDirectory(prefix, staging);
+  if (ec)
     return "cannot create a directory beside " + destination + ": " + ec.message();
   std::string stagingDir(staging);
   error = populate(stagingDir, module, *machine, spec, importOptions, options);
