@@ -368,25 +368,31 @@ bool OpenAIService::answerAtOnce(const HttpRequest &request,
                                  HttpResponder &responder) {
   const std::string_view path = pathOf(request.target);
   const bool get = request.method == "GET", post = request.method == "POST";
-  auto answerWith = [&](const json &body) {
-    responder.send(200, kJsonType, serialize(body));
+  auto answerWith = [&](std::string_view type, const std::string &body) {
+    responder.send(200, type, body);
     writeLog(request.method + " " + request.target + " 200");
     return true;
   };
+  const json model = {{"id", modelName},
+                      {"object", "model"},
+                      {"created", 0},
+                      {"owned_by", "llamac"}};
+  constexpr std::string_view kModelsPath = "/v1/models/";
   if (path == "/health" && get)
-    return answerWith({{"status", "ok"}});
-  if (path == "/metrics" && get) {
-    responder.send(200, "text/plain; version=0.0.4", metrics.exposition());
-    writeLog(request.method + " " + request.target + " 200");
+    return answerWith(kJsonType, serialize({{"status", "ok"}}));
+  if (path == "/metrics" && get)
+    return answerWith("text/plain; version=0.0.4", metrics.exposition());
+  if (path == "/v1/models" && get)
+    return answerWith(kJsonType,
+                      serialize({{"object", "list"}, {"data", {model}}}));
+  if (path.substr(0, kModelsPath.size()) == kModelsPath && get) {
+    if (path.substr(kModelsPath.size()) == modelName)
+      return answerWith(kJsonType, serialize(model));
+    sendError(responder, 404,
+              "no such model: " + std::string(path.substr(kModelsPath.size())),
+              &request);
     return true;
   }
-  if (path == "/v1/models" && get)
-    return answerWith({{"object", "list"},
-                       {"data",
-                        {{{"id", modelName},
-                          {"object", "model"},
-                          {"created", 0},
-                          {"owned_by", "llamac"}}}}});
   if ((path == "/tokenize" || path == "/detokenize") && post) {
     convertTokens(request, path == "/tokenize", responder);
     return true;

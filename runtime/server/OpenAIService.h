@@ -4,6 +4,7 @@
 //
 //   GET  /health                 {"status": "ok"}
 //   GET  /v1/models              the one model
+//   GET  /v1/models/NAME         it, by its name
 //   GET  /metrics                counters in Prometheus's format
 //   POST /tokenize, /detokenize  text (or chat messages) to ids and back
 //   POST /v1/completions         text completion (CompletionRequest.h)

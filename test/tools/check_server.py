@@ -106,7 +106,10 @@ def check_routes(server):
            '{"status":"ok"}')
     models = json.loads(server.request("GET", "/v1/models")[2])
     expect("GET /v1/models", [m["id"] for m in models["data"]], ["stories"])
-    print("routes: /health, /v1/models")
+    expect("GET /v1/models/stories",
+           json.loads(server.request("GET", "/v1/models/stories")[2]),
+           models["data"][0])
+    print("routes: /health, /v1/models, /v1/models/stories")
 
 
 def check_completion(server, args, what, body, flags):
@@ -475,6 +478,7 @@ def check_errors(server):
     cases = [
         ("GET", "/nowhere", None, 404, "no such route: /nowhere"),
         ("DELETE", "/v1/models", None, 405, "DELETE is not allowed"),
+        ("GET", "/v1/models/gpt-4", None, 404, "no such model: gpt-4"),
         ("POST", "/v1/completions", "{not json", 400, "the body is not JSON"),
         ("POST", "/v1/completions", {"prompt": [PROMPT, "Tom"], "n": 2}, 400,
          "n times the 2 prompt(s) must be at most the artifact's max_batch "
