@@ -273,18 +273,30 @@ TEST_F(OpenAIServiceTest, CompletionsSentAtOnceAreAnsweredInTurn) {
   const std::vector<std::string> prompts = {"Once", "Tom had", "The sun",
                                             "Lily saw"};
   std::vector<std::string> texts(prompts.size());
+  std::vector<json> tokenized(prompts.size());
   std::vector<std::thread> clients;
-  for (size_t i = 0; i < prompts.size(); ++i)
+  // Beside them, what is answered at once: the tokenizer and the metrics.
+  for (size_t i = 0; i < prompts.size(); ++i) {
     clients.emplace_back([&, i] {
       texts[i] = bodyOf(
           post("/v1/completions", {{"prompt", prompts[i]},
                                    {"max_tokens", 12},
                                    {"temperature", 0}}))["choices"][0]["text"];
     });
+    clients.emplace_back([&, i] {
+      tokenized[i] = bodyOf(post("/tokenize", {{"prompt", prompts[i]}}));
+      exchange("GET /metrics HTTP/1.1\r\n\r\n");
+    });
+  }
   for (std::thread &client : clients)
     client.join();
-  for (size_t i = 0; i < prompts.size(); ++i)
+  std::string error;
+  for (size_t i = 0; i < prompts.size(); ++i) {
     EXPECT_EQ(texts[i], reference(prompts[i], 12)) << prompts[i];
+    EXPECT_EQ(tokenized[i]["tokens"].get<std::vector<TokenId>>(),
+              tokenizer->encode(prompts[i], EncodeOptions(), error))
+        << prompts[i];
+  }
   stopServing();
   EXPECT_EQ(std::count_if(log.begin(), log.end(),
                           [](const std::string &line) {
