@@ -453,6 +453,8 @@ void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
   const double seconds =
       secondsSpentIn([&] { outcome = answer(*parsed, id, responder); });
   metrics.requestFinished(outcome.status, seconds, outcome.work);
+  if (outcome.finishReply)
+    outcome.finishReply();
   char timing[32];
   std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
   writeLog(request.method + " " + request.target + " " +
@@ -504,10 +506,15 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
       run(request.prompts, options, sink, reused, error);
   if (!result) {
     if (request.stream)
-      stream.fail(error);
-    else
-      responder.send(500, kJsonType, serialize(errorBody(500, error)));
-    return {request.stream ? 200 : 500, "failed: " + error};
+      return {200, "failed: " + error, {}, [stream, error]() mutable {
+                stream.fail(error);
+              }};
+    return {500,
+            "failed: " + error,
+            {},
+            [&responder, body = serialize(errorBody(500, error))] {
+              responder.send(500, kJsonType, body);
+            }};
   }
   const GenerationResult &ids = result->ids;
   int64_t generated = 0;
@@ -522,13 +529,18 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
             "the client went away after " + std::to_string(generated) +
                 " tokens",
             work};
-  if (request.stream) {
-    stream.finish(result->finishReasons, usage(request, ids, reused));
-  } else {
-    responder.send(200, kJsonType,
-                   serialize(wholeReply(request, envelope, *result, tokenizer,
-                                        model.manifest().outputSize, reused)));
-  }
+  std::function<void()> finishReply;
+  if (request.stream)
+    finishReply = [stream, reasons = result->finishReasons,
+                   totals = usage(request, ids, reused)]() mutable {
+      stream.finish(reasons, std::move(totals));
+    };
+  else
+    finishReply = [&responder, body = serialize(wholeReply(
+                                   request, envelope, *result, tokenizer,
+                                   model.manifest().outputSize, reused))] {
+      responder.send(200, kJsonType, body);
+    };
   const size_t rows = request.prompts.size();
   const size_t choices = rows / size_t(request.candidatesPerPrompt) *
                          size_t(request.choicesPerPrompt);
@@ -540,7 +552,7 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
               std::to_string(reused) + " cached) + " +
               std::to_string(generated) + " generated" +
               withComma(describeDrafts(ids)),
-          work};
+          work, std::move(finishReply)};
 }
 
 std::optional<TextGenerationResult>

@@ -64,13 +64,18 @@ private:
   /// A completion, on the thread of HttpServer::serve().
   void complete(const HttpRequest &request, CompletionKind kind,
                 HttpResponder &responder);
-  /// What a request came to, for the log.
+  /// What a request came to, for the log and /metrics.
   struct Outcome {
     int status;
     std::string summary;
     CompletionWork work;
+    /// The answer's last write (its body, or its stream's end), made once
+    /// the request is counted: a client that has its answer finds it in
+    /// /metrics. None for a client that went away.
+    std::function<void()> finishReply;
   };
-  /// Runs `request` and streams or sends its answer.
+  /// Runs `request`, streams what it generates, and leaves the rest of the
+  /// answer to its outcome's finishReply.
   Outcome answer(const CompletionRequest &request, const std::string &id,
                  HttpResponder &responder);
   /// Runs the prompts: one continuing what the cache shares with it (their

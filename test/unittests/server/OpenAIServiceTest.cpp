@@ -95,10 +95,44 @@ protected:
     return response;
   }
 
-  std::string post(const std::string &path, const json &body) {
+  static std::string postRequest(const std::string &path, const json &body) {
     std::string data = body.dump();
-    return exchange("POST " + path + " HTTP/1.1\r\nContent-Length: " +
-                    std::to_string(data.size()) + "\r\n\r\n" + data);
+    return "POST " + path +
+           " HTTP/1.1\r\nContent-Length: " + std::to_string(data.size()) +
+           "\r\n\r\n" + data;
+  }
+
+  std::string post(const std::string &path, const json &body) {
+    return exchange(postRequest(path, body));
+  }
+
+  /// Posts `body` and reads the answer as a client that does not wait for
+  /// the connection to close does: to its Content-Length, or to a stream's
+  /// [DONE].
+  std::string postUntilAnswered(const std::string &path, const json &body) {
+    int client = connectAndSend(postRequest(path, body));
+    std::string response;
+    char buffer[4096];
+    for (ssize_t count; !isWhole(response) &&
+                        (count = recv(client, buffer, sizeof(buffer), 0)) > 0;)
+      response.append(buffer, size_t(count));
+    close(client);
+    return response;
+  }
+
+  static bool isWhole(const std::string &response) {
+    const size_t headerEnd = response.find("\r\n\r\n");
+    if (headerEnd == std::string::npos)
+      return false;
+    const size_t length = response.find("Content-Length: ");
+    if (length == std::string::npos || length > headerEnd) {
+      const std::string done = "data: [DONE]\n\n";
+      return response.size() >= done.size() &&
+             response.compare(response.size() - done.size(), done.size(),
+                              done) == 0;
+    }
+    return response.size() ==
+           headerEnd + 4 + std::stoul(response.substr(length + 16));
   }
 
   static json bodyOf(const std::string &response) {
@@ -329,6 +363,17 @@ TEST_F(OpenAIServiceTest, AClientGoneIsNotAnswered) {
   stopServing();
   EXPECT_THAT(log, ::testing::Contains(::testing::ContainsRegex(
                        " 499 cmpl-1: the client went away before its turn")));
+}
+
+TEST_F(OpenAIServiceTest, MetricsCountAnAnswerBeforeItsClientHasIt) {
+  for (bool stream : {false, true}) {
+    postUntilAnswered("/v1/completions", {{"prompt", "Once upon a time"},
+                                          {"max_tokens", 3},
+                                          {"stream", stream}});
+    EXPECT_THAT(exchange("GET /metrics HTTP/1.1\r\n\r\n"),
+                HasSubstr("llamac_requests_total{status=\"200\"} " +
+                          std::to_string(1 + stream) + "\n"));
+  }
 }
 
 TEST_F(OpenAIServiceTest, MetricsCountWhatWasAnswered) {
