@@ -44,10 +44,11 @@ struct MmaFragments {
   float c[4] = {};
 };
 
+/// A GPU thread as a fiber. It runs the threads of that index in every block
+/// of every launch: started once (makecontext), it parks between blocks, as
+/// getcontext and setcontext each make a system call (sigprocmask).
 struct Thread {
-  /// Where the thread starts (makecontext) ...
-  ucontext_t context;
-  /// ... and where it resumes: _setjmp/_longjmp switch without the signal
+  /// Where the fiber resumes: _setjmp/_longjmp switch without the signal
   /// mask system calls of swapcontext, millions of times per generation.
   jmp_buf resume;
   bool started = false;
@@ -97,14 +98,18 @@ void yieldToScheduler() {
     _longjmp(l.scheduler, 1);
 }
 
-/// A fiber's body; it never returns (its context has no successor).
+/// A fiber's body: thread `current` of each block it is resumed in. It
+/// never returns (its context has no successor). Launches may move the
+/// Thread (growing the vector), so it is looked up after each switch.
 void runThread() {
   Launch &l = active();
-  void *words = l.words;
-  void *args[] = {&words};
-  l.kernel(args);
-  l.threads[l.current].state = State::Done;
-  _longjmp(l.scheduler, 1);
+  while (true) {
+    void *words = l.words;
+    void *args[] = {&words};
+    l.kernel(args);
+    l.threads[l.current].state = State::Done;
+    yieldToScheduler();
+  }
 }
 
 /// Runs thread `current` until it waits or finishes.
@@ -115,7 +120,13 @@ void resume(Launch &l) {
   if (thread.started)
     _longjmp(thread.resume, 1);
   thread.started = true;
-  setcontext(&thread.context);
+  ucontext_t start;
+  getcontext(&start);
+  start.uc_stack.ss_sp = thread.stack.get();
+  start.uc_stack.ss_size = kStackBytes;
+  start.uc_link = nullptr;
+  makecontext(&start, runThread, 0);
+  setcontext(&start);
 }
 
 /// The collective (shuffle, mma.sync, ldmatrix) that all lanes of warp
@@ -289,16 +300,8 @@ bool releaseBarrier(Launch &l) {
 }
 
 void runBlock(Launch &l) {
-  for (int64_t t = 0; t < l.count; ++t) {
-    Thread &thread = l.threads[t];
-    thread.state = State::Ready;
-    thread.started = false;
-    getcontext(&thread.context);
-    thread.context.uc_stack.ss_sp = thread.stack.get();
-    thread.context.uc_stack.ss_size = kStackBytes;
-    thread.context.uc_link = nullptr;
-    makecontext(&thread.context, runThread, 0);
-  }
+  for (int64_t t = 0; t < l.count; ++t)
+    l.threads[t].state = State::Ready;
   while (true) {
     for (l.current = 0; l.current < l.count; ++l.current)
       if (l.threads[l.current].state == State::Ready)
