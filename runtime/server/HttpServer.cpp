@@ -114,9 +114,11 @@ bool HttpResponder::writeHead(int status, std::string_view contentType,
 }
 
 bool HttpResponder::send(int status, std::string_view contentType,
-                         std::string_view body) {
+                         std::string_view body,
+                         const std::string &extraHeaders) {
   return writeHead(status, contentType,
-                   "Content-Length: " + std::to_string(body.size()) + "\r\n") &&
+                   extraHeaders + "Content-Length: " +
+                       std::to_string(body.size()) + "\r\n") &&
          writeAll(body);
 }
 

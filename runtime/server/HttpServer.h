@@ -36,8 +36,9 @@ class HttpResponder {
 public:
   explicit HttpResponder(int socket) : socket(socket) {}
 
-  /// A whole response.
-  bool send(int status, std::string_view contentType, std::string_view body);
+  /// A whole response; `extraHeaders` are lines that each end in CRLF.
+  bool send(int status, std::string_view contentType, std::string_view body,
+            const std::string &extraHeaders = "");
   /// The head of a response whose body follows in pieces, ended by closing
   /// the connection (server-sent events).
   bool startStream(int status, std::string_view contentType);

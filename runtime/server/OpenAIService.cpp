@@ -5,6 +5,7 @@
 #include "runtime/Stopwatch.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -32,11 +33,36 @@ std::string event(const json &value) {
   return "data: " + serialize(value) + "\n\n";
 }
 
+/// OpenAI's error object; its code names a missing or wrong API key.
 json errorBody(int status, const std::string &message) {
   return {{"error",
            {{"message", message},
             {"type", status >= 500 ? "server_error" : "invalid_request_error"},
-            {"code", nullptr}}}};
+            {"code", status == 401 ? json("invalid_api_key") : json()}}}};
+}
+
+/// Whether `given` is `key`, in a time that does not tell how much of a
+/// wrong key was right.
+bool isSameKey(std::string_view given, const std::string &key) {
+  unsigned char differs = given.size() != key.size();
+  for (size_t i = 0; i < key.size(); ++i)
+    differs |= uint8_t(key[i]) ^ uint8_t(i < given.size() ? given[i] : 0);
+  return differs == 0;
+}
+
+/// The credentials of "Authorization: Bearer TOKEN" (the scheme in any
+/// case); none for another scheme.
+std::optional<std::string_view> bearerToken(const std::string &authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  std::string_view value = authorization;
+  if (value.size() < kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), value.begin(),
+                  [](char expected, char actual) {
+                    return expected == std::tolower(uint8_t(actual));
+                  }))
+    return std::nullopt;
+  value.remove_prefix(kScheme.size());
+  return value.substr(std::min(value.find_first_not_of(' '), value.size()));
 }
 
 const char *finishReasonField(FinishReason reason) {
@@ -364,16 +390,34 @@ HttpHandlers OpenAIService::handlers() {
       }};
 }
 
+bool OpenAIService::isAuthorized(const HttpRequest &request,
+                                 std::string_view path) const {
+  if (options.apiKey.empty() || path == "/health" || path == "/metrics")
+    return true;
+  const std::string *authorization = request.header("authorization");
+  std::optional<std::string_view> token =
+      authorization ? bearerToken(*authorization) : std::nullopt;
+  return token && isSameKey(*token, options.apiKey);
+}
+
 bool OpenAIService::answerAtOnce(const HttpRequest &request,
                                  HttpResponder &responder) {
   const std::string_view path = pathOf(request.target);
+  if (!isAuthorized(request, path)) {
+    sendError(responder, 401,
+              request.header("authorization")
+                  ? "the API key is not the server's"
+                  : "an API key is needed: send \"Authorization: Bearer KEY\"",
+              &request);
+    return true;
+  }
   const bool get = request.method == "GET", post = request.method == "POST";
   auto answerWith = [&](std::string_view type, const std::string &body) {
     responder.send(200, type, body);
     writeLog(request.method + " " + request.target + " 200");
     return true;
   };
-  const json model = {{"id", modelName},
+  const json model = {{"id", options.modelName},
                       {"object", "model"},
                       {"created", 0},
                       {"owned_by", "llamac"}};
@@ -386,7 +430,7 @@ bool OpenAIService::answerAtOnce(const HttpRequest &request,
     return answerWith(kJsonType,
                       serialize({{"object", "list"}, {"data", {model}}}));
   if (path.substr(0, kModelsPath.size()) == kModelsPath && get) {
-    if (path.substr(kModelsPath.size()) == modelName)
+    if (path.substr(kModelsPath.size()) == options.modelName)
       return answerWith(kJsonType, serialize(model));
     sendError(responder, 404,
               "no such model: " + std::string(path.substr(kModelsPath.size())),
@@ -417,8 +461,9 @@ void OpenAIService::convertTokens(const HttpRequest &request, bool tokenize,
                                   HttpResponder &responder) {
   std::string error;
   std::optional<std::vector<TokenId>> ids =
-      tokenize ? parseTokenizeRequest(request.body, tokenizer, style, error)
-               : parseDetokenizeRequest(request.body, tokenizer, error);
+      tokenize
+          ? parseTokenizeRequest(request.body, tokenizer, options.style, error)
+          : parseDetokenizeRequest(request.body, tokenizer, error);
   std::optional<std::string> text;
   if (ids && !tokenize)
     text = tokenizer.decode(*ids, DecodeOptions{/*skipSpecialTokens=*/true},
@@ -438,7 +483,7 @@ void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
   metrics.requestStarted();
   std::string error;
   std::optional<CompletionRequest> parsed = parseCompletionRequest(
-      request.body, kind, model.manifest(), tokenizer, style, error);
+      request.body, kind, model.manifest(), tokenizer, options.style, error);
   if (parsed)
     error = checkGenerationRequest(model.manifest(), parsed->prompts,
                                    parsed->options.generation);
@@ -471,14 +516,14 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                                     : request.stream ? "chat.completion.chunk"
                                                      : "chat.completion"},
                          {"created", unixSeconds()},
-                         {"model", modelName}};
+                         {"model", options.modelName}};
   // A client that closed its connection (one that gave up waiting) is not
   // answered: its generation does not start, or ends at the next token.
   if (responder.clientGone())
     return {kClientClosedRequest, "the client went away before its turn"};
   EventStream stream(responder, envelope, request, tokenizer);
-  TextGenerationOptions options = request.options;
-  options.keepGoing = [&] { return !responder.clientGone(); };
+  TextGenerationOptions textOptions = request.options;
+  textOptions.keepGoing = [&] { return !responder.clientGone(); };
   TextSink sink;
   if (request.stream) {
     if (!stream.start())
@@ -489,21 +534,21 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   }
   // A chat answer's text is its ids decoded on their own, as chat pipelines
   // and `llamac-run chat` decode it; a completion continues its prompt's.
-  options.context = request.kind == CompletionKind::Chat
-                        ? TextContext::None
-                        : TextContext::Sequence;
+  textOptions.context = request.kind == CompletionKind::Chat
+                            ? TextContext::None
+                            : TextContext::Sequence;
   // An echoed prompt's log-probabilities need the logits of all of it.
-  options.generation.keepPromptLogits =
+  textOptions.generation.keepPromptLogits =
       request.echo && request.options.generation.topLogprobs;
-  options.generation.promptLookup = promptLookup;
+  textOptions.generation.promptLookup = options.promptLookup;
   // best_of ranks its candidates by their tokens' log-probabilities.
   if (request.candidatesPerPrompt > request.choicesPerPrompt)
-    options.generation.topLogprobs =
+    textOptions.generation.topLogprobs =
         request.options.generation.topLogprobs.value_or(0);
   size_t reused = 0;
   std::string error;
   std::optional<TextGenerationResult> result =
-      run(request.prompts, options, sink, reused, error);
+      run(request.prompts, textOptions, sink, reused, error);
   if (!result) {
     if (request.stream)
       return {200, "failed: " + error, {}, [stream, error]() mutable {
@@ -585,7 +630,9 @@ OpenAIService::run(const std::vector<std::vector<TokenId>> &prompts,
 void OpenAIService::sendError(HttpResponder &responder, int status,
                               const std::string &message,
                               const HttpRequest *request) {
-  responder.send(status, kJsonType, serialize(errorBody(status, message)));
+  // RFC 9110 has a 401 name the scheme it asks for.
+  responder.send(status, kJsonType, serialize(errorBody(status, message)),
+                 status == 401 ? "WWW-Authenticate: Bearer\r\n" : "");
   writeLog((request ? request->method + " " + request->target + " " : "") +
            std::to_string(status) + ": " + message);
 }

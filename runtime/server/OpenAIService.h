@@ -20,7 +20,9 @@
 // not answered: its generation does not start, or ends. A prompt
 // that starts as the last request's sequence did prefills only the rest
 // (usage.prompt_tokens_details.cached_tokens). Prompt lookup, when set,
-// drafts the tokens of single-prompt requests.
+// drafts the tokens of single-prompt requests. With an API key, every route
+// but /health and /metrics (what probes and scrapers call) needs
+// "Authorization: Bearer KEY", as OpenAI's and vLLM's do; others get 401.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_OPENAISERVICE_H
@@ -39,15 +41,22 @@
 
 namespace llamac {
 
+struct ServiceOptions {
+  ChatTemplate style = ChatTemplate::MetaReference;
+  /// The id /v1/models reports, and completions name.
+  std::string modelName;
+  PromptLookupOptions promptLookup;
+  /// Empty: no key is asked for.
+  std::string apiKey;
+};
+
 class OpenAIService {
 public:
   /// `log` receives a line per request.
   OpenAIService(CompiledModel &model, const Tokenizer &tokenizer,
-                ChatTemplate style, std::string modelName,
-                PromptLookupOptions promptLookup,
+                ServiceOptions options,
                 std::function<void(const std::string &)> log)
-      : model(model), tokenizer(tokenizer), style(style),
-        modelName(std::move(modelName)), promptLookup(promptLookup),
+      : model(model), tokenizer(tokenizer), options(std::move(options)),
         log(std::move(log)) {}
 
   /// The handlers to serve with.
@@ -57,6 +66,9 @@ private:
   /// Answers what needs no model (GET routes, unknown ones) from any
   /// connection's thread; false for a completion.
   bool answerAtOnce(const HttpRequest &request, HttpResponder &responder);
+  /// Whether `request` may use `path`: it is public, no key is set, or the
+  /// request names the key.
+  bool isAuthorized(const HttpRequest &request, std::string_view path) const;
   /// POST /tokenize (`tokenize`) or /detokenize: the tokenizer's work, at
   /// once (SentencePiece encodes from several threads at once).
   void convertTokens(const HttpRequest &request, bool tokenize,
@@ -91,9 +103,7 @@ private:
 
   CompiledModel &model;
   const Tokenizer &tokenizer;
-  ChatTemplate style;
-  std::string modelName;
-  PromptLookupOptions promptLookup;
+  const ServiceOptions options;
   std::function<void(const std::string &)> log;
   std::mutex logMutex;
   ServiceMetrics metrics;

@@ -2,9 +2,12 @@
 """Checks `llamac-run serve` end to end against the command-line tools.
 
     check_server.py --artifact A.lmc --fixture DIR [--runner llamac-run]
-                    [-- SERVE_FLAGS...]
+                    [--api-key KEY] [-- SERVE_FLAGS...]
 
 Starts the server on a free port and checks, one line each:
+- with --api-key (given to serve as LLAMAC_API_KEY, and sent with every
+  request): requests without the key, or with another, get 401, but
+  /health and /metrics;
 - /health and /v1/models;
 - completions (greedy, seeded sampling, presence and frequency penalties
   with a logit bias, a stop string, a prompt of ids)
@@ -55,22 +58,29 @@ PROMPT = "Once upon a time"
 
 class Server:
     def __init__(self, args):
+        environment = dict(os.environ)
+        environment.pop("LLAMAC_API_KEY", None)
+        if args.api_key:
+            environment["LLAMAC_API_KEY"] = args.api_key
         self.process = subprocess.Popen(
             [args.runner, "serve", args.artifact, "--port", "0",
              "--model-name", "stories"] + args.serve_flags,
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True, env=environment)
         line = self.process.stderr.readline()
         match = re.search(r"serving stories on http://127\.0\.0\.1:(\d+)", line)
         if not match:
             fail("serve printed %r" % line)
         self.port = int(match.group(1))
+        self.headers = ({"Authorization": "Bearer " + args.api_key}
+                        if args.api_key else {})
 
-    def request(self, method, path, body=None):
+    def request(self, method, path, body=None, headers=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port,
                                                 timeout=60)
         payload = None if body is None else (
             body if isinstance(body, str) else json.dumps(body))
-        connection.request(method, path, payload)
+        connection.request(method, path, payload,
+                           self.headers if headers is None else headers)
         response = connection.getresponse()
         data = response.read().decode()
         connection.close()
@@ -99,6 +109,27 @@ def expect(what, actual, expected):
 
 def generate(args, flags):
     return run_json(args.runner, ["generate", args.artifact, "--json"] + flags)
+
+
+def check_api_key(server):
+    """Without the key, or with another, the routes but /health and
+    /metrics answer 401 with OpenAI's invalid_api_key."""
+    key = server.headers["Authorization"]
+    for headers in [{}, {"Authorization": key + "x"},
+                    {"Authorization": key.replace("Bearer", "Basic")}]:
+        for method, path, body in [
+                ("GET", "/v1/models", None), ("POST", "/tokenize",
+                                              {"prompt": PROMPT}),
+                ("POST", "/v1/completions", {"prompt": PROMPT})]:
+            status, _, data = server.request(method, path, body, headers)
+            expect("%s %s with %s" % (method, path, headers),
+                   (status, json.loads(data)["error"]["code"]),
+                   (401, "invalid_api_key"))
+    for path in ["/health", "/metrics"]:
+        expect("GET %s without the key" % path,
+               server.request("GET", path, headers={})[0], 200)
+    print("api key: refused without it or with another, but /health and "
+          "/metrics")
 
 
 def check_routes(server):
@@ -515,8 +546,9 @@ def send_completion(server, body, half_close=False):
     client = socket.create_connection(("127.0.0.1", server.port))
     client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(half_close))
     data = json.dumps(body)
-    client.sendall(("POST /v1/completions HTTP/1.1\r\nContent-Length: %d\r\n"
-                    "\r\n%s" % (len(data), data)).encode())
+    headers = "".join("%s: %s\r\n" % item for item in server.headers.items())
+    client.sendall(("POST /v1/completions HTTP/1.1\r\n%sContent-Length: %d"
+                    "\r\n\r\n%s" % (headers, len(data), data)).encode())
     if half_close:
         client.shutdown(socket.SHUT_WR)
     return client
@@ -672,11 +704,14 @@ def main():
     parser.add_argument("--fixture", required=True,
                         help="the artifact's Hugging Face fixture")
     parser.add_argument("--runner", default="llamac-run")
+    parser.add_argument("--api-key")
     parser.add_argument("serve_flags", nargs="*",
                         help="after --: more flags for serve")
     args = parser.parse_args()
     server = Server(args)
     try:
+        if args.api_key:
+            check_api_key(server)
         check_routes(server)
         check_completions(server, args)
         check_chat(server, args)

@@ -6,7 +6,9 @@
 #include "tools/llamac-run/GenerationArguments.h"
 #include "tools/llamac-run/ModelArguments.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 namespace llamac {
@@ -14,13 +16,15 @@ namespace llamac {
 static const char *const kUsage =
     "usage: llamac-run serve OUT.lmc [--host HOST] [--port PORT] [--template "
     "meta|hf]\n"
-    "         [--model-name NAME] [--weights MODEL] [--threads N] "
-    "[--prompt-lookup N [--lookup-ngram M]]\n"
+    "         [--model-name NAME] [--api-key KEY] [--weights MODEL] "
+    "[--threads N]\n"
+    "         [--prompt-lookup N [--lookup-ngram M]]\n"
     "Serves the model over HTTP with OpenAI's API until SIGINT or SIGTERM:\n"
-    "  GET /health, GET /v1/models, POST /v1/completions, POST "
-    "/v1/chat/completions\n"
-    "(\"stream\": true for server-sent events). One request runs at a time; "
-    "the others wait.\n"
+    "  POST /v1/completions, /v1/chat/completions (\"stream\": true for "
+    "server-sent events),\n"
+    "  one at a time, in the order they arrive;\n"
+    "  GET /health, /v1/models, /metrics (Prometheus), POST /tokenize, "
+    "/detokenize, at once.\n"
     "Sampling defaults to the artifact's generation_config; max_tokens to "
     "what max_seq leaves.\n"
     "--host defaults to 127.0.0.1 (0.0.0.0: every interface), --port to 8080 "
@@ -29,16 +33,18 @@ static const char *const kUsage =
     "--template: the\n"
     "chat format (meta: Meta's reference, hf: Hugging Face's template); "
     "--model-name: the\n"
-    "id /v1/models reports (default: the artifact's name).\n";
+    "id /v1/models reports (default: the artifact's name). --api-key (or "
+    "LLAMAC_API_KEY in\n"
+    "the environment, kept out of the process list): every route but /health "
+    "and /metrics\n"
+    "needs \"Authorization: Bearer KEY\"; others get 401.\n";
 
 namespace {
 struct ServeArguments {
   ModelArguments model;
   std::string host = "127.0.0.1";
   int64_t port = 8080;
-  ChatTemplate style = ChatTemplate::MetaReference;
-  std::string modelName;
-  PromptLookupOptions promptLookup;
+  ServiceOptions service;
 };
 } // namespace
 
@@ -50,21 +56,48 @@ static std::string artifactName(const std::string &artifactDir) {
   return path.stem().string();
 }
 
+/// --api-key, else LLAMAC_API_KEY, else none: printable ASCII, as a header
+/// carries it.
+static bool readApiKey(const ParsedArguments &args, std::string &key,
+                       std::string &error) {
+  const char *fromEnvironment = std::getenv("LLAMAC_API_KEY");
+  const char *source = args.has("--api-key") ? "--api-key" : "LLAMAC_API_KEY";
+  if (args.has("--api-key"))
+    key = args.get("--api-key");
+  else if (fromEnvironment)
+    key = fromEnvironment;
+  else
+    return true;
+  if (key.empty()) {
+    error = std::string(source) + " is empty";
+    return false;
+  }
+  if (!std::all_of(key.begin(), key.end(),
+                   [](char c) { return c > ' ' && c < 0x7f; })) {
+    error = std::string(source) +
+            " must be printable ASCII without spaces, as a header carries it";
+    return false;
+  }
+  return true;
+}
+
 static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
                                std::string &error) {
   std::vector<OptionSpec> specs = modelOptionSpecs();
   specs.insert(specs.end(), {{"--host", true},
                              {"--port", true},
                              {"--template", true},
-                             {"--model-name", true}});
+                             {"--model-name", true},
+                             {"--api-key", true}});
   for (const OptionSpec &spec : promptLookupOptionSpecs())
     specs.push_back(spec);
   std::optional<ParsedArguments> args =
       parseArguments(argc, argv, specs, error);
   if (!args || !readModelArguments(*args, parsed.model, error) ||
       !args->readInteger("--port", parsed.port, error) ||
-      !readChatTemplate(*args, parsed.style, error) ||
-      !readPromptLookupArguments(*args, parsed.promptLookup, error))
+      !readChatTemplate(*args, parsed.service.style, error) ||
+      !readPromptLookupArguments(*args, parsed.service.promptLookup, error) ||
+      !readApiKey(*args, parsed.service.apiKey, error))
     return false;
   if (parsed.port < 0 || parsed.port > 65535) {
     error = "--port must be between 0 and 65535";
@@ -72,9 +105,9 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
   }
   if (args->has("--host"))
     parsed.host = args->get("--host");
-  parsed.modelName = args->has("--model-name")
-                         ? args->get("--model-name")
-                         : artifactName(parsed.model.artifactDir);
+  parsed.service.modelName = args->has("--model-name")
+                                 ? args->get("--model-name")
+                                 : artifactName(parsed.model.artifactDir);
   return true;
 }
 
@@ -96,13 +129,14 @@ int runServeCommand(int argc, char **argv) {
   if (!server)
     return reportError(error);
 
-  OpenAIService service(*loaded->model, *loaded->tokenizer, args.style,
-                        args.modelName, args.promptLookup,
+  OpenAIService service(*loaded->model, *loaded->tokenizer, args.service,
                         [](const std::string &line) {
                           std::fprintf(stderr, "%s\n", line.c_str());
                         });
-  std::fprintf(stderr, "llamac-run: serving %s on http://%s:%d\n",
-               args.modelName.c_str(), args.host.c_str(), server->port());
+  std::fprintf(stderr, "llamac-run: serving %s on http://%s:%d%s\n",
+               args.service.modelName.c_str(), args.host.c_str(),
+               server->port(),
+               args.service.apiKey.empty() ? "" : " (API key required)");
   std::fflush(stderr);
   server->serve(service.handlers(), HttpLimits());
   std::fprintf(stderr, "llamac-run: stopped\n");

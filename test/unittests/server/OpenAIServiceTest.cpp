@@ -44,8 +44,9 @@ protected:
     ASSERT_TRUE(tokenizer) << error;
     server = HttpServer::listen("127.0.0.1", 0, error);
     ASSERT_TRUE(server) << error;
+    options.modelName = "fake";
     service = std::make_unique<OpenAIService>(
-        *model, *tokenizer, ChatTemplate::MetaReference, "fake", promptLookup,
+        *model, *tokenizer, options,
         [this](const std::string &line) { log.push_back(line); });
     serving =
         std::thread([this] { server->serve(service->handlers(), limits); });
@@ -169,7 +170,7 @@ protected:
     return result ? result->texts[0] : "";
   }
 
-  PromptLookupOptions promptLookup;
+  ServiceOptions options;
   HttpLimits limits;
   TemporaryDirectory root;
   FakeArtifact artifact;
@@ -184,8 +185,25 @@ protected:
 class OpenAIServiceWithPromptLookupTest : public OpenAIServiceTest {
 protected:
   void SetUp() override {
-    promptLookup.draftTokens = 4;
+    options.promptLookup.draftTokens = 4;
     OpenAIServiceTest::SetUp();
+  }
+};
+
+class OpenAIServiceWithApiKeyTest : public OpenAIServiceTest {
+protected:
+  void SetUp() override {
+    options.apiKey = "sk-local-1";
+    OpenAIServiceTest::SetUp();
+  }
+
+  /// GET `path` with `authorization`, when not empty, as that header.
+  std::string get(const std::string &path, const std::string &authorization) {
+    return exchange("GET " + path + " HTTP/1.1\r\n" +
+                    (authorization.empty()
+                         ? ""
+                         : "Authorization: " + authorization + "\r\n") +
+                    "\r\n");
   }
 };
 
@@ -395,4 +413,52 @@ TEST_F(OpenAIServiceTest, MetricsCountWhatWasAnswered) {
         "llamac_prompt_tokens_total " + std::to_string(prompted) + "\n",
         std::string("# TYPE llamac_decode_seconds_total counter\n")})
     EXPECT_THAT(metrics, HasSubstr(line));
+}
+
+TEST_F(OpenAIServiceWithApiKeyTest, RefusesRequestsWithoutTheKey) {
+  for (const std::string &authorization :
+       {std::string(), std::string("Bearer sk-local-2"),
+        std::string("Bearer sk-local-1x"), std::string("Bearer sk-local-"),
+        std::string("Basic sk-local-1"), std::string("Bearersk-local-1")}) {
+    for (const char *path : {"/v1/models", "/v1/models/fake", "/nowhere"}) {
+      std::string response = get(path, authorization);
+      EXPECT_THAT(response, HasSubstr("HTTP/1.1 401 Unauthorized\r\n"))
+          << authorization << " " << path;
+      EXPECT_THAT(response, HasSubstr("\r\nWWW-Authenticate: Bearer\r\n"));
+      EXPECT_EQ(bodyOf(response)["error"]["code"], "invalid_api_key");
+    }
+  }
+  EXPECT_THAT(post("/v1/completions", {{"prompt", "Once"}}),
+              HasSubstr("HTTP/1.1 401 Unauthorized\r\n"));
+  EXPECT_THAT(post("/tokenize", {{"prompt", "Once"}}),
+              HasSubstr("HTTP/1.1 401 Unauthorized\r\n"));
+  EXPECT_EQ(bodyOf(get("/v1/models", ""))["error"]["message"],
+            "an API key is needed: send \"Authorization: Bearer KEY\"");
+  EXPECT_EQ(bodyOf(get("/v1/models", "Bearer sk-other"))["error"]["message"],
+            "the API key is not the server's");
+  stopServing();
+  for (const std::string &line : log)
+    EXPECT_THAT(line, Not(HasSubstr("sk-"))) << "the log shows a key";
+}
+
+TEST_F(OpenAIServiceWithApiKeyTest, AnswersRequestsThatNameTheKey) {
+  for (const char *authorization :
+       {"Bearer sk-local-1", "bearer sk-local-1", "BEARER   sk-local-1"})
+    EXPECT_EQ(bodyOf(get("/v1/models", authorization))["data"][0]["id"], "fake")
+        << authorization;
+  const std::string body = json{
+      {"prompt", "Once upon a time"},
+      {"max_tokens", 6},
+      {"temperature", 0}}.dump();
+  std::string reply = exchange(
+      "POST /v1/completions HTTP/1.1\r\nAuthorization: Bearer sk-local-1\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(bodyOf(reply)["choices"][0]["text"],
+            reference("Once upon a time", 6));
+}
+
+TEST_F(OpenAIServiceWithApiKeyTest, HealthAndMetricsNeedNoKey) {
+  EXPECT_THAT(get("/health", ""), HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(get("/metrics", ""), HasSubstr("HTTP/1.1 200 OK\r\n"));
 }
