@@ -106,10 +106,10 @@ bool HttpResponder::writeAll(std::string_view data) {
 
 bool HttpResponder::writeHead(int status, std::string_view contentType,
                               const std::string &extraHeaders) {
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
-                     httpStatusText(status) +
-                     "\r\nContent-Type: " + std::string(contentType) +
-                     "\r\nConnection: close\r\n" + extraHeaders + "\r\n";
+  std::string head =
+      "HTTP/1.1 " + std::to_string(status) + " " + httpStatusText(status) +
+      "\r\nContent-Type: " + std::string(contentType) +
+      "\r\nConnection: close\r\n" + commonHeaders + extraHeaders + "\r\n";
   return writeAll(head);
 }
 

@@ -46,6 +46,9 @@ public:
   /// Whether the client has closed its connection (or its side of it) or
   /// a write to it failed: nobody reads what would be sent.
   bool clientGone();
+  /// Header lines (each ending in CRLF) that every response on this
+  /// connection carries from now on.
+  void addHeaders(const std::string &lines) { commonHeaders += lines; }
 
 private:
   bool writeHead(int status, std::string_view contentType,
@@ -54,6 +57,7 @@ private:
 
   int socket;
   bool broken = false;
+  std::string commonHeaders;
 };
 
 struct HttpHandlers {

@@ -400,9 +400,43 @@ bool OpenAIService::isAuthorized(const HttpRequest &request,
   return token && isSameKey(*token, options.apiKey);
 }
 
+bool OpenAIService::shareAcrossOrigins(const HttpRequest &request,
+                                       HttpResponder &responder) {
+  const std::string *origin = request.header("origin");
+  if (!origin)
+    return false;
+  const std::vector<std::string> &allowed = options.allowedOrigins;
+  const bool any = std::count(allowed.begin(), allowed.end(), "*") > 0;
+  const bool listed = std::count(allowed.begin(), allowed.end(), *origin) > 0;
+  if (any || listed)
+    responder.addHeaders(
+        "Access-Control-Allow-Origin: " +
+        (any ? std::string("*") : *origin + "\r\nVary: Origin") + "\r\n");
+  // A browser asks before it sends a request a page may not send unasked
+  // (a JSON body, an Authorization header), without the page's headers.
+  if (request.method != "OPTIONS" ||
+      !request.header("access-control-request-method"))
+    return false;
+  if (!any && !listed) {
+    sendError(responder, 403,
+              "the origin " + *origin +
+                  " may not call this server (see --allowed-origins)",
+              &request);
+    return true;
+  }
+  responder.send(200, "text/plain", "",
+                 "Access-Control-Allow-Methods: GET, POST\r\n"
+                 "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+                 "Access-Control-Max-Age: 600\r\n");
+  writeLog(request.method + " " + request.target + " 200");
+  return true;
+}
+
 bool OpenAIService::answerAtOnce(const HttpRequest &request,
                                  HttpResponder &responder) {
   const std::string_view path = pathOf(request.target);
+  if (shareAcrossOrigins(request, responder))
+    return true;
   if (!isAuthorized(request, path)) {
     sendError(responder, 401,
               request.header("authorization")

@@ -23,6 +23,8 @@
 // drafts the tokens of single-prompt requests. With an API key, every route
 // but /health and /metrics (what probes and scrapers call) needs
 // "Authorization: Bearer KEY", as OpenAI's and vLLM's do; others get 401.
+// Browser pages of the allowed origins may call it (CORS: a preflight
+// OPTIONS is answered, and responses name the origin).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_OPENAISERVICE_H
@@ -38,6 +40,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace llamac {
 
@@ -48,6 +51,9 @@ struct ServiceOptions {
   PromptLookupOptions promptLookup;
   /// Empty: no key is asked for.
   std::string apiKey;
+  /// The origins (scheme://host[:port], or "*" for any) whose web pages may
+  /// call the API from a browser (CORS); none by default.
+  std::vector<std::string> allowedOrigins;
 };
 
 class OpenAIService {
@@ -69,6 +75,9 @@ private:
   /// Whether `request` may use `path`: it is public, no key is set, or the
   /// request names the key.
   bool isAuthorized(const HttpRequest &request, std::string_view path) const;
+  /// Lets the browser page of an allowed origin read the response, and
+  /// answers a CORS preflight (true then).
+  bool shareAcrossOrigins(const HttpRequest &request, HttpResponder &responder);
   /// POST /tokenize (`tokenize`) or /detokenize: the tokenizer's work, at
   /// once (SentencePiece encodes from several threads at once).
   void convertTokens(const HttpRequest &request, bool tokenize,

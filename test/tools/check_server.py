@@ -8,6 +8,8 @@ Starts the server on a free port and checks, one line each:
 - with --api-key (given to serve as LLAMAC_API_KEY, and sent with every
   request): requests without the key, or with another, get 401, but
   /health and /metrics;
+- with serve's --allowed-origins: a browser's preflight from the first
+  origin is answered, from another refused, and a completion names it;
 - /health and /v1/models;
 - completions (greedy, seeded sampling, presence and frequency penalties
   with a logit bias, a stop string, a prompt of ids)
@@ -130,6 +132,37 @@ def check_api_key(server):
                server.request("GET", path, headers={})[0], 200)
     print("api key: refused without it or with another, but /health and "
           "/metrics")
+
+
+def check_cors(server, origin):
+    """A preflight from `origin` is answered without the key; one from
+    another origin is refused, and an answer to `origin` names it."""
+    asking = {"Origin": origin, "Access-Control-Request-Method": "POST",
+              "Access-Control-Request-Headers": "authorization, content-type"}
+    connection = http.client.HTTPConnection("127.0.0.1", server.port,
+                                            timeout=60)
+    connection.request("OPTIONS", "/v1/chat/completions", headers=asking)
+    response = connection.getresponse()
+    response.read()
+    expect("preflight from " + origin,
+           (response.status, response.getheader("Access-Control-Allow-Origin"),
+            response.getheader("Access-Control-Allow-Headers")),
+           (200, origin, "Authorization, Content-Type"))
+    connection.close()
+    other = dict(asking, Origin="http://elsewhere.example")
+    expect("preflight from another origin", server.request(
+        "OPTIONS", "/v1/chat/completions", headers=other)[0], 403)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port,
+                                            timeout=60)
+    connection.request("POST", "/v1/completions", json.dumps(
+        {"prompt": PROMPT, "max_tokens": 4}), dict(server.headers, Origin=origin))
+    response = connection.getresponse()
+    response.read()
+    expect("a completion for " + origin,
+           (response.status, response.getheader("Access-Control-Allow-Origin")),
+           (200, origin))
+    connection.close()
+    print("cors: %s's preflight answered, another origin's refused" % origin)
 
 
 def check_routes(server):
@@ -712,6 +745,9 @@ def main():
     try:
         if args.api_key:
             check_api_key(server)
+        if "--allowed-origins" in args.serve_flags:
+            check_cors(server, args.serve_flags[
+                args.serve_flags.index("--allowed-origins") + 1].split(",")[0])
         check_routes(server)
         check_completions(server, args)
         check_chat(server, args)

@@ -16,9 +16,10 @@ namespace llamac {
 static const char *const kUsage =
     "usage: llamac-run serve OUT.lmc [--host HOST] [--port PORT] [--template "
     "meta|hf]\n"
-    "         [--model-name NAME] [--api-key KEY] [--weights MODEL] "
-    "[--threads N]\n"
-    "         [--prompt-lookup N [--lookup-ngram M]]\n"
+    "         [--model-name NAME] [--api-key KEY] [--allowed-origins "
+    "ORIGIN,...|*]\n"
+    "         [--weights MODEL] [--threads N] [--prompt-lookup N "
+    "[--lookup-ngram M]]\n"
     "Serves the model over HTTP with OpenAI's API until SIGINT or SIGTERM:\n"
     "  POST /v1/completions, /v1/chat/completions (\"stream\": true for "
     "server-sent events),\n"
@@ -37,7 +38,10 @@ static const char *const kUsage =
     "LLAMAC_API_KEY in\n"
     "the environment, kept out of the process list): every route but /health "
     "and /metrics\n"
-    "needs \"Authorization: Bearer KEY\"; others get 401.\n";
+    "needs \"Authorization: Bearer KEY\"; others get 401. --allowed-origins: "
+    "the origins\n"
+    "(scheme://host[:port], or * for any) whose web pages may call the API "
+    "from a browser.\n";
 
 namespace {
 struct ServeArguments {
@@ -81,6 +85,35 @@ static bool readApiKey(const ParsedArguments &args, std::string &key,
   return true;
 }
 
+/// --allowed-origins: "*", or a comma-separated list of scheme://host[:port]
+/// as browsers send them in Origin.
+static bool readAllowedOrigins(const ParsedArguments &args,
+                               std::vector<std::string> &origins,
+                               std::string &error) {
+  if (!args.has("--allowed-origins"))
+    return true;
+  const std::string list = args.get("--allowed-origins");
+  for (size_t start = 0; start <= list.size();) {
+    size_t end = std::min(list.find(',', start), list.size());
+    origins.push_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  for (const std::string &origin : origins) {
+    const size_t host = origin.find("://");
+    const std::string scheme = origin.substr(0, host);
+    const bool isOrigin =
+        host != std::string::npos && (scheme == "http" || scheme == "https") &&
+        origin.size() > host + 3 &&
+        origin.find_first_of("/ ", host + 3) == std::string::npos;
+    if (origin != "*" && !isOrigin) {
+      error = "--allowed-origins: '" + origin +
+              "' is not * or an origin (scheme://host[:port], no path)";
+      return false;
+    }
+  }
+  return true;
+}
+
 static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
                                std::string &error) {
   std::vector<OptionSpec> specs = modelOptionSpecs();
@@ -88,7 +121,8 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
                              {"--port", true},
                              {"--template", true},
                              {"--model-name", true},
-                             {"--api-key", true}});
+                             {"--api-key", true},
+                             {"--allowed-origins", true}});
   for (const OptionSpec &spec : promptLookupOptionSpecs())
     specs.push_back(spec);
   std::optional<ParsedArguments> args =
@@ -97,7 +131,8 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
       !args->readInteger("--port", parsed.port, error) ||
       !readChatTemplate(*args, parsed.service.style, error) ||
       !readPromptLookupArguments(*args, parsed.service.promptLookup, error) ||
-      !readApiKey(*args, parsed.service.apiKey, error))
+      !readApiKey(*args, parsed.service.apiKey, error) ||
+      !readAllowedOrigins(*args, parsed.service.allowedOrigins, error))
     return false;
   if (parsed.port < 0 || parsed.port > 65535) {
     error = "--port must be between 0 and 65535";

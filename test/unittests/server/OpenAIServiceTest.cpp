@@ -207,6 +207,23 @@ protected:
   }
 };
 
+class OpenAIServiceWithAllowedOriginTest : public OpenAIServiceWithApiKeyTest {
+protected:
+  void SetUp() override {
+    options.allowedOrigins = {"http://localhost:3000", "https://chat.example"};
+    OpenAIServiceWithApiKeyTest::SetUp();
+  }
+
+  /// What a browser asks before a page at `origin` posts JSON with a key.
+  std::string preflight(const std::string &origin) {
+    return exchange(
+        "OPTIONS /v1/chat/completions HTTP/1.1\r\nOrigin: " + origin +
+        "\r\nAccess-Control-Request-Method: POST\r\n"
+        "Access-Control-Request-Headers: authorization, "
+        "content-type\r\n\r\n");
+  }
+};
+
 class OpenAIServiceWithOneConnectionTest : public OpenAIServiceTest {
 protected:
   void SetUp() override {
@@ -461,4 +478,65 @@ TEST_F(OpenAIServiceWithApiKeyTest, AnswersRequestsThatNameTheKey) {
 TEST_F(OpenAIServiceWithApiKeyTest, HealthAndMetricsNeedNoKey) {
   EXPECT_THAT(get("/health", ""), HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(get("/metrics", ""), HasSubstr("HTTP/1.1 200 OK\r\n"));
+}
+
+TEST_F(OpenAIServiceWithAllowedOriginTest,
+       AnswersThePreflightOfAnAllowedOrigin) {
+  std::string response = preflight("https://chat.example");
+  EXPECT_THAT(response, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  for (const char *header :
+       {"\r\nAccess-Control-Allow-Origin: https://chat.example\r\n",
+        "\r\nVary: Origin\r\n",
+        "\r\nAccess-Control-Allow-Methods: GET, POST\r\n",
+        "\r\nAccess-Control-Allow-Headers: Authorization, Content-Type\r\n"})
+    EXPECT_THAT(response, HasSubstr(header));
+  response = preflight("http://localhost:3001");
+  EXPECT_THAT(response, HasSubstr("HTTP/1.1 403 Forbidden\r\n"));
+  EXPECT_THAT(response, Not(HasSubstr("Access-Control-Allow-Origin")));
+  EXPECT_EQ(bodyOf(response)["error"]["message"],
+            "the origin http://localhost:3001 may not call this server (see "
+            "--allowed-origins)");
+}
+
+TEST_F(OpenAIServiceWithAllowedOriginTest, NamesAnAllowedOriginInItsAnswers) {
+  const std::string body =
+      json{{"prompt", "Once upon a time"}, {"max_tokens", 4}}.dump();
+  auto complete = [&](const std::string &origin) {
+    return exchange("POST /v1/completions HTTP/1.1\r\nOrigin: " + origin +
+                    "\r\nAuthorization: Bearer sk-local-1\r\n"
+                    "Content-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  std::string answer = complete("http://localhost:3000");
+  EXPECT_THAT(answer, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(answer, HasSubstr("\r\nAccess-Control-Allow-Origin: "
+                                "http://localhost:3000\r\n"));
+  EXPECT_THAT(complete("http://evil.example"),
+              Not(HasSubstr("Access-Control-Allow-Origin")));
+  // A refusal is readable too: the page can tell its user why.
+  EXPECT_THAT(exchange("GET /v1/models HTTP/1.1\r\nOrigin: "
+                       "http://localhost:3000\r\n\r\n"),
+              HasSubstr("\r\nAccess-Control-Allow-Origin: "
+                        "http://localhost:3000\r\n"));
+}
+
+TEST_F(OpenAIServiceTest, SharesNothingAcrossOriginsUnlessAllowed) {
+  EXPECT_THAT(exchange("GET /health HTTP/1.1\r\nOrigin: http://a.example\r\n"
+                       "\r\n"),
+              Not(HasSubstr("Access-Control-Allow-Origin")));
+}
+
+class OpenAIServiceWithAnyOriginTest : public OpenAIServiceTest {
+protected:
+  void SetUp() override {
+    options.allowedOrigins = {"*"};
+    OpenAIServiceTest::SetUp();
+  }
+};
+
+TEST_F(OpenAIServiceWithAnyOriginTest, LetsAnyOriginRead) {
+  std::string response =
+      exchange("GET /v1/models HTTP/1.1\r\nOrigin: http://a.example\r\n\r\n");
+  EXPECT_THAT(response, HasSubstr("\r\nAccess-Control-Allow-Origin: *\r\n"));
+  EXPECT_THAT(response, Not(HasSubstr("Vary: Origin")));
 }
