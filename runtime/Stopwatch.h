@@ -7,13 +7,17 @@
 
 namespace llamac {
 
+/// The seconds since `start`.
+inline double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
 /// Runs `work` and returns the seconds it took.
 template <typename Work> double secondsSpentIn(Work &&work) {
   auto start = std::chrono::steady_clock::now();
   work();
-  std::chrono::duration<double> elapsed =
-      std::chrono::steady_clock::now() - start;
-  return elapsed.count();
+  return secondsSince(start);
 }
 
 /// `count` things done in `seconds`, per second; 0 when no time passed.

@@ -82,7 +82,8 @@ public:
     if (!piece)
       return false;
     emit(row, text.filter.push(*piece));
-    return !text.filter.stopped() && (!keepGoing || keepGoing());
+    const bool goOn = !keepGoing || keepGoing();
+    return goOn && !text.filter.stopped();
   }
 
   /// Flushes what the rows held back and pairs their texts with `ids`.

@@ -10,6 +10,7 @@
 #ifndef LLAMAC_RUNTIME_SERVER_HTTPREQUEST_H
 #define LLAMAC_RUNTIME_SERVER_HTTPREQUEST_H
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -32,6 +33,8 @@ struct HttpRequest {
   /// whitespace around them, in the order sent.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// When the server had all of it (HttpServer sets it, not the parser).
+  std::chrono::steady_clock::time_point received;
 
   /// The first header named `name` (lowercase), or null.
   const std::string *header(std::string_view name) const;

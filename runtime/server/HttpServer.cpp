@@ -300,6 +300,7 @@ std::optional<HttpRequest> HttpServer::readRequest(Connection &connection,
       if (connection.dropped)
         return std::nullopt;
       connection.requestRead = true;
+      parse.request.received = std::chrono::steady_clock::now();
       return std::move(parse.request);
     }
     if (parse.state == HttpParse::State::Invalid) {

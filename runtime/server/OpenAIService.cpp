@@ -514,7 +514,7 @@ void OpenAIService::convertTokens(const HttpRequest &request, bool tokenize,
 
 void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
                              HttpResponder &responder) {
-  metrics.requestStarted();
+  metrics.requestStarted(secondsSince(request.received));
   std::string error;
   std::optional<CompletionRequest> parsed = parseCompletionRequest(
       request.body, kind, model.manifest(), tokenizer, options.style, error);
@@ -522,16 +522,17 @@ void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
     error = checkGenerationRequest(model.manifest(), parsed->prompts,
                                    parsed->options.generation);
   if (!error.empty()) {
-    metrics.requestFinished(400, 0, {});
+    metrics.requestFinished(400, 0, {}, std::nullopt);
     return sendError(responder, 400, error, &request);
   }
   const std::string id =
       (kind == CompletionKind::Text ? "cmpl-" : "chatcmpl-") +
       std::to_string(++requestCount);
   Outcome outcome;
-  const double seconds =
-      secondsSpentIn([&] { outcome = answer(*parsed, id, responder); });
-  metrics.requestFinished(outcome.status, seconds, outcome.work);
+  const double seconds = secondsSpentIn(
+      [&] { outcome = answer(*parsed, id, request, responder); });
+  metrics.requestFinished(outcome.status, seconds, outcome.work,
+                          outcome.secondsToFirstToken);
   if (outcome.finishReply)
     outcome.finishReply();
   char timing[32];
@@ -543,6 +544,7 @@ void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
 
 OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
                                              const std::string &id,
+                                             const HttpRequest &received,
                                              HttpResponder &responder) {
   const json envelope = {{"id", id},
                          {"object", request.kind == CompletionKind::Text
@@ -557,7 +559,13 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
     return {kClientClosedRequest, "the client went away before its turn"};
   EventStream stream(responder, envelope, request, tokenizer);
   TextGenerationOptions textOptions = request.options;
-  textOptions.keepGoing = [&] { return !responder.clientGone(); };
+  // Asked after every token: the first call times the first token.
+  std::optional<double> secondsToFirstToken;
+  textOptions.keepGoing = [&] {
+    if (!secondsToFirstToken)
+      secondsToFirstToken = secondsSince(received.received);
+    return !responder.clientGone();
+  };
   TextSink sink;
   if (request.stream) {
     if (!stream.start())
@@ -585,15 +593,18 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
       run(request.prompts, textOptions, sink, reused, error);
   if (!result) {
     if (request.stream)
-      return {200, "failed: " + error, {}, [stream, error]() mutable {
-                stream.fail(error);
-              }};
+      return {200,
+              "failed: " + error,
+              {},
+              [stream, error]() mutable { stream.fail(error); },
+              secondsToFirstToken};
     return {500,
             "failed: " + error,
             {},
             [&responder, body = serialize(errorBody(500, error))] {
               responder.send(500, kJsonType, body);
-            }};
+            },
+            secondsToFirstToken};
   }
   const GenerationResult &ids = result->ids;
   int64_t generated = 0;
@@ -607,7 +618,9 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
     return {request.stream ? 200 : kClientClosedRequest,
             "the client went away after " + std::to_string(generated) +
                 " tokens",
-            work};
+            work,
+            {},
+            secondsToFirstToken};
   std::function<void()> finishReply;
   if (request.stream)
     finishReply = [stream, reasons = result->finishReasons,
@@ -631,7 +644,7 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
               std::to_string(reused) + " cached) + " +
               std::to_string(generated) + " generated" +
               withComma(describeDrafts(ids)),
-          work, std::move(finishReply)};
+          work, std::move(finishReply), secondsToFirstToken};
 }
 
 std::optional<TextGenerationResult>

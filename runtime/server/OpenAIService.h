@@ -94,11 +94,13 @@ private:
     /// the request is counted: a client that has its answer finds it in
     /// /metrics. None for a client that went away.
     std::function<void()> finishReply;
+    /// From the request's arrival; none before a first token.
+    std::optional<double> secondsToFirstToken;
   };
   /// Runs `request`, streams what it generates, and leaves the rest of the
   /// answer to its outcome's finishReply.
   Outcome answer(const CompletionRequest &request, const std::string &id,
-                 HttpResponder &responder);
+                 const HttpRequest &received, HttpResponder &responder);
   /// Runs the prompts: one continuing what the cache shares with it (their
   /// count in `reused`), several as one batch.
   std::optional<TextGenerationResult>

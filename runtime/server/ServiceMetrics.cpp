@@ -30,6 +30,14 @@ std::string gauge(const char *name, const char *help, double value) {
   return family(name, "gauge", help, sample(name, value));
 }
 
+/// A summary without quantiles: the sum and count of what it observed.
+std::string summary(const std::string &name, const char *help, double sum,
+                    int64_t count) {
+  return family(name.c_str(), "summary", help,
+                sample(name + "_sum", sum) +
+                    sample(name + "_count", double(count)));
+}
+
 } // namespace
 
 void ServiceMetrics::requestWaiting() {
@@ -37,16 +45,23 @@ void ServiceMetrics::requestWaiting() {
   ++waiting;
 }
 
-void ServiceMetrics::requestStarted() {
+void ServiceMetrics::requestStarted(double queueSeconds) {
   std::lock_guard<std::mutex> lock(mutex);
   --waiting;
   ++running;
+  ++started;
+  this->queueSeconds += queueSeconds;
 }
 
-void ServiceMetrics::requestFinished(int status, double seconds,
-                                     const CompletionWork &work) {
+void ServiceMetrics::requestFinished(
+    int status, double seconds, const CompletionWork &work,
+    std::optional<double> secondsToFirstToken) {
   std::lock_guard<std::mutex> lock(mutex);
   --running;
+  if (secondsToFirstToken) {
+    ++firstTokens;
+    firstTokenSeconds += *secondsToFirstToken;
+  }
   ++requestsByStatus[status];
   requestSeconds += seconds;
   total.promptTokens += work.promptTokens;
@@ -77,11 +92,15 @@ std::string ServiceMetrics::exposition() const {
          gauge("llamac_requests_waiting",
                "Completions read and waiting their turn now.",
                double(waiting)) +
-         family("llamac_request_duration_seconds", "summary",
-                "Time from a completion's turn to its answer.",
-                sample("llamac_request_duration_seconds_sum", requestSeconds) +
-                    sample("llamac_request_duration_seconds_count",
-                           double(answered))) +
+         summary("llamac_request_duration_seconds",
+                 "Time from a completion's turn to its answer.", requestSeconds,
+                 answered) +
+         summary("llamac_request_queue_seconds",
+                 "Time from a completion's arrival to its turn.", queueSeconds,
+                 started) +
+         summary("llamac_time_to_first_token_seconds",
+                 "Time from a completion's arrival to its first token.",
+                 firstTokenSeconds, firstTokens) +
          counter("llamac_prompt_tokens_total",
                  "Prompt tokens of completions, each prompt once.",
                  double(total.promptTokens)) +

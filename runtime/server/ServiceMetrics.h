@@ -3,8 +3,9 @@
 // Counters of `llamac-run serve` since it started, answered on GET /metrics
 // in Prometheus's text format (version 0.0.4), as vLLM's and TGI's servers
 // answer it: completions by status, their tokens (prompt, cached, generated,
-// drafted and kept), the time spent prefilling, decoding and answering, and
-// how many requests run and wait their turn now. Written by the thread that
+// drafted and kept), the time spent prefilling, decoding and answering, how
+// long completions waited for their turn and for their first token, and how
+// many requests run and wait their turn now. Written by the thread that
 // runs the model and by connection threads, read by the latter: one mutex.
 //
 //===----------------------------------------------------------------------===//
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace llamac {
@@ -33,11 +35,13 @@ class ServiceMetrics {
 public:
   /// A completion read, now waiting its turn.
   void requestWaiting();
-  /// A waiting completion's turn came.
-  void requestStarted();
+  /// A waiting completion's turn came, `queueSeconds` after it arrived.
+  void requestStarted(double queueSeconds);
   /// A completion answered with `status` (499: its client left) after
-  /// `seconds` of its turn.
-  void requestFinished(int status, double seconds, const CompletionWork &work);
+  /// `seconds` of its turn; its first token came `secondsToFirstToken`
+  /// after it arrived, if it generated one.
+  void requestFinished(int status, double seconds, const CompletionWork &work,
+                       std::optional<double> secondsToFirstToken);
   /// The exposition of every metric.
   std::string exposition() const;
 
@@ -47,6 +51,10 @@ private:
   int64_t running = 0;
   std::map<int, int64_t> requestsByStatus;
   double requestSeconds = 0;
+  int64_t started = 0;
+  double queueSeconds = 0;
+  int64_t firstTokens = 0;
+  double firstTokenSeconds = 0;
   CompletionWork total;
 };
 

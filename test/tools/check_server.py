@@ -696,15 +696,21 @@ def check_metrics(server):
     expect("/metrics after a completion", [
         delta['llamac_requests_total{status="200"}'],
         delta["llamac_request_duration_seconds_count"],
+        delta["llamac_request_queue_seconds_count"],
+        delta["llamac_time_to_first_token_seconds_count"],
         delta["llamac_prompt_tokens_total"],
         delta["llamac_prompt_tokens_cached_total"],
         delta["llamac_generation_tokens_total"],
         after["llamac_requests_running"], after["llamac_requests_waiting"]],
-        [1, 1, usage["prompt_tokens"],
+        [1, 1, 1, 1, usage["prompt_tokens"],
          usage["prompt_tokens_details"]["cached_tokens"],
          usage["completion_tokens"], 0, 0])
     if not delta["llamac_decode_seconds_total"] > 0:
         fail("/metrics: no decode time counted")
+    if not 0 < delta["llamac_time_to_first_token_seconds_sum"] <= delta[
+            "llamac_request_queue_seconds_sum"] + delta[
+            "llamac_request_duration_seconds_sum"]:
+        fail("/metrics: the first token came outside the request's time")
     print("metrics: a completion's tokens counted as its usage, in %d samples"
           % len(after))
 

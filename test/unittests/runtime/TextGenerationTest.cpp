@@ -129,6 +129,8 @@ TEST_F(TextGenerationTest, AStopStringAcrossTokensEndsTheRow) {
   ASSERT_GT(fullText.size(), boundary + 2);
   std::string stop = fullText.substr(boundary - 2, 4);
   options.stopStrings = {stop};
+  size_t asked = 0;
+  options.keepGoing = [&] { return ++asked > 0; };
 
   Ids streamedIds;
   Ids lastPieceIds;
@@ -149,6 +151,7 @@ TEST_F(TextGenerationTest, AStopStringAcrossTokensEndsTheRow) {
   // The row ended with the token that completed the stop string.
   const Ids &generated = result.ids.generated.front();
   ASSERT_FALSE(generated.empty());
+  EXPECT_EQ(asked, generated.size()) << "keepGoing is asked after each token";
   EXPECT_EQ(generated, Ids(full.begin(), full.begin() + generated.size()));
   EXPECT_THAT(continuation(prompt, generated), HasSubstr(stop));
   EXPECT_THAT(continuation(prompt, Ids(generated.begin(), generated.end() - 1)),

@@ -426,6 +426,8 @@ TEST_F(OpenAIServiceTest, MetricsCountWhatWasAnswered) {
         std::string("llamac_requests_running 0\n"),
         std::string("llamac_requests_waiting 0\n"),
         std::string("llamac_request_duration_seconds_count 2\n"),
+        std::string("llamac_request_queue_seconds_count 2\n"),
+        std::string("llamac_time_to_first_token_seconds_count 1\n"),
         "llamac_generation_tokens_total " + std::to_string(generated) + "\n",
         "llamac_prompt_tokens_total " + std::to_string(prompted) + "\n",
         std::string("# TYPE llamac_decode_seconds_total counter\n")})
