@@ -64,21 +64,19 @@ static std::string artifactName(const std::string &artifactDir) {
 /// carries it.
 static bool readApiKey(const ParsedArguments &args, std::string &key,
                        std::string &error) {
-  const char *fromEnvironment = std::getenv("LLAMAC_API_KEY");
-  const char *source = args.has("--api-key") ? "--api-key" : "LLAMAC_API_KEY";
-  if (args.has("--api-key"))
-    key = args.get("--api-key");
-  else if (fromEnvironment)
-    key = fromEnvironment;
-  else
+  const bool given = args.has("--api-key");
+  const char *environment = std::getenv("LLAMAC_API_KEY");
+  if (!given && !environment)
     return true;
+  const std::string source = given ? "--api-key" : "LLAMAC_API_KEY";
+  key = given ? args.get("--api-key") : environment;
   if (key.empty()) {
-    error = std::string(source) + " is empty";
+    error = source + " is empty";
     return false;
   }
   if (!std::all_of(key.begin(), key.end(),
                    [](char c) { return c > ' ' && c < 0x7f; })) {
-    error = std::string(source) +
+    error = source +
             " must be printable ASCII without spaces, as a header carries it";
     return false;
   }
