@@ -76,7 +76,9 @@ class Server:
         self.headers = ({"Authorization": "Bearer " + args.api_key}
                         if args.api_key else {})
 
-    def request(self, method, path, body=None, headers=None):
+    def exchange(self, method, path, body=None, headers=None):
+        """The status, headers and body of the answer to a request, which
+        carries the API key unless `headers` replace it."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port,
                                                 timeout=60)
         payload = None if body is None else (
@@ -86,7 +88,12 @@ class Server:
         response = connection.getresponse()
         data = response.read().decode()
         connection.close()
-        return response.status, response.getheader("Content-Type"), data
+        return response.status, response.headers, data
+
+    def request(self, method, path, body=None, headers=None):
+        status, answer_headers, data = self.exchange(method, path, body,
+                                                     headers)
+        return status, answer_headers["Content-Type"], data
 
     def post(self, path, body):
         status, _, data = self.request("POST", path, body)
@@ -139,29 +146,20 @@ def check_cors(server, origin):
     another origin is refused, and an answer to `origin` names it."""
     asking = {"Origin": origin, "Access-Control-Request-Method": "POST",
               "Access-Control-Request-Headers": "authorization, content-type"}
-    connection = http.client.HTTPConnection("127.0.0.1", server.port,
-                                            timeout=60)
-    connection.request("OPTIONS", "/v1/chat/completions", headers=asking)
-    response = connection.getresponse()
-    response.read()
+    status, headers, _ = server.exchange("OPTIONS", "/v1/chat/completions",
+                                         headers=asking)
     expect("preflight from " + origin,
-           (response.status, response.getheader("Access-Control-Allow-Origin"),
-            response.getheader("Access-Control-Allow-Headers")),
+           (status, headers["Access-Control-Allow-Origin"],
+            headers["Access-Control-Allow-Headers"]),
            (200, origin, "Authorization, Content-Type"))
-    connection.close()
     other = dict(asking, Origin="http://elsewhere.example")
     expect("preflight from another origin", server.request(
         "OPTIONS", "/v1/chat/completions", headers=other)[0], 403)
-    connection = http.client.HTTPConnection("127.0.0.1", server.port,
-                                            timeout=60)
-    connection.request("POST", "/v1/completions", json.dumps(
-        {"prompt": PROMPT, "max_tokens": 4}), dict(server.headers, Origin=origin))
-    response = connection.getresponse()
-    response.read()
+    status, headers, _ = server.exchange(
+        "POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 4},
+        dict(server.headers, Origin=origin))
     expect("a completion for " + origin,
-           (response.status, response.getheader("Access-Control-Allow-Origin")),
-           (200, origin))
-    connection.close()
+           (status, headers["Access-Control-Allow-Origin"]), (200, origin))
     print("cors: %s's preflight answered, another origin's refused" % origin)
 
 
