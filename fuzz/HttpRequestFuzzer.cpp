@@ -49,7 +49,8 @@ bool oneLine(const std::string &text) {
 /// checks a prompt each), and its choices some of them (all when streamed).
 bool rowsAgree(const CompletionRequest &request, CompletionKind kind) {
   const size_t rows = request.prompts.size();
-  const std::vector<uint64_t> &seeds = request.options.generation.rowSeeds;
+  const std::vector<SamplingOptions> &seeds =
+      request.options.generation.rowSampling;
   const int64_t candidates = request.candidatesPerPrompt;
   const int64_t choices = request.choicesPerPrompt;
   const bool seeded =

@@ -9,6 +9,19 @@
 
 namespace llamac {
 
+namespace {
+
+/// "" if `count` per-row settings suit `rows` rows (none do too), else what
+/// is wrong.
+std::string checkRowSettings(size_t count, const char *what, size_t rows) {
+  if (count == 0 || count == rows)
+    return "";
+  return std::to_string(count) + " rows' " + what + " for " +
+         std::to_string(rows) + " prompts";
+}
+
+} // namespace
+
 std::string
 checkGenerationRequest(const Manifest &manifest,
                        const std::vector<std::vector<int32_t>> &prompts,
@@ -20,6 +33,10 @@ checkGenerationRequest(const Manifest &manifest,
   if (!problem.empty())
     return problem;
   problem = validateSamplingOptions(options.sampling, manifest.outputSize);
+  for (size_t row = 0; row < options.rowSampling.size() && problem.empty();
+       ++row)
+    problem =
+        validateSamplingOptions(options.rowSampling[row], manifest.outputSize);
   if (!problem.empty())
     return problem;
   problem = validatePromptLookupOptions(options.promptLookup);
@@ -27,9 +44,19 @@ checkGenerationRequest(const Manifest &manifest,
     return problem;
   if (options.maxNewTokens < 0)
     return "--max-new-tokens must be >= 0";
-  if (!options.rowSeeds.empty() && options.rowSeeds.size() != prompts.size())
-    return std::to_string(options.rowSeeds.size()) + " row seeds for " +
-           std::to_string(prompts.size()) + " prompts";
+  problem = checkRowSettings(options.rowSampling.size(), "sampling settings",
+                             prompts.size());
+  if (!problem.empty())
+    return problem;
+  problem = checkRowSettings(options.rowMaxNewTokens.size(), "token limits",
+                             prompts.size());
+  if (!problem.empty())
+    return problem;
+  for (int64_t limit : options.rowMaxNewTokens)
+    if (limit < 0 || limit > options.maxNewTokens)
+      return "a row's token limit of " + std::to_string(limit) +
+             " is not between 0 and maxNewTokens, " +
+             std::to_string(options.maxNewTokens);
   if (options.topLogprobs &&
       (*options.topLogprobs < 0 || *options.topLogprobs > manifest.outputSize))
     return "--logprobs must be between 0 and the vocabulary size, " +
@@ -64,17 +91,22 @@ int32_t endOfSequenceId(const Manifest &manifest,
 
 namespace {
 
-/// Each row's sampler, seeded with its row seed if it has one.
+/// Each row's sampler, with its own settings if it has them.
 std::vector<Sampler> rowSamplers(const GenerationOptions &options,
                                  size_t rows) {
   std::vector<Sampler> samplers;
-  for (size_t row = 0; row < rows; ++row) {
-    SamplingOptions sampling = options.sampling;
-    if (!options.rowSeeds.empty())
-      sampling.seed = options.rowSeeds[row];
-    samplers.emplace_back(sampling);
-  }
+  for (size_t row = 0; row < rows; ++row)
+    samplers.emplace_back(options.rowSampling.empty()
+                              ? options.sampling
+                              : options.rowSampling[row]);
   return samplers;
+}
+
+/// Each row's limit on new tokens.
+std::vector<int64_t> rowLimits(const GenerationOptions &options, size_t rows) {
+  return options.rowMaxNewTokens.empty()
+             ? std::vector<int64_t>(rows, options.maxNewTokens)
+             : options.rowMaxNewTokens;
 }
 
 /// The rows' progress through one generation.
@@ -86,8 +118,11 @@ public:
         logprobs(options.topLogprobs ? histories.size() : 0),
         finished(histories.size(), false),
         samplers(rowSamplers(options, histories.size())),
-        onToken(options.onToken), topLogprobs(options.topLogprobs),
-        eosId(eosId) {}
+        limits(rowLimits(options, histories.size())), onToken(options.onToken),
+        topLogprobs(options.topLogprobs), eosId(eosId) {
+    for (size_t row = 0; row < histories.size(); ++row)
+      finished[row] = limits[row] == 0;
+  }
 
   /// Chooses each unfinished row's next token from its logits (row `row` at
   /// logits + row * rowStride, `vocab` floats) and returns the tokens to feed
@@ -116,7 +151,8 @@ public:
     bool keepGoing =
         !onToken ||
         onToken(row, token, topLogprobs ? &logprobs[row].back() : nullptr);
-    finished[row] = token == eosId || !keepGoing;
+    finished[row] = token == eosId || !keepGoing ||
+                    int64_t(generated[row].size()) == limits[row];
     return token;
   }
 
@@ -124,8 +160,9 @@ public:
   const std::vector<int32_t> &history(size_t row) const {
     return histories[row];
   }
-  int64_t generatedCount(size_t row) const {
-    return int64_t(generated[row].size());
+  /// The new tokens the row may still have.
+  int64_t remaining(size_t row) const {
+    return limits[row] - int64_t(generated[row].size());
   }
   bool isFinished(size_t row) const { return finished[row]; }
 
@@ -154,6 +191,7 @@ private:
   std::vector<std::vector<GeneratedTokenLogprobs>> logprobs;
   std::vector<bool> finished;
   std::vector<Sampler> samplers;
+  std::vector<int64_t> limits;
   std::vector<float> scratch;
   const decltype(GenerationOptions::onToken) &onToken;
   std::optional<int64_t> topLogprobs;
@@ -195,12 +233,12 @@ void decodeWithPromptLookup(CompiledModel &model, RowStates &rows, int64_t slot,
   const int64_t vocab = model.manifest().outputSize;
   const int32_t eos = endOfSequenceId(model.manifest(), options);
   std::vector<float> logits;
-  while (!rows.isFinished(0) && rows.generatedCount(0) < options.maxNewTokens) {
+  while (!rows.isFinished(0)) {
     const std::vector<int32_t> &sequence = rows.history(0);
     // A step yields at most 1 + draft.size() tokens.
     std::vector<int32_t> draft =
         lookUpDraft(sequence, options.promptLookup,
-                    options.maxNewTokens - rows.generatedCount(0) - 1, eos);
+                    rows.remaining(0) - 1, eos);
     std::vector<int32_t> scored = {sequence.back()};
     scored.insert(scored.end(), draft.begin(), draft.end());
     logits.resize(scored.size() * vocab);

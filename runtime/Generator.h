@@ -33,10 +33,14 @@ struct GeneratedTokenLogprobs {
 struct GenerationOptions {
   int64_t maxNewTokens = 0;
   SamplingOptions sampling;
-  /// Per row, the seed of its random stream in place of sampling.seed:
-  /// several samples of one prompt (OpenAI's n) as rows of a batch. Empty:
-  /// every row's is sampling.seed.
-  std::vector<uint64_t> rowSeeds;
+  /// Per row, its settings in place of `sampling`: several samples of one
+  /// prompt (OpenAI's n, each with its seed), or several clients' requests,
+  /// as rows of one batch. Empty: every row's are `sampling`.
+  std::vector<SamplingOptions> rowSampling;
+  /// Per row, its limit in place of maxNewTokens, which must be the largest
+  /// of them (the batch decodes that long). Empty: every row's is
+  /// maxNewTokens.
+  std::vector<int64_t> rowMaxNewTokens;
   /// Keep prefill's logits in GenerationResult::promptLogits.
   bool keepPromptLogits = false;
   /// Keep the logits each token after the first was chosen from in

@@ -4,6 +4,9 @@
 
 #include "runtime/StopStrings.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace llamac {
 
 std::unique_ptr<Tokenizer> loadArtifactTokenizer(const Manifest &manifest,
@@ -39,12 +42,14 @@ const char *finishReasonName(FinishReason reason) {
 
 namespace {
 
-/// One row's ids on their way to text.
+/// One row's ids on their way to text, and whose row it is.
 struct RowText {
   RowText(const Tokenizer &tokenizer, const std::vector<TokenId> &context,
-          const std::vector<std::string> &stopStrings)
+          const TextGenerationOptions &options, const TextSink &sink,
+          size_t jobRow)
       : decoder(tokenizer, DecodeOptions{/*skipSpecialTokens=*/true}),
-        filter(stopStrings) {
+        filter(options.stopStrings), keepGoing(options.keepGoing), sink(sink),
+        jobRow(jobRow) {
     // Decoding the context first gives the continuation the spacing it has
     // after that context; the context's own text is not part of the output.
     std::string ignored;
@@ -54,21 +59,35 @@ struct RowText {
 
   StreamingDecoder decoder;
   StopStringFilter filter;
+  const std::function<bool(size_t)> &keepGoing;
+  const TextSink &sink;
+  /// The row's index in its job, as its sink and keepGoing know it.
+  size_t jobRow;
   std::string text;
   /// The tokens since the last piece, for the next one.
   std::vector<int32_t> unsentTokens;
   std::vector<GeneratedTokenLogprobs> unsentLogprobs;
 };
 
+/// What each row continues: its prompt, or nothing (options.context).
+std::vector<TokenId> textContext(const TextGenerationOptions &options,
+                                 std::vector<TokenId> sequence) {
+  return options.context == TextContext::Sequence ? std::move(sequence)
+                                                  : std::vector<TokenId>();
+}
+
 /// Decodes the rows' tokens as the generation loop reports them.
 class TextRows {
 public:
-  TextRows(const Tokenizer &tokenizer,
-           const std::vector<std::vector<TokenId>> &contexts,
-           const TextGenerationOptions &options, const TextSink &sink)
-      : sink(sink), keepGoing(options.keepGoing) {
-    for (const std::vector<TokenId> &context : contexts)
-      rows.emplace_back(tokenizer, context, options.stopStrings);
+  explicit TextRows(const Tokenizer &tokenizer) : tokenizer(tokenizer) {}
+
+  /// The next row of the batch: row `jobRow` of a job with these options
+  /// and sink.
+  void add(const std::vector<TokenId> &context,
+           const TextGenerationOptions &options, const TextSink &sink,
+           size_t jobRow) {
+    rows.emplace_back(tokenizer, textContext(options, context), options, sink,
+                      jobRow);
   }
 
   /// GenerationOptions::onToken.
@@ -82,7 +101,7 @@ public:
     if (!piece)
       return false;
     emit(row, text.filter.push(*piece));
-    const bool goOn = !keepGoing || keepGoing();
+    const bool goOn = !text.keepGoing || text.keepGoing(text.jobRow);
     return goOn && !text.filter.stopped();
   }
 
@@ -119,17 +138,16 @@ private:
     if (piece.empty() && !final)
       return;
     RowText &text = rows[row];
-    if (sink)
-      sink(row, TextPiece{piece, std::move(text.unsentTokens),
-                          std::move(text.unsentLogprobs)});
+    if (text.sink)
+      text.sink(text.jobRow, TextPiece{piece, std::move(text.unsentTokens),
+                                       std::move(text.unsentLogprobs)});
     text.unsentTokens.clear();
     text.unsentLogprobs.clear();
     text.text += piece;
   }
 
+  const Tokenizer &tokenizer;
   std::vector<RowText> rows;
-  const TextSink &sink;
-  const std::function<bool()> &keepGoing;
   std::string error;
 };
 
@@ -138,9 +156,9 @@ private:
 template <typename GenerateIds>
 std::optional<TextGenerationResult>
 generateWithText(CompiledModel &model, TextRows &rows,
-                 const TextGenerationOptions &options, std::string &error,
+                 const GenerationOptions &options, std::string &error,
                  GenerateIds &&generateIds) {
-  GenerationOptions generation = options.generation;
+  GenerationOptions generation = options;
   generation.onToken = [&rows](size_t row, int32_t token,
                                const GeneratedTokenLogprobs *logprobs) {
     return rows.accept(row, token, logprobs);
@@ -152,22 +170,121 @@ generateWithText(CompiledModel &model, TextRows &rows,
                      endOfSequenceId(model.manifest(), generation), error);
 }
 
+/// The generation settings of the jobs' rows as one batch; "" in `error`
+/// unless the jobs cannot share one.
+GenerationOptions batchGenerationOptions(
+    const std::vector<TextGenerationJob> &jobs, std::string &error) {
+  if (jobs.size() == 1)
+    return jobs.front().options.generation;
+  GenerationOptions batch;
+  batch.ignoreEos = jobs.front().options.generation.ignoreEos;
+  for (const TextGenerationJob &job : jobs) {
+    const GenerationOptions &generation = job.options.generation;
+    if (generation.ignoreEos != batch.ignoreEos)
+      error = "the jobs of a batch differ in ignoreEos";
+    if (generation.keepDecodeLogits)
+      error = "only a lone job keeps its decode logits";
+    batch.maxNewTokens = std::max(batch.maxNewTokens, generation.maxNewTokens);
+    batch.keepPromptLogits |= generation.keepPromptLogits;
+    if (generation.topLogprobs)
+      batch.topLogprobs =
+          std::max(batch.topLogprobs.value_or(0), *generation.topLogprobs);
+    for (size_t row = 0; row < job.prompts.size(); ++row) {
+      batch.rowSampling.push_back(generation.rowSampling.empty()
+                                      ? generation.sampling
+                                      : generation.rowSampling[row]);
+      batch.rowMaxNewTokens.push_back(generation.rowMaxNewTokens.empty()
+                                          ? generation.maxNewTokens
+                                          : generation.rowMaxNewTokens[row]);
+    }
+  }
+  return batch;
+}
+
+/// Moves `count` elements of `all` from `first` into a vector.
+template <typename T>
+std::vector<T> takeRows(std::vector<T> &all, size_t first, size_t count) {
+  return {std::make_move_iterator(all.begin() + first),
+          std::make_move_iterator(all.begin() + first + count)};
+}
+
+/// Job `job`'s part of the batch's result, whose rows from `first` are its.
+TextGenerationResult jobResult(TextGenerationResult &batch,
+                               const TextGenerationJob &job, size_t first) {
+  const GenerationOptions &asked = job.options.generation;
+  GenerationResult &all = batch.ids;
+  const size_t rows = job.prompts.size();
+  const double share = double(rows) / double(all.generated.size());
+  TextGenerationResult result;
+  result.texts = takeRows(batch.texts, first, rows);
+  result.finishReasons = takeRows(batch.finishReasons, first, rows);
+  GenerationResult &ids = result.ids;
+  ids.generated = takeRows(all.generated, first, rows);
+  if (asked.topLogprobs) {
+    ids.logprobs = takeRows(all.logprobs, first, rows);
+    for (std::vector<GeneratedTokenLogprobs> &row : ids.logprobs)
+      for (GeneratedTokenLogprobs &step : row)
+        step.top.resize(size_t(*asked.topLogprobs));
+  }
+  if (asked.keepPromptLogits) {
+    const size_t perRow = all.promptLogits.size() / all.generated.size();
+    ids.promptLogits.assign(all.promptLogits.begin() + first * perRow,
+                            all.promptLogits.begin() + (first + rows) * perRow);
+  }
+  for (const std::vector<TokenId> &prompt : job.prompts)
+    ids.promptTokens += int64_t(prompt.size());
+  ids.decodeTokens = int64_t(double(all.decodeTokens) * share);
+  ids.prefillSeconds = all.prefillSeconds * share;
+  ids.decodeSeconds = all.decodeSeconds * share;
+  return result;
+}
+
 } // namespace
+
+std::optional<std::vector<TextGenerationResult>>
+generateTextBatch(CompiledModel &model, const Tokenizer &tokenizer,
+                  const std::vector<TextGenerationJob> &jobs,
+                  std::string &error) {
+  std::vector<std::vector<TokenId>> prompts;
+  TextRows rows(tokenizer);
+  for (const TextGenerationJob &job : jobs) {
+    error = checkGenerationRequest(model.manifest(), job.prompts,
+                                   job.options.generation);
+    if (!error.empty())
+      return std::nullopt;
+    for (size_t row = 0; row < job.prompts.size(); ++row) {
+      prompts.push_back(job.prompts[row]);
+      rows.add(job.prompts[row], job.options, job.sink, row);
+    }
+  }
+  GenerationOptions generation = batchGenerationOptions(jobs, error);
+  if (!error.empty())
+    return std::nullopt;
+  std::optional<TextGenerationResult> batch = generateWithText(
+      model, rows, generation, error, [&](const GenerationOptions &options) {
+        return generate(model, prompts, options, error);
+      });
+  if (!batch)
+    return std::nullopt;
+  std::vector<TextGenerationResult> results;
+  if (jobs.size() == 1)
+    results.push_back(std::move(*batch));
+  for (size_t job = 0, first = 0; jobs.size() > 1 && job < jobs.size();
+       first += jobs[job++].prompts.size())
+    results.push_back(jobResult(*batch, jobs[job], first));
+  return results;
+}
 
 std::optional<TextGenerationResult>
 generateText(CompiledModel &model, const Tokenizer &tokenizer,
              const std::vector<std::vector<TokenId>> &prompts,
              const TextGenerationOptions &options, const TextSink &sink,
              std::string &error) {
-  TextRows rows(tokenizer,
-                options.context == TextContext::Sequence
-                    ? prompts
-                    : std::vector<std::vector<TokenId>>(prompts.size()),
-                options, sink);
-  return generateWithText(model, rows, options, error,
-                          [&](const GenerationOptions &generation) {
-                            return generate(model, prompts, generation, error);
-                          });
+  std::optional<std::vector<TextGenerationResult>> results =
+      generateTextBatch(model, tokenizer, {{prompts, options, sink}}, error);
+  if (!results)
+    return std::nullopt;
+  return std::move(results->front());
 }
 
 std::optional<TextGenerationResult>
@@ -176,14 +293,13 @@ generateTextContinuing(CompiledModel &model, const Tokenizer &tokenizer,
                        const std::vector<TokenId> &added,
                        const TextGenerationOptions &options,
                        const TextSink &sink, std::string &error) {
-  std::vector<TokenId> context;
-  if (options.context == TextContext::Sequence) {
-    context = cached;
-    context.insert(context.end(), added.begin(), added.end());
-  }
-  TextRows rows(tokenizer, {context}, options, sink);
+  std::vector<TokenId> sequence = cached;
+  sequence.insert(sequence.end(), added.begin(), added.end());
+  TextRows rows(tokenizer);
+  rows.add(sequence, options, sink, 0);
   return generateWithText(
-      model, rows, options, error, [&](const GenerationOptions &generation) {
+      model, rows, options.generation, error,
+      [&](const GenerationOptions &generation) {
         return generateContinuing(model, cached, added, generation, error);
       });
 }

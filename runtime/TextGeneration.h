@@ -43,9 +43,9 @@ struct TextGenerationOptions {
   GenerationOptions generation;
   /// Non-empty strings; a row ends where the first of them appears.
   std::vector<std::string> stopStrings;
-  /// Asked after each token when set: false ends every row there, as a stop
-  /// string would (a server's client went away).
-  std::function<bool()> keepGoing;
+  /// Asked after each of a row's tokens when set: false ends the row there,
+  /// as a stop string would (a server's client went away).
+  std::function<bool(size_t row)> keepGoing;
   TextContext context = TextContext::Sequence;
 };
 
@@ -88,6 +88,28 @@ generateText(CompiledModel &model, const Tokenizer &tokenizer,
              const std::vector<std::vector<TokenId>> &prompts,
              const TextGenerationOptions &options, const TextSink &sink,
              std::string &error);
+
+/// One request's part of a batch: its rows, and how they are generated and
+/// where their text goes.
+struct TextGenerationJob {
+  std::vector<std::vector<TokenId>> prompts;
+  TextGenerationOptions options;
+  TextSink sink;
+};
+
+/// The jobs' prompts as rows of one batch (several clients' requests at
+/// once), each row generated and decoded as generateText() would for its
+/// job alone: with its job's sampling, limit, stop strings, keepGoing and
+/// context, its sink called with its row in the job. The jobs must agree
+/// on ignoreEos, and only a lone job may keep its decode logits; a batch
+/// of several drafts nothing. Returns a result per job: its rows', with
+/// log-probabilities if it asked for them (as many likely tokens as it
+/// asked for), and its share of the batch's tokens and time, in proportion
+/// to its rows.
+std::optional<std::vector<TextGenerationResult>>
+generateTextBatch(CompiledModel &model, const Tokenizer &tokenizer,
+                  const std::vector<TextGenerationJob> &jobs,
+                  std::string &error);
 
 /// generateContinuing() with text; the context, if any, is cached + added.
 std::optional<TextGenerationResult>

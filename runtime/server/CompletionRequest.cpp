@@ -328,7 +328,8 @@ void readChoices(const Fields &fields, const Manifest &manifest,
     for (int64_t i = 0; i < candidates; ++i) {
       rows.push_back(request.prompts[p]);
       texts.push_back(request.promptTexts[p]);
-      generation.rowSeeds.push_back(generation.sampling.seed + uint64_t(i));
+      generation.rowSampling.push_back(generation.sampling);
+      generation.rowSampling.back().seed += uint64_t(i);
     }
   request.prompts = std::move(rows);
   request.promptTexts = std::move(texts);

@@ -55,7 +55,7 @@ struct CompletionRequest {
   int64_t choicesPerPrompt = 1;
   /// OpenAI's best_of (n unless given): the candidates each prompt's
   /// choices are, sampled with the seeds seed, seed + 1, ...
-  /// (options.generation.rowSeeds). With more candidates than choices the
+  /// (options.generation.rowSampling). With more candidates than choices the
   /// choices are those with the highest log-probability per token, best
   /// first.
   int64_t candidatesPerPrompt = 1;

@@ -561,7 +561,7 @@ OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
   TextGenerationOptions textOptions = request.options;
   // Asked after every token: the first call times the first token.
   std::optional<double> secondsToFirstToken;
-  textOptions.keepGoing = [&] {
+  textOptions.keepGoing = [&](size_t) {
     if (!secondsToFirstToken)
       secondsToFirstToken = secondsSince(received.received);
     return !responder.clientGone();

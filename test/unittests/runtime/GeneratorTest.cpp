@@ -460,7 +460,7 @@ TEST_F(GeneratorTest, RefusesANegativePromptLookup) {
               HasSubstr("--lookup-ngram must be >= 1"));
 }
 
-TEST_F(GeneratorTest, RowSeedsSampleEachRowAsItsSeedDoesAlone) {
+TEST_F(GeneratorTest, RowSamplingSamplesEachRowAsItsSettingsDoAlone) {
   GenerationOptions options;
   options.maxNewTokens = 12;
   options.sampling.temperature = 1.5f;
@@ -471,9 +471,45 @@ TEST_F(GeneratorTest, RowSeedsSampleEachRowAsItsSeedDoesAlone) {
     alone.push_back(generateOrFail({prompt}, options).generated.front());
   }
   ASSERT_NE(alone[0], alone[1]);
-  options.rowSeeds = {3, 4};
+  options.rowSampling = {options.sampling, options.sampling};
+  options.rowSampling[0].seed = 3;
   EXPECT_EQ(generateOrFail({prompt, prompt}, options).generated, alone);
-  options.rowSeeds = {3};
+  options.rowSampling.pop_back();
   EXPECT_THAT(refusal({prompt, prompt}, options),
-              HasSubstr("1 row seeds for 2 prompts"));
+              HasSubstr("1 rows' sampling settings for 2 prompts"));
+}
+
+TEST_F(GeneratorTest, RowsOfDifferentRequestsGenerateAsEachDoesAlone) {
+  // A greedy row that stops early, a sampled one, and one that asks for no
+  // tokens, each with its own limit.
+  const std::vector<Ids> prompts = {findPrompt(/*stops=*/false, 10),
+                                    findPrompt(/*stops=*/false, 10), {1, 9}};
+  GenerationOptions greedyRow, sampledRow, emptyRow;
+  greedyRow.maxNewTokens = 4;
+  sampledRow.maxNewTokens = 10;
+  sampledRow.sampling.temperature = 1.2f;
+  sampledRow.sampling.seed = 7;
+  const std::vector<GenerationOptions> each = {greedyRow, sampledRow,
+                                               emptyRow};
+  std::vector<Ids> alone;
+  for (size_t row = 0; row < prompts.size(); ++row)
+    alone.push_back(
+        generateOrFail({prompts[row]}, each[row]).generated.front());
+  ASSERT_EQ(alone[0].size(), 4u);
+  ASSERT_EQ(alone[1].size(), 10u);
+
+  GenerationOptions batch;
+  batch.maxNewTokens = 10;
+  batch.rowSampling = {greedyRow.sampling, sampledRow.sampling,
+                       emptyRow.sampling};
+  batch.rowMaxNewTokens = {4, 10, 0};
+  EXPECT_EQ(generateOrFail(prompts, batch).generated, alone);
+
+  batch.rowMaxNewTokens = {4, 11, 0};
+  EXPECT_THAT(refusal(prompts, batch),
+              HasSubstr("a row's token limit of 11 is not between 0 and "
+                        "maxNewTokens, 10"));
+  batch.rowMaxNewTokens = {4};
+  EXPECT_THAT(refusal(prompts, batch),
+              HasSubstr("1 rows' token limits for 3 prompts"));
 }

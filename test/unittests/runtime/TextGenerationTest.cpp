@@ -26,7 +26,7 @@ LlamaConfig textConfig() {
 class TextGenerationTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    artifact = makeFakeArtifactWithTokenizer(root, textConfig(), 2, 64);
+    artifact = makeFakeArtifactWithTokenizer(root, textConfig(), 4, 64);
     std::string error;
     model = CompiledModel::load(artifact.artifactDir, "", error);
     ASSERT_TRUE(model) << error;
@@ -130,7 +130,7 @@ TEST_F(TextGenerationTest, AStopStringAcrossTokensEndsTheRow) {
   std::string stop = fullText.substr(boundary - 2, 4);
   options.stopStrings = {stop};
   size_t asked = 0;
-  options.keepGoing = [&] { return ++asked > 0; };
+  options.keepGoing = [&](size_t) { return ++asked > 0; };
 
   Ids streamedIds;
   Ids lastPieceIds;
@@ -170,6 +170,88 @@ TEST_F(TextGenerationTest, RowsOfABatchStreamSeparately) {
   EXPECT_EQ(streamed, result.texts);
   EXPECT_EQ(result.texts[1],
             continuation(other, fake::greedy(other, 12, kVocab, kEos)));
+}
+
+/// What a job's sink received, per row.
+struct Streamed {
+  std::vector<std::string> texts;
+  std::vector<Ids> ids;
+};
+
+/// A job whose sink appends to `streamed` and whose client leaves after
+/// row 1's third token.
+TextGenerationJob recordedJob(std::vector<Ids> prompts,
+                              TextGenerationOptions options,
+                              Streamed &streamed) {
+  streamed = Streamed{std::vector<std::string>(prompts.size()),
+                      std::vector<Ids>(prompts.size())};
+  options.keepGoing = [&streamed](size_t row) {
+    return row != 1 || streamed.ids[1].size() < 3;
+  };
+  return {std::move(prompts), std::move(options),
+          [&streamed](size_t row, const TextPiece &piece) {
+            streamed.texts[row] += piece.text;
+            streamed.ids[row].insert(streamed.ids[row].end(),
+                                     piece.tokens.begin(), piece.tokens.end());
+          }};
+}
+
+TEST_F(TextGenerationTest, JobsOfABatchGenerateAsEachDoesAlone) {
+  // A greedy completion with a stop string and one log-probability, and a
+  // sampled chat answer of two rows with three, whose second row's client
+  // leaves early.
+  TextGenerationOptions completion, chat;
+  completion.generation.maxNewTokens = 6;
+  completion.generation.topLogprobs = 1;
+  completion.stopStrings = {"zzz"};
+  chat.generation.maxNewTokens = 12;
+  chat.generation.sampling.temperature = 1.1f;
+  chat.generation.sampling.seed = 5;
+  chat.generation.topLogprobs = 3;
+  chat.context = TextContext::None;
+  const std::vector<std::vector<Ids>> prompts = {
+      {promptRunningFor(12)}, {promptRunningFor(12), {1, 261, 378}}};
+  const std::vector<TextGenerationOptions> options = {completion, chat};
+
+  std::vector<Streamed> aloneStreams(2), batchStreams(2);
+  std::vector<TextGenerationResult> alone;
+  std::vector<TextGenerationJob> jobs;
+  std::string error;
+  for (size_t job = 0; job < 2; ++job) {
+    TextGenerationJob single =
+        recordedJob(prompts[job], options[job], aloneStreams[job]);
+    alone.push_back(
+        generateOrFail(single.prompts, single.options, single.sink));
+    jobs.push_back(recordedJob(prompts[job], options[job], batchStreams[job]));
+  }
+  std::optional<std::vector<TextGenerationResult>> batch =
+      generateTextBatch(*model, *tokenizer, jobs, error);
+  ASSERT_TRUE(batch) << error;
+  ASSERT_EQ(batch->size(), 2u);
+  EXPECT_EQ((*batch)[1].ids.generated[1].size(), 3u);
+  for (size_t job = 0; job < 2; ++job) {
+    const TextGenerationResult &together = (*batch)[job];
+    EXPECT_EQ(together.texts, alone[job].texts) << job;
+    EXPECT_EQ(together.ids.generated, alone[job].ids.generated) << job;
+    EXPECT_EQ(together.finishReasons, alone[job].finishReasons) << job;
+    EXPECT_EQ(together.ids.promptTokens, alone[job].ids.promptTokens) << job;
+    EXPECT_EQ(batchStreams[job].texts, together.texts) << job;
+    EXPECT_EQ(batchStreams[job].ids, together.ids.generated) << job;
+    const auto &steps = together.ids.logprobs;
+    ASSERT_EQ(steps.size(), alone[job].ids.logprobs.size()) << job;
+    for (size_t row = 0; row < steps.size(); ++row)
+      for (size_t i = 0; i < steps[row].size(); ++i) {
+        const GeneratedTokenLogprobs &expected = alone[job].ids.logprobs[row][i];
+        EXPECT_EQ(steps[row][i].logprob, expected.logprob);
+        ASSERT_EQ(steps[row][i].top.size(), expected.top.size());
+        for (size_t k = 0; k < expected.top.size(); ++k)
+          EXPECT_EQ(steps[row][i].top[k].token, expected.top[k].token);
+      }
+  }
+
+  jobs[1].options.generation.ignoreEos = true;
+  EXPECT_FALSE(generateTextBatch(*model, *tokenizer, jobs, error));
+  EXPECT_THAT(error, HasSubstr("the jobs of a batch differ in ignoreEos"));
 }
 
 TEST(ArtifactTokenizerTest, RefusesMissingAndOversizedTokenizers) {

@@ -45,6 +45,19 @@ protected:
   std::string error;
 };
 
+/// The seeds the request's rows sample with, each otherwise as the request
+/// asks.
+std::vector<uint64_t> rowSeeds(const CompletionRequest &request) {
+  std::vector<uint64_t> seeds;
+  for (SamplingOptions sampling : request.options.generation.rowSampling) {
+    seeds.push_back(sampling.seed);
+    sampling.seed = request.options.generation.sampling.seed;
+    EXPECT_EQ(sampling.temperature,
+              request.options.generation.sampling.temperature);
+  }
+  return seeds;
+}
+
 } // namespace
 
 TEST_F(CompletionRequestTest, ATextPromptIsEncodedWithBos) {
@@ -156,10 +169,9 @@ TEST_F(CompletionRequestTest, NChoicesAreRowsWithSeedsOfTheirOwn) {
     EXPECT_EQ(request.promptTexts[row], row < 3 ? "a" : "") << row;
   }
   EXPECT_EQ(request.prompts[3], (std::vector<TokenId>{1, 7}));
-  EXPECT_EQ(request.options.generation.rowSeeds,
-            (std::vector<uint64_t>{10, 11, 12, 10, 11, 12}));
+  EXPECT_EQ(rowSeeds(request), (std::vector<uint64_t>{10, 11, 12, 10, 11, 12}));
   EXPECT_TRUE(readOrFail(R"({"prompt": "a", "n": 1})")
-                  .options.generation.rowSeeds.empty());
+                  .options.generation.rowSampling.empty());
   EXPECT_THAT(refusal(R"({"prompt": ["a", "b"], "n": 4})"),
               HasSubstr("n times the 2 prompt(s) must be at most the "
                         "artifact's max_batch of 6"));
@@ -174,8 +186,7 @@ TEST_F(CompletionRequestTest, BestOfMakesCandidateRowsForTheChoices) {
   ASSERT_EQ(request.prompts.size(), 6u);
   EXPECT_EQ(request.promptTexts,
             (std::vector<std::string>{"a", "a", "a", "b", "b", "b"}));
-  EXPECT_EQ(request.options.generation.rowSeeds,
-            (std::vector<uint64_t>{4, 5, 6, 4, 5, 6}));
+  EXPECT_EQ(rowSeeds(request), (std::vector<uint64_t>{4, 5, 6, 4, 5, 6}));
   EXPECT_EQ(readOrFail(R"({"prompt": "a", "n": 2})").candidatesPerPrompt, 2);
   EXPECT_THAT(refusal(R"({"prompt": "a", "n": 3, "best_of": 2})"),
               HasSubstr("best_of must be >= n"));
