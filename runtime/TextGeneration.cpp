@@ -42,14 +42,19 @@ const char *finishReasonName(FinishReason reason) {
 
 namespace {
 
-/// One row's ids on their way to text, and whose row it is.
+/// What each row continues: its prompt, or nothing (options.context).
+std::vector<TokenId> textContext(const TextGenerationOptions &options,
+                                 std::vector<TokenId> sequence) {
+  return options.context == TextContext::Sequence ? std::move(sequence)
+                                                  : std::vector<TokenId>();
+}
+
+/// One row's ids on their way to text.
 struct RowText {
   RowText(const Tokenizer &tokenizer, const std::vector<TokenId> &context,
-          const TextGenerationOptions &options, const TextSink &sink,
-          size_t jobRow)
+          const std::vector<std::string> &stopStrings, int64_t limit)
       : decoder(tokenizer, DecodeOptions{/*skipSpecialTokens=*/true}),
-        filter(options.stopStrings), keepGoing(options.keepGoing), sink(sink),
-        jobRow(jobRow) {
+        filter(stopStrings), limit(limit) {
     // Decoding the context first gives the continuation the spacing it has
     // after that context; the context's own text is not part of the output.
     std::string ignored;
@@ -59,105 +64,177 @@ struct RowText {
 
   StreamingDecoder decoder;
   StopStringFilter filter;
-  const std::function<bool(size_t)> &keepGoing;
-  const TextSink &sink;
-  /// The row's index in its job, as its sink and keepGoing know it.
-  size_t jobRow;
+  int64_t limit;
   std::string text;
+  std::vector<int32_t> generated;
+  std::vector<GeneratedTokenLogprobs> logprobs;
+  std::optional<FinishReason> finishReason;
   /// The tokens since the last piece, for the next one.
   std::vector<int32_t> unsentTokens;
   std::vector<GeneratedTokenLogprobs> unsentLogprobs;
 };
 
-/// What each row continues: its prompt, or nothing (options.context).
-std::vector<TokenId> textContext(const TextGenerationOptions &options,
-                                 std::vector<TokenId> sequence) {
-  return options.context == TextContext::Sequence ? std::move(sequence)
-                                                  : std::vector<TokenId>();
-}
+/// A job's rows, from `firstRow`, and its result once they have all ended.
+struct JobText {
+  const TextGenerationJob &job;
+  size_t firstRow;
+  size_t unfinishedRows;
+  std::optional<TextGenerationResult> result;
+};
 
-/// Decodes the rows' tokens as the generation loop reports them.
+/// Decodes the rows' tokens as the generation loop reports them, and ends
+/// each job as its last row ends.
 class TextRows {
 public:
-  explicit TextRows(const Tokenizer &tokenizer) : tokenizer(tokenizer) {}
+  TextRows(const Tokenizer &tokenizer, int32_t eosId)
+      : tokenizer(tokenizer), eosId(eosId) {}
 
-  /// The next row of the batch: row `jobRow` of a job with these options
-  /// and sink.
-  void add(const std::vector<TokenId> &context,
-           const TextGenerationOptions &options, const TextSink &sink,
-           size_t jobRow) {
-    rows.emplace_back(tokenizer, textContext(options, context), options, sink,
-                      jobRow);
+  /// The job's rows, as the next rows of the batch.
+  void add(const TextGenerationJob &job) {
+    const GenerationOptions &generation = job.options.generation;
+    jobs.push_back({job, rows.size(), job.prompts.size(), std::nullopt});
+    for (size_t row = 0; row < job.prompts.size(); ++row) {
+      rows.emplace_back(tokenizer, textContext(job.options, job.prompts[row]),
+                        job.options.stopStrings,
+                        generation.rowMaxNewTokens.empty()
+                            ? generation.maxNewTokens
+                            : generation.rowMaxNewTokens[row]);
+      jobOfRow.push_back(jobs.size() - 1);
+    }
   }
 
   /// GenerationOptions::onToken.
   bool accept(size_t row, TokenId token,
               const GeneratedTokenLogprobs *logprobs) {
     RowText &text = rows[row];
+    JobText &job = jobs[jobOfRow[row]];
+    text.generated.push_back(token);
     text.unsentTokens.push_back(token);
-    if (logprobs)
+    if (logprobs) {
+      text.logprobs.push_back(*logprobs);
       text.unsentLogprobs.push_back(*logprobs);
+    }
     std::optional<std::string> piece = text.decoder.push(token, error);
     if (!piece)
       return false;
     emit(row, text.filter.push(*piece));
-    const bool goOn = !text.keepGoing || text.keepGoing(text.jobRow);
-    return goOn && !text.filter.stopped();
+    const std::function<bool(size_t)> &keepGoing = job.job.options.keepGoing;
+    const bool goOn = !keepGoing || keepGoing(row - job.firstRow);
+    if (text.filter.stopped())
+      finishRow(row, FinishReason::StopString);
+    else if (token == eosId)
+      finishRow(row, FinishReason::EndOfSequence);
+    else if (!goOn || int64_t(text.generated.size()) == text.limit)
+      finishRow(row, FinishReason::Length);
+    return !text.finishReason;
   }
 
-  /// Flushes what the rows held back and pairs their texts with `ids`.
-  std::optional<TextGenerationResult>
-  finish(GenerationResult ids, int32_t eosId, std::string &error) {
+  /// Ends the rows that have not ended (those allowed no tokens) and returns
+  /// each job's result, its `ids` from `all` (the batch's).
+  std::optional<std::vector<TextGenerationResult>> finish(GenerationResult all,
+                                                          std::string &error) {
     if (!this->error.empty()) {
       error = "cannot decode a generated token: " + this->error;
       return std::nullopt;
     }
-    TextGenerationResult result;
-    for (size_t row = 0; row < rows.size(); ++row) {
-      RowText &text = rows[row];
-      emit(row, text.filter.push(text.decoder.finish()));
-      emit(row, text.filter.finish());
-      if (!text.unsentTokens.empty())
-        emit(row, "", /*final=*/true);
-      const std::vector<int32_t> &generated = ids.generated[row];
-      result.finishReasons.push_back(
-          text.filter.stopped() ? FinishReason::StopString
-          : !generated.empty() && generated.back() == eosId
-              ? FinishReason::EndOfSequence
-              : FinishReason::Length);
-      result.texts.push_back(std::move(text.text));
+    for (size_t row = 0; row < rows.size(); ++row)
+      if (!rows[row].finishReason)
+        finishRow(row, FinishReason::Length);
+    std::vector<TextGenerationResult> results;
+    for (JobText &job : jobs) {
+      results.push_back(std::move(*job.result));
+      if (jobs.size() == 1)
+        results.back().ids = std::move(all);
+      else
+        addBatchShare(results.back().ids, all, job);
     }
-    result.ids = std::move(ids);
-    return result;
+    return results;
   }
 
 private:
+  /// Flushes what the row held back, and ends its job if it was the last.
+  void finishRow(size_t row, FinishReason reason) {
+    RowText &text = rows[row];
+    emit(row, text.filter.push(text.decoder.finish()));
+    emit(row, text.filter.finish());
+    if (!text.unsentTokens.empty())
+      emit(row, "", /*final=*/true);
+    text.finishReason = reason;
+    JobText &job = jobs[jobOfRow[row]];
+    if (--job.unfinishedRows == 0)
+      finishJob(job);
+  }
+
+  void finishJob(JobText &job) {
+    const std::optional<int64_t> &top = job.job.options.generation.topLogprobs;
+    TextGenerationResult result;
+    for (size_t row = job.firstRow; row < job.firstRow + job.job.prompts.size();
+         ++row) {
+      RowText &text = rows[row];
+      result.texts.push_back(std::move(text.text));
+      result.finishReasons.push_back(*text.finishReason);
+      result.ids.generated.push_back(std::move(text.generated));
+      if (!top)
+        continue;
+      // The batch asked for the most likely tokens any of its jobs did.
+      for (GeneratedTokenLogprobs &step : text.logprobs)
+        step.top.resize(size_t(*top));
+      result.ids.logprobs.push_back(std::move(text.logprobs));
+    }
+    for (const std::vector<TokenId> &prompt : job.job.prompts)
+      result.ids.promptTokens += int64_t(prompt.size());
+    if (job.job.onFinished)
+      job.job.onFinished(result);
+    job.result = std::move(result);
+  }
+
+  /// Gives `ids`, a job's, its prompt logits if it asked for them and its
+  /// share of the batch's work and time.
+  void addBatchShare(GenerationResult &ids, const GenerationResult &all,
+                     const JobText &job) const {
+    const size_t jobRows = job.job.prompts.size();
+    const double share = double(jobRows) / double(rows.size());
+    if (job.job.options.generation.keepPromptLogits) {
+      const size_t perRow = all.promptLogits.size() / rows.size();
+      ids.promptLogits.assign(all.promptLogits.begin() + job.firstRow * perRow,
+                              all.promptLogits.begin() +
+                                  (job.firstRow + jobRows) * perRow);
+    }
+    ids.decodeTokens = int64_t(double(all.decodeTokens) * share);
+    ids.prefillSeconds = all.prefillSeconds * share;
+    ids.decodeSeconds = all.decodeSeconds * share;
+  }
+
   /// Sends `piece` with the tokens since the last one; an empty piece
   /// only when `final`.
   void emit(size_t row, const std::string &piece, bool final = false) {
     if (piece.empty() && !final)
       return;
     RowText &text = rows[row];
-    if (text.sink)
-      text.sink(text.jobRow, TextPiece{piece, std::move(text.unsentTokens),
-                                       std::move(text.unsentLogprobs)});
+    const JobText &job = jobs[jobOfRow[row]];
+    if (job.job.sink)
+      job.job.sink(row - job.firstRow,
+                   TextPiece{piece, std::move(text.unsentTokens),
+                             std::move(text.unsentLogprobs)});
     text.unsentTokens.clear();
     text.unsentLogprobs.clear();
     text.text += piece;
   }
 
   const Tokenizer &tokenizer;
+  int32_t eosId;
   std::vector<RowText> rows;
+  std::vector<JobText> jobs;
+  std::vector<size_t> jobOfRow;
   std::string error;
 };
 
 /// Runs `generateIds` (a Generator.h call taking the options) with `rows`
 /// observing its tokens.
 template <typename GenerateIds>
-std::optional<TextGenerationResult>
-generateWithText(CompiledModel &model, TextRows &rows,
-                 const GenerationOptions &options, std::string &error,
-                 GenerateIds &&generateIds) {
+std::optional<std::vector<TextGenerationResult>>
+generateWithText(TextRows &rows, const GenerationOptions &options,
+                 std::string &error, GenerateIds &&generateIds) {
   GenerationOptions generation = options;
   generation.onToken = [&rows](size_t row, int32_t token,
                                const GeneratedTokenLogprobs *logprobs) {
@@ -166,8 +243,7 @@ generateWithText(CompiledModel &model, TextRows &rows,
   std::optional<GenerationResult> ids = generateIds(generation);
   if (!ids)
     return std::nullopt;
-  return rows.finish(std::move(*ids),
-                     endOfSequenceId(model.manifest(), generation), error);
+  return rows.finish(std::move(*ids), error);
 }
 
 /// The generation settings of the jobs' rows as one batch; "" in `error`
@@ -201,44 +277,6 @@ GenerationOptions batchGenerationOptions(
   return batch;
 }
 
-/// Moves `count` elements of `all` from `first` into a vector.
-template <typename T>
-std::vector<T> takeRows(std::vector<T> &all, size_t first, size_t count) {
-  return {std::make_move_iterator(all.begin() + first),
-          std::make_move_iterator(all.begin() + first + count)};
-}
-
-/// Job `job`'s part of the batch's result, whose rows from `first` are its.
-TextGenerationResult jobResult(TextGenerationResult &batch,
-                               const TextGenerationJob &job, size_t first) {
-  const GenerationOptions &asked = job.options.generation;
-  GenerationResult &all = batch.ids;
-  const size_t rows = job.prompts.size();
-  const double share = double(rows) / double(all.generated.size());
-  TextGenerationResult result;
-  result.texts = takeRows(batch.texts, first, rows);
-  result.finishReasons = takeRows(batch.finishReasons, first, rows);
-  GenerationResult &ids = result.ids;
-  ids.generated = takeRows(all.generated, first, rows);
-  if (asked.topLogprobs) {
-    ids.logprobs = takeRows(all.logprobs, first, rows);
-    for (std::vector<GeneratedTokenLogprobs> &row : ids.logprobs)
-      for (GeneratedTokenLogprobs &step : row)
-        step.top.resize(size_t(*asked.topLogprobs));
-  }
-  if (asked.keepPromptLogits) {
-    const size_t perRow = all.promptLogits.size() / all.generated.size();
-    ids.promptLogits.assign(all.promptLogits.begin() + first * perRow,
-                            all.promptLogits.begin() + (first + rows) * perRow);
-  }
-  for (const std::vector<TokenId> &prompt : job.prompts)
-    ids.promptTokens += int64_t(prompt.size());
-  ids.decodeTokens = int64_t(double(all.decodeTokens) * share);
-  ids.prefillSeconds = all.prefillSeconds * share;
-  ids.decodeSeconds = all.decodeSeconds * share;
-  return result;
-}
-
 } // namespace
 
 std::optional<std::vector<TextGenerationResult>>
@@ -246,33 +284,31 @@ generateTextBatch(CompiledModel &model, const Tokenizer &tokenizer,
                   const std::vector<TextGenerationJob> &jobs,
                   std::string &error) {
   std::vector<std::vector<TokenId>> prompts;
-  TextRows rows(tokenizer);
   for (const TextGenerationJob &job : jobs) {
     error = checkGenerationRequest(model.manifest(), job.prompts,
                                    job.options.generation);
     if (!error.empty())
       return std::nullopt;
-    for (size_t row = 0; row < job.prompts.size(); ++row) {
-      prompts.push_back(job.prompts[row]);
-      rows.add(job.prompts[row], job.options, job.sink, row);
-    }
+    prompts.insert(prompts.end(), job.prompts.begin(), job.prompts.end());
   }
   GenerationOptions generation = batchGenerationOptions(jobs, error);
   if (!error.empty())
     return std::nullopt;
-  std::optional<TextGenerationResult> batch = generateWithText(
-      model, rows, generation, error, [&](const GenerationOptions &options) {
-        return generate(model, prompts, options, error);
-      });
-  if (!batch)
+  TextRows rows(tokenizer, endOfSequenceId(model.manifest(), generation));
+  for (const TextGenerationJob &job : jobs)
+    rows.add(job);
+  return generateWithText(rows, generation, error,
+                          [&](const GenerationOptions &options) {
+                            return generate(model, prompts, options, error);
+                          });
+}
+
+/// The one result of a lone job.
+static std::optional<TextGenerationResult>
+loneResult(std::optional<std::vector<TextGenerationResult>> results) {
+  if (!results)
     return std::nullopt;
-  std::vector<TextGenerationResult> results;
-  if (jobs.size() == 1)
-    results.push_back(std::move(*batch));
-  for (size_t job = 0, first = 0; jobs.size() > 1 && job < jobs.size();
-       first += jobs[job++].prompts.size())
-    results.push_back(jobResult(*batch, jobs[job], first));
-  return results;
+  return std::move(results->front());
 }
 
 std::optional<TextGenerationResult>
@@ -280,11 +316,8 @@ generateText(CompiledModel &model, const Tokenizer &tokenizer,
              const std::vector<std::vector<TokenId>> &prompts,
              const TextGenerationOptions &options, const TextSink &sink,
              std::string &error) {
-  std::optional<std::vector<TextGenerationResult>> results =
-      generateTextBatch(model, tokenizer, {{prompts, options, sink}}, error);
-  if (!results)
-    return std::nullopt;
-  return std::move(results->front());
+  return loneResult(
+      generateTextBatch(model, tokenizer, {{prompts, options, sink}}, error));
 }
 
 std::optional<TextGenerationResult>
@@ -295,13 +328,15 @@ generateTextContinuing(CompiledModel &model, const Tokenizer &tokenizer,
                        const TextSink &sink, std::string &error) {
   std::vector<TokenId> sequence = cached;
   sequence.insert(sequence.end(), added.begin(), added.end());
-  TextRows rows(tokenizer);
-  rows.add(sequence, options, sink, 0);
-  return generateWithText(
-      model, rows, options.generation, error,
+  const TextGenerationJob job = {{sequence}, options, sink};
+  TextRows rows(tokenizer,
+                endOfSequenceId(model.manifest(), options.generation));
+  rows.add(job);
+  return loneResult(generateWithText(
+      rows, options.generation, error,
       [&](const GenerationOptions &generation) {
         return generateContinuing(model, cached, added, generation, error);
-      });
+      }));
 }
 
 } // namespace llamac

@@ -95,6 +95,10 @@ struct TextGenerationJob {
   std::vector<std::vector<TokenId>> prompts;
   TextGenerationOptions options;
   TextSink sink;
+  /// Called as soon as the job's last row ends, perhaps long before the
+  /// batch's: its texts, finish reasons, ids and log-probabilities, but no
+  /// logits or timing yet.
+  std::function<void(const TextGenerationResult &)> onFinished;
 };
 
 /// The jobs' prompts as rows of one batch (several clients' requests at
@@ -104,8 +108,8 @@ struct TextGenerationJob {
 /// on ignoreEos, and only a lone job may keep its decode logits; a batch
 /// of several drafts nothing. Returns a result per job: its rows', with
 /// log-probabilities if it asked for them (as many likely tokens as it
-/// asked for), and its share of the batch's tokens and time, in proportion
-/// to its rows.
+/// asked for), and its share of the batch's decode tokens and time, in
+/// proportion to its rows.
 std::optional<std::vector<TextGenerationResult>>
 generateTextBatch(CompiledModel &model, const Tokenizer &tokenizer,
                   const std::vector<TextGenerationJob> &jobs,

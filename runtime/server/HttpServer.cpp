@@ -181,6 +181,11 @@ HttpServer::~HttpServer() { close(listening); }
 
 bool HttpServer::stopRequested() const { return stopping || stopSignalled; }
 
+size_t HttpServer::waitingTurns() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return turns.size();
+}
+
 void HttpServer::stop() {
   stopping = true;
   changed.notify_all();
@@ -345,12 +350,19 @@ void HttpServer::answerTurns(const HttpHandlers &handlers, bool draining) {
       changed.wait_for(lock, kPoll);
       continue;
     }
-    Turn *turn = turns.front();
-    turns.pop_front();
+    // Only this loop takes turns off the queue: its first ones stay the
+    // ones offered while the lock is released.
+    std::vector<WaitingRequest> waiting;
+    for (Turn *turn : turns)
+      waiting.push_back({turn->request, turn->responder});
     lock.unlock();
-    handlers.inTurn(turn->request, turn->responder);
+    const size_t answered =
+        std::clamp<size_t>(handlers.inTurn(waiting), 1, waiting.size());
     lock.lock();
-    turn->answered = true;
+    for (size_t i = 0; i < answered; ++i) {
+      turns.front()->answered = true;
+      turns.pop_front();
+    }
     changed.notify_all();
   }
 }

@@ -4,11 +4,12 @@
 // HttpLimits and a read timeout) and answers it with "Connection: close", so
 // a slow or stalled client holds only its own connection. Requests that need
 // no model (a health check, the model list, a refusal) are answered at once
-// on that thread; the model's requests wait their turn and are answered one
-// at a time, in the order they arrived, on the thread that called serve():
-// the one that loaded the model, whose CUDA context and OpenMP settings are
-// thread-local. POSIX sockets and std::thread only: the runtime stays free
-// of dependencies.
+// on that thread; the model's requests wait their turn and are answered in
+// the order they arrived, on the thread that called serve(): the one that
+// loaded the model, whose CUDA context and OpenMP settings are thread-local.
+// Each turn offers every request then waiting, so that the handler may
+// answer several at once (as rows of one batch). POSIX sockets and std::thread
+// only: the runtime stays free of dependencies.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_HTTPSERVER_H
@@ -27,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace llamac {
 
@@ -60,13 +62,21 @@ private:
   std::string commonHeaders;
 };
 
+/// A request waiting for its turn, and where its answer goes.
+struct WaitingRequest {
+  const HttpRequest &request;
+  HttpResponder &responder;
+};
+
 struct HttpHandlers {
   /// Answers a request that needs no model, on its connection's thread (so
   /// it must be safe to call from several at once), and returns true; false
   /// leaves the request to `inTurn`.
   std::function<bool(const HttpRequest &, HttpResponder &)> atOnce;
-  /// Answers the other requests one at a time, on the thread of serve().
-  std::function<void(const HttpRequest &, HttpResponder &)> inTurn;
+  /// Answers the other requests, on the thread of serve(): given those
+  /// waiting, oldest first, answers one or more of the first of them and
+  /// returns how many.
+  std::function<size_t(const std::vector<WaitingRequest> &)> inTurn;
   /// A request that could not be read, or a connection beyond the limit:
   /// `status` (400, 408, 413, 431, 501, 503, 505) and why. Called as
   /// `atOnce` is.
@@ -85,6 +95,9 @@ public:
   HttpServer &operator=(const HttpServer &) = delete;
 
   int port() const { return boundPort; }
+  /// The requests read and waiting for their answer from the thread of
+  /// serve() now, those it is answering included.
+  size_t waitingTurns();
 
   /// Serves until SIGINT or SIGTERM arrives or stop() is called. Then it
   /// accepts no more connections, drops those still sending their request,

@@ -378,12 +378,8 @@ HttpHandlers OpenAIService::handlers() {
       [this](const HttpRequest &request, HttpResponder &responder) {
         return answerAtOnce(request, responder);
       },
-      [this](const HttpRequest &request, HttpResponder &responder) {
-        complete(request,
-                 pathOf(request.target) == "/v1/completions"
-                     ? CompletionKind::Text
-                     : CompletionKind::Chat,
-                 responder);
+      [this](const std::vector<WaitingRequest> &waiting) {
+        return completeWaiting(waiting);
       },
       [this](int status, const std::string &problem, HttpResponder &responder) {
         sendError(responder, status, problem, nullptr);
@@ -512,148 +508,284 @@ void OpenAIService::convertTokens(const HttpRequest &request, bool tokenize,
   writeLog(request.method + " " + request.target + " 200");
 }
 
-void OpenAIService::complete(const HttpRequest &request, CompletionKind kind,
-                             HttpResponder &responder) {
-  metrics.requestStarted(secondsSince(request.received));
-  std::string error;
-  std::optional<CompletionRequest> parsed = parseCompletionRequest(
-      request.body, kind, model.manifest(), tokenizer, options.style, error);
-  if (parsed)
-    error = checkGenerationRequest(model.manifest(), parsed->prompts,
-                                   parsed->options.generation);
-  if (!error.empty()) {
-    metrics.requestFinished(400, 0, {}, std::nullopt);
-    return sendError(responder, 400, error, &request);
-  }
-  const std::string id =
-      (kind == CompletionKind::Text ? "cmpl-" : "chatcmpl-") +
-      std::to_string(++requestCount);
-  Outcome outcome;
-  const double seconds = secondsSpentIn(
-      [&] { outcome = answer(*parsed, id, request, responder); });
-  metrics.requestFinished(outcome.status, seconds, outcome.work,
-                          outcome.secondsToFirstToken);
-  if (outcome.finishReply)
-    outcome.finishReply();
-  char timing[32];
-  std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
-  writeLog(request.method + " " + request.target + " " +
-           std::to_string(outcome.status) + " " + id + ": " + outcome.summary +
-           timing);
-}
+/// One completion request through its turn: from its start to its
+/// answer, which comes as soon as its rows end.
+class OpenAIService::Completion {
+public:
+  Completion(OpenAIService &service, CompletionRequest parsed,
+             const WaitingRequest &waiting)
+      : service(service), request(std::move(parsed)), received(waiting.request),
+        responder(waiting.responder),
+        id((request.kind == CompletionKind::Text ? "cmpl-" : "chatcmpl-") +
+           std::to_string(++service.requestCount)),
+        envelope(
+            {{"id", id},
+             {"object", request.kind == CompletionKind::Text ? "text_completion"
+                        : request.stream ? "chat.completion.chunk"
+                                         : "chat.completion"},
+             {"created", unixSeconds()},
+             {"model", service.options.modelName}}),
+        stream(responder, envelope, request, service.tokenizer) {}
 
-OpenAIService::Outcome OpenAIService::answer(const CompletionRequest &request,
-                                             const std::string &id,
-                                             const HttpRequest &received,
-                                             HttpResponder &responder) {
-  const json envelope = {{"id", id},
-                         {"object", request.kind == CompletionKind::Text
-                                        ? "text_completion"
-                                    : request.stream ? "chat.completion.chunk"
-                                                     : "chat.completion"},
-                         {"created", unixSeconds()},
-                         {"model", options.modelName}};
-  // A client that closed its connection (one that gave up waiting) is not
-  // answered: its generation does not start, or ends at the next token.
-  if (responder.clientGone())
-    return {kClientClosedRequest, "the client went away before its turn"};
-  EventStream stream(responder, envelope, request, tokenizer);
-  TextGenerationOptions textOptions = request.options;
-  // Asked after every token: the first call times the first token.
-  std::optional<double> secondsToFirstToken;
-  textOptions.keepGoing = [&](size_t) {
-    if (!secondsToFirstToken)
-      secondsToFirstToken = secondsSince(received.received);
-    return !responder.clientGone();
-  };
-  TextSink sink;
-  if (request.stream) {
-    if (!stream.start())
-      return {200, "the client went away"};
-    sink = [&](size_t row, const TextPiece &piece) {
-      stream.piece(row, piece);
-    };
+  const CompletionRequest &parsed() const { return request; }
+
+  /// Starts its turn; false if it is over already: a client that closed its
+  /// connection (one that gave up waiting) is not answered.
+  bool start() {
+    turnStart = std::chrono::steady_clock::now();
+    service.metrics.requestStarted(secondsSince(received.received));
+    if (responder.clientGone()) {
+      finish({kClientClosedRequest, "the client went away before its turn"});
+      return false;
+    }
+    if (request.stream && !stream.start()) {
+      finish({200, "the client went away"});
+      return false;
+    }
+    return true;
   }
-  // A chat answer's text is its ids decoded on their own, as chat pipelines
-  // and `llamac-run chat` decode it; a completion continues its prompt's.
-  textOptions.context = request.kind == CompletionKind::Chat
-                            ? TextContext::None
-                            : TextContext::Sequence;
-  // An echoed prompt's log-probabilities need the logits of all of it.
-  textOptions.generation.keepPromptLogits =
-      request.echo && request.options.generation.topLogprobs;
-  textOptions.generation.promptLookup = options.promptLookup;
-  // best_of ranks its candidates by their tokens' log-probabilities.
-  if (request.candidatesPerPrompt > request.choicesPerPrompt)
-    textOptions.generation.topLogprobs =
-        request.options.generation.topLogprobs.value_or(0);
-  size_t reused = 0;
-  std::string error;
-  std::optional<TextGenerationResult> result =
-      run(request.prompts, textOptions, sink, reused, error);
-  if (!result) {
+
+  /// Its part of the batch. `answerEarly`: answered as soon as its rows end,
+  /// unless it needs the prompt's logits, which come with the batch's end.
+  TextGenerationJob job(bool answerEarly) {
+    TextGenerationJob job{request.prompts, request.options, {}, {}};
+    TextGenerationOptions &options = job.options;
+    // Asked after every token: the first call times the first token. A
+    // client that goes away ends its rows at their next token.
+    options.keepGoing = [this](size_t) {
+      if (!secondsToFirstToken)
+        secondsToFirstToken = secondsSince(received.received);
+      return !responder.clientGone();
+    };
     if (request.stream)
-      return {200,
-              "failed: " + error,
-              {},
-              [stream, error]() mutable { stream.fail(error); },
-              secondsToFirstToken};
-    return {500,
+      job.sink = [this](size_t row, const TextPiece &piece) {
+        stream.piece(row, piece);
+      };
+    // A chat answer's text is its ids decoded on their own, as chat
+    // pipelines and `llamac-run chat` decode it; a completion continues its
+    // prompt's.
+    options.context = request.kind == CompletionKind::Chat
+                          ? TextContext::None
+                          : TextContext::Sequence;
+    // An echoed prompt's log-probabilities need the logits of all of it.
+    options.generation.keepPromptLogits =
+        request.echo && request.options.generation.topLogprobs;
+    options.generation.promptLookup = service.options.promptLookup;
+    // best_of ranks its candidates by their tokens' log-probabilities.
+    if (request.candidatesPerPrompt > request.choicesPerPrompt)
+      options.generation.topLogprobs =
+          request.options.generation.topLogprobs.value_or(0);
+    if (answerEarly && !options.generation.keepPromptLogits)
+      job.onFinished = [this](const TextGenerationResult &result) {
+        answer(result);
+      };
+    return job;
+  }
+
+  /// After the batch: answers with its result, or its error, unless it was
+  /// answered as its rows ended.
+  void end(const TextGenerationResult *result, const std::string &error) {
+    if (answered)
+      return;
+    if (result)
+      return answer(*result);
+    if (request.stream)
+      return finish(
+          {200, "failed: " + error, {}, [this, error] { stream.fail(error); }});
+    finish({500,
             "failed: " + error,
             {},
-            [&responder, body = serialize(errorBody(500, error))] {
+            [this, body = serialize(errorBody(500, error))] {
               responder.send(500, kJsonType, body);
-            },
-            secondsToFirstToken};
+            }});
   }
-  const GenerationResult &ids = result->ids;
-  int64_t generated = 0;
-  for (const std::vector<int32_t> &row : ids.generated)
-    generated += int64_t(row.size());
-  const CompletionWork work = {
-      promptTokenCount(request), int64_t(reused),         generated,
-      ids.draftTokens,           ids.acceptedDraftTokens, ids.prefillSeconds,
-      ids.decodeSeconds};
-  if (responder.clientGone())
-    return {request.stream ? 200 : kClientClosedRequest,
-            "the client went away after " + std::to_string(generated) +
-                " tokens",
-            work,
-            {},
-            secondsToFirstToken};
-  std::function<void()> finishReply;
-  if (request.stream)
-    finishReply = [stream, reasons = result->finishReasons,
-                   totals = usage(request, ids, reused)]() mutable {
-      stream.finish(reasons, std::move(totals));
-    };
-  else
-    finishReply = [&responder, body = serialize(wholeReply(
-                                   request, envelope, *result, tokenizer,
-                                   model.manifest().outputSize, reused))] {
-      responder.send(200, kJsonType, body);
-    };
-  const size_t rows = request.prompts.size();
-  const size_t choices = rows / size_t(request.candidatesPerPrompt) *
-                         size_t(request.choicesPerPrompt);
-  const std::string candidates =
-      choices < rows ? " of " + std::to_string(rows) + " candidates" : "";
-  return {200,
-          std::to_string(choices) + " choice(s)" + candidates + ": " +
-              std::to_string(work.promptTokens) + " prompt tokens (" +
-              std::to_string(reused) + " cached) + " +
-              std::to_string(generated) + " generated" +
-              withComma(describeDrafts(ids)),
-          work, std::move(finishReply), secondsToFirstToken};
+
+  /// Of its prompt, the tokens the cache kept from the request before.
+  size_t reused = 0;
+  /// The completions it ran with, itself included.
+  size_t batchSize = 1;
+
+private:
+  /// What it came to, for the log and /metrics.
+  struct Outcome {
+    int status;
+    std::string summary;
+    CompletionWork work;
+    /// The answer's last write (its body, or its stream's end), made once
+    /// the request is counted: a client that has its answer finds it in
+    /// /metrics. None for a client that went away.
+    std::function<void()> finishReply;
+  };
+
+  void answer(const TextGenerationResult &result) {
+    const GenerationResult &ids = result.ids;
+    int64_t generated = 0;
+    for (const std::vector<int32_t> &row : ids.generated)
+      generated += int64_t(row.size());
+    const CompletionWork work = {promptTokenCount(request), int64_t(reused),
+                                 generated, ids.draftTokens,
+                                 ids.acceptedDraftTokens};
+    if (responder.clientGone())
+      return finish({request.stream ? 200 : kClientClosedRequest,
+                     "the client went away after " + std::to_string(generated) +
+                         " tokens",
+                     work});
+    std::function<void()> finishReply;
+    if (request.stream)
+      finishReply = [this, reasons = result.finishReasons,
+                     totals = usage(request, ids, reused)]() mutable {
+        stream.finish(reasons, std::move(totals));
+      };
+    else
+      finishReply = [this, body = serialize(wholeReply(
+                               request, envelope, result, service.tokenizer,
+                               service.model.manifest().outputSize, reused))] {
+        responder.send(200, kJsonType, body);
+      };
+    const size_t rows = request.prompts.size();
+    const size_t choices = rows / size_t(request.candidatesPerPrompt) *
+                           size_t(request.choicesPerPrompt);
+    const std::string candidates =
+        choices < rows ? " of " + std::to_string(rows) + " candidates" : "";
+    const std::string batch =
+        batchSize > 1 ? "in a batch of " + std::to_string(batchSize) : "";
+    finish({200,
+            std::to_string(choices) + " choice(s)" + candidates + ": " +
+                std::to_string(work.promptTokens) + " prompt tokens (" +
+                std::to_string(reused) + " cached) + " +
+                std::to_string(generated) + " generated" +
+                withComma(describeDrafts(ids)) + withComma(batch),
+            work, std::move(finishReply)});
+  }
+
+  void finish(const Outcome &outcome) {
+    answered = true;
+    const double seconds = secondsSince(turnStart);
+    service.metrics.requestFinished(outcome.status, seconds, outcome.work,
+                                    secondsToFirstToken);
+    if (outcome.finishReply)
+      outcome.finishReply();
+    char timing[32];
+    std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
+    service.writeLog(received.method + " " + received.target + " " +
+                     std::to_string(outcome.status) + " " + id + ": " +
+                     outcome.summary + timing);
+  }
+
+  OpenAIService &service;
+  const CompletionRequest request;
+  const HttpRequest &received;
+  HttpResponder &responder;
+  const std::string id;
+  const json envelope;
+  EventStream stream;
+  std::chrono::steady_clock::time_point turnStart;
+  /// From the request's arrival; none before a first token.
+  std::optional<double> secondsToFirstToken;
+  bool answered = false;
+};
+
+size_t
+OpenAIService::completeWaiting(const std::vector<WaitingRequest> &waiting) {
+  std::vector<std::unique_ptr<Completion>> batch;
+  size_t taken = 0;
+  for (; taken < waiting.size(); ++taken) {
+    const HttpRequest &request = waiting[taken].request;
+    const CompletionKind kind = pathOf(request.target) == "/v1/completions"
+                                    ? CompletionKind::Text
+                                    : CompletionKind::Chat;
+    std::string error;
+    std::optional<CompletionRequest> parsed = parseCompletionRequest(
+        request.body, kind, model.manifest(), tokenizer, options.style, error);
+    if (parsed)
+      error = checkGenerationRequest(model.manifest(), parsed->prompts,
+                                     parsed->options.generation);
+    if (!error.empty()) {
+      metrics.requestStarted(secondsSince(request.received));
+      metrics.requestFinished(400, 0, {}, std::nullopt);
+      sendError(waiting[taken].responder, 400, error, &request);
+      continue;
+    }
+    if (!batch.empty() && !fitsInBatch(batch, *parsed))
+      break;
+    batch.push_back(std::make_unique<Completion>(*this, std::move(*parsed),
+                                                 waiting[taken]));
+  }
+  runBatch(batch);
+  return taken;
+}
+
+bool OpenAIService::fitsInBatch(
+    const std::vector<std::unique_ptr<Completion>> &batch,
+    const CompletionRequest &next) const {
+  if (options.maxBatchRequests > 0 &&
+      int64_t(batch.size()) >= options.maxBatchRequests)
+    return false;
+  // Left-padded rows share the cache's slots: the longest prompt and the
+  // most new tokens must fit in max_seq together.
+  size_t rows = 0, longest = 0;
+  int64_t mostNewTokens = 0;
+  auto add = [&](const CompletionRequest &request) {
+    rows += request.prompts.size();
+    for (const std::vector<TokenId> &prompt : request.prompts)
+      longest = std::max(longest, prompt.size());
+    mostNewTokens =
+        std::max(mostNewTokens, request.options.generation.maxNewTokens);
+  };
+  for (const std::unique_ptr<Completion> &completion : batch)
+    add(completion->parsed());
+  add(next);
+  const Manifest &manifest = model.manifest();
+  return int64_t(rows) <= manifest.maxBatch &&
+         int64_t(longest) + mostNewTokens <= manifest.maxSeq;
+}
+
+void OpenAIService::runBatch(
+    const std::vector<std::unique_ptr<Completion>> &batch) {
+  std::vector<Completion *> started;
+  for (const std::unique_ptr<Completion> &completion : batch)
+    if (completion->start())
+      started.push_back(completion.get());
+  if (started.empty())
+    return;
+  std::string error;
+  if (started.size() == 1) {
+    Completion &completion = *started.front();
+    std::optional<TextGenerationResult> result = runAlone(
+        completion.job(/*answerEarly=*/false), completion.reused, error);
+    if (result)
+      metrics.batchRan(1, result->ids.prefillSeconds,
+                       result->ids.decodeSeconds);
+    return completion.end(result ? &*result : nullptr, error);
+  }
+  std::vector<TextGenerationJob> jobs;
+  for (Completion *completion : started) {
+    completion->batchSize = started.size();
+    jobs.push_back(completion->job(/*answerEarly=*/true));
+  }
+  // Left padding moves a batch's rows off the slots of their positions: the
+  // cache is reusable after a single row only.
+  cachedIds.clear();
+  std::optional<std::vector<TextGenerationResult>> results =
+      generateTextBatch(model, tokenizer, jobs, error);
+  if (results) {
+    double prefillSeconds = 0, decodeSeconds = 0;
+    for (const TextGenerationResult &result : *results) {
+      prefillSeconds += result.ids.prefillSeconds;
+      decodeSeconds += result.ids.decodeSeconds;
+    }
+    metrics.batchRan(int64_t(started.size()), prefillSeconds, decodeSeconds);
+  }
+  for (size_t i = 0; i < started.size(); ++i)
+    started[i]->end(results ? &(*results)[i] : nullptr, error);
 }
 
 std::optional<TextGenerationResult>
-OpenAIService::run(const std::vector<std::vector<TokenId>> &prompts,
-                   const TextGenerationOptions &options, const TextSink &sink,
-                   size_t &reused, std::string &error) {
-  const bool single = prompts.size() == 1;
-  const std::vector<TokenId> &prompt = prompts[0];
-  reused = single && !options.generation.keepPromptLogits
+OpenAIService::runAlone(const TextGenerationJob &job, size_t &reused,
+                        std::string &error) {
+  const bool single = job.prompts.size() == 1;
+  const std::vector<TokenId> &prompt = job.prompts[0];
+  reused = single && !job.options.generation.keepPromptLogits
                ? reusablePrefix(cachedIds, prompt)
                : 0;
   cachedIds.clear();
@@ -661,10 +793,9 @@ OpenAIService::run(const std::vector<std::vector<TokenId>> &prompts,
       single ? generateTextContinuing(model, tokenizer,
                                       {prompt.begin(), prompt.begin() + reused},
                                       {prompt.begin() + reused, prompt.end()},
-                                      options, sink, error)
-             : generateText(model, tokenizer, prompts, options, sink, error);
-  // Left padding moves a batch's rows off the slots of their positions: the
-  // cache is reusable after a single row only.
+                                      job.options, job.sink, error)
+             : generateText(model, tokenizer, job.prompts, job.options,
+                            job.sink, error);
   if (result && single) {
     const std::vector<int32_t> &ids = result->ids.generated[0];
     cachedIds = prompt;

@@ -11,7 +11,11 @@
 //   POST /v1/chat/completions    Llama-2-chat completion
 //
 // Health checks, the model list and refusals are answered at once, also
-// while a completion runs; completions wait their turn (HttpServer.h).
+// while a completion runs; completions wait their turn (HttpServer.h), and
+// those waiting together run as rows of one batch as far as the artifact's
+// max_batch and max_seq allow (their longest prompt plus their largest
+// max_tokens): each is answered as it would be alone, as soon as its rows
+// end.
 // Answers have OpenAI's shapes (choices, finish_reason "stop" or "length",
 // usage in tokens); with "stream": true they arrive as server-sent events,
 // a chunk per piece of text as the generator makes it final, then
@@ -38,6 +42,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -54,6 +59,8 @@ struct ServiceOptions {
   /// The origins (scheme://host[:port], or "*" for any) whose web pages may
   /// call the API from a browser (CORS); none by default.
   std::vector<std::string> allowedOrigins;
+  /// The most completions run as one batch (0: as many as fit).
+  int64_t maxBatchRequests = 0;
 };
 
 class OpenAIService {
@@ -82,31 +89,19 @@ private:
   /// once (SentencePiece encodes from several threads at once).
   void convertTokens(const HttpRequest &request, bool tokenize,
                      HttpResponder &responder);
-  /// A completion, on the thread of HttpServer::serve().
-  void complete(const HttpRequest &request, CompletionKind kind,
-                HttpResponder &responder);
-  /// What a request came to, for the log and /metrics.
-  struct Outcome {
-    int status;
-    std::string summary;
-    CompletionWork work;
-    /// The answer's last write (its body, or its stream's end), made once
-    /// the request is counted: a client that has its answer finds it in
-    /// /metrics. None for a client that went away.
-    std::function<void()> finishReply;
-    /// From the request's arrival; none before a first token.
-    std::optional<double> secondsToFirstToken;
-  };
-  /// Runs `request`, streams what it generates, and leaves the rest of the
-  /// answer to its outcome's finishReply.
-  Outcome answer(const CompletionRequest &request, const std::string &id,
-                 const HttpRequest &received, HttpResponder &responder);
-  /// Runs the prompts: one continuing what the cache shares with it (their
-  /// count in `reused`), several as one batch.
+  class Completion;
+  /// HttpHandlers::inTurn: answers the first of the waiting completions,
+  /// as one batch those that fit in one, and returns how many it answered.
+  size_t completeWaiting(const std::vector<WaitingRequest> &waiting);
+  /// Whether a batch of `batch` can take `next` too.
+  bool fitsInBatch(const std::vector<std::unique_ptr<Completion>> &batch,
+                   const CompletionRequest &next) const;
+  /// Runs the batch's completions together and answers them.
+  void runBatch(const std::vector<std::unique_ptr<Completion>> &batch);
+  /// Runs one completion's prompts: one continuing what the cache shares
+  /// with it (their count in `reused`), several as one batch.
   std::optional<TextGenerationResult>
-  run(const std::vector<std::vector<TokenId>> &prompts,
-      const TextGenerationOptions &options, const TextSink &sink,
-      size_t &reused, std::string &error);
+  runAlone(const TextGenerationJob &job, size_t &reused, std::string &error);
   void sendError(HttpResponder &responder, int status,
                  const std::string &message, const HttpRequest *request);
   /// `log`, one line at a time from any thread.

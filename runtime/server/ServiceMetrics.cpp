@@ -69,8 +69,15 @@ void ServiceMetrics::requestFinished(
   total.generatedTokens += work.generatedTokens;
   total.draftTokens += work.draftTokens;
   total.acceptedDraftTokens += work.acceptedDraftTokens;
-  total.prefillSeconds += work.prefillSeconds;
-  total.decodeSeconds += work.decodeSeconds;
+}
+
+void ServiceMetrics::batchRan(int64_t requests, double prefillSeconds,
+                              double decodeSeconds) {
+  std::lock_guard<std::mutex> lock(mutex);
+  ++batches;
+  batchedRequests += requests;
+  this->prefillSeconds += prefillSeconds;
+  this->decodeSeconds += decodeSeconds;
 }
 
 std::string ServiceMetrics::exposition() const {
@@ -116,10 +123,13 @@ std::string ServiceMetrics::exposition() const {
          counter("llamac_draft_tokens_accepted_total",
                  "Prompt lookup: draft tokens kept.",
                  double(total.acceptedDraftTokens)) +
+         summary("llamac_batch_requests",
+                 "Completions the model ran together, per batch.",
+                 double(batchedRequests), batches) +
          counter("llamac_prefill_seconds_total", "Time spent in prefill.",
-                 total.prefillSeconds) +
+                 prefillSeconds) +
          counter("llamac_decode_seconds_total", "Time spent decoding.",
-                 total.decodeSeconds);
+                 decodeSeconds);
 }
 
 } // namespace llamac

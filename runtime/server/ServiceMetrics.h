@@ -4,8 +4,9 @@
 // in Prometheus's text format (version 0.0.4), as vLLM's and TGI's servers
 // answer it: completions by status, their tokens (prompt, cached, generated,
 // drafted and kept), the time spent prefilling, decoding and answering, how
-// long completions waited for their turn and for their first token, and how
-// many requests run and wait their turn now. Written by the thread that
+// long completions waited for their turn and for their first token, how
+// many requests run and wait their turn now, and how many ran together in
+// a batch. Written by the thread that
 // runs the model and by connection threads, read by the latter: one mutex.
 //
 //===----------------------------------------------------------------------===//
@@ -27,8 +28,6 @@ struct CompletionWork {
   int64_t generatedTokens = 0;
   int64_t draftTokens = 0;
   int64_t acceptedDraftTokens = 0;
-  double prefillSeconds = 0;
-  double decodeSeconds = 0;
 };
 
 class ServiceMetrics {
@@ -42,6 +41,8 @@ public:
   /// after it arrived, if it generated one.
   void requestFinished(int status, double seconds, const CompletionWork &work,
                        std::optional<double> secondsToFirstToken);
+  /// The model ran `requests` completions as one batch, in that time.
+  void batchRan(int64_t requests, double prefillSeconds, double decodeSeconds);
   /// The exposition of every metric.
   std::string exposition() const;
 
@@ -56,6 +57,10 @@ private:
   int64_t firstTokens = 0;
   double firstTokenSeconds = 0;
   CompletionWork total;
+  int64_t batches = 0;
+  int64_t batchedRequests = 0;
+  double prefillSeconds = 0;
+  double decodeSeconds = 0;
 };
 
 } // namespace llamac

@@ -134,14 +134,25 @@ void writeManifest(const std::string &artifactDir, const json &manifest) {
   std::ofstream(fs::path(artifactDir) / "manifest.json") << manifest.dump(2);
 }
 
-int64_t fakeModelCallCount() {
+/// The fake model's function `name`, from the copy the runtime loaded.
+template <typename Function> Function *fakeModelFunction(const char *name) {
   // The runtime loaded the same file, so this returns its handle.
   void *handle = dlopen(FAKE_MODEL_PATH, RTLD_NOW | RTLD_LOCAL);
-  using CountFn = int64_t (*)();
-  auto count = reinterpret_cast<CountFn>(
-      handle ? dlsym(handle, "fakeModelCallCount") : nullptr);
-  EXPECT_TRUE(count) << "cannot load " << FAKE_MODEL_PATH;
+  auto *function =
+      reinterpret_cast<Function *>(handle ? dlsym(handle, name) : nullptr);
+  EXPECT_TRUE(function) << "cannot load " << name << " from "
+                        << FAKE_MODEL_PATH;
+  return function;
+}
+
+int64_t fakeModelCallCount() {
+  auto *count = fakeModelFunction<int64_t()>("fakeModelCallCount");
   return count ? count() : -1;
+}
+
+void fakeModelHold(bool hold) {
+  if (auto *setHold = fakeModelFunction<void(bool)>("fakeModelHold"))
+    setHold(hold);
 }
 
 } // namespace llamac::test

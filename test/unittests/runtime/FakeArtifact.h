@@ -58,8 +58,12 @@ FakeArtifact makeFakeArtifactWithTokenizer(const TemporaryDirectory &root,
 void writeManifest(const std::string &artifactDir,
                    const nlohmann::json &manifest);
 
-/// Calls to the fake model's entry points so far in this process.
+/// Calls to the fake model's entry points so far in this process, a held
+/// one included.
 int64_t fakeModelCallCount();
+
+/// Holds the fake model's calls from now on (`hold`), or lets them go on.
+void fakeModelHold(bool hold);
 
 } // namespace llamac::test
 

@@ -3,18 +3,33 @@
 // Implements runtime/ModelABI.h with the rule of FakeModelRule.h, so that
 // the runtime's generation loop can be tested without the compiler. It also
 // counts its calls, so tests can check that a refused request computed
-// nothing.
+// nothing, and can be held at its next call, so that a server's requests
+// queue behind one that is running.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ModelABI.h"
 #include "test/unittests/runtime/FakeModelRule.h"
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <vector>
 
 using namespace llamac;
 
-static int64_t callCount = 0;
+/// Read by tests while a server's thread calls the model.
+static std::atomic<int64_t> callCount{0};
+
+static std::mutex holdMutex;
+static std::condition_variable released;
+static bool held = false;
+
+/// Waits while the model is held.
+static void waitUntilReleased() {
+  std::unique_lock<std::mutex> lock(holdMutex);
+  released.wait(lock, [] { return !held; });
+}
 
 template <typename T, int Rank>
 static T &element(MemRefDescriptor<T, Rank> *ref,
@@ -38,6 +53,7 @@ static void run(KVCacheRef *cache, MemRefDescriptor<int32_t, 2> *tokens,
                 MemRefDescriptor<int32_t, 1> *firstSlot, int64_t startSlot,
                 MemRefDescriptor<float, 3> *output) {
   ++callCount;
+  waitUntilReleased();
   const int64_t batch = tokens->sizes[0], length = tokens->sizes[1];
   // The output holds the last `kept` positions of each row.
   const int64_t kept = output->sizes[1], outputSize = output->sizes[2];
@@ -85,4 +101,12 @@ void _mlir_ciface_decode(void *const *, KVCacheRef *cache,
 }
 
 int64_t fakeModelCallCount() { return callCount; }
+
+void fakeModelHold(bool hold) {
+  {
+    std::lock_guard<std::mutex> lock(holdMutex);
+    held = hold;
+  }
+  released.notify_all();
+}
 }

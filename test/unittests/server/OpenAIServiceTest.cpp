@@ -36,7 +36,7 @@ LlamaConfig textConfig() {
 class OpenAIServiceTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    artifact = makeFakeArtifactWithTokenizer(root, textConfig(), 1, 64);
+    artifact = makeFakeArtifactWithTokenizer(root, textConfig(), maxBatch, 64);
     std::string error;
     model = CompiledModel::load(artifact.artifactDir, "", error);
     ASSERT_TRUE(model) << error;
@@ -170,6 +170,7 @@ protected:
     return result ? result->texts[0] : "";
   }
 
+  int64_t maxBatch = 1;
   ServiceOptions options;
   HttpLimits limits;
   TemporaryDirectory root;
@@ -180,6 +181,35 @@ protected:
   std::unique_ptr<OpenAIService> service;
   std::vector<std::string> log;
   std::thread serving;
+};
+
+class OpenAIServiceWithBatchesTest : public OpenAIServiceTest {
+protected:
+  void SetUp() override {
+    maxBatch = 4;
+    OpenAIServiceTest::SetUp();
+  }
+
+  void TearDown() override {
+    fakeModelHold(false);
+    OpenAIServiceTest::TearDown();
+  }
+
+  /// Waits until `count` requests wait for their answer, 10 s at most.
+  void waitForTurns(size_t count) {
+    for (int tries = 0; tries < 1000 && server->waitingTurns() != count;
+         ++tries)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(server->waitingTurns(), count);
+  }
+
+  /// The log's line for completion `id`.
+  std::string logLine(const std::string &id) const {
+    for (const std::string &line : log)
+      if (line.find(" 200 " + id + ": ") != std::string::npos)
+        return line;
+    return "none for " + id;
+  }
 };
 
 class OpenAIServiceWithPromptLookupTest : public OpenAIServiceTest {
@@ -383,6 +413,74 @@ TEST_F(OpenAIServiceWithOneConnectionTest, RefusesConnectionsBeyondTheLimit) {
   EXPECT_THAT(bodyOf(refused)["error"]["message"].get<std::string>(),
               HasSubstr("cannot take more connections (at most 1 at once)"));
   close(stalled);
+}
+
+TEST_F(OpenAIServiceWithBatchesTest, CompletionsWaitingTogetherRunAsOneBatch) {
+  // The first completion holds the model while three more arrive: a long
+  // one, a short stream, and two rows of one prompt (n = 2).
+  fakeModelHold(true);
+  const int64_t callsBefore = fakeModelCallCount();
+  std::vector<std::thread> clients;
+  json first;
+  clients.emplace_back([&] {
+    first = bodyOf(
+        post("/v1/completions",
+             {{"prompt", "Once"}, {"max_tokens", 12}, {"temperature", 0}}));
+  });
+  for (int tries = 0; tries < 1000 && fakeModelCallCount() == callsBefore;
+       ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(fakeModelCallCount(), callsBefore + 1) << "the model is held";
+  json longReply, pairReply;
+  std::string shortStream;
+  clients.emplace_back([&] {
+    longReply = bodyOf(post(
+        "/v1/completions",
+        {{"prompt", "Tom had a big"}, {"max_tokens", 40}, {"temperature", 0}}));
+  });
+  waitForTurns(2);
+  clients.emplace_back([&] {
+    shortStream = post("/v1/completions", {{"prompt", "The sun"},
+                                           {"max_tokens", 3},
+                                           {"temperature", 0},
+                                           {"stream", true}});
+  });
+  waitForTurns(3);
+  clients.emplace_back([&] {
+    pairReply = bodyOf(post("/v1/completions", {{"prompt", "Lily saw"},
+                                                {"max_tokens", 6},
+                                                {"temperature", 0},
+                                                {"n", 2}}));
+  });
+  waitForTurns(4);
+  fakeModelHold(false);
+  for (std::thread &client : clients)
+    client.join();
+
+  EXPECT_EQ(first["choices"][0]["text"], reference("Once", 12));
+  EXPECT_EQ(longReply["choices"][0]["text"], reference("Tom had a big", 40));
+  std::string streamed;
+  for (const json &event : eventsOf(shortStream))
+    streamed += event["choices"][0].value("text", "");
+  EXPECT_EQ(streamed, reference("The sun", 3));
+  ASSERT_EQ(pairReply["choices"].size(), 2u);
+  for (const json &choice : pairReply["choices"])
+    EXPECT_EQ(choice["text"], reference("Lily saw", 6));
+  EXPECT_EQ(pairReply["usage"]["completion_tokens"], 12);
+  EXPECT_THAT(
+      exchange("GET /metrics HTTP/1.1\r\n\r\n"),
+      HasSubstr(
+          "llamac_batch_requests_sum 4\nllamac_batch_requests_count 2\n"));
+  stopServing();
+  EXPECT_THAT(logLine("cmpl-1"), ::testing::Not(HasSubstr("batch")));
+  for (const char *id : {"cmpl-2", "cmpl-3", "cmpl-4"})
+    EXPECT_THAT(logLine(id), HasSubstr(", in a batch of 3, ")) << id;
+  // The short ones were answered as their rows ended, before the long one.
+  const auto position = [&](const std::string &id) {
+    return std::find(log.begin(), log.end(), logLine(id)) - log.begin();
+  };
+  EXPECT_LT(position("cmpl-3"), position("cmpl-2"));
+  EXPECT_LT(position("cmpl-4"), position("cmpl-2"));
 }
 
 TEST_F(OpenAIServiceTest, AClientGoneIsNotAnswered) {
