@@ -409,6 +409,7 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
     for (const std::vector<TokenId> &prompt : request.prompts)
       longest = std::max(longest, prompt.size());
     generation.maxNewTokens = readMaxTokens(fields, kind, manifest, longest);
+    generation.ignoreEos = fields.boolean("ignore_eos").value_or(false);
     request.stream = fields.boolean("stream").value_or(false);
     request.streamUsage = readStreamUsage(fields, request.stream);
     generation.topLogprobs = readLogprobs(fields, kind);

@@ -721,6 +721,10 @@ bool OpenAIService::fitsInBatch(
   if (options.maxBatchRequests > 0 &&
       int64_t(batch.size()) >= options.maxBatchRequests)
     return false;
+  // A batch's rows share one end of sequence.
+  if (next.options.generation.ignoreEos !=
+      batch.front()->parsed().options.generation.ignoreEos)
+    return false;
   // Left-padded rows share the cache's slots: the longest prompt and the
   // most new tokens must fit in max_seq together.
   size_t rows = 0, longest = 0;

@@ -611,21 +611,32 @@ def stall(server):
 def check_concurrency(server, args):
     """A stalled client holds only its connection: health checks and
     completions are answered meanwhile (within 10 s; the read timeout is
-    30 s), and completions sent at once are answered in turn, each as
-    alone."""
+    30 s), and completions sent at once, with settings of their own, are
+    answered each as alone, whether they ran one by one or as rows of one
+    batch."""
     stalled = stall(server)
     started = time.monotonic()
     expect("/health beside a stalled client",
            server.request("GET", "/health")[0], 200)
-    prompts = [PROMPT, "Tom had a dog.", "Lily saw a bird."]
-    answers = [None] * len(prompts)
+    requests = [
+        ({"prompt": PROMPT, "max_tokens": 16, "temperature": 0},
+         ["-p", PROMPT, "--max-new-tokens", "16", "--temperature", "0"]),
+        ({"prompt": "Tom had a dog.", "max_tokens": 24, "temperature": 0.8,
+          "seed": 3},
+         ["-p", "Tom had a dog.", "--max-new-tokens", "24", "--temperature",
+          "0.8", "--seed", "3"]),
+        ({"prompt": "Lily saw a bird.", "max_tokens": 40, "temperature": 0,
+          "stop": "Lily"},
+         ["-p", "Lily saw a bird.", "--max-new-tokens", "40",
+          "--temperature", "0", "--stop", "Lily"]),
+    ]
+    answers = [None] * len(requests)
 
     def complete(index):
-        answers[index] = server.post("/v1/completions", {
-            "prompt": prompts[index], "max_tokens": 16,
-            "temperature": 0})["choices"][0]["text"]
+        answers[index] = server.post("/v1/completions",
+                                     requests[index][0])["choices"][0]["text"]
     clients = [threading.Thread(target=complete, args=(i,))
-               for i in range(len(prompts))]
+               for i in range(len(requests))]
     for client in clients:
         client.start()
     for client in clients:
@@ -633,13 +644,11 @@ def check_concurrency(server, args):
     if time.monotonic() - started > 10:
         fail("answers beside a stalled client took %.1f s" %
              (time.monotonic() - started))
-    expect("completions sent at once", answers, [
-        generate(args, ["-p", prompt, "--max-new-tokens", "16",
-                        "--temperature", "0"])["text"][0]
-        for prompt in prompts])
+    expect("completions sent at once", answers,
+           [generate(args, flags)["text"][0] for _, flags in requests])
     stalled.close()
     print("concurrency: beside a stalled client, /health and %d completions "
-          "sent at once answer as alone" % len(prompts))
+          "sent at once answer as alone" % len(requests))
 
 
 def check_tokenize(server, args):

@@ -18,12 +18,12 @@ static const char *const kUsage =
     "meta|hf]\n"
     "         [--model-name NAME] [--api-key KEY] [--allowed-origins "
     "ORIGIN,...|*]\n"
-    "         [--weights MODEL] [--threads N] [--prompt-lookup N "
-    "[--lookup-ngram M]]\n"
+    "         [--max-batch-requests N] [--weights MODEL] [--threads N]\n"
+    "         [--prompt-lookup N [--lookup-ngram M]]\n"
     "Serves the model over HTTP with OpenAI's API until SIGINT or SIGTERM:\n"
     "  POST /v1/completions, /v1/chat/completions (\"stream\": true for "
     "server-sent events),\n"
-    "  one at a time, in the order they arrive;\n"
+    "  in the order they arrive, those waiting together as one batch;\n"
     "  GET /health, /v1/models, /metrics (Prometheus), POST /tokenize, "
     "/detokenize, at once.\n"
     "Sampling defaults to the artifact's generation_config; max_tokens to "
@@ -41,7 +41,10 @@ static const char *const kUsage =
     "needs \"Authorization: Bearer KEY\"; others get 401. --allowed-origins: "
     "the origins\n"
     "(scheme://host[:port], or * for any) whose web pages may call the API "
-    "from a browser.\n";
+    "from a browser.\n"
+    "--max-batch-requests: the most completions run together (default: as "
+    "many as fit in the\n"
+    "artifact's max_batch rows and max_seq; 1: one at a time).\n";
 
 namespace {
 struct ServeArguments {
@@ -120,7 +123,8 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
                              {"--template", true},
                              {"--model-name", true},
                              {"--api-key", true},
-                             {"--allowed-origins", true}});
+                             {"--allowed-origins", true},
+                             {"--max-batch-requests", true}});
   for (const OptionSpec &spec : promptLookupOptionSpecs())
     specs.push_back(spec);
   std::optional<ParsedArguments> args =
@@ -130,8 +134,15 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
       !readChatTemplate(*args, parsed.service.style, error) ||
       !readPromptLookupArguments(*args, parsed.service.promptLookup, error) ||
       !readApiKey(*args, parsed.service.apiKey, error) ||
-      !readAllowedOrigins(*args, parsed.service.allowedOrigins, error))
+      !readAllowedOrigins(*args, parsed.service.allowedOrigins, error) ||
+      !args->readInteger("--max-batch-requests",
+                         parsed.service.maxBatchRequests, error))
     return false;
+  if (args->has("--max-batch-requests") &&
+      parsed.service.maxBatchRequests < 1) {
+    error = "--max-batch-requests must be >= 1";
+    return false;
+  }
   if (parsed.port < 0 || parsed.port > 65535) {
     error = "--port must be between 0 and 65535";
     return false;

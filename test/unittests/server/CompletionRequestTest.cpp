@@ -119,6 +119,11 @@ TEST_F(CompletionRequestTest, SamplingFieldsReplaceTheDefaults) {
   EXPECT_FLOAT_EQ(sampling.repetitionPenalty, 1.2f);
   EXPECT_EQ(sampling.seed, 9u);
   EXPECT_EQ(request.options.stopStrings, (std::vector<std::string>{"x", "yz"}));
+  EXPECT_FALSE(request.options.generation.ignoreEos);
+  EXPECT_TRUE(readOrFail(R"({"prompt": "a", "ignore_eos": true})")
+                  .options.generation.ignoreEos);
+  EXPECT_THAT(refusal(R"({"prompt": "a", "ignore_eos": 1})"),
+              HasSubstr("ignore_eos"));
 }
 
 TEST_F(CompletionRequestTest, ChatMessagesTakeTheChatFormat) {

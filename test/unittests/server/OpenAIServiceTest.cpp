@@ -483,6 +483,44 @@ TEST_F(OpenAIServiceWithBatchesTest, CompletionsWaitingTogetherRunAsOneBatch) {
   EXPECT_LT(position("cmpl-4"), position("cmpl-2"));
 }
 
+TEST_F(OpenAIServiceWithBatchesTest, CompletionsThatCannotShareABatchRunApart) {
+  // Behind a held one: one past EOS, then a long prompt whose slots and a
+  // short one's many new tokens would overflow max_seq (64) together.
+  const std::string longPrompt =
+      "Once upon a time, there was a little girl named Lily who liked to play";
+  std::string error;
+  ASSERT_GT(tokenizer->encode(longPrompt, EncodeOptions(), error)->size(), 14u);
+  fakeModelHold(true);
+  std::vector<json> bodies = {
+      {{"prompt", "Once"}, {"max_tokens", 4}, {"temperature", 0}},
+      {{"prompt", "Tom"},
+       {"max_tokens", 30},
+       {"temperature", 0},
+       {"ignore_eos", true}},
+      {{"prompt", longPrompt}, {"max_tokens", 8}, {"temperature", 0}},
+      {{"prompt", "The sun"}, {"max_tokens", 50}, {"temperature", 0}}};
+  std::vector<json> replies(bodies.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    clients.emplace_back([&, i] {
+      replies[i] = bodyOf(post("/v1/completions", bodies[i]));
+    });
+    waitForTurns(i + 1);
+  }
+  fakeModelHold(false);
+  for (std::thread &client : clients)
+    client.join();
+
+  EXPECT_EQ(replies[1]["usage"]["completion_tokens"], 30);
+  for (size_t i : {0, 2, 3})
+    EXPECT_EQ(replies[i]["choices"][0]["text"],
+              reference(bodies[i]["prompt"], bodies[i]["max_tokens"]))
+        << i;
+  EXPECT_THAT(
+      exchange("GET /metrics HTTP/1.1\r\n\r\n"),
+      HasSubstr("llamac_batch_requests_sum 4\nllamac_batch_requests_count 4\n"));
+}
+
 TEST_F(OpenAIServiceTest, AClientGoneIsNotAnswered) {
   const std::string body = json{{"prompt", "Once"}, {"max_tokens", 40}}.dump();
   int client =
