@@ -3,18 +3,19 @@
 
     bench/serve_batching.py ARTIFACT [--weights MODEL] [--threads N]
         [--clients 4] [--requests 16] [--max-tokens 64] [--runs 3]
-        [--runner build/bin/llamac-run]
+        [--batch-wait-ms 20] [--runner build/bin/llamac-run]
 
-Starts the server twice per run, with --max-batch-requests 1 and with its
-default (completions waiting together run as one batch), the two taking
-turns so that drift in the machine's speed spreads over both. Each time,
+Starts the server three times per run: with --max-batch-requests 1, with
+its default (completions waiting together run as one batch), and with
+--batch-wait-ms (a turn waits that long for a fuller batch), the settings
+taking turns so that drift in the machine's speed spreads over all. Each time,
 --clients clients send --requests completions in all, each client its next
 one as soon as it has an answer (greedy, ignore_eos, --max-tokens each), and
 the time from the first request to the last answer is taken. Prints a
 Markdown table of the median run's: completions, tokens generated per
 second, its ratio to one at a time, the median and longest answer time, and
 the mean batch size /metrics counted. Fails if a completion's text differs
-between the two: batching must change the speed only. The artifact's
+between the settings: batching must change the speed only. The artifact's
 max_batch bounds the batch. Python 3 standard library only.
 """
 import argparse
@@ -142,12 +143,16 @@ def main():
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch-wait-ms", type=int, default=20)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument("--runner",
                         default=os.path.join(root, "build/bin/llamac-run"))
     args = parser.parse_args()
+    wait = str(args.batch_wait_ms)
     settings = [("one at a time", ["--max-batch-requests", "1"]),
-                ("batched", [])]
+                ("batched", []),
+                ("batched, --batch-wait-ms " + wait,
+                 ["--batch-wait-ms", wait])]
     runs = {label: [] for label, _ in settings}
     for run in range(args.runs):
         for label, extra in settings:

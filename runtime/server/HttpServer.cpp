@@ -191,14 +191,15 @@ void HttpServer::stop() {
   changed.notify_all();
 }
 
-void HttpServer::serve(const HttpHandlers &handlers, const HttpLimits &limits) {
+void HttpServer::serve(const HttpHandlers &handlers, const HttpLimits &limits,
+                       const TurnGathering &gathering) {
   installSignalHandlers();
   std::thread acceptor;
   {
     SignalsBlocked blocked;
     acceptor = std::thread([&] { acceptConnections(handlers, limits); });
   }
-  answerTurns(handlers, /*draining=*/false);
+  answerTurns(handlers, gathering, /*draining=*/false);
   // A waiting accept() returns once the socket stops listening.
   shutdown(listening, SHUT_RDWR);
   acceptor.join();
@@ -212,7 +213,7 @@ void HttpServer::serve(const HttpHandlers &handlers, const HttpLimits &limits) {
         shutdown(connection.socket, SHUT_RD);
       }
   }
-  answerTurns(handlers, /*draining=*/true);
+  answerTurns(handlers, gathering, /*draining=*/true);
   std::lock_guard<std::mutex> lock(mutex);
   reapClosedConnections();
 }
@@ -336,9 +337,12 @@ void HttpServer::waitForTurn(Turn &turn) {
   changed.wait(lock, [&] { return turn.answered; });
 }
 
-void HttpServer::answerTurns(const HttpHandlers &handlers, bool draining) {
+void HttpServer::answerTurns(const HttpHandlers &handlers,
+                             const TurnGathering &gathering, bool draining) {
+  using Clock = std::chrono::steady_clock;
   // A signal does not wake the wait: it looks for one every 100 ms.
   constexpr std::chrono::milliseconds kPoll(100);
+  Clock::time_point lastTurnEnd;
   std::unique_lock<std::mutex> lock(mutex);
   while (draining || !stopRequested()) {
     if (turns.empty()) {
@@ -348,6 +352,14 @@ void HttpServer::answerTurns(const HttpHandlers &handlers, bool draining) {
                                   }))
         return;
       changed.wait_for(lock, kPoll);
+      continue;
+    }
+    const Clock::time_point gatherUntil =
+        std::max(lastTurnEnd, turns.front()->request.received) +
+        gathering.window;
+    if (!draining && turns.size() < gathering.enough &&
+        Clock::now() < gatherUntil) {
+      changed.wait_until(lock, std::min(gatherUntil, Clock::now() + kPoll));
       continue;
     }
     // Only this loop takes turns off the queue: its first ones stay the
@@ -363,6 +375,7 @@ void HttpServer::answerTurns(const HttpHandlers &handlers, bool draining) {
       turns.front()->answered = true;
       turns.pop_front();
     }
+    lastTurnEnd = Clock::now();
     changed.notify_all();
   }
 }

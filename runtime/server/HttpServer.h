@@ -18,6 +18,7 @@
 #include "runtime/server/HttpRequest.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -84,6 +85,15 @@ struct HttpHandlers {
       invalid;
 };
 
+/// How long a turn may wait for more requests to answer together: with
+/// fewer than `enough` waiting, up to `window` after it could have started
+/// (the previous turn's end, or its first request's arrival), as Triton's
+/// dynamic batcher waits (max_queue_delay). A zero window never waits.
+struct TurnGathering {
+  std::chrono::milliseconds window{0};
+  size_t enough = 1;
+};
+
 class HttpServer {
 public:
   /// Listens on `host`:`port` (port 0: one the system picks). On failure
@@ -103,7 +113,8 @@ public:
   /// accepts no more connections, drops those still sending their request,
   /// answers the requests already read (the one in progress and those
   /// waiting their turn) and returns once every connection is closed.
-  void serve(const HttpHandlers &handlers, const HttpLimits &limits);
+  void serve(const HttpHandlers &handlers, const HttpLimits &limits,
+             const TurnGathering &gathering = {});
   /// Ends serve() from another thread.
   void stop();
 
@@ -148,7 +159,8 @@ private:
   void waitForTurn(Turn &turn);
   /// The loop of serve()'s thread: answers the turns as they come, until
   /// told to stop (`draining` false) or until no connection is left.
-  void answerTurns(const HttpHandlers &handlers, bool draining);
+  void answerTurns(const HttpHandlers &handlers, const TurnGathering &gathering,
+                   bool draining);
 
   int listening;
   int boundPort;

@@ -386,6 +386,13 @@ HttpHandlers OpenAIService::handlers() {
       }};
 }
 
+size_t OpenAIService::mostBatchedRequests() const {
+  const int64_t rows = model.manifest().maxBatch;
+  return size_t(options.maxBatchRequests > 0
+                    ? std::min(rows, options.maxBatchRequests)
+                    : rows);
+}
+
 bool OpenAIService::isAuthorized(const HttpRequest &request,
                                  std::string_view path) const {
   if (options.apiKey.empty() || path == "/health" || path == "/metrics")

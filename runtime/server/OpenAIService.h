@@ -74,6 +74,9 @@ public:
 
   /// The handlers to serve with.
   HttpHandlers handlers();
+  /// The most completions one batch can take: one row each, up to
+  /// max_batch and options.maxBatchRequests.
+  size_t mostBatchedRequests() const;
 
 private:
   /// Answers what needs no model (GET routes, unknown ones) from any

@@ -18,8 +18,8 @@ static const char *const kUsage =
     "meta|hf]\n"
     "         [--model-name NAME] [--api-key KEY] [--allowed-origins "
     "ORIGIN,...|*]\n"
-    "         [--max-batch-requests N] [--weights MODEL] [--threads N]\n"
-    "         [--prompt-lookup N [--lookup-ngram M]]\n"
+    "         [--max-batch-requests N] [--batch-wait-ms MS] [--weights MODEL]\n"
+    "         [--threads N] [--prompt-lookup N [--lookup-ngram M]]\n"
     "Serves the model over HTTP with OpenAI's API until SIGINT or SIGTERM:\n"
     "  POST /v1/completions, /v1/chat/completions (\"stream\": true for "
     "server-sent events),\n"
@@ -44,13 +44,19 @@ static const char *const kUsage =
     "from a browser.\n"
     "--max-batch-requests: the most completions run together (default: as "
     "many as fit in the\n"
-    "artifact's max_batch rows and max_seq; 1: one at a time).\n";
+    "artifact's max_batch rows and max_seq; 1: one at a time). "
+    "--batch-wait-ms: "
+    "with fewer\n"
+    "waiting than a batch can take, wait up to MS after the last batch (or "
+    "the first arrival)\n"
+    "for more (default 0: start at once).\n";
 
 namespace {
 struct ServeArguments {
   ModelArguments model;
   std::string host = "127.0.0.1";
   int64_t port = 8080;
+  int64_t batchWaitMs = 0;
   ServiceOptions service;
 };
 } // namespace
@@ -124,7 +130,8 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
                              {"--model-name", true},
                              {"--api-key", true},
                              {"--allowed-origins", true},
-                             {"--max-batch-requests", true}});
+                             {"--max-batch-requests", true},
+                             {"--batch-wait-ms", true}});
   for (const OptionSpec &spec : promptLookupOptionSpecs())
     specs.push_back(spec);
   std::optional<ParsedArguments> args =
@@ -136,8 +143,13 @@ static bool readServeArguments(int argc, char **argv, ServeArguments &parsed,
       !readApiKey(*args, parsed.service.apiKey, error) ||
       !readAllowedOrigins(*args, parsed.service.allowedOrigins, error) ||
       !args->readInteger("--max-batch-requests",
-                         parsed.service.maxBatchRequests, error))
+                         parsed.service.maxBatchRequests, error) ||
+      !args->readInteger("--batch-wait-ms", parsed.batchWaitMs, error))
     return false;
+  if (parsed.batchWaitMs < 0 || parsed.batchWaitMs > 60000) {
+    error = "--batch-wait-ms must be between 0 and 60000";
+    return false;
+  }
   if (args->has("--max-batch-requests") &&
       parsed.service.maxBatchRequests < 1) {
     error = "--max-batch-requests must be >= 1";
@@ -182,7 +194,9 @@ int runServeCommand(int argc, char **argv) {
                server->port(),
                args.service.apiKey.empty() ? "" : " (API key required)");
   std::fflush(stderr);
-  server->serve(service.handlers(), HttpLimits());
+  server->serve(service.handlers(), HttpLimits(),
+                {std::chrono::milliseconds(args.batchWaitMs),
+                 service.mostBatchedRequests()});
   std::fprintf(stderr, "llamac-run: stopped\n");
   return 0;
 }

@@ -48,8 +48,8 @@ protected:
     service = std::make_unique<OpenAIService>(
         *model, *tokenizer, options,
         [this](const std::string &line) { log.push_back(line); });
-    serving =
-        std::thread([this] { server->serve(service->handlers(), limits); });
+    serving = std::thread(
+        [this] { server->serve(service->handlers(), limits, gathering); });
   }
 
   void TearDown() override { stopServing(); }
@@ -173,6 +173,7 @@ protected:
   int64_t maxBatch = 1;
   ServiceOptions options;
   HttpLimits limits;
+  TurnGathering gathering;
   TemporaryDirectory root;
   FakeArtifact artifact;
   std::unique_ptr<CompiledModel> model;
@@ -209,6 +210,15 @@ protected:
       if (line.find(" 200 " + id + ": ") != std::string::npos)
         return line;
     return "none for " + id;
+  }
+};
+
+class OpenAIServiceWithGatheringTest : public OpenAIServiceWithBatchesTest {
+protected:
+  void SetUp() override {
+    // Long enough for clients on a loaded machine to arrive within it.
+    gathering = {std::chrono::milliseconds(3000), 3};
+    OpenAIServiceWithBatchesTest::SetUp();
   }
 };
 
@@ -519,6 +529,43 @@ TEST_F(OpenAIServiceWithBatchesTest, CompletionsThatCannotShareABatchRunApart) {
   EXPECT_THAT(
       exchange("GET /metrics HTTP/1.1\r\n\r\n"),
       HasSubstr("llamac_batch_requests_sum 4\nllamac_batch_requests_count 4\n"));
+}
+
+TEST_F(OpenAIServiceWithGatheringTest, ATurnWaitsForAFullerBatch) {
+  const std::vector<std::string> prompts = {"Once", "Tom had", "The sun"};
+  std::vector<json> replies(prompts.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    clients.emplace_back([&, i] {
+      replies[i] = bodyOf(post(
+          "/v1/completions",
+          {{"prompt", prompts[i]}, {"max_tokens", 10}, {"temperature", 0}}));
+    });
+  for (std::thread &client : clients)
+    client.join();
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(replies[i]["choices"][0]["text"], reference(prompts[i], 10));
+  // A lone one waits out the window, then runs alone.
+  json lone = bodyOf(
+      post("/v1/completions",
+           {{"prompt", "Lily"}, {"max_tokens", 10}, {"temperature", 0}}));
+  EXPECT_EQ(lone["choices"][0]["text"], reference("Lily", 10));
+  EXPECT_THAT(
+      exchange("GET /metrics HTTP/1.1\r\n\r\n"),
+      HasSubstr(
+          "llamac_batch_requests_sum 4\nllamac_batch_requests_count 2\n"));
+}
+
+TEST_F(OpenAIServiceWithGatheringTest, StoppingAnswersATurnStillGathering) {
+  std::thread client([&] {
+    json reply = bodyOf(
+        post("/v1/completions",
+             {{"prompt", "Once"}, {"max_tokens", 5}, {"temperature", 0}}));
+    EXPECT_EQ(reply["choices"][0]["text"], reference("Once", 5));
+  });
+  waitForTurns(1);
+  stopServing();
+  client.join();
 }
 
 TEST_F(OpenAIServiceTest, AClientGoneIsNotAnswered) {
