@@ -128,6 +128,11 @@ bool HttpResponder::startStream(int status, std::string_view contentType) {
 
 bool HttpResponder::sendPiece(std::string_view data) { return writeAll(data); }
 
+void HttpResponder::end() {
+  shutdown(socket, SHUT_WR);
+  broken = true;
+}
+
 bool HttpResponder::clientGone() {
   pollfd connection = {socket, POLLRDHUP, 0};
   if (!broken && poll(&connection, 1, 0) > 0 &&

@@ -49,6 +49,10 @@ public:
   /// Whether the client has closed its connection (or its side of it) or
   /// a write to it failed: nobody reads what would be sent.
   bool clientGone();
+  /// Ends the response: the client sees the connection's end at once, while
+  /// the thread of serve() goes on with others (the connection closes when
+  /// their turn ends). Nothing can be sent after.
+  void end();
   /// Header lines (each ending in CRLF) that every response on this
   /// connection carries from now on.
   void addHeaders(const std::string &lines) { commonHeaders += lines; }

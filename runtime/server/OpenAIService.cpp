@@ -672,6 +672,9 @@ private:
                                     secondsToFirstToken);
     if (outcome.finishReply)
       outcome.finishReply();
+    // A client that reads to the connection's end (a stream's) has its
+    // answer now, not when the batch ends.
+    responder.end();
     char timing[32];
     std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
     service.writeLog(received.method + " " + received.target + " " +

@@ -3,7 +3,9 @@
 #include "runtime/server/HttpServer.h"
 
 #include <gtest/gtest.h>
+#include <string>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 using namespace llamac;
@@ -53,4 +55,25 @@ TEST(HttpResponderTest, AClientThatClosedItsSideIsGone) {
   HttpResponder responder(pair.server());
   shutdown(pair.client(), SHUT_WR);
   EXPECT_TRUE(responder.clientGone());
+}
+
+TEST(HttpResponderTest, AnEndedResponseEndsForItsClientAtOnce) {
+  SocketPair pair;
+  HttpResponder responder(pair.server());
+  ASSERT_TRUE(responder.startStream(200, "text/event-stream"));
+  ASSERT_TRUE(responder.sendPiece("data: [DONE]\n\n"));
+  responder.end();
+  // The client reads to the end while the server's socket is still open
+  // (within 5 s, else it fails rather than hangs).
+  timeval timeout = {5, 0};
+  setsockopt(pair.client(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string received;
+  char buffer[256];
+  ssize_t count;
+  while ((count = recv(pair.client(), buffer, sizeof(buffer), 0)) > 0)
+    received.append(buffer, size_t(count));
+  EXPECT_EQ(count, 0) << "no end within 5 s";
+  EXPECT_NE(received.find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_EQ(received.substr(received.size() - 14), "data: [DONE]\n\n");
+  EXPECT_FALSE(responder.sendPiece("late"));
 }
