@@ -38,7 +38,39 @@ std::string summary(const std::string &name, const char *help, double sum,
                     sample(name + "_count", double(count)));
 }
 
+/// A bucket bound as Prometheus writes it ("0.005", "300").
+std::string bound(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
+}
+
 } // namespace
+
+void SecondsHistogram::observe(double seconds) {
+  size_t bucket = 0;
+  while (bucket < kBounds.size() && seconds > kBounds[bucket])
+    ++bucket;
+  ++buckets[bucket];
+  sum += seconds;
+  ++observations;
+}
+
+std::string SecondsHistogram::exposition(const char *name,
+                                         const char *help) const {
+  const std::string base = name;
+  std::string samples;
+  int64_t atMost = 0;
+  for (size_t bucket = 0; bucket <= kBounds.size(); ++bucket) {
+    atMost += buckets[bucket];
+    const std::string le =
+        bucket < kBounds.size() ? bound(kBounds[bucket]) : "+Inf";
+    samples += sample(base + "_bucket{le=\"" + le + "\"}", double(atMost));
+  }
+  samples += sample(base + "_sum", sum) +
+             sample(base + "_count", double(observations));
+  return family(name, "histogram", help, samples);
+}
 
 void ServiceMetrics::requestWaiting() {
   std::lock_guard<std::mutex> lock(mutex);
@@ -49,8 +81,7 @@ void ServiceMetrics::requestStarted(double queueSeconds) {
   std::lock_guard<std::mutex> lock(mutex);
   --waiting;
   ++running;
-  ++started;
-  this->queueSeconds += queueSeconds;
+  this->queueSeconds.observe(queueSeconds);
 }
 
 void ServiceMetrics::requestFinished(
@@ -58,12 +89,10 @@ void ServiceMetrics::requestFinished(
     std::optional<double> secondsToFirstToken) {
   std::lock_guard<std::mutex> lock(mutex);
   --running;
-  if (secondsToFirstToken) {
-    ++firstTokens;
-    firstTokenSeconds += *secondsToFirstToken;
-  }
+  if (secondsToFirstToken)
+    firstTokenSeconds.observe(*secondsToFirstToken);
   ++requestsByStatus[status];
-  requestSeconds += seconds;
+  requestSeconds.observe(seconds);
   total.promptTokens += work.promptTokens;
   total.cachedTokens += work.cachedTokens;
   total.generatedTokens += work.generatedTokens;
@@ -83,13 +112,10 @@ void ServiceMetrics::batchRan(int64_t requests, double prefillSeconds,
 std::string ServiceMetrics::exposition() const {
   std::lock_guard<std::mutex> lock(mutex);
   std::string byStatus;
-  int64_t answered = 0;
-  for (const auto &[status, count] : requestsByStatus) {
+  for (const auto &[status, count] : requestsByStatus)
     byStatus += sample("llamac_requests_total{status=\"" +
                            std::to_string(status) + "\"}",
                        double(count));
-    answered += count;
-  }
   return family("llamac_requests_total", "counter",
                 "Completion requests answered, by HTTP status (499: the "
                 "client left first).",
@@ -99,15 +125,15 @@ std::string ServiceMetrics::exposition() const {
          gauge("llamac_requests_waiting",
                "Completions read and waiting their turn now.",
                double(waiting)) +
-         summary("llamac_request_duration_seconds",
-                 "Time from a completion's turn to its answer.", requestSeconds,
-                 answered) +
-         summary("llamac_request_queue_seconds",
-                 "Time from a completion's arrival to its turn.", queueSeconds,
-                 started) +
-         summary("llamac_time_to_first_token_seconds",
-                 "Time from a completion's arrival to its first token.",
-                 firstTokenSeconds, firstTokens) +
+         requestSeconds.exposition(
+             "llamac_request_duration_seconds",
+             "Time from a completion's turn to its answer.") +
+         queueSeconds.exposition(
+             "llamac_request_queue_seconds",
+             "Time from a completion's arrival to its turn.") +
+         firstTokenSeconds.exposition(
+             "llamac_time_to_first_token_seconds",
+             "Time from a completion's arrival to its first token.") +
          counter("llamac_prompt_tokens_total",
                  "Prompt tokens of completions, each prompt once.",
                  double(total.promptTokens)) +

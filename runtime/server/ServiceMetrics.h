@@ -3,8 +3,9 @@
 // Counters of `llamac-run serve` since it started, answered on GET /metrics
 // in Prometheus's text format (version 0.0.4), as vLLM's and TGI's servers
 // answer it: completions by status, their tokens (prompt, cached, generated,
-// drafted and kept), the time spent prefilling, decoding and answering, how
-// long completions waited for their turn and for their first token, how
+// drafted and kept), the time spent prefilling and decoding, histograms of
+// how long completions took to answer, waited for their turn and for their
+// first token (so that dashboards can show percentiles, as vLLM's do), how
 // many requests run and wait their turn now, and how many ran together in
 // a batch. Written by the thread that
 // runs the model and by connection threads, read by the latter: one mutex.
@@ -13,11 +14,13 @@
 #ifndef LLAMAC_RUNTIME_SERVER_SERVICEMETRICS_H
 #define LLAMAC_RUNTIME_SERVER_SERVICEMETRICS_H
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace llamac {
 
@@ -28,6 +31,28 @@ struct CompletionWork {
   int64_t generatedTokens = 0;
   int64_t draftTokens = 0;
   int64_t acceptedDraftTokens = 0;
+};
+
+/// Observations of a time in seconds, counted in Prometheus's cumulative
+/// buckets.
+class SecondsHistogram {
+public:
+  void observe(double seconds);
+  /// The family's HELP, TYPE, bucket, sum and count lines.
+  std::string exposition(const char *name, const char *help) const;
+  int64_t count() const { return observations; }
+
+private:
+  /// Observations at most each of kBounds, then above them all.
+  std::vector<int64_t> buckets = std::vector<int64_t>(kBounds.size() + 1);
+  double sum = 0;
+  int64_t observations = 0;
+
+public:
+  /// The buckets' upper bounds, from 5 ms to 5 minutes.
+  static constexpr std::array<double, 15> kBounds = {
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+      2.5,   5,    10,    30,   60,  120,  300};
 };
 
 class ServiceMetrics {
@@ -51,11 +76,9 @@ private:
   int64_t waiting = 0;
   int64_t running = 0;
   std::map<int, int64_t> requestsByStatus;
-  double requestSeconds = 0;
-  int64_t started = 0;
-  double queueSeconds = 0;
-  int64_t firstTokens = 0;
-  double firstTokenSeconds = 0;
+  SecondsHistogram requestSeconds;
+  SecondsHistogram queueSeconds;
+  SecondsHistogram firstTokenSeconds;
   CompletionWork total;
   int64_t batches = 0;
   int64_t batchedRequests = 0;

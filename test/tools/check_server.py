@@ -682,10 +682,12 @@ def metrics(server):
         if line.startswith("# TYPE "):
             families.add(line.split()[2])
         elif not line.startswith("# HELP "):
-            match = re.fullmatch(r'([a-z_]+)(\{status="\d+"\})? (\S+)', line)
+            match = re.fullmatch(
+                r'([a-z_]+)(\{status="\d+"\}|\{le="[0-9.e+Inf]+"\})? (\S+)',
+                line)
             if not match:
                 fail("/metrics line %r" % line)
-            family = re.sub(r"_(sum|count)$", "", match.group(1))
+            family = re.sub(r"_(sum|count|bucket)$", "", match.group(1))
             if match.group(1) not in families and family not in families:
                 fail("/metrics: %s has no TYPE" % match.group(1))
             samples[match.group(1) + (match.group(2) or "")] = float(
@@ -694,7 +696,8 @@ def metrics(server):
 
 
 def check_metrics(server):
-    """/metrics counts a completion's tokens as its usage does."""
+    """/metrics counts a completion's tokens as its usage does, and its
+    latency histograms' buckets count up to their counts."""
     before = metrics(server)
     usage = server.post("/v1/completions", {"prompt": "Tom had a dog.",
                                             "max_tokens": 9})["usage"]
@@ -714,6 +717,17 @@ def check_metrics(server):
          usage["completion_tokens"], 0, 0])
     if not delta["llamac_decode_seconds_total"] > 0:
         fail("/metrics: no decode time counted")
+    for histogram in ["llamac_request_duration_seconds",
+                      "llamac_request_queue_seconds",
+                      "llamac_time_to_first_token_seconds"]:
+        buckets = [value for name, value in sorted(
+            ((name, value) for name, value in after.items()
+             if name.startswith(histogram + "_bucket")),
+            key=lambda item: float(item[0].split('"')[1]))]
+        if buckets != sorted(buckets) or buckets[-1] != after[
+                histogram + "_count"]:
+            fail("/metrics: %s's buckets %s do not count up to its count"
+                 % (histogram, buckets))
     if not 0 < delta["llamac_time_to_first_token_seconds_sum"] <= delta[
             "llamac_request_queue_seconds_sum"] + delta[
             "llamac_request_duration_seconds_sum"]:
