@@ -32,6 +32,8 @@ struct ChatOptions {
   std::string systemPrompt;
   SamplingOptions sampling;
   std::vector<std::string> stopStrings;
+  /// JSON mode: each answer is a JSON object.
+  bool jsonObject = false;
   /// The longest answer; nullopt lets an answer run until EOS, a stop
   /// string, or the end of the context.
   std::optional<int64_t> maxAnswerTokens;

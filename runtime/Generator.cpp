@@ -120,8 +120,11 @@ public:
         samplers(rowSamplers(options, histories.size())),
         limits(rowLimits(options, histories.size())), onToken(options.onToken),
         topLogprobs(options.topLogprobs), eosId(eosId) {
-    for (size_t row = 0; row < histories.size(); ++row)
+    for (size_t row = 0; row < histories.size(); ++row) {
       finished[row] = limits[row] == 0;
+      constraints.push_back(options.makeConstraint ? options.makeConstraint(row)
+                                                   : nullptr);
+    }
   }
 
   /// Chooses each unfinished row's next token from its logits (row `row` at
@@ -142,8 +145,12 @@ public:
   /// returns it.
   int32_t advanceRow(size_t row, const float *rowLogits, int64_t vocab) {
     scratch.assign(rowLogits, rowLogits + vocab);
+    if (constraints[row])
+      constraints[row]->mask(scratch.data(), vocab);
     int32_t token = samplers[row].next(scratch.data(), vocab, histories[row],
                                        generated[row]);
+    if (constraints[row])
+      constraints[row]->accept(token);
     histories[row].push_back(token);
     generated[row].push_back(token);
     if (topLogprobs)
@@ -192,6 +199,7 @@ private:
   std::vector<bool> finished;
   std::vector<Sampler> samplers;
   std::vector<int64_t> limits;
+  std::vector<std::unique_ptr<TokenConstraint>> constraints;
   std::vector<float> scratch;
   const decltype(GenerationOptions::onToken) &onToken;
   std::optional<int64_t> topLogprobs;

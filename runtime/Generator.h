@@ -16,9 +16,11 @@
 #include "runtime/CompiledModel.h"
 #include "runtime/PromptLookup.h"
 #include "runtime/Sampler.h"
+#include "runtime/TokenConstraint.h"
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +59,10 @@ struct GenerationOptions {
   PromptLookupOptions promptLookup;
   /// Go on past EOS (benchmarks and long-context checks want a fixed length).
   bool ignoreEos = false;
+  /// Per row, what limits its choices (JSON mode), or null for nothing;
+  /// unset: nothing. The tokens it removes stay removed whatever the logit
+  /// bias, penalties and temperature do; log-probabilities are the model's.
+  std::function<std::unique_ptr<TokenConstraint>(size_t row)> makeConstraint;
   /// Sees every row's tokens as they are chosen, EOS included, with their
   /// log-probabilities when topLogprobs is set (else null). Returning false
   /// ends the row there as EOS would; the token stays in its output.

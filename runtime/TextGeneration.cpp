@@ -2,6 +2,7 @@
 
 #include "runtime/TextGeneration.h"
 
+#include "runtime/JsonConstraint.h"
 #include "runtime/StopStrings.h"
 
 #include <algorithm>
@@ -47,6 +48,26 @@ std::vector<TokenId> textContext(const TextGenerationOptions &options,
                                  std::vector<TokenId> sequence) {
   return options.context == TextContext::Sequence ? std::move(sequence)
                                                   : std::vector<TokenId>();
+}
+
+/// The text each of the model's `vocab` tokens adds, for constraints.
+std::shared_ptr<const TokenTexts> tokenTexts(const Tokenizer &tokenizer,
+                                             int64_t vocab) {
+  auto tokens = std::make_shared<TokenTexts>();
+  for (TokenId id = 0; id < vocab; ++id) {
+    const bool usable = id < tokenizer.vocabSize() && !tokenizer.isSpecial(id);
+    tokens->texts.push_back(usable ? tokenizer.pieceBytes(id) : "");
+    tokens->usable.push_back(usable);
+  }
+  return tokens;
+}
+
+/// "" unless the options ask for what cannot be done.
+std::string checkTextOptions(const TextGenerationOptions &options) {
+  if (options.jsonObject && options.generation.ignoreEos)
+    return "JSON mode ends a row with EOS once its object is whole: it cannot "
+           "go with ignoring EOS";
+  return "";
 }
 
 /// One row's ids on their way to text.
@@ -101,6 +122,23 @@ public:
                             : generation.rowMaxNewTokens[row]);
       jobOfRow.push_back(jobs.size() - 1);
     }
+  }
+
+  /// GenerationOptions::makeConstraint for the rows of JSON mode's jobs
+  /// over `vocab` tokens; unset if none asks for it.
+  std::function<std::unique_ptr<TokenConstraint>(size_t)>
+  constraints(int64_t vocab) const {
+    bool any = false;
+    for (const JobText &job : jobs)
+      any |= job.job.options.jsonObject;
+    if (!any)
+      return {};
+    return [this, tokens = tokenTexts(tokenizer, vocab)](
+               size_t row) -> std::unique_ptr<TokenConstraint> {
+      if (!jobs[jobOfRow[row]].job.options.jsonObject)
+        return nullptr;
+      return std::make_unique<JsonObjectConstraint>(tokens, eosId);
+    };
   }
 
   /// GenerationOptions::onToken.
@@ -233,9 +271,11 @@ private:
 /// observing its tokens.
 template <typename GenerateIds>
 std::optional<std::vector<TextGenerationResult>>
-generateWithText(TextRows &rows, const GenerationOptions &options,
-                 std::string &error, GenerateIds &&generateIds) {
+generateWithText(const CompiledModel &model, TextRows &rows,
+                 const GenerationOptions &options, std::string &error,
+                 GenerateIds &&generateIds) {
   GenerationOptions generation = options;
+  generation.makeConstraint = rows.constraints(model.manifest().outputSize);
   generation.onToken = [&rows](size_t row, int32_t token,
                                const GeneratedTokenLogprobs *logprobs) {
     return rows.accept(row, token, logprobs);
@@ -287,6 +327,8 @@ generateTextBatch(CompiledModel &model, const Tokenizer &tokenizer,
   for (const TextGenerationJob &job : jobs) {
     error = checkGenerationRequest(model.manifest(), job.prompts,
                                    job.options.generation);
+    if (error.empty())
+      error = checkTextOptions(job.options);
     if (!error.empty())
       return std::nullopt;
     prompts.insert(prompts.end(), job.prompts.begin(), job.prompts.end());
@@ -297,7 +339,7 @@ generateTextBatch(CompiledModel &model, const Tokenizer &tokenizer,
   TextRows rows(tokenizer, endOfSequenceId(model.manifest(), generation));
   for (const TextGenerationJob &job : jobs)
     rows.add(job);
-  return generateWithText(rows, generation, error,
+  return generateWithText(model, rows, generation, error,
                           [&](const GenerationOptions &options) {
                             return generate(model, prompts, options, error);
                           });
@@ -329,11 +371,14 @@ generateTextContinuing(CompiledModel &model, const Tokenizer &tokenizer,
   std::vector<TokenId> sequence = cached;
   sequence.insert(sequence.end(), added.begin(), added.end());
   const TextGenerationJob job = {{sequence}, options, sink};
+  error = checkTextOptions(options);
+  if (!error.empty())
+    return std::nullopt;
   TextRows rows(tokenizer,
                 endOfSequenceId(model.manifest(), options.generation));
   rows.add(job);
   return loneResult(generateWithText(
-      rows, options.generation, error,
+      model, rows, options.generation, error,
       [&](const GenerationOptions &generation) {
         return generateContinuing(model, cached, added, generation, error);
       }));

@@ -47,6 +47,9 @@ struct TextGenerationOptions {
   /// as a stop string would (a server's client went away).
   std::function<bool(size_t row)> keepGoing;
   TextContext context = TextContext::Sequence;
+  /// JSON mode (JsonConstraint.h): each row's text is a JSON object, ended by
+  /// EOS once whole (so not with generation.ignoreEos).
+  bool jsonObject = false;
 };
 
 enum class FinishReason {

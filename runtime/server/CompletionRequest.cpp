@@ -74,11 +74,22 @@ void refuseUnsupported(const Fields &fields) {
     require(tools, !value || (value->is_array() && value->empty()),
             "are not supported");
   }
+}
+
+/// "response_format": {"type": "text"} (the default) or {"type":
+/// "json_object"} (JSON mode); whether it asks for JSON.
+bool readJsonMode(const Fields &fields) {
   const json *format = fields.get("response_format");
-  require("response_format",
-          !format || (format->is_object() && format->contains("type") &&
-                      (*format)["type"] == "text"),
-          "other than {\"type\": \"text\"} is not supported");
+  if (!format)
+    return false;
+  const json *type = format->is_object() && format->contains("type")
+                         ? &(*format)["type"]
+                         : nullptr;
+  if (!type || (*type != "text" && *type != "json_object"))
+    refuse("response_format",
+           "must be {\"type\": \"text\"} or {\"type\": "
+           "\"json_object\"} (json_schema is not supported)");
+  return *type == "json_object";
 }
 
 /// OpenAI's bound on the likeliest tokens listed beside each token.
@@ -410,6 +421,9 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
       longest = std::max(longest, prompt.size());
     generation.maxNewTokens = readMaxTokens(fields, kind, manifest, longest);
     generation.ignoreEos = fields.boolean("ignore_eos").value_or(false);
+    request.options.jsonObject = readJsonMode(fields);
+    if (request.options.jsonObject && generation.ignoreEos)
+      refuse("ignore_eos", "cannot go with JSON mode, which ends with EOS");
     request.stream = fields.boolean("stream").value_or(false);
     request.streamUsage = readStreamUsage(fields, request.stream);
     generation.topLogprobs = readLogprobs(fields, kind);

@@ -13,11 +13,12 @@
 // "echo": true repeats the prompt, and its tokens' log-probabilities first
 // (how evaluation harnesses score a text; not streamed), n (several choices
 // per prompt, rows of one batch) and a completion's best_of (the n likeliest
-// of that many candidates, not streamed), and vLLM's ignore_eos (go on past
-// EOS to max_tokens, as benchmarks want). Fields that would change the
-// answer in ways this server does not implement (suffix, tools, a
-// response_format other than text) are refused rather than ignored; other
-// fields (model, user, ...) are ignored.
+// of that many candidates, not streamed), response_format {"type":
+// "json_object"} (JSON mode: the answer is a JSON object), and vLLM's
+// ignore_eos (go on past EOS to max_tokens, as benchmarks want). Fields that
+// would change the answer in ways this server does not implement (suffix,
+// tools, a json_schema) are refused rather than ignored; other fields
+// (model, user, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H

@@ -338,14 +338,56 @@ def check_best_of(server, args):
           "(means %s)" % ", ".join("%.3f" % c[0] for c in ranked))
 
 
-def chat_reference(args, system, user, new_tokens):
+def chat_reference(args, system, user, new_tokens, flags=()):
     result = subprocess.run(
         [args.runner, "chat", args.artifact, "--system", system,
-         "--max-new-tokens", str(new_tokens), "--temperature", "0"],
+         "--max-new-tokens", str(new_tokens), "--temperature", "0"] +
+        list(flags),
         input=user + "\n", capture_output=True, text=True)
     if result.returncode != 0:
         fail("chat: " + result.stderr.strip())
     return result.stdout[:-1]
+
+
+def begins_object(text, finish_reason):
+    """Whether `text` begins a JSON object, and is one if it ended."""
+    if finish_reason == "stop":
+        try:
+            return isinstance(json.loads(text), dict)
+        except ValueError:
+            return False
+    return text.lstrip(" \n").startswith("{")
+
+
+def check_json_mode(server, args):
+    """JSON mode (response_format json_object): a completion's text is
+    generate --json-object's, a chat's answer chat --json-object's, whole
+    and streamed, and each begins a JSON object."""
+    json_object = {"type": "json_object"}
+    text, _ = check_completion(
+        server, args, "json mode",
+        {"prompt": PROMPT, "max_tokens": 60, "temperature": 0,
+         "response_format": json_object},
+        ["-p", PROMPT, "--max-new-tokens", "60", "--temperature", "0",
+         "--json-object"])
+    system, user = "Answer in JSON.", "Name a cat."
+    body = {"messages": [{"role": "system", "content": system},
+                         {"role": "user", "content": user}],
+            "max_tokens": 60, "temperature": 0,
+            "response_format": json_object}
+    choice = server.post("/v1/chat/completions", body)["choices"][0]
+    answer = choice["message"]["content"]
+    expect("json mode chat", answer,
+           chat_reference(args, system, user, 60, ["--json-object"]))
+    chunks = server.stream("/v1/chat/completions", body)
+    expect("json mode chat stream", "".join(
+        c["choices"][0]["delta"].get("content", "") for c in chunks), answer)
+    for what, reply, reason in [("completion", text, None),
+                                ("chat", answer, choice["finish_reason"])]:
+        if not begins_object(reply, reason):
+            fail("json mode %s: %r is no JSON object" % (what, reply))
+    print("json mode: a chat's answer is chat --json-object's, streamed and "
+          "whole; both begin objects")
 
 
 def check_chat(server, args):
@@ -778,6 +820,7 @@ def main():
         check_routes(server)
         check_completions(server, args)
         check_chat(server, args)
+        check_json_mode(server, args)
         check_logprobs(server, args)
         check_echo(server, args)
         check_streamed_logprobs(server)

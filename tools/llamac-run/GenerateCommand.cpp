@@ -17,10 +17,11 @@ namespace llamac {
 static const char *const kUsage =
     "usage: llamac-run generate OUT.lmc (-p TEXT... | -f FILE... | "
     "--prompt-ids \"1,2,3;4,5\")\n"
-    "         [--max-new-tokens N] [--stop STR]... [--temperature T] [--top-k "
-    "K] [--top-p P]\n"
-    "         [--min-p P] [--repetition-penalty R] [--seed S] [--no-bos] "
-    "[--parse-special] [--json]\n"
+    "         [--max-new-tokens N] [--stop STR]... [--json-object] "
+    "[--temperature T]\n"
+    "         [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] "
+    "[--seed S]\n"
+    "         [--no-bos] [--parse-special] [--json]\n"
     "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights "
     "MODEL] [--threads N]\n"
     "         [--ignore-eos] [--show-mask] [--logprobs N] [--prompt-lookup N "
@@ -174,6 +175,7 @@ static bool loadTokenizerIfAny(const Manifest &manifest,
     const char *need = !args.promptFiles.empty()              ? "-f text"
                        : args.textPrompts()                   ? "-p text"
                        : !args.generation.stopStrings.empty() ? "--stop"
+                       : args.generation.jsonObject           ? "--json-object"
                                                               : nullptr;
     if (need)
       error = std::string(need) +
@@ -380,6 +382,7 @@ int runGenerateCommand(int argc, char **argv) {
 
   TextGenerationOptions options;
   options.stopStrings = args.generation.stopStrings;
+  options.jsonObject = args.generation.jsonObject;
   GenerationOptions &generation = options.generation;
   generation.sampling = args.generation.sampling(manifest);
   generation.keepPromptLogits = !args.dumpLogitsPath.empty();

@@ -28,7 +28,10 @@ const char *const kGenerationUsage =
     "  a generated token's logit loses P, and F per time it was generated\n"
     "  --logit-bias ID:B (repeatable; OpenAI's logit_bias) adds B, in [-100, "
     "100], to token\n"
-    "  ID's logit before the penalties: -100 all but bans it\n";
+    "  ID's logit before the penalties: -100 all but bans it\n"
+    "  --json-object: JSON mode (OpenAI's response_format json_object): the "
+    "text is a JSON\n"
+    "  object, each token one that continues it, and EOS ends it once whole\n";
 
 const char *const kPromptLookupUsage =
     "Prompt lookup (one prompt row): --prompt-lookup N scores up to N draft "
@@ -51,7 +54,8 @@ std::vector<OptionSpec> generationOptionSpecs() {
                                    {"--logit-bias", true},
                                    {"--seed", true},
                                    {"--max-new-tokens", true},
-                                   {"--stop", true}};
+                                   {"--stop", true},
+                                   {"--json-object", false}};
   for (const OptionSpec &spec : promptLookupOptionSpecs())
     specs.push_back(spec);
   return specs;
@@ -150,6 +154,7 @@ bool readGenerationArguments(const ParsedArguments &args,
       return false;
     generation.logitBias.push_back(entry);
   }
+  generation.jsonObject = args.has("--json-object");
   generation.stopStrings = args.getAll("--stop");
   for (const std::string &stop : generation.stopStrings) {
     if (stop.empty()) {

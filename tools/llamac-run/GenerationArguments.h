@@ -38,6 +38,7 @@ struct GenerationArguments {
   std::optional<uint64_t> seed;
   std::optional<int64_t> maxNewTokens;
   std::vector<std::string> stopStrings;
+  bool jsonObject = false;
   PromptLookupOptions promptLookup;
 
   /// The artifact's defaults with the flags given applied.

@@ -1,11 +1,13 @@
 //===- TextGenerationTest.cpp - Generated ids as streamed text ------------===//
 
 #include "runtime/TextGeneration.h"
+#include "runtime/JsonConstraint.h"
 #include "test/unittests/runtime/FakeArtifact.h"
 #include "test/unittests/runtime/FakeModelRule.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 using namespace llamac;
 using namespace llamac::test;
@@ -252,6 +254,52 @@ TEST_F(TextGenerationTest, JobsOfABatchGenerateAsEachDoesAlone) {
   jobs[1].options.generation.ignoreEos = true;
   EXPECT_FALSE(generateTextBatch(*model, *tokenizer, jobs, error));
   EXPECT_THAT(error, HasSubstr("the jobs of a batch differ in ignoreEos"));
+}
+
+/// The token whose text is `text`.
+TokenId tokenFor(const Tokenizer &tokenizer, const std::string &text) {
+  for (TokenId id = 0; id < tokenizer.vocabSize(); ++id)
+    if (!tokenizer.isSpecial(id) && tokenizer.pieceBytes(id) == text)
+      return id;
+  ADD_FAILURE() << "no token for " << text;
+  return 0;
+}
+
+TEST_F(TextGenerationTest, JsonModeKeepsRowsToAnObject) {
+  // The fake model's choices wander: its rows' texts begin objects, and
+  // end with EOS only once one is whole.
+  TextGenerationOptions options;
+  options.generation.maxNewTokens = 56;
+  options.jsonObject = true;
+  for (float temperature : {0.0f, 1.0f}) {
+    options.generation.sampling.temperature = temperature;
+    options.generation.sampling.seed = 11;
+    TextGenerationResult result =
+        generateOrFail({promptRunningFor(12), {1, 261}}, options);
+    for (size_t row = 0; row < 2; ++row) {
+      const std::string &text = result.texts[row];
+      SCOPED_TRACE(text);
+      JsonPrefix prefix;
+      EXPECT_TRUE(prefix.push(text));
+      // EOS comes once the object is whole (unless the tokens run out).
+      if (result.finishReasons[row] == FinishReason::EndOfSequence)
+        EXPECT_TRUE(prefix.complete());
+    }
+  }
+  // Led to close what it opens, a row ends with EOS right after.
+  options.generation.sampling.logitBias = {{tokenFor(*tokenizer, "{"), 50},
+                                           {tokenFor(*tokenizer, "}"), 100}};
+  TextGenerationResult led = generateOrFail({{1, 261}}, options);
+  EXPECT_EQ(led.texts[0], "{}");
+  EXPECT_EQ(led.ids.generated[0].back(), kEos);
+  EXPECT_TRUE(nlohmann::json::parse(led.texts[0]).is_object());
+  EXPECT_EQ(led.finishReasons[0], FinishReason::EndOfSequence);
+
+  options.generation.ignoreEos = true;
+  std::string error;
+  EXPECT_FALSE(
+      generateText(*model, *tokenizer, {{1, 261}}, options, {}, error));
+  EXPECT_THAT(error, HasSubstr("JSON mode ends a row with EOS"));
 }
 
 TEST(ArtifactTokenizerTest, RefusesMissingAndOversizedTokenizers) {

@@ -163,6 +163,32 @@ TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
                  "presence_penalty": 0, "logit_bias": {}})");
 }
 
+TEST_F(CompletionRequestTest, ResponseFormatAsksForJsonMode) {
+  const char *chat = R"({"messages": [{"role": "user", "content": "a"}], )";
+  EXPECT_TRUE(readOrFail(std::string(chat) +
+                             R"("response_format": {"type": "json_object"}})",
+                         CompletionKind::Chat)
+                  .options.jsonObject);
+  EXPECT_FALSE(
+      readOrFail(std::string(chat) + R"("response_format": {"type": "text"}})",
+                 CompletionKind::Chat)
+          .options.jsonObject);
+  EXPECT_TRUE(
+      readOrFail(
+          R"({"prompt": "a", "response_format": {"type": "json_object"}})")
+          .options.jsonObject);
+  EXPECT_THAT(refusal(R"({"prompt": "a", "response_format":
+                         {"type": "json_schema", "json_schema": {}}})"),
+              HasSubstr("response_format must be {\"type\": \"text\"} or "
+                        "{\"type\": \"json_object\"} (json_schema is not "
+                        "supported)"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "response_format": "json"})"),
+              HasSubstr("response_format must be"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "ignore_eos": true,
+                         "response_format": {"type": "json_object"}})"),
+              HasSubstr("ignore_eos cannot go with JSON mode"));
+}
+
 TEST_F(CompletionRequestTest, NChoicesAreRowsWithSeedsOfTheirOwn) {
   manifest.maxBatch = 6;
   CompletionRequest request = readOrFail(

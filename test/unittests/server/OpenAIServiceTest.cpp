@@ -568,6 +568,26 @@ TEST_F(OpenAIServiceWithGatheringTest, StoppingAnswersATurnStillGathering) {
   client.join();
 }
 
+TEST_F(OpenAIServiceTest, JsonModeAnswersWithAnObject) {
+  // Led by the logit bias to close the object it opens.
+  auto idOf = [&](const std::string &text) {
+    for (TokenId id = 0; id < tokenizer->vocabSize(); ++id)
+      if (!tokenizer->isSpecial(id) && tokenizer->pieceBytes(id) == text)
+        return std::to_string(id);
+    ADD_FAILURE() << "no token for " << text;
+    return std::string();
+  };
+  json reply = bodyOf(
+      post("/v1/chat/completions",
+           {{"messages", {{{"role", "user"}, {"content", "Answer in JSON."}}}},
+            {"max_tokens", 20},
+            {"response_format", {{"type", "json_object"}}},
+            {"logit_bias", {{idOf("{"), 50}, {idOf("}"), 100}}}}));
+  EXPECT_EQ(reply["choices"][0]["message"]["content"], "{}");
+  EXPECT_EQ(reply["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(reply["usage"]["completion_tokens"], 3) << "{, } and EOS";
+}
+
 TEST_F(OpenAIServiceTest, AClientGoneIsNotAnswered) {
   const std::string body = json{{"prompt", "Once"}, {"max_tokens", 40}}.dump();
   int client =
