@@ -96,17 +96,8 @@ std::vector<Sampler> rowSamplers(const GenerationOptions &options,
                                  size_t rows) {
   std::vector<Sampler> samplers;
   for (size_t row = 0; row < rows; ++row)
-    samplers.emplace_back(options.rowSampling.empty()
-                              ? options.sampling
-                              : options.rowSampling[row]);
+    samplers.emplace_back(options.samplingOf(row));
   return samplers;
-}
-
-/// Each row's limit on new tokens.
-std::vector<int64_t> rowLimits(const GenerationOptions &options, size_t rows) {
-  return options.rowMaxNewTokens.empty()
-             ? std::vector<int64_t>(rows, options.maxNewTokens)
-             : options.rowMaxNewTokens;
 }
 
 /// The rows' progress through one generation.
@@ -118,9 +109,10 @@ public:
         logprobs(options.topLogprobs ? histories.size() : 0),
         finished(histories.size(), false),
         samplers(rowSamplers(options, histories.size())),
-        limits(rowLimits(options, histories.size())), onToken(options.onToken),
-        topLogprobs(options.topLogprobs), eosId(eosId) {
+        onToken(options.onToken), topLogprobs(options.topLogprobs),
+        eosId(eosId) {
     for (size_t row = 0; row < histories.size(); ++row) {
+      limits.push_back(options.maxNewTokensOf(row));
       finished[row] = limits[row] == 0;
       constraints.push_back(options.makeConstraint ? options.makeConstraint(row)
                                                    : nullptr);

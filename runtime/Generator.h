@@ -63,6 +63,14 @@ struct GenerationOptions {
   /// unset: nothing. The tokens it removes stay removed whatever the logit
   /// bias, penalties and temperature do; log-probabilities are the model's.
   std::function<std::unique_ptr<TokenConstraint>(size_t row)> makeConstraint;
+
+  /// Row `row`'s sampling settings and limit on new tokens.
+  const SamplingOptions &samplingOf(size_t row) const {
+    return rowSampling.empty() ? sampling : rowSampling[row];
+  }
+  int64_t maxNewTokensOf(size_t row) const {
+    return rowMaxNewTokens.empty() ? maxNewTokens : rowMaxNewTokens[row];
+  }
   /// Sees every row's tokens as they are chosen, EOS included, with their
   /// log-probabilities when topLogprobs is set (else null). Returning false
   /// ends the row there as EOS would; the token stays in its output.

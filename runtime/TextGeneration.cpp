@@ -112,14 +112,11 @@ public:
 
   /// The job's rows, as the next rows of the batch.
   void add(const TextGenerationJob &job) {
-    const GenerationOptions &generation = job.options.generation;
     jobs.push_back({job, rows.size(), job.prompts.size(), std::nullopt});
     for (size_t row = 0; row < job.prompts.size(); ++row) {
       rows.emplace_back(tokenizer, textContext(job.options, job.prompts[row]),
                         job.options.stopStrings,
-                        generation.rowMaxNewTokens.empty()
-                            ? generation.maxNewTokens
-                            : generation.rowMaxNewTokens[row]);
+                        job.options.generation.maxNewTokensOf(row));
       jobOfRow.push_back(jobs.size() - 1);
     }
   }
@@ -306,12 +303,8 @@ GenerationOptions batchGenerationOptions(
       batch.topLogprobs =
           std::max(batch.topLogprobs.value_or(0), *generation.topLogprobs);
     for (size_t row = 0; row < job.prompts.size(); ++row) {
-      batch.rowSampling.push_back(generation.rowSampling.empty()
-                                      ? generation.sampling
-                                      : generation.rowSampling[row]);
-      batch.rowMaxNewTokens.push_back(generation.rowMaxNewTokens.empty()
-                                          ? generation.maxNewTokens
-                                          : generation.rowMaxNewTokens[row]);
+      batch.rowSampling.push_back(generation.samplingOf(row));
+      batch.rowMaxNewTokens.push_back(generation.maxNewTokensOf(row));
     }
   }
   return batch;

@@ -23,8 +23,10 @@
 // status. A client that goes away (closes its side), streamed or not, is
 // not answered: its generation does not start, or ends. A prompt
 // that starts as the last request's sequence did prefills only the rest
-// (usage.prompt_tokens_details.cached_tokens). Prompt lookup, when set,
-// drafts the tokens of single-prompt requests. With an API key, every route
+// (usage.prompt_tokens_details.cached_tokens), when both ran alone. Prompt
+// lookup, when set, drafts the tokens of single-prompt requests that run
+// alone. With "response_format": {"type": "json_object"} the answer is a
+// JSON object (JsonConstraint.h). With an API key, every route
 // but /health and /metrics (what probes and scrapers call) needs
 // "Authorization: Bearer KEY", as OpenAI's and vLLM's do; others get 401.
 // Browser pages of the allowed origins may call it (CORS: a preflight
@@ -92,6 +94,7 @@ private:
   /// once (SentencePiece encodes from several threads at once).
   void convertTokens(const HttpRequest &request, bool tokenize,
                      HttpResponder &responder);
+  /// A completion through its turn, from its start to its answer.
   class Completion;
   /// HttpHandlers::inTurn: answers the first of the waiting completions,
   /// as one batch those that fit in one, and returns how many it answered.
