@@ -11,6 +11,7 @@
 #include "frontends/ModelSpec.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace llamac {
@@ -135,6 +136,35 @@ int64_t readNumLabels(const Fields &top) {
   return static_cast<int64_t>(id2label->size());
 }
 
+/// id2label ({"0": "NEGATIVE", "1": "POSITIVE"}) as names by index: one for
+/// each of the `numLabels` classes, or none when it is absent.
+std::vector<std::string> readLabels(const Fields &top, int64_t numLabels) {
+  const json *id2label = top.find("id2label");
+  if (!id2label)
+    return {};
+  if (!id2label->is_object())
+    fail("'id2label' must be an object, got " + describe(*id2label));
+  if (int64_t(id2label->size()) != numLabels)
+    fail("'id2label' names " + std::to_string(id2label->size()) +
+         " classes, but num_labels is " + std::to_string(numLabels));
+  std::vector<std::string> labels(id2label->size());
+  std::vector<bool> named(id2label->size(), false);
+  for (const auto &[key, value] : id2label->items()) {
+    char *end = nullptr;
+    const long long index = std::strtoll(key.c_str(), &end, 10);
+    if (key.empty() || *end != '\0' || index < 0 || index >= numLabels ||
+        named[size_t(index)])
+      fail("'id2label' key '" + printable(key) +
+           "' is not a class index from 0 to num_labels - 1, each once");
+    if (!value.is_string())
+      fail("'id2label' value of '" + printable(key) +
+           "' must be a string, got " + describe(value));
+    labels[size_t(index)] = value.get<std::string>();
+    named[size_t(index)] = true;
+  }
+  return labels;
+}
+
 /// Llama 3 style configs list several end tokens; the first is the one
 /// generation stops on by default.
 int64_t readEosTokenId(const Fields &top, int64_t fallback) {
@@ -217,9 +247,10 @@ LlamaConfig parseConfig(const json &root) {
   config.rmsNormEps = top.number("rms_norm_eps", 1e-6);
   readRope(top, config);
   config.tieWordEmbeddings = top.boolean("tie_word_embeddings", false);
-  config.numLabels = config.architecture == Architecture::SequenceClassification
-                         ? readNumLabels(top)
-                         : 0;
+  if (config.architecture == Architecture::SequenceClassification) {
+    config.numLabels = readNumLabels(top);
+    config.labels = readLabels(top, config.numLabels);
+  }
   config.bosTokenId = top.integer("bos_token_id", 1);
   config.eosTokenId = readEosTokenId(top, 2);
   if (top.find("pad_token_id"))
@@ -375,6 +406,8 @@ std::string configToJson(const LlamaConfig &config) {
       {"dtype", torchDTypeName(config.dtype)}};
   if (classifier)
     document["num_labels"] = config.numLabels;
+  for (size_t index = 0; index < config.labels.size(); ++index)
+    document["id2label"][std::to_string(index)] = config.labels[index];
   return document.dump(2) + "\n";
 }
 

@@ -63,6 +63,9 @@ struct LlamaConfig {
   double ropeLinearFactor = 1.0;
   bool tieWordEmbeddings = false;
   int64_t numLabels = 0; ///< SequenceClassification only.
+  /// The classes' names by index (id2label), or none: transformers then
+  /// names class i "LABEL_i".
+  std::vector<std::string> labels;
   int64_t bosTokenId = 1;
   int64_t eosTokenId = 2;
   std::optional<int64_t> padTokenId;

@@ -211,13 +211,13 @@ std::vector<TokenId> encodeText(const Tokenizer &tokenizer,
 }
 
 /// Reads one prompt, a string or a list of ids, into the request's rows;
-/// false when `value` is neither.
-bool readOnePrompt(const json &value, const Tokenizer &tokenizer,
-                   CompletionRequest &request) {
+/// false when `value` is neither. `field` names it in refusals.
+bool readOnePrompt(const json &value, const char *field,
+                   const Tokenizer &tokenizer, CompletionRequest &request) {
   if (value.is_string()) {
     request.promptTexts.push_back(value.get<std::string>());
     request.prompts.push_back(
-        encodeText(tokenizer, request.promptTexts.back(), "prompt"));
+        encodeText(tokenizer, request.promptTexts.back(), field));
     return true;
   }
   if (!value.is_array() || value.empty() ||
@@ -228,7 +228,7 @@ bool readOnePrompt(const json &value, const Tokenizer &tokenizer,
   for (const json &id : value) {
     if (id.get<int64_t>() < 0 ||
         id.get<int64_t>() > std::numeric_limits<TokenId>::max())
-      refuse("prompt", "has a token id out of range: " + id.dump());
+      refuse(field, "has a token id out of range: " + id.dump());
     ids.push_back(TokenId(id.get<int64_t>()));
   }
   request.promptTexts.emplace_back();
@@ -236,20 +236,22 @@ bool readOnePrompt(const json &value, const Tokenizer &tokenizer,
   return true;
 }
 
-void readTextPrompts(const Fields &fields, const Tokenizer &tokenizer,
-                     CompletionRequest &request) {
-  const json *prompt = fields.get("prompt");
+/// Reads `field` (a completion's "prompt", a classification's "input"): a
+/// string or a list of ids, or a list of either, one row each.
+void readTextPrompts(const Fields &fields, const char *field,
+                     const Tokenizer &tokenizer, CompletionRequest &request) {
+  const json *prompt = fields.get(field);
   if (!prompt)
-    refuse("prompt", "is required");
-  if (readOnePrompt(*prompt, tokenizer, request))
+    refuse(field, "is required");
+  if (readOnePrompt(*prompt, field, tokenizer, request))
     return;
   if (prompt->is_array() && !prompt->empty() &&
       std::all_of(prompt->begin(), prompt->end(), [&](const json &one) {
-        return readOnePrompt(one, tokenizer, request);
+        return readOnePrompt(one, field, tokenizer, request);
       }))
     return;
-  refuse("prompt", "must be a non-empty string or list of token ids, or a "
-                   "list of them");
+  refuse(field, "must be a non-empty string or list of token ids, or a "
+                "list of them");
 }
 
 /// A message's content: a string, or a list of {"type": "text", "text": ...}
@@ -408,7 +410,7 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
     CompletionRequest request;
     request.kind = kind;
     if (kind == CompletionKind::Text) {
-      readTextPrompts(fields, tokenizer, request);
+      readTextPrompts(fields, "prompt", tokenizer, request);
     } else {
       request.prompts = {readChatPrompt(fields, tokenizer, style)};
       request.promptTexts = {""};
@@ -476,6 +478,16 @@ parseDetokenizeRequest(std::string_view body, const Tokenizer &tokenizer,
       ids.push_back(TokenId(id.get<int64_t>()));
     }
     return ids;
+  });
+}
+
+std::optional<std::vector<std::vector<TokenId>>>
+parseClassifyRequest(std::string_view body, const Tokenizer &tokenizer,
+                     std::string &error) {
+  return readBody(body, error, [&](const Fields &fields) {
+    CompletionRequest request;
+    readTextPrompts(fields, "input", tokenizer, request);
+    return request.prompts;
   });
 }
 

@@ -87,6 +87,12 @@ std::optional<std::vector<TokenId>>
 parseDetokenizeRequest(std::string_view body, const Tokenizer &tokenizer,
                        std::string &error);
 
+/// POST /classify's body, as vLLM's: {"input": ...}, a text (encoded with
+/// BOS) or a list of token ids, or a list of either: the rows to score.
+std::optional<std::vector<std::vector<TokenId>>>
+parseClassifyRequest(std::string_view body, const Tokenizer &tokenizer,
+                     std::string &error);
+
 } // namespace llamac
 
 #endif // LLAMAC_RUNTIME_SERVER_COMPLETIONREQUEST_H

@@ -2,11 +2,13 @@
 
 #include "runtime/server/OpenAIService.h"
 
+#include "runtime/Classifier.h"
 #include "runtime/Stopwatch.h"
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -480,13 +482,22 @@ bool OpenAIService::answerAtOnce(const HttpRequest &request,
   }
   const bool completion =
       path == "/v1/completions" || path == "/v1/chat/completions";
-  if (completion && post) {
+  const bool classifier =
+      this->model.manifest().outputKind == OutputKind::Scores;
+  if (path == "/classify" && post && !classifier) {
+    sendError(responder, 400,
+              "the model generates text: /classify needs a sequence "
+              "classification artifact",
+              &request);
+    return true;
+  }
+  if ((completion || path == "/classify") && post) {
     metrics.requestWaiting();
     return false; // The model's work, in turn.
   }
   const bool known = completion || path == "/health" || path == "/v1/models" ||
                      path == "/metrics" || path == "/tokenize" ||
-                     path == "/detokenize";
+                     path == "/detokenize" || path == "/classify";
   sendError(responder, known ? 405 : 404,
             known ? request.method + " is not allowed on " + std::string(path)
                   : "no such route: " + std::string(path),
@@ -701,6 +712,12 @@ OpenAIService::completeWaiting(const std::vector<WaitingRequest> &waiting) {
   size_t taken = 0;
   for (; taken < waiting.size(); ++taken) {
     const HttpRequest &request = waiting[taken].request;
+    if (pathOf(request.target) == "/classify") {
+      if (!batch.empty())
+        break;
+      classifyInTurn(waiting[taken]);
+      return taken + 1;
+    }
     const CompletionKind kind = pathOf(request.target) == "/v1/completions"
                                     ? CompletionKind::Text
                                     : CompletionKind::Chat;
@@ -792,6 +809,67 @@ void OpenAIService::runBatch(
   }
   for (size_t i = 0; i < started.size(); ++i)
     started[i]->end(results ? &(*results)[i] : nullptr, error);
+}
+
+namespace {
+
+/// The probabilities of the classes whose scores are `logits`.
+std::vector<float> softmax(const std::vector<float> &logits) {
+  const double normalizer = logSumExp(logits.data(), int64_t(logits.size()));
+  std::vector<float> probabilities;
+  for (float logit : logits)
+    probabilities.push_back(float(std::exp(logit - normalizer)));
+  return probabilities;
+}
+
+} // namespace
+
+void OpenAIService::classifyInTurn(const WaitingRequest &waiting) {
+  const HttpRequest &request = waiting.request;
+  metrics.requestStarted(secondsSince(request.received));
+  std::string error;
+  std::optional<std::vector<std::vector<TokenId>>> rows =
+      parseClassifyRequest(request.body, tokenizer, error);
+  std::optional<std::vector<std::vector<float>>> scores;
+  const double seconds = secondsSpentIn([&] {
+    if (rows)
+      scores = classify(model, *rows, error);
+  });
+  if (!scores) {
+    metrics.requestFinished(400, 0, {}, std::nullopt);
+    return sendError(waiting.responder, 400, error, &request);
+  }
+  const std::vector<std::string> &labels = model.manifest().config.labels;
+  json data = json::array();
+  int64_t tokens = 0;
+  for (size_t row = 0; row < scores->size(); ++row) {
+    const std::vector<float> &logits = (*scores)[row];
+    const size_t best = size_t(argmax(logits.data(), int64_t(logits.size())));
+    data.push_back({{"index", row},
+                    {"label", labels.empty() ? "LABEL_" + std::to_string(best)
+                                             : labels[best]},
+                    {"probs", softmax(logits)},
+                    {"num_classes", logits.size()}});
+    tokens += int64_t((*rows)[row].size());
+  }
+  const std::string id = "classify-" + std::to_string(++requestCount);
+  const json reply = {{"id", id},
+                      {"object", "list"},
+                      {"created", unixSeconds()},
+                      {"model", options.modelName},
+                      {"data", std::move(data)},
+                      {"usage",
+                       {{"prompt_tokens", tokens},
+                        {"total_tokens", tokens},
+                        {"completion_tokens", 0}}}};
+  metrics.batchRan(1, seconds, 0);
+  metrics.requestFinished(200, seconds, {tokens, 0, 0, 0, 0}, std::nullopt);
+  waiting.responder.send(200, kJsonType, serialize(reply));
+  char timing[32];
+  std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
+  writeLog(request.method + " " + request.target + " 200 " + id + ": " +
+           std::to_string(scores->size()) + " row(s), " +
+           std::to_string(tokens) + " tokens" + timing);
 }
 
 std::optional<TextGenerationResult>

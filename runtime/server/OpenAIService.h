@@ -9,6 +9,7 @@
 //   POST /tokenize, /detokenize  text (or chat messages) to ids and back
 //   POST /v1/completions         text completion (CompletionRequest.h)
 //   POST /v1/chat/completions    Llama-2-chat completion
+//   POST /classify               a sequence classifier's classes, as vLLM's
 //
 // Health checks, the model list and refusals are answered at once, also
 // while a completion runs; completions wait their turn (HttpServer.h), and
@@ -94,6 +95,8 @@ private:
   /// once (SentencePiece encodes from several threads at once).
   void convertTokens(const HttpRequest &request, bool tokenize,
                      HttpResponder &responder);
+  /// POST /classify, in turn: the classes of its rows.
+  void classifyInTurn(const WaitingRequest &waiting);
   /// A completion through its turn, from its start to its answer.
   class Completion;
   /// HttpHandlers::inTurn: answers the first of the waiting completions,

@@ -154,7 +154,33 @@ TEST_F(ConfigFileTest, NumLabelsFromId2Label) {
   ASSERT_TRUE(config) << error;
   EXPECT_EQ(config->architecture, Architecture::SequenceClassification);
   EXPECT_EQ(config->numLabels, 3);
+  EXPECT_EQ(config->labels,
+            (std::vector<std::string>{"LABEL_0", "LABEL_1", "LABEL_2"}));
   EXPECT_EQ(config->padTokenId, 0);
+}
+
+TEST_F(ConfigFileTest, Id2LabelNamesEachClassOnce) {
+  auto classifier = [](json labels) {
+    return [labels](json &c) {
+      c["architectures"] = {"LlamaForSequenceClassification"};
+      c["num_labels"] = 2;
+      c["id2label"] = labels;
+    };
+  };
+  std::optional<LlamaConfig> config =
+      loadEdited(classifier({{"1", "positive"}, {"0", "negative"}}));
+  ASSERT_TRUE(config) << error;
+  EXPECT_EQ(config->labels, (std::vector<std::string>{"negative", "positive"}));
+  expectRefused(classifier({{"0", "a"}, {"2", "b"}}),
+                "'id2label' key '2' is not a class index from 0 to "
+                "num_labels - 1, each once");
+  expectRefused(classifier({{"0", "a"}, {"x", "b"}}), "key 'x'");
+  expectRefused(classifier({{"0", "a"}, {"1", 1}}),
+                "'id2label' value of '1' must be a string, got");
+  expectRefused(classifier({{"0", "a"}}),
+                "'id2label' names 1 classes, but num_labels is 2");
+  expectRefused(classifier(json::array({"a", "b"})),
+                "'id2label' must be an object");
 }
 
 TEST_F(ConfigFileTest, NumLabelsKeyWins) {
@@ -320,6 +346,7 @@ TEST(ConfigToJson, RoundTrips) {
   LlamaConfig classifier = tinyConfig();
   classifier.architecture = Architecture::SequenceClassification;
   classifier.numLabels = 3;
+  classifier.labels = {"negative", "neutral", "positive"};
   classifier.padTokenId = 0;
   classifier.dtype = DType::BF16;
   LlamaConfig scaled = tinyConfig();

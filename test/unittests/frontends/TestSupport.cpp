@@ -106,6 +106,7 @@ std::vector<SafetensorsTensorData> tensorsOf(const ModelSpec &spec) {
   LLAMAC_COMPARE_FIELD(ropeLinearFactor)
   LLAMAC_COMPARE_FIELD(tieWordEmbeddings)
   LLAMAC_COMPARE_FIELD(numLabels)
+  LLAMAC_COMPARE_FIELD(labels)
   LLAMAC_COMPARE_FIELD(bosTokenId)
   LLAMAC_COMPARE_FIELD(eosTokenId)
   LLAMAC_COMPARE_FIELD(padTokenId)

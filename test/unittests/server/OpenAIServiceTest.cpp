@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/server/OpenAIService.h"
+
+#include "runtime/Classifier.h"
 #include "test/unittests/runtime/FakeArtifact.h"
 
 #include <algorithm>
@@ -36,7 +38,7 @@ LlamaConfig textConfig() {
 class OpenAIServiceTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    artifact = makeFakeArtifactWithTokenizer(root, textConfig(), maxBatch, 64);
+    artifact = makeFakeArtifactWithTokenizer(root, config, maxBatch, 64);
     std::string error;
     model = CompiledModel::load(artifact.artifactDir, "", error);
     ASSERT_TRUE(model) << error;
@@ -170,6 +172,7 @@ protected:
     return result ? result->texts[0] : "";
   }
 
+  LlamaConfig config = textConfig();
   int64_t maxBatch = 1;
   ServiceOptions options;
   HttpLimits limits;
@@ -210,6 +213,18 @@ protected:
       if (line.find(" 200 " + id + ": ") != std::string::npos)
         return line;
     return "none for " + id;
+  }
+};
+
+class OpenAIServiceWithClassifierTest : public OpenAIServiceTest {
+protected:
+  void SetUp() override {
+    config.architecture = Architecture::SequenceClassification;
+    config.numLabels = 3;
+    config.labels = {"negative", "neutral", "positive"};
+    config.padTokenId = 0;
+    maxBatch = 2;
+    OpenAIServiceTest::SetUp();
   }
 };
 
@@ -586,6 +601,55 @@ TEST_F(OpenAIServiceTest, JsonModeAnswersWithAnObject) {
   EXPECT_EQ(reply["choices"][0]["message"]["content"], "{}");
   EXPECT_EQ(reply["choices"][0]["finish_reason"], "stop");
   EXPECT_EQ(reply["usage"]["completion_tokens"], 3) << "{, } and EOS";
+}
+
+TEST_F(OpenAIServiceWithClassifierTest, ClassifiesTextsAndIds) {
+  std::string error;
+  const std::vector<TokenId> once =
+      *tokenizer->encode("Once upon a time", EncodeOptions(), error);
+  const std::vector<std::vector<TokenId>> rows = {once, {1, 10, 20}, {1, 7}};
+  std::optional<std::vector<std::vector<float>>> scores =
+      classify(*model, rows, error);
+  ASSERT_TRUE(scores) << error;
+  json reply = bodyOf(post(
+      "/classify", {{"model", "fake"},
+                    {"input", {"Once upon a time", {1, 10, 20}, {1, 7}}}}));
+  EXPECT_EQ(reply["object"], "list");
+  EXPECT_EQ(reply["model"], "fake");
+  EXPECT_EQ(reply["usage"]["prompt_tokens"], int64_t(once.size()) + 5);
+  ASSERT_EQ(reply["data"].size(), 3u);
+  const std::vector<std::string> labels = {"negative", "neutral", "positive"};
+  for (size_t row = 0; row < rows.size(); ++row) {
+    const json &result = reply["data"][row];
+    const std::vector<float> &logits = (*scores)[row];
+    EXPECT_EQ(result["index"], row);
+    EXPECT_EQ(result["num_classes"], 3);
+    EXPECT_EQ(result["label"], labels[size_t(argmax(logits.data(), 3))]);
+    const double normalizer = logSumExp(logits.data(), 3);
+    for (size_t label = 0; label < 3; ++label)
+      EXPECT_NEAR(result["probs"][label].get<double>(),
+                  std::exp(logits[label] - normalizer), 1e-6);
+  }
+  for (const auto &[body, problem] : std::vector<std::pair<json, std::string>>{
+           {{{"prompt", "x"}}, "input is required"},
+           {{{"input", {1, -2}}}, "input has a token id out of range"},
+           {{{"input", {{1, 9999}}}}, "9999"}}) {
+    std::string refused = post("/classify", body);
+    EXPECT_THAT(refused, HasSubstr("HTTP/1.1 400"));
+    EXPECT_THAT(bodyOf(refused)["error"]["message"].get<std::string>(),
+                HasSubstr(problem));
+  }
+  EXPECT_THAT(
+      bodyOf(post("/v1/completions", {{"prompt", "Once"}}))["error"]["message"]
+          .get<std::string>(),
+      HasSubstr("classification scores, not logits"));
+}
+
+TEST_F(OpenAIServiceTest, ClassifyNeedsAClassifier) {
+  std::string refused = post("/classify", {{"input", "Once"}});
+  EXPECT_THAT(refused, HasSubstr("HTTP/1.1 400"));
+  EXPECT_THAT(bodyOf(refused)["error"]["message"].get<std::string>(),
+              HasSubstr("/classify needs a sequence classification artifact"));
 }
 
 TEST_F(OpenAIServiceTest, AClientGoneIsNotAnswered) {
