@@ -10,7 +10,9 @@
 //   parseCompletionRequest on the body of a complete request (as a text
 //     and as a chat completion, with stories260K's tokenizer): refused with
 //     one line, or a non-empty prompt of ids in the vocabulary and sampling
-//     settings that validate.
+//     settings that validate;
+//   parseClassifyRequest on it: refused with one line, or non-empty rows
+//     of non-negative ids.
 //
 //===----------------------------------------------------------------------===//
 
@@ -104,6 +106,24 @@ void checkTokenRequests(const std::string &body) {
   }
 }
 
+/// /classify: non-empty rows of non-negative ids, or a one-line error (the
+/// classifier checks them against its vocabulary).
+void checkClassifyRequest(const std::string &body) {
+  std::string error;
+  std::optional<std::vector<std::vector<TokenId>>> rows =
+      parseClassifyRequest(body, tokenizer(), error);
+  if (!rows) {
+    FUZZ_CHECK(oneLine(error), error);
+    return;
+  }
+  FUZZ_CHECK(!rows->empty(), "no rows were accepted");
+  for (const std::vector<TokenId> &row : *rows) {
+    FUZZ_CHECK(!row.empty(), "an empty row was accepted");
+    for (TokenId id : row)
+      FUZZ_CHECK(id >= 0, std::to_string(id));
+  }
+}
+
 void checkComplete(const HttpParse &parse, std::string_view input,
                    const HttpLimits &limits) {
   const HttpRequest &request = parse.request;
@@ -149,6 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     checkCompletionRequest(parse.request.body, CompletionKind::Text);
     checkCompletionRequest(parse.request.body, CompletionKind::Chat);
     checkTokenRequests(parse.request.body);
+    checkClassifyRequest(parse.request.body);
     break;
   }
   return 0;

@@ -212,6 +212,9 @@ def http_seeds():
         "chat": post("/v1/chat/completions", {"messages": chat, "max_tokens": 8, "stream": True, "n": 3}),
         "chat-parts": post("/v1/chat/completions", {"messages": [
             {"role": "user", "content": [{"type": "text", "text": "Hello"}]}], "n": 1, "logprobs": False}),
+        "completion-json-mode": post("/v1/completions", {
+            "prompt": "Once", "response_format": {"type": "json_object"}, "ignore_eos": False}),
+        "classify": post("/classify", {"input": ["Once upon a time", [1, 403, 407]]}),
         "chunked": b"POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     }
     for name, request in requests.items():
