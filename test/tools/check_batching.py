@@ -16,24 +16,16 @@ import argparse
 import threading
 
 from check_golden import fail
-from check_server import PROMPT, Server, expect, generate, metrics
+from check_server import (PROMPT, Server, completion_case, expect, generate,
+                          metrics)
 
 # (request body, generate's flags for the same answer)
 REQUESTS = [
-    ({"prompt": PROMPT, "max_tokens": 120, "temperature": 0},
-     ["-p", PROMPT, "--max-new-tokens", "120", "--temperature", "0"]),
-    ({"prompt": "Tom had a dog.", "max_tokens": 100, "temperature": 0.9,
-      "seed": 4},
-     ["-p", "Tom had a dog.", "--max-new-tokens", "100", "--temperature",
-      "0.9", "--seed", "4"]),
-    ({"prompt": "Lily saw a bird.", "max_tokens": 6, "temperature": 0,
-      "stop": "Lily"},
-     ["-p", "Lily saw a bird.", "--max-new-tokens", "6", "--temperature", "0",
-      "--stop", "Lily"]),
-    ({"prompt": "The cat", "max_tokens": 80, "temperature": 0,
-      "response_format": {"type": "json_object"}, "stream": True},
-     ["-p", "The cat", "--max-new-tokens", "80", "--temperature", "0",
-      "--json-object"]),
+    completion_case(PROMPT, 120, temperature=0),
+    completion_case("Tom had a dog.", 100, temperature=0.9, seed=4),
+    completion_case("Lily saw a bird.", 6, temperature=0, stop="Lily"),
+    completion_case("The cat", 80, temperature=0,
+                    response_format={"type": "json_object"}, stream=True),
 ]
 
 

@@ -111,6 +111,19 @@ class Server:
         return [json.loads(event) for event in events[:-1]]
 
 
+def completion_case(prompt, max_tokens, **fields):
+    """A completion's body, and the generate flags that give its answer:
+    temperature, seed and stop become their flags, response_format
+    json_object --json-object; stream is the body's alone."""
+    flags = ["-p", prompt, "--max-new-tokens", str(max_tokens)]
+    for name, value in fields.items():
+        if name == "response_format":
+            flags.append("--json-object")
+        elif name != "stream":
+            flags += ["--" + name, str(value)]
+    return dict(fields, prompt=prompt, max_tokens=max_tokens), flags
+
+
 def expect(what, actual, expected):
     if actual != expected:
         fail("%s: %r, expected %r" % (what, actual, expected))
@@ -366,10 +379,8 @@ def check_json_mode(server, args):
     json_object = {"type": "json_object"}
     text, _ = check_completion(
         server, args, "json mode",
-        {"prompt": PROMPT, "max_tokens": 60, "temperature": 0,
-         "response_format": json_object},
-        ["-p", PROMPT, "--max-new-tokens", "60", "--temperature", "0",
-         "--json-object"])
+        *completion_case(PROMPT, 60, temperature=0,
+                         response_format=json_object))
     system, user = "Answer in JSON.", "Name a cat."
     body = {"messages": [{"role": "system", "content": system},
                          {"role": "user", "content": user}],
@@ -661,16 +672,9 @@ def check_concurrency(server, args):
     expect("/health beside a stalled client",
            server.request("GET", "/health")[0], 200)
     requests = [
-        ({"prompt": PROMPT, "max_tokens": 16, "temperature": 0},
-         ["-p", PROMPT, "--max-new-tokens", "16", "--temperature", "0"]),
-        ({"prompt": "Tom had a dog.", "max_tokens": 24, "temperature": 0.8,
-          "seed": 3},
-         ["-p", "Tom had a dog.", "--max-new-tokens", "24", "--temperature",
-          "0.8", "--seed", "3"]),
-        ({"prompt": "Lily saw a bird.", "max_tokens": 40, "temperature": 0,
-          "stop": "Lily"},
-         ["-p", "Lily saw a bird.", "--max-new-tokens", "40",
-          "--temperature", "0", "--stop", "Lily"]),
+        completion_case(PROMPT, 16, temperature=0),
+        completion_case("Tom had a dog.", 24, temperature=0.8, seed=3),
+        completion_case("Lily saw a bird.", 40, temperature=0, stop="Lily"),
     ]
     answers = [None] * len(requests)
 
