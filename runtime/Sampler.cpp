@@ -202,12 +202,17 @@ int32_t Sampler::next(float *logits, int64_t size,
   // (std::uniform_real_distribution is not specified bit for bit).
   double draw = double(random() >> 11) * 0x1p-53;
   double cumulative = 0;
+  int32_t lastPossible = candidates.front().token;
   for (const TokenProbability &candidate : candidates) {
     cumulative += candidate.probability;
     if (draw < cumulative)
       return candidate.token;
+    if (candidate.probability > 0)
+      lastPossible = candidate.token;
   }
-  return candidates.back().token;
+  // Rounding can leave the probabilities' sum just below the draw; a token
+  // of no probability (one a constraint removed) is never the answer.
+  return lastPossible;
 }
 
 } // namespace llamac

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <gtest/gtest.h>
+#include <limits>
 #include <random>
 
 using namespace llamac;
@@ -188,6 +189,27 @@ TEST(SamplerTest, DrawsFollowTheDistribution) {
   }
   for (int token = 0; token < 4; ++token)
     EXPECT_NEAR(double(counts[token]) / draws, probabilities[token], 0.015);
+}
+
+TEST(SamplerTest, NeverDrawsATokenARowMayNotHave) {
+  // A constraint (JSON mode) leaves every third token of 3,000; the others'
+  // logits are -infinity, whatever the settings keep.
+  std::vector<float> logits = randomLogits(5, 3000);
+  for (size_t token = 0; token < logits.size(); ++token)
+    if (token % 3 != 0)
+      logits[token] = -std::numeric_limits<float>::infinity();
+  for (int64_t topK : {0, 2000}) {
+    SamplingOptions options;
+    options.temperature = 1.5f;
+    options.topK = topK;
+    options.presencePenalty = 1;
+    Sampler sampler(options);
+    for (int i = 0; i < 5000; ++i) {
+      std::vector<float> scratch = logits;
+      const int32_t token = sampler.next(scratch.data(), 3000, {}, {3, 4});
+      ASSERT_EQ(token % 3, 0) << "top-k " << topK << ", draw " << i;
+    }
+  }
 }
 
 TEST(SamplerTest, TheSeedAloneChoosesTheTokens) {
