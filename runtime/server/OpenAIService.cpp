@@ -94,6 +94,13 @@ std::string withComma(const std::string &clause) {
   return clause.empty() ? "" : ", " + clause;
 }
 
+/// A log line's closing ", 1.23 s".
+std::string secondsClause(double seconds) {
+  char clause[32];
+  std::snprintf(clause, sizeof(clause), ", %.2f s", seconds);
+  return clause;
+}
+
 std::string_view pathOf(const std::string &target) {
   return std::string_view(target).substr(0, target.find('?'));
 }
@@ -686,11 +693,9 @@ private:
     // A client that reads to the connection's end (a stream's) has its
     // answer now, not when the batch ends.
     responder.end();
-    char timing[32];
-    std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
     service.writeLog(received.method + " " + received.target + " " +
                      std::to_string(outcome.status) + " " + id + ": " +
-                     outcome.summary + timing);
+                     outcome.summary + secondsClause(seconds));
   }
 
   OpenAIService &service;
@@ -865,11 +870,9 @@ void OpenAIService::classifyInTurn(const WaitingRequest &waiting) {
   metrics.batchRan(1, seconds, 0);
   metrics.requestFinished(200, seconds, {tokens, 0, 0, 0, 0}, std::nullopt);
   waiting.responder.send(200, kJsonType, serialize(reply));
-  char timing[32];
-  std::snprintf(timing, sizeof(timing), ", %.2f s", seconds);
   writeLog(request.method + " " + request.target + " 200 " + id + ": " +
            std::to_string(scores->size()) + " row(s), " +
-           std::to_string(tokens) + " tokens" + timing);
+           std::to_string(tokens) + " tokens" + secondsClause(seconds));
 }
 
 std::optional<TextGenerationResult>
