@@ -19,6 +19,13 @@ SHARED, OUT = sys.argv[1], sys.argv[2]
 MAX_DATA = 4096  # bytes of tensor data kept in a truncated seed
 
 
+PERSON_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["name", "age"],
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
+                   "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+                   "mood": {"enum": ["happy", "sad"]}}}
+
+
 def write(target, name, data):
     folder = os.path.join(OUT, target)
     os.makedirs(folder, exist_ok=True)
@@ -214,11 +221,33 @@ def http_seeds():
             {"role": "user", "content": [{"type": "text", "text": "Hello"}]}], "n": 1, "logprobs": False}),
         "completion-json-mode": post("/v1/completions", {
             "prompt": "Once", "response_format": {"type": "json_object"}, "ignore_eos": False}),
+        "chat-json-schema": post("/v1/chat/completions", {"messages": chat, "response_format": {
+            "type": "json_schema", "json_schema": {"name": "p", "schema": PERSON_SCHEMA}}}),
         "classify": post("/classify", {"input": ["Once upon a time", [1, 403, 407]]}),
         "chunked": b"POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     }
     for name, request in requests.items():
         write("http_request_fuzzer", name, request)
+
+
+def json_schema_seeds():
+    """Schemas of each kind the compiler takes, each with a text it accepts
+    after the NUL, and a few it refuses."""
+    cases = {
+        "person": (PERSON_SCHEMA, '{"name": "Ann", "age": 3, "tags": ["a"], "mood": "sad"}'),
+        "any-object": ({"type": "object"}, '{"a": [1, -2.5e+3, {"b": "\\u00e9\\ud83d\\ude00"}, null]}'),
+        "enums": ({"type": "object", "properties": {"n": {"enum": [1, 12, 3.5, None, {"a": [1]}]},
+                                                    "c": {"const": "x y"}}},
+                  '{"n": 12, "c": "x y"}'),
+        "defs": ({"$defs": {"P": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}},
+                  "type": "object", "properties": {"p": {"$ref": "#/$defs/P"},
+                                                   "o": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+                  "required": ["p"]},
+                 '{"p": {"x": 1, "y": true}, "o": null}'),
+        "refused": ({"type": "object", "properties": {"a": {"type": "string", "pattern": "a+"}}}, ""),
+    }
+    for name, (schema, text) in cases.items():
+        write("json_schema_fuzzer", name, json.dumps(schema).encode() + b"\0" + text.encode())
 
 
 safetensors_seeds()
@@ -227,3 +256,4 @@ manifest_seeds()
 llama2c_seeds()
 tokenizer_seeds()
 http_seeds()
+json_schema_seeds()

@@ -53,7 +53,7 @@ std::optional<ChatTurn> ChatSession::respond(const PreparedTurn &turn,
   generation.generation.maxNewTokens =
       std::min(room, options.maxAnswerTokens.value_or(room));
   generation.stopStrings = options.stopStrings;
-  generation.jsonObject = options.jsonObject;
+  generation.jsonSchema = options.jsonSchema;
   generation.context = TextContext::None;
   std::optional<TextGenerationResult> answer = generateTextContinuing(
       model, tokenizer, cached, turn.prefill, generation, sink, error);

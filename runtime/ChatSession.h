@@ -32,8 +32,8 @@ struct ChatOptions {
   std::string systemPrompt;
   SamplingOptions sampling;
   std::vector<std::string> stopStrings;
-  /// JSON mode: each answer is a JSON object.
-  bool jsonObject = false;
+  /// JSON output: each answer is JSON this schema accepts; null for text.
+  std::shared_ptr<const JsonSchema> jsonSchema;
   /// The longest answer; nullopt lets an answer run until EOS, a stop
   /// string, or the end of the context.
   std::optional<int64_t> maxAnswerTokens;

@@ -1,4 +1,4 @@
-//===- JsonConstraint.cpp - JSON mode: a JSON object, token by token ------===//
+//===- JsonConstraint.cpp - JSON output, token by token -------------------===//
 
 #include "runtime/JsonConstraint.h"
 
@@ -18,6 +18,12 @@ bool isDigit(char byte) { return byte >= '0' && byte <= '9'; }
 bool isHexDigit(char byte) {
   return isDigit(byte) || (byte >= 'a' && byte <= 'f') ||
          (byte >= 'A' && byte <= 'F');
+}
+
+uint16_t hexValue(char digit) {
+  return isDigit(digit) ? digit - '0'
+         : digit >= 'a' ? digit - 'a' + 10
+                        : digit - 'A' + 10;
 }
 
 } // namespace
@@ -64,70 +70,51 @@ bool JsonPrefix::pushByte(char byte) {
   whitespaceRun = 0;
   switch (state) {
   case State::Start:
-    return byte == '{' && open('{');
   case State::Value:
     return startValue(byte);
   case State::ValueOrEnd:
-    return byte == ']' ? close(']') : startValue(byte);
+    return byte == ']' ? close(']') : startItem(byte);
   case State::KeyOrEnd:
     if (byte == '}')
       return close('}');
     [[fallthrough]];
   case State::Key:
-    if (byte != '"')
-      return false;
-    state = State::String;
-    stringIsKey = true;
-    return true;
+    return byte == '"' && startKey();
   case State::Colon:
     if (byte == ':')
       state = State::Value;
     return byte == ':';
   case State::AfterValue:
-    if (byte == ',') {
-      state = containers[depth - 1] == '{' ? State::Key : State::Value;
-      return true;
-    }
-    return (byte == '}' || byte == ']') && close(byte);
+    return afterValue(byte);
   case State::String:
-    if (byte == '"') {
-      if (stringIsKey)
-        state = State::Colon;
-      else
-        endValue();
-    } else if (byte == '\\') {
-      state = State::Escape;
-    }
-    // Control characters must be escaped; other bytes, UTF-8's too, stand
-    // for themselves.
-    return uint8_t(byte) >= 0x20;
+    return pushStringByte(byte);
   case State::Escape:
     if (byte == 'u') {
       state = State::Unicode;
       hexDigitsLeft = 4;
+      codeUnit = 0;
       return true;
     }
     state = State::String;
-    return byte != 0 && std::strchr("\"\\/bfnrt", byte);
+    return !lowSurrogateDue && byte != 0 && std::strchr("\"\\/bfnrt", byte);
   case State::Unicode:
-    if (--hexDigitsLeft == 0)
-      state = State::String;
-    return isHexDigit(byte);
+    return pushHexDigit(byte);
   case State::NumberSign:
     state = byte == '0' ? State::NumberZero : State::NumberInteger;
+    numberDigits = 1;
     return isDigit(byte);
   case State::NumberZero:
   case State::NumberInteger:
-    if (byte == '.') {
+    if (byte == '.' && !integerOnly) {
       state = State::NumberPoint;
       return true;
     }
-    if (byte == 'e' || byte == 'E') {
+    if ((byte == 'e' || byte == 'E') && !integerOnly) {
       state = State::NumberExponent;
       return true;
     }
     if (state == State::NumberInteger && isDigit(byte))
-      return true;
+      return ++numberDigits <= kMaxIntegerDigits;
     return endNumber(byte);
   case State::NumberPoint:
     state = State::NumberFraction;
@@ -146,33 +133,96 @@ bool JsonPrefix::pushByte(char byte) {
     [[fallthrough]];
   case State::NumberExpSign:
     state = State::NumberExpDigits;
+    numberDigits = 1;
     return isDigit(byte);
   case State::NumberExpDigits:
-    return isDigit(byte) || endNumber(byte);
+    if (isDigit(byte))
+      return ++numberDigits <= kMaxExponentDigits;
+    return endNumber(byte);
   case State::Literal:
     if (byte != *literalRest)
       return false;
     if (*++literalRest == 0)
       endValue();
     return true;
+  case State::EnumValue:
+    return pushEnumByte(byte);
   case State::Done:
     return false;
   }
   return false;
 }
 
+bool JsonPrefix::pushStringByte(char byte) {
+  if (stringIsKey && !innermost().schema->properties.empty())
+    return pushKeyByte(byte);
+  if (lowSurrogateDue) {
+    state = State::Escape;
+    return byte == '\\';
+  }
+  if (byte == '"') {
+    if (stringIsKey)
+      return endKey();
+    endValue();
+    return true;
+  }
+  if (byte == '\\')
+    state = State::Escape;
+  // Control characters must be escaped; other bytes, UTF-8's too, stand for
+  // themselves.
+  return uint8_t(byte) >= 0x20;
+}
+
+bool JsonPrefix::pushHexDigit(char byte) {
+  if (!isHexDigit(byte))
+    return false;
+  codeUnit = uint16_t(codeUnit << 4 | hexValue(byte));
+  // A UTF-16 surrogate pair: a high one (D800-DBFF), then "\\u" and a
+  // low one (DC00-DFFF); one alone is not text (nor JSON to most parsers).
+  switch (4 - --hexDigitsLeft) {
+  case 1:
+    if (lowSurrogateDue && codeUnit != 0xD)
+      return false;
+    break;
+  case 2:
+    if ((codeUnit >= 0xDC && codeUnit <= 0xDF) != lowSurrogateDue)
+      return false;
+    break;
+  }
+  if (hexDigitsLeft != 0)
+    return true;
+  lowSurrogateDue =
+      !lowSurrogateDue && codeUnit >= 0xD800 && codeUnit <= 0xDBFF;
+  state = State::String;
+  return true;
+}
+
 bool JsonPrefix::startValue(char byte) {
+  const Node &schema = *valueSchema;
+  candidates = 0;
+  for (size_t i = 0; i < schema.literals.size(); ++i)
+    if (schema.literals[i][0] == byte)
+      candidates |= uint64_t(1) << i;
+  if (candidates != 0) {
+    state = State::EnumValue;
+    matched = 1;
+    endEnumValueIfWhole();
+    return true;
+  }
+  auto allows = [&](uint8_t types) { return (schema.types & types) != 0; };
   switch (byte) {
   case '{':
   case '[':
-    return open(byte);
+    return allows(byte == '{' ? JsonSchema::Object : JsonSchema::Array) &&
+           open(byte);
   case '"':
     state = State::String;
     stringIsKey = false;
-    return true;
+    return allows(JsonSchema::String);
   case '-':
     state = State::NumberSign;
-    return true;
+    integerOnly = !allows(JsonSchema::Number);
+    return allows(JsonSchema::Number | JsonSchema::Integer);
   case 't':
     literalRest = "rue";
     break;
@@ -180,33 +230,163 @@ bool JsonPrefix::startValue(char byte) {
     literalRest = "alse";
     break;
   case 'n':
+    state = State::Literal;
     literalRest = "ull";
-    break;
+    return allows(JsonSchema::Null);
   default:
-    if (!isDigit(byte))
-      return false;
     state = byte == '0' ? State::NumberZero : State::NumberInteger;
-    return true;
+    integerOnly = !allows(JsonSchema::Number);
+    numberDigits = 1;
+    return isDigit(byte) && allows(JsonSchema::Number | JsonSchema::Integer);
   }
   state = State::Literal;
-  return true;
+  return allows(JsonSchema::Boolean);
+}
+
+bool JsonPrefix::startItem(char byte) {
+  const Container &array = innermost();
+  return array.count < array.schema->maxItems && startValue(byte);
+}
+
+bool JsonPrefix::afterValue(char byte) {
+  if (byte == '}' || byte == ']')
+    return close(byte);
+  if (byte != ',')
+    return false;
+  const Container &container = innermost();
+  if (container.bracket == '{') {
+    state = State::Key;
+    return keysRemain();
+  }
+  state = State::Value;
+  valueSchema = container.schema->items;
+  return container.count < container.schema->maxItems;
 }
 
 bool JsonPrefix::open(char bracket) {
   if (depth == kMaxDepth)
     return false;
-  containers[depth++] = bracket;
+  containers[depth++] = {valueSchema, bracket, 0};
+  if (bracket == '[')
+    valueSchema = valueSchema->items;
   state = bracket == '{' ? State::KeyOrEnd : State::ValueOrEnd;
   return true;
 }
 
 bool JsonPrefix::close(char bracket) {
-  const char opening = bracket == '}' ? '{' : '[';
-  if (depth == 0 || containers[depth - 1] != opening)
+  if (depth == 0 || innermost().bracket != (bracket == '}' ? '{' : '['))
     return false;
+  const Container &container = innermost();
+  if (bracket == ']' && container.count < container.schema->minItems)
+    return false;
+  if (bracket == '}') {
+    const std::vector<JsonSchema::Property> &properties =
+        container.schema->properties;
+    for (size_t i = 0; i < properties.size(); ++i)
+      if (properties[i].required && !(container.count >> i & 1))
+        return false;
+  }
   --depth;
   endValue();
   return true;
+}
+
+bool JsonPrefix::keysRemain() const {
+  const Container &object = innermost();
+  const size_t named = object.schema->properties.size();
+  const uint64_t all = named == 64 ? ~uint64_t(0) : (uint64_t(1) << named) - 1;
+  return object.schema->additionalProperties || (all & ~object.count) != 0;
+}
+
+bool JsonPrefix::startKey() {
+  if (!keysRemain())
+    return false;
+  state = State::String;
+  stringIsKey = true;
+  candidates = ~uint64_t(0);
+  matched = 0;
+  return true;
+}
+
+bool JsonPrefix::pushKeyByte(char byte) {
+  if (byte == '"')
+    return endKey();
+  // Named properties' keys are matched byte by byte, so written unescaped.
+  if (byte == '\\' || uint8_t(byte) < 0x20)
+    return false;
+  const Container &object = innermost();
+  const std::vector<JsonSchema::Property> &properties =
+      object.schema->properties;
+  uint64_t continuing = 0;
+  for (size_t i = 0; i < properties.size(); ++i)
+    if ((candidates >> i & 1) && properties[i].name.size() > matched &&
+        properties[i].name[matched] == byte)
+      continuing |= uint64_t(1) << i;
+  candidates = continuing;
+  ++matched;
+  return object.schema->additionalProperties || (candidates & ~object.count);
+}
+
+bool JsonPrefix::endKey() {
+  Container &object = innermost();
+  const std::vector<JsonSchema::Property> &properties =
+      object.schema->properties;
+  state = State::Colon;
+  for (size_t i = 0; i < properties.size(); ++i) {
+    if ((candidates >> i & 1) && properties[i].name.size() == matched) {
+      if (object.count >> i & 1)
+        return false; // Each key once.
+      object.count |= uint64_t(1) << i;
+      valueSchema = properties[i].schema;
+      return true;
+    }
+  }
+  valueSchema = object.schema->additionalProperties;
+  return valueSchema != nullptr;
+}
+
+bool JsonPrefix::pushEnumByte(char byte) {
+  const std::vector<std::string> &literals = valueSchema->literals;
+  uint64_t continuing = 0;
+  bool oneEnds = false;
+  for (size_t i = 0; i < literals.size(); ++i) {
+    if (!(candidates >> i & 1))
+      continue;
+    if (literals[i].size() == matched)
+      oneEnds = true;
+    else if (literals[i][matched] == byte)
+      continuing |= uint64_t(1) << i;
+  }
+  if (continuing != 0) {
+    candidates = continuing;
+    ++matched;
+    endEnumValueIfWhole();
+    return true;
+  }
+  // A number literal (1 of 1 and 12) ends at the byte after it.
+  if (!oneEnds)
+    return false;
+  endValue();
+  return pushByte(byte);
+}
+
+void JsonPrefix::endEnumValueIfWhole() {
+  const std::vector<std::string> &literals = valueSchema->literals;
+  for (size_t i = 0; i < literals.size(); ++i)
+    if ((candidates >> i & 1) && literals[i].size() > matched)
+      return;
+  endValue();
+}
+
+void JsonPrefix::endValue() {
+  if (depth == 0) {
+    state = State::Done;
+    return;
+  }
+  Container &container = innermost();
+  if (container.bracket == '[')
+    ++container.count;
+  state = State::AfterValue;
 }
 
 bool JsonPrefix::endNumber(char byte) {
@@ -214,7 +394,7 @@ bool JsonPrefix::endNumber(char byte) {
   return pushByte(byte);
 }
 
-void JsonObjectConstraint::mask(float *logits, int64_t vocab) const {
+void JsonConstraint::mask(float *logits, int64_t vocab) const {
   constexpr float kNever = -std::numeric_limits<float>::infinity();
   const bool whole = prefix.complete();
   for (int64_t id = 0; id < vocab; ++id) {
@@ -227,7 +407,7 @@ void JsonObjectConstraint::mask(float *logits, int64_t vocab) const {
   }
 }
 
-void JsonObjectConstraint::accept(int32_t token) {
+void JsonConstraint::accept(int32_t token) {
   if (!prefix.complete())
     prefix.push(tokens->texts[token]);
 }

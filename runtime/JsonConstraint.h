@@ -1,18 +1,24 @@
-//===- JsonConstraint.h - JSON mode: a JSON object, token by token -*- C++ -*-//
+//===- JsonConstraint.h - JSON output, token by token ------------*- C++
+//-*-===//
 //
-// OpenAI's response_format {"type": "json_object"} (MLC-LLM's and
-// llama.cpp's JSON mode): each token is chosen among those whose text
-// continues a JSON object (RFC 8259), and once the object is whole, the row
-// may only end. Whitespace between the parts is limited as llama.cpp's JSON
-// grammar limits it, to one space or a newline and up to 20 spaces or tabs,
-// so that a model cannot spend its answer on it. JsonPrefix recognizes
-// the prefixes of such texts byte by byte, with a stack of open containers,
-// so a token is tried on a copy of the row's state.
+// JSON mode (OpenAI's response_format {"type": "json_object"}, MLC-LLM's and
+// llama.cpp's) and structured outputs ({"type": "json_schema"}): each token
+// is chosen among those whose text continues a JSON text (RFC 8259) that the
+// row's schema (JsonSchema.h; any object in JSON mode) accepts, and once the
+// text is whole, the row may only end. Whitespace between the parts is
+// limited as llama.cpp's JSON grammar limits it, to one space or a newline
+// and up to 20 spaces or tabs, so that a model cannot spend its answer on
+// it; numbers are kept to what a double holds. JsonPrefix recognizes the
+// prefixes of such texts byte by byte, with a stack of open containers and
+// their schemas, so a token is tried on a copy of the row's state. It never
+// takes a prefix that no accepted text has, so some token (or EOS) always
+// remains.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_JSONCONSTRAINT_H
 #define LLAMAC_RUNTIME_JSONCONSTRAINT_H
 
+#include "runtime/JsonSchema.h"
 #include "runtime/TokenConstraint.h"
 
 #include <array>
@@ -24,24 +30,33 @@
 
 namespace llamac {
 
-/// Whether the bytes seen so far begin a JSON text whose value is an object.
+/// Whether the bytes seen so far begin a JSON text that a schema accepts.
 class JsonPrefix {
 public:
   /// Arrays and objects open at once, at most; deeper ones are refused.
-  static constexpr uint8_t kMaxDepth = 32;
+  static constexpr size_t kMaxDepth = JsonSchema::kMaxDepth;
   /// The spaces and tabs a newline between parts may have after it.
   static constexpr uint8_t kMaxIndent = 20;
+  /// A number's integer digits and exponent digits, at most (llama.cpp's
+  /// bounds): every number then fits a double.
+  static constexpr uint8_t kMaxIntegerDigits = 16;
+  static constexpr uint8_t kMaxExponentDigits = 2;
 
-  /// Takes `bytes` after those seen; false if no JSON object text starts
-  /// with them all (the state is then of no use).
+  /// `schema` must outlive the prefix and its copies.
+  explicit JsonPrefix(const JsonSchema &schema) : valueSchema(&schema.root()) {}
+
+  /// Takes `bytes` after those seen; false if no accepted text starts with
+  /// them all (the state is then of no use).
   bool push(std::string_view bytes);
-  /// The object is whole: only whitespace may follow.
+  /// The text is whole: only whitespace may follow.
   bool complete() const { return state == State::Done; }
 
 private:
+  using Node = JsonSchema::Node;
+
   enum class State : uint8_t {
-    Start,           ///< Before the object.
-    Value,           ///< A value must come.
+    Start,           ///< Before the text.
+    Value,           ///< A value of `valueSchema` must come.
     ValueOrEnd,      ///< After '[': a value, or ']'.
     KeyOrEnd,        ///< After '{': a key, or '}'.
     Key,             ///< After ',' in an object: a key.
@@ -59,30 +74,67 @@ private:
     NumberExpSign,   ///< After the exponent's sign.
     NumberExpDigits, ///< In the exponent's digits.
     Literal,         ///< In true, false or null.
-    Done,            ///< The object closed.
+    EnumValue,       ///< In one of `valueSchema`'s literals.
+    Done,            ///< The text is whole.
+  };
+
+  /// An open object or array.
+  struct Container {
+    const Node *schema;
+    char bracket;
+    /// An object's properties seen, as bits; an array's items so far.
+    uint64_t count;
   };
 
   bool pushByte(char byte);
   /// Whether whitespace may come between parts here.
   bool allowsWhitespace() const;
   bool pushWhitespace(char byte);
+  bool pushStringByte(char byte);
+  bool pushHexDigit(char byte);
   bool startValue(char byte);
+  bool startItem(char byte);
+  bool afterValue(char byte);
   bool open(char bracket);
   bool close(char bracket);
+  /// Whether another key may come in the innermost object.
+  bool keysRemain() const;
+  bool startKey();
+  bool pushKeyByte(char byte);
+  /// The key's closing quote: the schema of the value that follows it.
+  bool endKey();
+  bool pushEnumByte(char byte);
+  /// Ends the enum value once no literal still open is longer.
+  void endEnumValueIfWhole();
   /// A value ended: what follows it.
-  void endValue() { state = depth == 0 ? State::Done : State::AfterValue; }
+  void endValue();
   /// A number ends before `byte`, which comes after it.
   bool endNumber(char byte);
+  Container &innermost() { return containers[depth - 1]; }
+  const Container &innermost() const { return containers[depth - 1]; }
 
   State state = State::Start;
+  /// The schema of the value that comes or is being read.
+  const Node *valueSchema;
   bool stringIsKey = false;
+  bool integerOnly = false;
   uint8_t hexDigitsLeft = 0;
+  /// The "\\u" escape's UTF-16 code unit so far.
+  uint16_t codeUnit = 0;
+  /// The digits so far of a number's integer part or exponent.
+  uint8_t numberDigits = 0;
+  /// A high surrogate's escape came: its low one must follow.
+  bool lowSurrogateDue = false;
   const char *literalRest = nullptr;
+  /// The properties (in a key) or literals (in an enum value) the bytes so
+  /// far begin, as bits, and how many bytes that is.
+  uint64_t candidates = 0;
+  uint32_t matched = 0;
   uint8_t depth = 0;
   /// The whitespace bytes just before, between parts, and how they began.
   uint8_t whitespaceRun = 0;
   bool runStartsWithNewline = false;
-  std::array<char, kMaxDepth> containers{};
+  std::array<Container, kMaxDepth> containers{};
 };
 
 /// The text each token of a vocabulary adds to a generated text, and whether
@@ -93,17 +145,21 @@ struct TokenTexts {
   std::vector<bool> usable;
 };
 
-/// Keeps a row to a JSON object, then to `eosId` once it is whole.
-class JsonObjectConstraint final : public TokenConstraint {
+/// Keeps a row to a JSON text `schema` accepts, then to `eosId` once it is
+/// whole.
+class JsonConstraint final : public TokenConstraint {
 public:
-  JsonObjectConstraint(std::shared_ptr<const TokenTexts> tokens, int32_t eosId)
-      : tokens(std::move(tokens)), eosId(eosId) {}
+  JsonConstraint(std::shared_ptr<const TokenTexts> tokens,
+                 std::shared_ptr<const JsonSchema> schema, int32_t eosId)
+      : tokens(std::move(tokens)), schema(std::move(schema)), eosId(eosId),
+        prefix(*this->schema) {}
 
   void mask(float *logits, int64_t vocab) const override;
   void accept(int32_t token) override;
 
 private:
   std::shared_ptr<const TokenTexts> tokens;
+  std::shared_ptr<const JsonSchema> schema;
   int32_t eosId;
   JsonPrefix prefix;
 };

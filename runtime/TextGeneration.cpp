@@ -6,7 +6,6 @@
 #include "runtime/StopStrings.h"
 
 #include <algorithm>
-#include <iterator>
 
 namespace llamac {
 
@@ -64,8 +63,8 @@ std::shared_ptr<const TokenTexts> tokenTexts(const Tokenizer &tokenizer,
 
 /// "" unless the options ask for what cannot be done.
 std::string checkTextOptions(const TextGenerationOptions &options) {
-  if (options.jsonObject && options.generation.ignoreEos)
-    return "JSON mode ends a row with EOS once its object is whole: it cannot "
+  if (options.jsonSchema && options.generation.ignoreEos)
+    return "JSON output ends a row with EOS once its value is whole: it cannot "
            "go with ignoring EOS";
   return "";
 }
@@ -121,20 +120,22 @@ public:
     }
   }
 
-  /// GenerationOptions::makeConstraint for the rows of JSON mode's jobs
+  /// GenerationOptions::makeConstraint for the rows of JSON output's jobs
   /// over `vocab` tokens; unset if none asks for it.
   std::function<std::unique_ptr<TokenConstraint>(size_t)>
   constraints(int64_t vocab) const {
     bool any = false;
     for (const JobText &job : jobs)
-      any |= job.job.options.jsonObject;
+      any |= job.job.options.jsonSchema != nullptr;
     if (!any)
       return {};
     return [this, tokens = tokenTexts(tokenizer, vocab)](
                size_t row) -> std::unique_ptr<TokenConstraint> {
-      if (!jobs[jobOfRow[row]].job.options.jsonObject)
+      const std::shared_ptr<const JsonSchema> &schema =
+          jobs[jobOfRow[row]].job.options.jsonSchema;
+      if (!schema)
         return nullptr;
-      return std::make_unique<JsonObjectConstraint>(tokens, eosId);
+      return std::make_unique<JsonConstraint>(tokens, schema, eosId);
     };
   }
 

@@ -11,6 +11,7 @@
 #define LLAMAC_RUNTIME_TEXTGENERATION_H
 
 #include "runtime/Generator.h"
+#include "runtime/JsonSchema.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include <functional>
@@ -47,9 +48,10 @@ struct TextGenerationOptions {
   /// as a stop string would (a server's client went away).
   std::function<bool(size_t row)> keepGoing;
   TextContext context = TextContext::Sequence;
-  /// JSON mode (JsonConstraint.h): each row's text is a JSON object, ended by
-  /// EOS once whole (so not with generation.ignoreEos).
-  bool jsonObject = false;
+  /// JSON mode or structured outputs (JsonConstraint.h): each row's text is
+  /// JSON this schema accepts, ended by EOS once whole (so not with
+  /// generation.ignoreEos). Null for free text.
+  std::shared_ptr<const JsonSchema> jsonSchema;
 };
 
 enum class FinishReason {

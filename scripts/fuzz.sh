@@ -25,7 +25,7 @@ shared=$(cd "${LLAMAC_SHARED_DIR:-$root/../shared}" && pwd)
 jobs=${LLAMAC_JOBS:-2}
 all_targets=(safetensors_fuzzer safetensors_index_fuzzer config_fuzzer
              llama2c_fuzzer manifest_fuzzer tokenizer_fuzzer
-             tokenizer_model_fuzzer http_request_fuzzer)
+             tokenizer_model_fuzzer http_request_fuzzer json_schema_fuzzer)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
@@ -50,7 +50,7 @@ run_target() {
   mkdir -p "$corpus" "$seeds"
   [ -d "$root/fuzz/seeds/$target" ] && cp "$root/fuzz/seeds/$target"/* "$seeds/"
   case $target in
-    config_fuzzer|manifest_fuzzer|safetensors_index_fuzzer|http_request_fuzzer)
+    config_fuzzer|manifest_fuzzer|safetensors_index_fuzzer|http_request_fuzzer|json_schema_fuzzer)
       extra=(-dict="$root/fuzz/json.dict" -max_len=16384) ;;
     safetensors_fuzzer)
       extra=(-dict="$root/fuzz/json.dict" -max_len=65536) ;;

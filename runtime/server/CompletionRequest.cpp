@@ -76,20 +76,43 @@ void refuseUnsupported(const Fields &fields) {
   }
 }
 
-/// "response_format": {"type": "text"} (the default) or {"type":
-/// "json_object"} (JSON mode); whether it asks for JSON.
-bool readJsonMode(const Fields &fields) {
+/// "response_format": {"type": "text"} (the default), {"type":
+/// "json_object"} (JSON mode; llama.cpp's "schema" beside it), or {"type":
+/// "json_schema", "json_schema": {"schema": ...}} (structured outputs); the
+/// schema the answer follows, null for text.
+std::shared_ptr<const JsonSchema> readResponseFormat(const Fields &fields) {
   const json *format = fields.get("response_format");
   if (!format)
-    return false;
+    return nullptr;
   const json *type = format->is_object() && format->contains("type")
                          ? &(*format)["type"]
                          : nullptr;
-  if (!type || (*type != "text" && *type != "json_object"))
+  if (!type ||
+      (*type != "text" && *type != "json_object" && *type != "json_schema"))
     refuse("response_format",
-           "must be {\"type\": \"text\"} or {\"type\": "
-           "\"json_object\"} (json_schema is not supported)");
-  return *type == "json_object";
+           "must be {\"type\": \"text\"}, {\"type\": \"json_object\"} "
+           "or {\"type\": \"json_schema\", \"json_schema\": {\"schema\": "
+           "...}}");
+  if (*type == "text")
+    return nullptr;
+  const json *schema = nullptr;
+  if (*type == "json_schema") {
+    const auto wrapper = format->find("json_schema");
+    if (wrapper == format->end() || !wrapper->is_object() ||
+        !wrapper->contains("schema"))
+      refuse("response_format.json_schema", "must be an object with a schema");
+    schema = &(*wrapper)["schema"];
+  } else if (format->contains("schema")) {
+    schema = &(*format)["schema"];
+  }
+  if (!schema)
+    return JsonSchema::anyObject();
+  std::string error;
+  std::shared_ptr<const JsonSchema> compiled =
+      JsonSchema::compile(*schema, error);
+  if (!compiled)
+    refuse("response_format's schema", "is not supported: " + error);
+  return compiled;
 }
 
 /// OpenAI's bound on the likeliest tokens listed beside each token.
@@ -423,9 +446,10 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
       longest = std::max(longest, prompt.size());
     generation.maxNewTokens = readMaxTokens(fields, kind, manifest, longest);
     generation.ignoreEos = fields.boolean("ignore_eos").value_or(false);
-    request.options.jsonObject = readJsonMode(fields);
-    if (request.options.jsonObject && generation.ignoreEos)
-      refuse("ignore_eos", "cannot go with JSON mode, which ends with EOS");
+    request.options.jsonSchema = readResponseFormat(fields);
+    if (request.options.jsonSchema && generation.ignoreEos)
+      refuse("ignore_eos",
+             "cannot go with a JSON response_format, which ends with EOS");
     request.stream = fields.boolean("stream").value_or(false);
     request.streamUsage = readStreamUsage(fields, request.stream);
     generation.topLogprobs = readLogprobs(fields, kind);

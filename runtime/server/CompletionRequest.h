@@ -14,10 +14,12 @@
 // (how evaluation harnesses score a text; not streamed), n (several choices
 // per prompt, rows of one batch) and a completion's best_of (the n likeliest
 // of that many candidates, not streamed), response_format {"type":
-// "json_object"} (JSON mode: the answer is a JSON object), and vLLM's
+// "json_object"} (JSON mode: the answer is a JSON object) or {"type":
+// "json_schema"} (structured outputs: an object the schema accepts,
+// JsonSchema.h; a schema beyond its subset is refused), and vLLM's
 // ignore_eos (go on past EOS to max_tokens, as benchmarks want). Fields that
 // would change the answer in ways this server does not implement (suffix,
-// tools, a json_schema) are refused rather than ignored; other fields
+// tools) are refused rather than ignored; other fields
 // (model, user, ...) are ignored.
 //
 //===----------------------------------------------------------------------===//

@@ -40,6 +40,7 @@ SERVE_FLAGS (--prompt-lookup N) go to serve only: the answers must not change.
 Exits 1 at the first mismatch. Python 3 standard library only.
 """
 import argparse
+import atexit
 import http.client
 import json
 import os
@@ -48,6 +49,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -56,6 +58,11 @@ from check_logprobs import log_softmax
 from float32_file import read_floats
 
 PROMPT = "Once upon a time"
+# Structured outputs' schema: a person's two keys, each required, no others.
+PERSON = {"type": "object",
+          "properties": {"name": {"type": "string"},
+                         "age": {"type": "integer"}},
+          "required": ["name", "age"], "additionalProperties": False}
 
 
 class Server:
@@ -111,14 +118,31 @@ class Server:
         return [json.loads(event) for event in events[:-1]]
 
 
+def schema_file(schema):
+    """A file holding `schema`, removed when the check ends."""
+    handle, path = tempfile.mkstemp(suffix=".schema.json")
+    with os.fdopen(handle, "w") as file:
+        json.dump(schema, file)
+    atexit.register(os.remove, path)
+    return path
+
+
+def json_output_flags(response_format):
+    """The generate and chat flags of a response_format."""
+    if response_format["type"] == "json_schema":
+        return ["--json-schema",
+                schema_file(response_format["json_schema"]["schema"])]
+    return ["--json-object"]
+
+
 def completion_case(prompt, max_tokens, **fields):
     """A completion's body, and the generate flags that give its answer:
     temperature, seed and stop become their flags, response_format
-    json_object --json-object; stream is the body's alone."""
+    --json-object or --json-schema; stream is the body's alone."""
     flags = ["-p", prompt, "--max-new-tokens", str(max_tokens)]
     for name, value in fields.items():
         if name == "response_format":
-            flags.append("--json-object")
+            flags += json_output_flags(value)
         elif name != "stream":
             flags += ["--" + name, str(value)]
     return dict(fields, prompt=prompt, max_tokens=max_tokens), flags
@@ -399,6 +423,50 @@ def check_json_mode(server, args):
             fail("json mode %s: %r is no JSON object" % (what, reply))
     print("json mode: a chat's answer is chat --json-object's, streamed and "
           "whole; both begin objects")
+    check_json_schema(server, args)
+
+
+def check_json_schema(server, args):
+    """Structured outputs (response_format json_schema): a completion's text
+    is generate --json-schema's, a chat's answer chat --json-schema's, and
+    those that end are objects of the schema's keys and types; a schema
+    beyond what is kept to is refused."""
+    structured = {"type": "json_schema",
+                  "json_schema": {"name": "person", "strict": True,
+                                  "schema": PERSON}}
+    text, _ = check_completion(
+        server, args, "json schema",
+        *completion_case(PROMPT, 100, temperature=0,
+                         response_format=structured))
+    system, user = "Answer in JSON.", "Who is Tom?"
+    body = {"messages": [{"role": "system", "content": system},
+                         {"role": "user", "content": user}],
+            "max_tokens": 100, "temperature": 0,
+            "response_format": structured}
+    choice = server.post("/v1/chat/completions", body)["choices"][0]
+    answer = choice["message"]["content"]
+    expect("json schema chat", answer,
+           chat_reference(args, system, user, 100,
+                          json_output_flags(structured)))
+    ended = 0
+    for reply, reason in [(text, "stop"), (answer, choice["finish_reason"])]:
+        if reason != "stop":
+            continue
+        ended += 1
+        value = json.loads(reply)
+        expect("json schema keys", sorted(value), ["age", "name"])
+        if not (isinstance(value["name"], str) and
+                isinstance(value["age"], int)):
+            fail("json schema: %r has the wrong types" % reply)
+    unsupported = dict(structured, json_schema={"schema": dict(
+        PERSON, properties={"name": {"type": "string", "maxLength": 9}})})
+    status, _, data = server.request("POST", "/v1/completions", {
+        "prompt": PROMPT, "response_format": unsupported})
+    message = json.loads(data)["error"]["message"]
+    if status != 400 or 'keyword "maxLength" is not supported' not in message:
+        fail("json schema maxLength: %d %r" % (status, message))
+    print("json schema: a chat's answer is chat --json-schema's; %d of 2 "
+          "ended, as objects the schema accepts; maxLength refused" % ended)
 
 
 def check_chat(server, args):

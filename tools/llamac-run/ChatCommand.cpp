@@ -16,11 +16,12 @@ namespace llamac {
 static const char *const kUsage =
     "usage: llamac-run chat OUT.lmc [--system TEXT] [--template meta|hf] "
     "[--max-new-tokens N]\n"
-    "         [--stop STR]... [--json-object] [--print-ids] [--temperature T] "
-    "[--top-k K]\n"
-    "         [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] "
-    "[--weights MODEL]\n"
-    "         [--threads N] [--prompt-lookup N [--lookup-ngram M]]\n"
+    "         [--stop STR]... [--json-object] [--json-schema FILE] "
+    "[--print-ids]\n"
+    "         [--temperature T] [--top-k K]"
+    " [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S]\n"
+    "         [--weights MODEL] [--threads N] [--prompt-lookup N "
+    "[--lookup-ngram M]]\n"
     "Reads user messages from stdin, one per line, and streams each answer "
     "to stdout.\n"
     "Llama-2-chat format: Meta's reference chat_completion (the default) or "
@@ -195,7 +196,7 @@ int runChatCommand(int argc, char **argv) {
   options.systemPrompt = args.systemPrompt;
   options.sampling = args.generation.sampling(model.manifest());
   options.stopStrings = args.generation.stopStrings;
-  options.jsonObject = args.generation.jsonObject;
+  options.jsonSchema = args.generation.jsonSchema;
   options.maxAnswerTokens = args.generation.maxNewTokens;
   options.promptLookup = args.generation.promptLookup;
   // Refuse up front what every turn would refuse (a classifier, sampling

@@ -18,8 +18,9 @@ static const char *const kUsage =
     "usage: llamac-run generate OUT.lmc (-p TEXT... | -f FILE... | "
     "--prompt-ids \"1,2,3;4,5\")\n"
     "         [--max-new-tokens N] [--stop STR]... [--json-object] "
-    "[--temperature T]\n"
-    "         [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] "
+    "[--json-schema FILE]\n"
+    "         [--temperature T]"
+    " [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] "
     "[--seed S]\n"
     "         [--no-bos] [--parse-special] [--json]\n"
     "         [--dump-logits FILE] [--dump-decode-logits FILE] [--weights "
@@ -175,7 +176,7 @@ static bool loadTokenizerIfAny(const Manifest &manifest,
     const char *need = !args.promptFiles.empty()              ? "-f text"
                        : args.textPrompts()                   ? "-p text"
                        : !args.generation.stopStrings.empty() ? "--stop"
-                       : args.generation.jsonObject           ? "--json-object"
+                       : args.generation.jsonSchema           ? "JSON output"
                                                               : nullptr;
     if (need)
       error = std::string(need) +
@@ -382,7 +383,7 @@ int runGenerateCommand(int argc, char **argv) {
 
   TextGenerationOptions options;
   options.stopStrings = args.generation.stopStrings;
-  options.jsonObject = args.generation.jsonObject;
+  options.jsonSchema = args.generation.jsonSchema;
   GenerationOptions &generation = options.generation;
   generation.sampling = args.generation.sampling(manifest);
   generation.keepPromptLogits = !args.dumpLogitsPath.empty();

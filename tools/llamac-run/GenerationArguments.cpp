@@ -2,11 +2,15 @@
 
 #include "tools/llamac-run/GenerationArguments.h"
 
+#include "frontends/Errors.h"
+#include "frontends/Json.h"
 #include "runtime/GenerationConfig.h"
+#include "runtime/JsonSchema.h"
 
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 namespace llamac {
 
@@ -31,7 +35,13 @@ const char *const kGenerationUsage =
     "  ID's logit before the penalties: -100 all but bans it\n"
     "  --json-object: JSON mode (OpenAI's response_format json_object): the "
     "text is a JSON\n"
-    "  object, each token one that continues it, and EOS ends it once whole\n";
+    "  object, each token one that continues it, and EOS ends it once whole\n"
+    "  --json-schema FILE: structured output (response_format json_schema): "
+    "the text is an\n"
+    "  object the JSON Schema in FILE accepts (type, properties, required, "
+    "additionalProperties,\n"
+    "  items, minItems, maxItems, enum, const, anyOf/oneOf of different "
+    "types, local $ref)\n";
 
 const char *const kPromptLookupUsage =
     "Prompt lookup (one prompt row): --prompt-lookup N scores up to N draft "
@@ -55,7 +65,8 @@ std::vector<OptionSpec> generationOptionSpecs() {
                                    {"--seed", true},
                                    {"--max-new-tokens", true},
                                    {"--stop", true},
-                                   {"--json-object", false}};
+                                   {"--json-object", false},
+                                   {"--json-schema", true}};
   for (const OptionSpec &spec : promptLookupOptionSpecs())
     specs.push_back(spec);
   return specs;
@@ -102,6 +113,35 @@ static SamplingOptions applyFlags(const GenerationArguments &generation,
 
 SamplingOptions GenerationArguments::sampling(const Manifest &manifest) const {
   return applyFlags(*this, defaultSampling(manifest.generationConfig));
+}
+
+/// A schema file larger than this is refused unread.
+constexpr uint64_t kMaxSchemaBytes = uint64_t(1) << 20;
+
+/// --json-object or --json-schema FILE: the schema of the JSON output.
+static bool readJsonOutput(const ParsedArguments &args,
+                           GenerationArguments &generation,
+                           std::string &error) {
+  if (args.has("--json-object") && args.has("--json-schema")) {
+    error = "give one of --json-object and --json-schema";
+    return false;
+  }
+  if (args.has("--json-object"))
+    generation.jsonSchema = JsonSchema::anyObject();
+  if (!args.has("--json-schema"))
+    return true;
+  const std::string source = "--json-schema " + args.get("--json-schema");
+  const std::optional<nlohmann::json> schema =
+      reportFailures(source, error, [&] {
+        return std::optional<nlohmann::json>(
+            readJsonObjectFile(args.get("--json-schema"), kMaxSchemaBytes));
+      });
+  if (!schema)
+    return false;
+  generation.jsonSchema = JsonSchema::compile(*schema, error);
+  if (!generation.jsonSchema)
+    error = source + ": " + error;
+  return generation.jsonSchema != nullptr;
 }
 
 /// --logit-bias ID:BIAS, e.g. "29871:-100".
@@ -154,7 +194,8 @@ bool readGenerationArguments(const ParsedArguments &args,
       return false;
     generation.logitBias.push_back(entry);
   }
-  generation.jsonObject = args.has("--json-object");
+  if (!readJsonOutput(args, generation, error))
+    return false;
   generation.stopStrings = args.getAll("--stop");
   for (const std::string &stop : generation.stopStrings) {
     if (stop.empty()) {

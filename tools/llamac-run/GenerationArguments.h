@@ -8,6 +8,7 @@
 #ifndef LLAMAC_TOOLS_LLAMAC_RUN_GENERATIONARGUMENTS_H
 #define LLAMAC_TOOLS_LLAMAC_RUN_GENERATIONARGUMENTS_H
 
+#include "runtime/JsonSchema.h"
 #include "runtime/Manifest.h"
 #include "runtime/PromptLookup.h"
 #include "runtime/Sampler.h"
@@ -15,6 +16,7 @@
 #include "tools/llamac-run/CommandLine.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,7 +40,8 @@ struct GenerationArguments {
   std::optional<uint64_t> seed;
   std::optional<int64_t> maxNewTokens;
   std::vector<std::string> stopStrings;
-  bool jsonObject = false;
+  /// --json-object's or --json-schema's; null for text.
+  std::shared_ptr<const JsonSchema> jsonSchema;
   PromptLookupOptions promptLookup;
 
   /// The artifact's defaults with the flags given applied.

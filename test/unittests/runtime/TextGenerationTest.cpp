@@ -270,7 +270,7 @@ TEST_F(TextGenerationTest, JsonModeKeepsRowsToAnObject) {
   // end with EOS only once one is whole.
   TextGenerationOptions options;
   options.generation.maxNewTokens = 56;
-  options.jsonObject = true;
+  options.jsonSchema = JsonSchema::anyObject();
   for (float temperature : {0.0f, 1.0f}) {
     options.generation.sampling.temperature = temperature;
     options.generation.sampling.seed = 11;
@@ -279,7 +279,7 @@ TEST_F(TextGenerationTest, JsonModeKeepsRowsToAnObject) {
     for (size_t row = 0; row < 2; ++row) {
       const std::string &text = result.texts[row];
       SCOPED_TRACE(text);
-      JsonPrefix prefix;
+      JsonPrefix prefix(*options.jsonSchema);
       EXPECT_TRUE(prefix.push(text));
       // EOS comes once the object is whole (unless the tokens run out).
       EXPECT_TRUE(prefix.complete() ||
@@ -299,7 +299,34 @@ TEST_F(TextGenerationTest, JsonModeKeepsRowsToAnObject) {
   std::string error;
   EXPECT_FALSE(
       generateText(*model, *tokenizer, {{1, 261}}, options, {}, error));
-  EXPECT_THAT(error, HasSubstr("JSON mode ends a row with EOS"));
+  EXPECT_THAT(error, HasSubstr("JSON output ends a row with EOS"));
+}
+
+TEST_F(TextGenerationTest, SchemaKeepsRowsToTheValuesItAccepts) {
+  // The fake model wanders; the schema leaves it one key, a boolean or null,
+  // and then EOS.
+  std::string error;
+  TextGenerationOptions options;
+  options.jsonSchema =
+      JsonSchema::compile(nlohmann::json::parse(R"({"type": "object",
+          "properties": {"ok": {"type": ["boolean", "null"]}},
+          "required": ["ok"], "additionalProperties": false})"),
+                          error);
+  ASSERT_TRUE(options.jsonSchema) << error;
+  options.generation.maxNewTokens = 40;
+  for (float temperature : {0.0f, 1.0f}) {
+    options.generation.sampling.temperature = temperature;
+    TextGenerationResult result =
+        generateOrFail({promptRunningFor(12), {1, 261}}, options);
+    for (size_t row = 0; row < 2; ++row) {
+      SCOPED_TRACE(result.texts[row]);
+      ASSERT_EQ(result.finishReasons[row], FinishReason::EndOfSequence);
+      const nlohmann::json value = nlohmann::json::parse(result.texts[row]);
+      ASSERT_TRUE(value.is_object());
+      ASSERT_EQ(value.size(), 1u);
+      EXPECT_TRUE(value["ok"].is_boolean() || value["ok"].is_null());
+    }
+  }
 }
 
 TEST(ArtifactTokenizerTest, RefusesMissingAndOversizedTokenizers) {

@@ -163,30 +163,55 @@ TEST_F(CompletionRequestTest, RefusesWhatItWouldOtherwiseIgnore) {
                  "presence_penalty": 0, "logit_bias": {}})");
 }
 
-TEST_F(CompletionRequestTest, ResponseFormatAsksForJsonMode) {
+TEST_F(CompletionRequestTest, ResponseFormatAsksForJsonModeOrASchema) {
   const char *chat = R"({"messages": [{"role": "user", "content": "a"}], )";
-  EXPECT_TRUE(readOrFail(std::string(chat) +
-                             R"("response_format": {"type": "json_object"}})",
-                         CompletionKind::Chat)
-                  .options.jsonObject);
+  const std::shared_ptr<const JsonSchema> any =
+      readOrFail(std::string(chat) +
+                     R"("response_format": {"type": "json_object"}})",
+                 CompletionKind::Chat)
+          .options.jsonSchema;
+  ASSERT_TRUE(any);
+  EXPECT_TRUE(any->root().additionalProperties);
   EXPECT_FALSE(
       readOrFail(std::string(chat) + R"("response_format": {"type": "text"}})",
                  CompletionKind::Chat)
-          .options.jsonObject);
+          .options.jsonSchema);
   EXPECT_TRUE(
       readOrFail(
           R"({"prompt": "a", "response_format": {"type": "json_object"}})")
-          .options.jsonObject);
+          .options.jsonSchema);
+  // OpenAI's structured outputs, and llama.cpp's schema beside json_object.
+  for (const char *format :
+       {R"({"type": "json_schema", "json_schema": {"name": "n", "strict": true,
+            "schema": {"type": "object", "properties": {"x": {"type": "integer"}},
+                       "required": ["x"], "additionalProperties": false}}})",
+        R"({"type": "json_object", "schema": {"type": "object",
+            "properties": {"x": {"type": "integer"}}, "required": ["x"],
+            "additionalProperties": false}})"}) {
+    const std::shared_ptr<const JsonSchema> schema =
+        readOrFail(std::string(R"({"prompt": "a", "response_format": )") +
+                   format + "}")
+            .options.jsonSchema;
+    ASSERT_TRUE(schema) << format;
+    ASSERT_EQ(schema->root().properties.size(), 1u);
+    EXPECT_EQ(schema->root().properties[0].name, "x");
+    EXPECT_FALSE(schema->root().additionalProperties);
+  }
   EXPECT_THAT(refusal(R"({"prompt": "a", "response_format":
                          {"type": "json_schema", "json_schema": {}}})"),
-              HasSubstr("response_format must be {\"type\": \"text\"} or "
-                        "{\"type\": \"json_object\"} (json_schema is not "
-                        "supported)"));
+              HasSubstr("response_format.json_schema must be an object with "
+                        "a schema"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "response_format":
+                         {"type": "json_schema", "json_schema": {"schema":
+                          {"type": "object", "properties":
+                           {"x": {"type": "string", "pattern": "a+"}}}}}})"),
+              HasSubstr("response_format's schema is not supported: the "
+                        "schema keyword \"pattern\" is not supported"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "response_format": "json"})"),
               HasSubstr("response_format must be"));
   EXPECT_THAT(refusal(R"({"prompt": "a", "ignore_eos": true,
                          "response_format": {"type": "json_object"}})"),
-              HasSubstr("ignore_eos cannot go with JSON mode"));
+              HasSubstr("ignore_eos cannot go with a JSON response_format"));
 }
 
 TEST_F(CompletionRequestTest, NChoicesAreRowsWithSeedsOfTheirOwn) {
