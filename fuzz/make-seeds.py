@@ -244,6 +244,10 @@ def json_schema_seeds():
                                                    "o": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
                   "required": ["p"]},
                  '{"p": {"x": 1, "y": true}, "o": null}'),
+        "bounds": ({"type": "object", "properties": {
+                       "n": {"type": "integer", "minimum": -5, "exclusiveMaximum": 120},
+                       "s": {"type": "string", "minLength": 1, "maxLength": 3}}},
+                   '{"n": -4, "s": "\\u00e9\\ud83d\\ude00"}'),
         "refused": ({"type": "object", "properties": {"a": {"type": "string", "pattern": "a+"}}}, ""),
     }
     for name, (schema, text) in cases.items():

@@ -101,8 +101,7 @@ bool JsonPrefix::pushByte(char byte) {
     return pushHexDigit(byte);
   case State::NumberSign:
     state = byte == '0' ? State::NumberZero : State::NumberInteger;
-    numberDigits = 1;
-    return isDigit(byte);
+    return pushIntegerDigit(byte);
   case State::NumberZero:
   case State::NumberInteger:
     if (byte == '.' && !integerOnly) {
@@ -114,7 +113,7 @@ bool JsonPrefix::pushByte(char byte) {
       return true;
     }
     if (state == State::NumberInteger && isDigit(byte))
-      return ++numberDigits <= kMaxIntegerDigits;
+      return pushIntegerDigit(byte);
     return endNumber(byte);
   case State::NumberPoint:
     state = State::NumberFraction;
@@ -160,17 +159,49 @@ bool JsonPrefix::pushStringByte(char byte) {
     state = State::Escape;
     return byte == '\\';
   }
+  if (utf8BytesLeft > 0)
+    return pushUtf8Byte(uint8_t(byte));
   if (byte == '"') {
     if (stringIsKey)
       return endKey();
+    if (stringLength < valueSchema->minLength)
+      return false;
     endValue();
     return true;
   }
+  // Control characters must be escaped; other characters stand for
+  // themselves, in well-formed UTF-8.
+  if (uint8_t(byte) < 0x20 || !pushUtf8Byte(uint8_t(byte)))
+    return false;
   if (byte == '\\')
     state = State::Escape;
-  // Control characters must be escaped; other bytes, UTF-8's too, stand for
-  // themselves.
-  return uint8_t(byte) >= 0x20;
+  return stringIsKey || ++stringLength <= valueSchema->maxLength;
+}
+
+bool JsonPrefix::pushUtf8Byte(uint8_t byte) {
+  const bool inRange = byte >= nextUtf8Low && byte <= nextUtf8High;
+  nextUtf8Low = 0x80;
+  nextUtf8High = 0xBF;
+  if (utf8BytesLeft > 0) {
+    --utf8BytesLeft;
+    return inRange;
+  }
+  // A lead byte, by RFC 3629's table: no overlong forms, no surrogates,
+  // nothing past U+10FFFF.
+  if (byte < 0x80)
+    return true;
+  if (byte < 0xC2 || byte > 0xF4)
+    return false;
+  utf8BytesLeft = byte < 0xE0 ? 1 : byte < 0xF0 ? 2 : 3;
+  if (byte == 0xE0)
+    nextUtf8Low = 0xA0;
+  else if (byte == 0xED)
+    nextUtf8High = 0x9F;
+  else if (byte == 0xF0)
+    nextUtf8Low = 0x90;
+  else if (byte == 0xF4)
+    nextUtf8High = 0x8F;
+  return true;
 }
 
 bool JsonPrefix::pushHexDigit(char byte) {
@@ -218,11 +249,17 @@ bool JsonPrefix::startValue(char byte) {
   case '"':
     state = State::String;
     stringIsKey = false;
+    stringLength = 0;
     return allows(JsonSchema::String);
   case '-':
     state = State::NumberSign;
     integerOnly = !allows(JsonSchema::Number);
-    return allows(JsonSchema::Number | JsonSchema::Integer);
+    negative = true;
+    magnitude = 0;
+    numberDigits = 0;
+    // -0, or below it, must be within reach.
+    return allows(JsonSchema::Number | JsonSchema::Integer) &&
+           (!integerOnly || schema.minimum <= 0);
   case 't':
     literalRest = "rue";
     break;
@@ -236,8 +273,11 @@ bool JsonPrefix::startValue(char byte) {
   default:
     state = byte == '0' ? State::NumberZero : State::NumberInteger;
     integerOnly = !allows(JsonSchema::Number);
-    numberDigits = 1;
-    return isDigit(byte) && allows(JsonSchema::Number | JsonSchema::Integer);
+    negative = false;
+    magnitude = 0;
+    numberDigits = 0;
+    return allows(JsonSchema::Number | JsonSchema::Integer) &&
+           pushIntegerDigit(byte);
   }
   state = State::Literal;
   return allows(JsonSchema::Boolean);
@@ -264,9 +304,9 @@ bool JsonPrefix::afterValue(char byte) {
 }
 
 bool JsonPrefix::open(char bracket) {
-  if (depth == kMaxDepth)
+  if (containers.full())
     return false;
-  containers[depth++] = {valueSchema, bracket, 0};
+  containers.push({valueSchema, bracket, 0});
   if (bracket == '[')
     valueSchema = valueSchema->items;
   state = bracket == '{' ? State::KeyOrEnd : State::ValueOrEnd;
@@ -274,7 +314,7 @@ bool JsonPrefix::open(char bracket) {
 }
 
 bool JsonPrefix::close(char bracket) {
-  if (depth == 0 || innermost().bracket != (bracket == '}' ? '{' : '['))
+  if (containers.empty() || innermost().bracket != (bracket == '}' ? '{' : '['))
     return false;
   const Container &container = innermost();
   if (bracket == ']' && container.count < container.schema->minItems)
@@ -286,7 +326,7 @@ bool JsonPrefix::close(char bracket) {
       if (properties[i].required && !(container.count >> i & 1))
         return false;
   }
-  --depth;
+  containers.pop();
   endValue();
   return true;
 }
@@ -309,10 +349,11 @@ bool JsonPrefix::startKey() {
 }
 
 bool JsonPrefix::pushKeyByte(char byte) {
-  if (byte == '"')
+  if (byte == '"' && utf8BytesLeft == 0)
     return endKey();
-  // Named properties' keys are matched byte by byte, so written unescaped.
-  if (byte == '\\' || uint8_t(byte) < 0x20)
+  // Named properties' keys are matched byte by byte, so written unescaped;
+  // other keys are well-formed UTF-8 too.
+  if (byte == '\\' || uint8_t(byte) < 0x20 || !pushUtf8Byte(uint8_t(byte)))
     return false;
   const Container &object = innermost();
   const std::vector<JsonSchema::Property> &properties =
@@ -379,7 +420,7 @@ void JsonPrefix::endEnumValueIfWhole() {
 }
 
 void JsonPrefix::endValue() {
-  if (depth == 0) {
+  if (containers.empty()) {
     state = State::Done;
     return;
   }
@@ -389,7 +430,34 @@ void JsonPrefix::endValue() {
   state = State::AfterValue;
 }
 
+bool JsonPrefix::pushIntegerDigit(char byte) {
+  if (!isDigit(byte) || ++numberDigits > kMaxIntegerDigits)
+    return false;
+  magnitude = magnitude * 10 + (byte - '0');
+  return !integerOnly || integerInReach();
+}
+
+bool JsonPrefix::integerInReach() const {
+  // The digits so far followed by `more` digits: magnitudes from
+  // magnitude * 10^more on, 10^more of them (a leading 0 takes none).
+  const int moreAtMost = magnitude == 0 ? 0 : kMaxIntegerDigits - numberDigits;
+  int64_t low = magnitude, count = 1;
+  for (int more = 0; more <= moreAtMost; ++more, low *= 10, count *= 10) {
+    const int64_t high = low + count - 1;
+    const int64_t least = negative ? -high : low;
+    const int64_t most = negative ? -low : high;
+    if (least <= valueSchema->maximum && most >= valueSchema->minimum)
+      return true;
+  }
+  return false;
+}
+
 bool JsonPrefix::endNumber(char byte) {
+  if (integerOnly) {
+    const int64_t value = negative ? -magnitude : magnitude;
+    if (value < valueSchema->minimum || value > valueSchema->maximum)
+      return false;
+  }
   endValue();
   return pushByte(byte);
 }

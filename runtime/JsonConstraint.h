@@ -21,6 +21,7 @@
 #include "runtime/JsonSchema.h"
 #include "runtime/TokenConstraint.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -37,10 +38,9 @@ public:
   static constexpr size_t kMaxDepth = JsonSchema::kMaxDepth;
   /// The spaces and tabs a newline between parts may have after it.
   static constexpr uint8_t kMaxIndent = 20;
-  /// A number's integer digits and exponent digits, at most (llama.cpp's
-  /// bounds): every number then fits a double.
-  static constexpr uint8_t kMaxIntegerDigits = 16;
-  static constexpr uint8_t kMaxExponentDigits = 2;
+  /// A number's integer digits and exponent digits, at most.
+  static constexpr int kMaxIntegerDigits = JsonSchema::kMaxIntegerDigits;
+  static constexpr int kMaxExponentDigits = 2;
 
   /// `schema` must outlive the prefix and its copies.
   explicit JsonPrefix(const JsonSchema &schema) : valueSchema(&schema.root()) {}
@@ -86,12 +86,41 @@ private:
     uint64_t count;
   };
 
+  /// The open containers, innermost last. A copy copies only those open:
+  /// a mask copies the row's prefix once per token of the vocabulary.
+  class ContainerStack {
+  public:
+    ContainerStack() = default;
+    ContainerStack(const ContainerStack &other) { *this = other; }
+    ContainerStack &operator=(const ContainerStack &other) {
+      size = other.size;
+      std::copy_n(other.entries.begin(), size, entries.begin());
+      return *this;
+    }
+
+    bool empty() const { return size == 0; }
+    bool full() const { return size == kMaxDepth; }
+    void push(const Container &container) { entries[size++] = container; }
+    void pop() { --size; }
+    Container &top() { return entries[size - 1]; }
+    const Container &top() const { return entries[size - 1]; }
+
+  private:
+    uint8_t size = 0;
+    std::array<Container, kMaxDepth> entries;
+  };
+
   bool pushByte(char byte);
   /// Whether whitespace may come between parts here.
   bool allowsWhitespace() const;
   bool pushWhitespace(char byte);
   bool pushStringByte(char byte);
+  bool pushUtf8Byte(uint8_t byte);
   bool pushHexDigit(char byte);
+  /// A digit of a number's integer part; an integer's must leave a value
+  /// within the schema's bounds in reach.
+  bool pushIntegerDigit(char byte);
+  bool integerInReach() const;
   bool startValue(char byte);
   bool startItem(char byte);
   bool afterValue(char byte);
@@ -110,8 +139,8 @@ private:
   void endValue();
   /// A number ends before `byte`, which comes after it.
   bool endNumber(char byte);
-  Container &innermost() { return containers[depth - 1]; }
-  const Container &innermost() const { return containers[depth - 1]; }
+  Container &innermost() { return containers.top(); }
+  const Container &innermost() const { return containers.top(); }
 
   State state = State::Start;
   /// The schema of the value that comes or is being read.
@@ -121,8 +150,18 @@ private:
   uint8_t hexDigitsLeft = 0;
   /// The "\\u" escape's UTF-16 code unit so far.
   uint16_t codeUnit = 0;
+  /// A string value's characters so far.
+  uint64_t stringLength = 0;
+  /// The continuation bytes a UTF-8 character still needs, and the range
+  /// of the next one.
+  uint8_t utf8BytesLeft = 0;
+  uint8_t nextUtf8Low = 0x80;
+  uint8_t nextUtf8High = 0xBF;
   /// The digits so far of a number's integer part or exponent.
   uint8_t numberDigits = 0;
+  /// A number's sign and the value of its integer part's digits so far.
+  bool negative = false;
+  int64_t magnitude = 0;
   /// A high surrogate's escape came: its low one must follow.
   bool lowSurrogateDue = false;
   const char *literalRest = nullptr;
@@ -130,11 +169,10 @@ private:
   /// far begin, as bits, and how many bytes that is.
   uint64_t candidates = 0;
   uint32_t matched = 0;
-  uint8_t depth = 0;
   /// The whitespace bytes just before, between parts, and how they began.
   uint8_t whitespaceRun = 0;
   bool runStartsWithNewline = false;
-  std::array<Container, kMaxDepth> containers{};
+  ContainerStack containers;
 };
 
 /// The text each token of a vocabulary adds to a generated text, and whether

@@ -5,6 +5,7 @@
 #include "frontends/Json.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -14,6 +15,27 @@ namespace llamac {
 using nlohmann::json;
 
 namespace {
+
+/// The largest integer JsonPrefix takes: kMaxIntegerDigits nines.
+constexpr int64_t largestInteger() {
+  int64_t largest = 0;
+  for (int digit = 0; digit < JsonSchema::kMaxIntegerDigits; ++digit)
+    largest = largest * 10 + 9;
+  return largest;
+}
+
+/// A bound as an integer, rounded `up` or down, within one past the
+/// largest integer either way (exact for integers, as doubles are not).
+int64_t integerBound(const json &bound, bool up) {
+  constexpr int64_t limit = largestInteger() + 1;
+  if (bound.is_number_unsigned())
+    return int64_t(std::min<uint64_t>(bound.get<uint64_t>(), limit));
+  if (bound.is_number_integer())
+    return std::clamp<int64_t>(bound.get<int64_t>(), -limit, limit);
+  const double number =
+      up ? std::ceil(bound.get<double>()) : std::floor(bound.get<double>());
+  return int64_t(std::clamp(number, double(-limit), double(limit)));
+}
 
 /// Why a schema cannot be compiled; caught by JsonSchema::compile.
 struct SchemaError : std::runtime_error {
@@ -33,11 +55,32 @@ bool isAnnotation(const std::string &keyword) {
 
 /// Keywords a node of types, properties, items and literals takes.
 bool isNodeKeyword(const std::string &keyword) {
-  static const std::set<std::string> keywords = {
-      "type",  "properties", "required", "additionalProperties",
-      "items", "minItems",   "maxItems", "enum",
-      "const"};
+  static const std::set<std::string> keywords = {"type",
+                                                 "properties",
+                                                 "required",
+                                                 "additionalProperties",
+                                                 "items",
+                                                 "minItems",
+                                                 "maxItems",
+                                                 "minLength",
+                                                 "maxLength",
+                                                 "minimum",
+                                                 "maximum",
+                                                 "exclusiveMinimum",
+                                                 "exclusiveMaximum",
+                                                 "enum",
+                                                 "const"};
   return keywords.count(keyword) != 0;
+}
+
+const char *const kBoundKeywords[] = {"minimum", "maximum", "exclusiveMinimum",
+                                      "exclusiveMaximum"};
+
+bool hasBounds(const json &value) {
+  for (const char *keyword : kBoundKeywords)
+    if (value.contains(keyword))
+      return true;
+  return false;
 }
 
 uint8_t typeNamed(const json &name) {
@@ -167,7 +210,8 @@ private:
                      bool (*taken)(const std::string &keyword)) {
     for (const auto &[keyword, unused] : value.items())
       if (!isAnnotation(keyword) && !taken(keyword))
-        refuse("the schema keyword \"" + keyword + "\" is not supported" +
+        refuse("the schema keyword " + briefJson(json(keyword)) +
+               " is not supported" +
                (value.contains("$ref") ? " beside $ref" : ""));
   }
 
@@ -227,6 +271,14 @@ private:
       merged.minItems = alternative.minItems;
       merged.maxItems = alternative.maxItems;
     }
+    if (alternative.types & String) {
+      merged.minLength = alternative.minLength;
+      merged.maxLength = alternative.maxLength;
+    }
+    if (alternative.types & Integer) {
+      merged.minimum = alternative.minimum;
+      merged.maximum = alternative.maximum;
+    }
   }
 
   const Node *node(const json &value, size_t depth) {
@@ -244,6 +296,10 @@ private:
       readObject(value, depth, result);
     if (result.types & Array)
       readArray(value, depth, result);
+    if (result.types & String)
+      readString(value, result);
+    if (result.types & (Number | Integer))
+      readBounds(value, result);
     return add(std::move(result));
   }
 
@@ -257,6 +313,11 @@ private:
     for (const char *keyword : {"items", "minItems", "maxItems"})
       if (value.contains(keyword))
         types |= Array;
+    for (const char *keyword : {"minLength", "maxLength"})
+      if (value.contains(keyword))
+        types |= String;
+    if (hasBounds(value))
+      types |= Number;
     return types == 0 ? uint8_t(AnyType) : types;
   }
 
@@ -264,6 +325,8 @@ private:
   static void readLiterals(const json &value, Node &result) {
     if (value.contains("enum") && value.contains("const"))
       refuse("enum and const together are not supported");
+    if ((value.contains("enum") || value.contains("const")) && hasBounds(value))
+      refuse("minimum and maximum beside enum or const are not supported");
     if (!value.contains("enum") && !value.contains("const"))
       return;
     const json values =
@@ -315,6 +378,44 @@ private:
     result.maxItems = readCount(value, "maxItems", UINT64_MAX);
     if (result.minItems > result.maxItems)
       refuse("\"minItems\" is above \"maxItems\"");
+  }
+
+  static void readString(const json &value, Node &result) {
+    result.minLength = readCount(value, "minLength", 0);
+    result.maxLength = readCount(value, "maxLength", UINT64_MAX);
+    if (result.minLength > result.maxLength)
+      refuse("\"minLength\" is above \"maxLength\"");
+  }
+
+  /// An integer's bounds, made inclusive and kept to the numbers JsonPrefix
+  /// takes.
+  static void readBounds(const json &value, Node &result) {
+    if (!hasBounds(value))
+      return;
+    if (result.types & Number)
+      refuse("minimum and maximum are supported on integers only");
+    int64_t low = -largestInteger(), high = largestInteger();
+    for (const char *keyword : kBoundKeywords) {
+      if (!value.contains(keyword))
+        continue;
+      const json &bound = value[keyword];
+      if (!bound.is_number())
+        refuse(std::string("\"") + keyword + "\" must be a number");
+      const std::string name = keyword;
+      if (name == "minimum")
+        low = std::max(low, integerBound(bound, /*up=*/true));
+      else if (name == "exclusiveMinimum")
+        low = std::max(low, integerBound(bound, /*up=*/false) + 1);
+      else if (name == "maximum")
+        high = std::min(high, integerBound(bound, /*up=*/false));
+      else
+        high = std::min(high, integerBound(bound, /*up=*/true) - 1);
+    }
+    if (low > high)
+      refuse("no integer of at most " + std::to_string(kMaxIntegerDigits) +
+             " digits lies within the schema's minimum and maximum");
+    result.minimum = low;
+    result.maximum = high;
   }
 
   /// Keeps `node` once its values' first bytes are checked to tell its

@@ -12,9 +12,11 @@
 //
 // Taken: type (one or a list), properties, required, additionalProperties
 // (a schema or a boolean; absent, as in JSON Schema, allows any other key),
-// items, minItems, maxItems, enum, const, anyOf and oneOf whose alternatives
-// start with different bytes (Optional fields: a type or null), local $ref
-// into $defs or definitions, and the annotations (title, description, ...).
+// items, minItems, maxItems, minLength, maxLength, an integer's minimum,
+// maximum, exclusiveMinimum and exclusiveMaximum, enum, const, anyOf and oneOf
+// whose alternatives start with different bytes (Optional fields: a type or
+// null), local $ref into $defs or definitions, and the annotations (title,
+// description, ...).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_JSONSCHEMA_H
@@ -45,6 +47,9 @@ public:
   };
   /// An object's properties and an enum's values are tracked in 64-bit sets.
   static constexpr size_t kMaxChoices = 64;
+  /// A number's integer digits, at most (llama.cpp's bound): every number
+  /// then fits a double.
+  static constexpr int kMaxIntegerDigits = 16;
   /// Objects and arrays open at once, at most (JsonPrefix's stack); schemas
   /// nest at most as deep (counting anyOf and $ref levels too).
   static constexpr size_t kMaxDepth = 32;
@@ -67,6 +72,12 @@ public:
     const Node *items = nullptr;
     uint64_t minItems = 0;
     uint64_t maxItems = UINT64_MAX;
+    /// A string's length in characters (code points).
+    uint64_t minLength = 0;
+    uint64_t maxLength = UINT64_MAX;
+    /// An integer's bounds, inclusive.
+    int64_t minimum = INT64_MIN;
+    int64_t maximum = INT64_MAX;
   };
 
   /// Compiles `schema`; null with `error` set if it is not a schema of an

@@ -40,8 +40,9 @@ const char *const kGenerationUsage =
     "the text is an\n"
     "  object the JSON Schema in FILE accepts (type, properties, required, "
     "additionalProperties,\n"
-    "  items, minItems, maxItems, enum, const, anyOf/oneOf of different "
-    "types, local $ref)\n";
+    "  items, minItems, maxItems, minLength, maxLength, an integer's "
+    "minimum and maximum,\n"
+    "  enum, const, anyOf/oneOf of different types, local $ref)\n";
 
 const char *const kPromptLookupUsage =
     "Prompt lookup (one prompt row): --prompt-lookup N scores up to N draft "

@@ -99,7 +99,14 @@ TEST(JsonPrefixTest, RefusesAtTheFirstByteNoObjectHas) {
 
       {R"({"a": "\ud83dx"})", 13},
       {R"({"a": "\ud83d\n"})", 14},
-      {R"({"a": "\ud83d\u0041"})", 15}};
+      {R"({"a": "\ud83d\u0041"})", 15},
+      // Ill-formed UTF-8: overlong, truncated, a surrogate, past U+10FFFF.
+      {"{\"a\": \"\xC0\x80\"}", 7},
+      {"{\"a\": \"\xE2\x28\"}", 8},
+      {"{\"a\": \"\xE2\x82\"}", 9},
+      {"{\"a\": \"\xED\xA0\x80\"}", 8},
+      {"{\"a\": \"\xF4\x90\x80\x80\"}", 8},
+      {"{\"a\": \"\x80\"}", 7}};
   for (const auto &[text, accepted] : cases) {
     EXPECT_FALSE(nlohmann::json::accept(text) &&
                  nlohmann::json::parse(text).is_object())
@@ -189,6 +196,14 @@ const char *const kEnumSchema = R"({
                  "c": {"const": "fixed"}},
   "additionalProperties": false})";
 
+const char *const kBoundsSchema = R"({
+  "type": "object",
+  "properties": {
+    "n": {"type": "integer", "minimum": -5, "maximum": 120},
+    "m": {"type": ["integer", "null"], "exclusiveMinimum": 0.5,
+          "exclusiveMaximum": 3}},
+  "additionalProperties": false})";
+
 /// Optional fields as pydantic writes them: anyOf a type or null, $ref to
 /// $defs; other keys allowed, as JSON Schema allows them by default.
 const char *const kAlternativesSchema = R"({
@@ -240,6 +255,36 @@ TEST(JsonSchemaPrefixTest, RefusesAtTheFirstByteTheSchemaDoesNot) {
   EXPECT_EQ(acceptedLength(R"({"named")", *person), 6u);
 }
 
+TEST(JsonSchemaPrefixTest, CountsAStringsCharactersNotItsBytes) {
+  const std::shared_ptr<const JsonSchema> schema = compileOrFail(R"({
+    "type": "object",
+    "properties": {"s": {"type": "string", "minLength": 2, "maxLength": 3}},
+    "required": ["s"]})");
+  for (const char *text :
+       {R"({"s": "ab"})", "{\"s\": \"\xC3\xA9\xC3\xA9\xF0\x9F\x98\x80\"}",
+        R"({"s": "\u00e9\ud83d\ude00b"})"})
+    EXPECT_TRUE(isWhole(text, *schema)) << text;
+  EXPECT_EQ(acceptedLength(R"({"s": "a"})", *schema), 8u);
+  EXPECT_EQ(acceptedLength(R"({"s": "abcd"})", *schema), 10u);
+  EXPECT_EQ(acceptedLength(R"({"s": "ab\n\t"})", *schema), 11u);
+}
+
+TEST(JsonSchemaPrefixTest, KeepsIntegersWithinTheirBounds) {
+  const std::shared_ptr<const JsonSchema> schema = compileOrFail(kBoundsSchema);
+  for (const char *text :
+       {R"({"n": 0})", R"({"n": -5, "m": 1})", R"({"n": 120})",
+        R"({"n": 99, "m": 2})", R"({"n": -0, "m": null})", R"({"n": 12})"})
+    EXPECT_TRUE(isWhole(text, *schema)) << text;
+  // Each text, cut at the digit that leaves no value within the bounds.
+  for (const std::string cut :
+       {R"({"n": 12|1)", R"({"n": -|6)", R"({"n": 100|0)", R"({"m": |3)",
+        R"({"m": |0)", R"({"n": 1|.5)", R"({"m": |-1)"}) {
+    const size_t at = cut.find('|');
+    const std::string text = cut.substr(0, at) + cut.substr(at + 1);
+    EXPECT_EQ(acceptedLength(text, *schema), at) << text;
+  }
+}
+
 TEST(JsonSchemaPrefixTest, MatchesEnumAndConstValuesWhole) {
   const std::shared_ptr<const JsonSchema> schema = compileOrFail(kEnumSchema);
   for (const char *text :
@@ -265,6 +310,36 @@ TEST(JsonSchemaPrefixTest, FollowsAlternativesReferencesAndOtherKeys) {
   EXPECT_EQ(acceptedLength(R"({"at": {"x": 1.0}})", *schema), 14u);
   EXPECT_EQ(acceptedLength(R"({"ids": [1, "a"]})", *schema), 12u);
   EXPECT_EQ(acceptedLength(R"({"at": {}})", *schema), 8u);
+  // Other keys beside named ones are well-formed UTF-8.
+  EXPECT_TRUE(isWhole("{\"at\": {\"x\": 1}, \"\xC3\xA9\": 1}", *schema));
+  EXPECT_EQ(acceptedLength("{\"at\": {\"x\": 1}, \"\xC3\": 1}", *schema), 19u);
+}
+
+TEST(JsonSchemaTest, TakesWhatPydanticWrites) {
+  // Pet(BaseModel): name: str = Field(max_length=20); age: int =
+  // Field(ge=0, le=30); kind: Literal["cat", "dog"]; owner: Optional[str] =
+  // None; tags: list[str] = []; home: Address, as model_json_schema() gives.
+  const std::shared_ptr<const JsonSchema> pet = compileOrFail(R"({
+    "$defs": {"Address": {"properties": {"city": {"title": "City",
+                                                  "type": "string"}},
+                          "required": ["city"], "title": "Address",
+                          "type": "object"}},
+    "properties": {
+      "name": {"maxLength": 20, "title": "Name", "type": "string"},
+      "age": {"maximum": 30, "minimum": 0, "title": "Age", "type": "integer"},
+      "kind": {"enum": ["cat", "dog"], "title": "Kind", "type": "string"},
+      "owner": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                "default": null, "title": "Owner"},
+      "tags": {"default": [], "items": {"type": "string"}, "title": "Tags",
+               "type": "array"},
+      "home": {"$ref": "#/$defs/Address"}},
+    "required": ["name", "age", "kind", "home"],
+    "title": "Pet", "type": "object"})");
+  EXPECT_TRUE(isWhole(R"({"name": "Tom", "age": 3, "kind": "cat",
+      "owner": null, "tags": ["grey"], "home": {"city": "Oslo"}})",
+                      *pet));
+  EXPECT_EQ(acceptedLength(R"({"age": 31})", *pet), 9u);
+  EXPECT_EQ(acceptedLength(R"({"kind": "cow"})", *pet), 11u);
 }
 
 TEST(JsonSchemaTest, RefusesWhatItCannotKeepToByName) {
@@ -273,6 +348,8 @@ TEST(JsonSchemaTest, RefusesWhatItCannotKeepToByName) {
       {R"({"type": "object", "properties": {"a": {"type": "string",
           "pattern": "x"}}})",
        "the schema keyword \"pattern\" is not supported"},
+      {R"({"type": "object", "properties": {"a": {"x\ny": 1}}})",
+       "the schema keyword \"x\\ny\" is not supported"},
       {R"({"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}},
           "$defs": {"A": {"type": "object",
                           "properties": {"a": {"$ref": "#/$defs/A"}}}}})",
@@ -302,7 +379,25 @@ TEST(JsonSchemaTest, RefusesWhatItCannotKeepToByName) {
        "the schema false accepts no value"},
       {R"({"type": "object", "properties": {"a": {"type": "array",
           "minItems": -1}}})",
-       "\"minItems\" must be a non-negative integer"}};
+       "\"minItems\" must be a non-negative integer"},
+      {R"({"type": "object", "properties": {"a": {"minLength": 2,
+          "maxLength": 1}}})",
+       "\"minLength\" is above \"maxLength\""},
+      {R"({"type": "object", "properties": {"a": {"type": "number",
+          "minimum": 0}}})",
+       "minimum and maximum are supported on integers only"},
+      {R"({"type": "object", "properties": {"a": {"type": "integer",
+          "minimum": 5, "maximum": 4}}})",
+       "no integer of at most 16 digits lies within the schema's minimum"},
+      {R"({"type": "object", "properties": {"a": {"type": "integer",
+          "minimum": 1e20}}})",
+       "no integer of at most 16 digits"},
+      {R"({"type": "object", "properties": {"a": {"type": "integer",
+          "maximum": "9"}}})",
+       "\"maximum\" must be a number"},
+      {R"({"type": "object", "properties": {"a": {"type": "integer",
+          "enum": [1, 2], "maximum": 1}}})",
+       "minimum and maximum beside enum or const are not supported"}};
   for (const auto &[schema, error] : cases)
     EXPECT_THAT(compileError(schema), HasSubstr(error)) << schema;
   std::string deep = R"({"type": "object"})";
@@ -353,10 +448,19 @@ std::vector<std::string> finishedRandomWalks(const JsonSchema &schema) {
 
 TEST(JsonSchemaPrefixTest, AlwaysLeavesABytePastEveryPrefixItTakes) {
   // (Walks rarely write the required key "at" among the other keys.)
-  for (const char *schema : {kEnumSchema, kAlternativesSchema})
+  for (const char *schema : {kEnumSchema, kAlternativesSchema, kBoundsSchema})
     for (const std::string &text : finishedRandomWalks(*compileOrFail(schema)))
       EXPECT_TRUE(nlohmann::json::parse(text).is_object()) << text;
   EXPECT_FALSE(finishedRandomWalks(*compileOrFail(kEnumSchema)).empty());
+  for (const std::string &text :
+       finishedRandomWalks(*compileOrFail(kBoundsSchema))) {
+    const nlohmann::json value = nlohmann::json::parse(text);
+    const bool nWithin =
+        !value.contains("n") || (value["n"] >= -5 && value["n"] <= 120);
+    const bool mWithin = !value.contains("m") || value["m"].is_null() ||
+                         (value["m"] >= 1 && value["m"] <= 2);
+    EXPECT_TRUE(nWithin && mWithin) << text;
+  }
   EXPECT_FALSE(finishedRandomWalks(anyObject()).empty());
   // The texts finished are objects the schema accepts.
   const std::vector<std::string> people =
