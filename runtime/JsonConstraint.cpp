@@ -465,11 +465,20 @@ bool JsonPrefix::endNumber(char byte) {
 void JsonConstraint::mask(float *logits, int64_t vocab) const {
   constexpr float kNever = -std::numeric_limits<float>::infinity();
   const bool whole = prefix.complete();
+  // Outside strings few bytes may come next: most tokens are refused by
+  // their first byte, without copying the prefix for them.
+  std::array<bool, 256> firstByteTaken;
+  for (int byte = 0; byte < 256; ++byte)
+    firstByteTaken[byte] = JsonPrefix(prefix).push(std::string(1, char(byte)));
+  auto continues = [&](const std::string &text) {
+    return text.empty() ||
+           (firstByteTaken[uint8_t(text[0])] && JsonPrefix(prefix).push(text));
+  };
   for (int64_t id = 0; id < vocab; ++id) {
     const bool allowed = whole ? id == eosId
                                : id < int64_t(tokens->texts.size()) &&
                                      tokens->usable[id] &&
-                                     JsonPrefix(prefix).push(tokens->texts[id]);
+                                     continues(tokens->texts[id]);
     if (!allowed)
       logits[id] = kNever;
   }
