@@ -286,8 +286,7 @@ private:
     Node result;
     result.types =
         value.contains("type") ? typesOf(value["type"]) : impliedTypes(value);
-    if (result.types == AnyType && !value.contains("enum") &&
-        !value.contains("const"))
+    if (result.types == AnyType && constrainsNothing(value))
       return anyValue();
     if (result.types & Integer && result.types & Number)
       result.types &= ~Integer;
@@ -301,6 +300,14 @@ private:
     if (result.types & (Number | Integer))
       readBounds(value, result);
     return add(std::move(result));
+  }
+
+  /// Whether `value` has no keyword but annotations and "type".
+  static bool constrainsNothing(const json &value) {
+    for (const auto &[keyword, unused] : value.items())
+      if (keyword != "type" && !isAnnotation(keyword))
+        return false;
+    return true;
   }
 
   /// The types a schema without "type" allows: those its keywords are about.

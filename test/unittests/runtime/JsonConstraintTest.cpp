@@ -395,6 +395,9 @@ TEST(JsonSchemaTest, RefusesWhatItCannotKeepToByName) {
       {R"({"type": "object", "properties": {"a": {"type": "integer",
           "maximum": "9"}}})",
        "\"maximum\" must be a number"},
+      {R"({"type": "object", "properties": {"a": {"type": ["object",
+          "array", "string", "number", "boolean", "null"], "minimum": 1}}})",
+       "minimum and maximum are supported on integers only"},
       {R"({"type": "object", "properties": {"a": {"type": "integer",
           "enum": [1, 2], "maximum": 1}}})",
        "minimum and maximum beside enum or const are not supported"}};
