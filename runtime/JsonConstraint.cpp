@@ -462,6 +462,70 @@ bool JsonPrefix::endNumber(char byte) {
   return pushByte(byte);
 }
 
+std::optional<uint64_t> JsonPrefix::plainStringRoom() const {
+  if (state != State::String || lowSurrogateDue || utf8BytesLeft > 0)
+    return std::nullopt;
+  if (stringIsKey)
+    return innermost().schema->properties.empty()
+               ? std::optional<uint64_t>(UINT64_MAX)
+               : std::nullopt;
+  return valueSchema->maxLength - stringLength;
+}
+
+namespace {
+
+/// The characters of `text` inside a JSON string if it is plain there, else
+/// 0 (see JsonConstraint::plainCharacters).
+uint32_t plainCharactersOf(std::string_view text) {
+  uint32_t characters = 0;
+  for (size_t i = 0; i < text.size();) {
+    const uint8_t lead = uint8_t(text[i]);
+    const size_t length = lead < 0x80   ? 1
+                          : lead < 0xC2 ? 0
+                          : lead < 0xE0 ? 2
+                          : lead < 0xF0 ? 3
+                          : lead < 0xF5 ? 4
+                                        : 0;
+    if (length == 0 || lead < 0x20 || lead == '"' || lead == '\\' ||
+        i + length > text.size())
+      return 0;
+    // Check the continuation bytes (and RFC 3629's exclusions) as a
+    // string would.
+    for (size_t j = 1; j < length; ++j)
+      if ((uint8_t(text[i + j]) & 0xC0) != 0x80)
+        return 0;
+    const uint8_t second = length > 1 ? uint8_t(text[i + 1]) : 0;
+    if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) ||
+        (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F))
+      return 0;
+    i += length;
+    ++characters;
+  }
+  return characters;
+}
+
+} // namespace
+
+JsonConstraint::JsonConstraint(std::shared_ptr<const TokenTexts> tokens,
+                               std::shared_ptr<const JsonSchema> schema,
+                               int32_t eosId)
+    : tokens(std::move(tokens)), schema(std::move(schema)), eosId(eosId),
+      prefix(*this->schema) {
+  plainCharacters.reserve(this->tokens->texts.size());
+  for (const std::string &text : this->tokens->texts)
+    plainCharacters.push_back(plainCharactersOf(text));
+}
+
+bool JsonConstraint::continues(size_t id,
+                               const std::array<bool, 256> &firstByteTaken,
+                               std::optional<uint64_t> plainRoom) const {
+  const std::string &text = tokens->texts[id];
+  if (plainRoom && plainCharacters[id] > 0)
+    return plainCharacters[id] <= *plainRoom;
+  return text.empty() ||
+         (firstByteTaken[uint8_t(text[0])] && JsonPrefix(prefix).push(text));
+}
+
 void JsonConstraint::mask(float *logits, int64_t vocab) const {
   constexpr float kNever = -std::numeric_limits<float>::infinity();
   const bool whole = prefix.complete();
@@ -470,15 +534,12 @@ void JsonConstraint::mask(float *logits, int64_t vocab) const {
   std::array<bool, 256> firstByteTaken;
   for (int byte = 0; byte < 256; ++byte)
     firstByteTaken[byte] = JsonPrefix(prefix).push(std::string(1, char(byte)));
-  auto continues = [&](const std::string &text) {
-    return text.empty() ||
-           (firstByteTaken[uint8_t(text[0])] && JsonPrefix(prefix).push(text));
-  };
+  const std::optional<uint64_t> plainRoom = prefix.plainStringRoom();
   for (int64_t id = 0; id < vocab; ++id) {
     const bool allowed = whole ? id == eosId
                                : id < int64_t(tokens->texts.size()) &&
                                      tokens->usable[id] &&
-                                     continues(tokens->texts[id]);
+                                     continues(id, firstByteTaken, plainRoom);
     if (!allowed)
       logits[id] = kNever;
   }

@@ -25,6 +25,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,10 @@ public:
   bool push(std::string_view bytes);
   /// The text is whole: only whitespace may follow.
   bool complete() const { return state == State::Done; }
+  /// Inside a string, between characters, where any character stands for
+  /// itself but '"', '\\' and control characters: how many more the string
+  /// may take. Nullopt elsewhere (and in keys of named properties).
+  std::optional<uint64_t> plainStringRoom() const;
 
 private:
   using Node = JsonSchema::Node;
@@ -188,18 +193,25 @@ struct TokenTexts {
 class JsonConstraint final : public TokenConstraint {
 public:
   JsonConstraint(std::shared_ptr<const TokenTexts> tokens,
-                 std::shared_ptr<const JsonSchema> schema, int32_t eosId)
-      : tokens(std::move(tokens)), schema(std::move(schema)), eosId(eosId),
-        prefix(*this->schema) {}
+                 std::shared_ptr<const JsonSchema> schema, int32_t eosId);
 
   void mask(float *logits, int64_t vocab) const override;
   void accept(int32_t token) override;
 
 private:
+  /// Whether token `id`'s text may come next.
+  bool continues(size_t id, const std::array<bool, 256> &firstByteTaken,
+                 std::optional<uint64_t> plainRoom) const;
+
   std::shared_ptr<const TokenTexts> tokens;
   std::shared_ptr<const JsonSchema> schema;
   int32_t eosId;
   JsonPrefix prefix;
+  /// Per token, the characters its text is inside a string when it is
+  /// plain there (well-formed UTF-8 without '"', '\\' or control
+  /// characters), else 0: most of a string's tokens are taken or refused
+  /// by it alone.
+  std::vector<uint32_t> plainCharacters;
 };
 
 } // namespace llamac

@@ -507,3 +507,53 @@ TEST(JsonConstraintTest, LeavesOnlyTheTokensTheSchemaTakes) {
   constraint.accept(5);
   EXPECT_EQ(allowed(), (std::vector<int32_t>{2}));
 }
+
+TEST(JsonConstraintTest, MaskIsWhatTryingEachTokenGives) {
+  // Every byte, and texts that a mask's shortcuts judge by their first byte
+  // or as plain string characters: the mask must be what pushing each
+  // token's text on a copy of the prefix gives, along random rows.
+  auto tokens = std::make_shared<TokenTexts>();
+  for (int byte = 0; byte < 256; ++byte)
+    tokens->texts.push_back(std::string(1, char(byte)));
+  for (const char *text : {"ab",           "\xC3\xA9",     "\"",
+                           "\",",          " \"",          "a\"}",
+                           "\\n",          "\xC3\xBC\"",   "\xF0\x9F\x98\x80",
+                           "\xF0\x9F",     "123",          "-1",
+                           ", \"",         "true",         "nul",
+                           "{\"",          "abc def",      "\x7F",
+                           "\xE0\x80\x80", "\xED\xA0\x80", "name",
+                           "\"name\": \"", "ééé",          "\": 1",
+                           "x y"})
+    tokens->texts.push_back(text);
+  tokens->usable = std::vector<bool>(tokens->texts.size(), true);
+  const int32_t eos = 0;
+  const std::string schema = R"({"type": "object", "properties": {
+      "name": {"type": "string", "maxLength": 4},
+      "n": {"type": "integer", "minimum": -5, "maximum": 120},
+      "s": {"type": "string", "minLength": 2}}})";
+  std::mt19937 random(5);
+  for (int row = 0; row < 40; ++row) {
+    const std::shared_ptr<const JsonSchema> compiled = compileOrFail(schema);
+    JsonConstraint constraint(tokens, compiled, eos);
+    JsonPrefix prefix(*compiled);
+    std::string text;
+    for (int step = 0; step < 60 && !prefix.complete(); ++step) {
+      std::vector<float> logits(tokens->texts.size(), 0.0f);
+      constraint.mask(logits.data(), int64_t(logits.size()));
+      std::vector<int32_t> allowed;
+      for (size_t id = 0; id < logits.size(); ++id) {
+        const bool expected = JsonPrefix(prefix).push(tokens->texts[id]);
+        ASSERT_EQ(!std::isinf(logits[id]), expected)
+            << "token " << id << " after " << text;
+        if (expected)
+          allowed.push_back(int32_t(id));
+      }
+      ASSERT_FALSE(allowed.empty()) << text;
+      const int32_t token = allowed[std::uniform_int_distribution<size_t>(
+          0, allowed.size() - 1)(random)];
+      constraint.accept(token);
+      ASSERT_TRUE(prefix.push(tokens->texts[token]));
+      text += tokens->texts[token];
+    }
+  }
+}
