@@ -67,6 +67,9 @@ std::optional<GenerationConfig> parseGenerationConfig(const json &object,
   reader.read("top_p", config.topP);
   reader.read("min_p", config.minP);
   reader.read("repetition_penalty", config.repetitionPenalty);
+  reader.read("no_repeat_ngram_size", config.noRepeatNgramSize);
+  reader.read("min_length", config.minLength);
+  reader.read("min_new_tokens", config.minNewTokens);
   if (!reader.error.empty()) {
     error = reader.error;
     return std::nullopt;
@@ -83,6 +86,9 @@ SamplingOptions defaultSampling(const std::optional<GenerationConfig> &config) {
   options.topP = fields.topP.value_or(1.0f);
   options.minP = fields.minP.value_or(0.0f);
   options.repetitionPenalty = fields.repetitionPenalty.value_or(1.0f);
+  options.noRepeatNgramSize = fields.noRepeatNgramSize.value_or(0);
+  options.minLength = fields.minLength.value_or(0);
+  options.minNewTokens = fields.minNewTokens.value_or(0);
   return options;
 }
 

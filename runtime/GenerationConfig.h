@@ -28,6 +28,9 @@ struct GenerationConfig {
   std::optional<float> topP;
   std::optional<float> minP;
   std::optional<float> repetitionPenalty;
+  std::optional<int64_t> noRepeatNgramSize;
+  std::optional<int64_t> minLength;
+  std::optional<int64_t> minNewTokens;
 };
 
 /// Reads the manifest's `generation_config` object. On a field of the wrong
@@ -36,7 +39,8 @@ std::optional<GenerationConfig>
 parseGenerationConfig(const nlohmann::json &object, std::string &error);
 
 /// Hugging Face GenerationConfig's defaults (do_sample false, temperature 1,
-/// top_k 50, top_p 1, no min_p, repetition_penalty 1) overridden by
+/// top_k 50, top_p 1, no min_p, repetition_penalty 1, no_repeat_ngram_size
+/// 0, min_length 0, no min_new_tokens) overridden by
 /// `config`'s fields. Greedy (temperature 0) unless do_sample is true; the
 /// repetition penalty applies either way, as in Hugging Face.
 SamplingOptions defaultSampling(const std::optional<GenerationConfig> &config);

@@ -92,11 +92,11 @@ int32_t endOfSequenceId(const Manifest &manifest,
 namespace {
 
 /// Each row's sampler, with its own settings if it has them.
-std::vector<Sampler> rowSamplers(const GenerationOptions &options,
-                                 size_t rows) {
+std::vector<Sampler> rowSamplers(const GenerationOptions &options, size_t rows,
+                                 int32_t eosId) {
   std::vector<Sampler> samplers;
   for (size_t row = 0; row < rows; ++row)
-    samplers.emplace_back(options.samplingOf(row));
+    samplers.emplace_back(options.samplingOf(row), eosId);
   return samplers;
 }
 
@@ -104,13 +104,16 @@ std::vector<Sampler> rowSamplers(const GenerationOptions &options,
 class RowStates {
 public:
   RowStates(const std::vector<std::vector<int32_t>> &histories,
-            const GenerationOptions &options, int32_t eosId)
+            const GenerationOptions &options, const Manifest &manifest)
       : histories(histories), generated(histories.size()),
         logprobs(options.topLogprobs ? histories.size() : 0),
         finished(histories.size(), false),
-        samplers(rowSamplers(options, histories.size())),
+        // min_new_tokens holds EOS back also where it ends no row, as Hugging
+        // Face's logits processors do whatever stops generation.
+        samplers(rowSamplers(options, histories.size(),
+                             int32_t(manifest.config.eosTokenId))),
         onToken(options.onToken), topLogprobs(options.topLogprobs),
-        eosId(eosId) {
+        eosId(endOfSequenceId(manifest, options)) {
     for (size_t row = 0; row < histories.size(); ++row) {
       limits.push_back(options.maxNewTokensOf(row));
       finished[row] = limits[row] == 0;
@@ -280,8 +283,7 @@ runGeneration(CompiledModel &model, TokenBatch step, int64_t startSlot,
     model.run(EntryPoint::Prefill, step, startSlot, promptLogits.data(), kept);
   });
 
-  RowStates rows(histories, options,
-                 endOfSequenceId(model.manifest(), options));
+  RowStates rows(histories, options, model.manifest());
   if (options.maxNewTokens > 0) {
     // Each row's last prompt position predicts its first new token.
     std::vector<int32_t> nextTokens = rows.advance(

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 
 namespace llamac {
 
@@ -32,6 +33,13 @@ std::string validateSamplingOptions(const SamplingOptions &options,
   if (!(std::fabs(options.frequencyPenalty) <= 2))
     return name("--frequency-penalty", "frequency_penalty") +
            " must be between -2 and 2";
+  if (options.noRepeatNgramSize < 0)
+    return name("--no-repeat-ngram-size", "no_repeat_ngram_size") +
+           " must be >= 0";
+  if (options.minNewTokens < 0)
+    return name("--min-new-tokens", "min_tokens") + " must be >= 0";
+  if (options.minLength < 0)
+    return "min_length must be >= 0";
   for (const auto &[token, bias] : options.logitBias) {
     if (token < 0 || token >= vocabSize)
       return name("--logit-bias", "logit_bias") + " names token id " +
@@ -87,6 +95,22 @@ void applyRepetitionPenalty(float *logits, int64_t size,
     assert(token >= 0 && token < size);
     float &logit = logits[token];
     logit = logit < 0 ? logit * penalty : logit / penalty;
+  }
+}
+
+void banRepeatedNgrams(float *logits, int64_t size,
+                       const std::vector<int32_t> &history, int64_t n) {
+  const int64_t length = int64_t(history.size());
+  if (n <= 0 || length + 1 < n)
+    return;
+  // The last n - 1 tokens, against every earlier n-gram's first n - 1.
+  const auto tail = history.end() - (n - 1);
+  for (int64_t start = 0; start + n <= length; ++start) {
+    const auto ngram = history.begin() + start;
+    if (std::equal(tail, history.end(), ngram)) {
+      assert(ngram[n - 1] >= 0 && ngram[n - 1] < size);
+      logits[ngram[n - 1]] = -std::numeric_limits<float>::infinity();
+    }
   }
 }
 
@@ -178,12 +202,12 @@ static uint64_t mixSeed(uint64_t value) {
   return value ^ (value >> 31);
 }
 
-Sampler::Sampler(const SamplingOptions &options)
-    : options(options), random(mixSeed(options.seed)) {}
+Sampler::Sampler(const SamplingOptions &options, int32_t eosId)
+    : options(options), eosId(eosId), random(mixSeed(options.seed)) {}
 
-int32_t Sampler::next(float *logits, int64_t size,
-                      const std::vector<int32_t> &history,
-                      const std::vector<int32_t> &generated) {
+void Sampler::applyPenaltiesAndBans(
+    float *logits, int64_t size, const std::vector<int32_t> &history,
+    const std::vector<int32_t> &generated) const {
   for (const auto &[token, bias] : options.logitBias) {
     assert(token >= 0 && token < size);
     logits[token] += bias;
@@ -194,8 +218,23 @@ int32_t Sampler::next(float *logits, int64_t size,
     applyPresenceAndFrequencyPenalties(logits, size, generated,
                                        options.presencePenalty,
                                        options.frequencyPenalty);
-  if (options.isGreedy())
-    return argmax(logits, size);
+  banRepeatedNgrams(logits, size, history, options.noRepeatNgramSize);
+  const bool tooShort = int64_t(history.size()) < options.minLength ||
+                        int64_t(generated.size()) < options.minNewTokens;
+  if (tooShort && eosId >= 0 && eosId < size)
+    logits[eosId] = -std::numeric_limits<float>::infinity();
+}
+
+int32_t Sampler::next(float *logits, int64_t size,
+                      const std::vector<int32_t> &history,
+                      const std::vector<int32_t> &generated) {
+  applyPenaltiesAndBans(logits, size, history, generated);
+  // With every token banned nothing can be drawn; Hugging Face's greedy
+  // search then takes the first.
+  const int32_t likeliest = argmax(logits, size);
+  if (options.isGreedy() ||
+      logits[likeliest] == -std::numeric_limits<float>::infinity())
+    return likeliest;
   std::vector<TokenProbability> candidates =
       samplingCandidates(logits, size, options);
   // 53 random bits: a uniform double in [0, 1), the same on every platform

@@ -3,11 +3,12 @@
 // Hugging Face generate() semantics with OpenAI's additions: the logit bias
 // added to the model's logits, Hugging Face's repetition penalty (also when
 // greedy), OpenAI's presence and frequency penalties (over the tokens
-// generated so far, as OpenAI and vLLM count them), then temperature, top-k,
-// top-p and min-p, then a draw. Each row owns a random stream derived from
-// the seed alone, so a row's tokens depend on its prompt, the options and
-// the seed, never on the batch around it: the same prompt gives the same
-// text alone, in a batch, and in any row of it.
+// generated so far, as OpenAI and vLLM count them), Hugging Face's
+// no_repeat_ngram_size, min_length and min_new_tokens (bans: -infinity),
+// then temperature, top-k, top-p and min-p, then a draw. Each row owns a random
+// stream derived from the seed alone, so a row's tokens depend on its prompt,
+// the options and the seed, never on the batch around it: the same prompt gives
+// the same text alone, in a batch, and in any row of it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_SAMPLER_H
@@ -29,6 +30,13 @@ struct SamplingOptions {
   float repetitionPenalty = 1; ///< 1 leaves logits unchanged.
   float presencePenalty = 0;   ///< In [-2, 2]; 0 leaves logits unchanged.
   float frequencyPenalty = 0;  ///< In [-2, 2]; 0 leaves logits unchanged.
+  /// Hugging Face's no_repeat_ngram_size: no n-gram of this many tokens
+  /// occurs twice in a row's sequence, prompt included; 0 allows repeats.
+  int64_t noRepeatNgramSize = 0;
+  /// Hugging Face's min_length (prompt included) and min_new_tokens (vLLM's
+  /// min_tokens): EOS is banned while the row is shorter.
+  int64_t minLength = 0;
+  int64_t minNewTokens = 0;
   /// (token id, bias in [-100, 100]) added to that token's logit, as
   /// OpenAI's logit_bias: -100 all but bans a token, 100 all but forces it.
   std::vector<std::pair<int32_t, float>> logitBias;
@@ -56,6 +64,11 @@ int32_t argmax(const float *logits, int64_t size);
 void applyRepetitionPenalty(float *logits, int64_t size,
                             const std::vector<int32_t> &history,
                             float penalty);
+
+/// Hugging Face's NoRepeatNGramLogitsProcessor: bans every token that would
+/// complete an n-gram of `history` a second time.
+void banRepeatedNgrams(float *logits, int64_t size,
+                       const std::vector<int32_t> &history, int64_t n);
 
 /// OpenAI's presence and frequency penalties: each distinct id of
 /// `generated` has its logit lowered by `presence` once and by `frequency`
@@ -94,17 +107,25 @@ samplingCandidates(const float *logits, int64_t size,
 /// Chooses the tokens of one row.
 class Sampler {
 public:
-  explicit Sampler(const SamplingOptions &options);
+  /// `eosId` is the token min_length and min_new_tokens hold back (none if
+  /// negative).
+  explicit Sampler(const SamplingOptions &options, int32_t eosId = -1);
 
-  /// Applies the penalties to `logits` in place and returns the next token,
-  /// given every earlier id of the row (`history`, prompt included: the
-  /// repetition penalty's) and those generated so far (the presence and
-  /// frequency penalties').
+  /// Applies the penalties and bans to `logits` in place and returns the
+  /// next token, given every earlier id of the row (`history`, prompt
+  /// included: the repetition penalty's, no_repeat_ngram_size's and
+  /// min_length's) and those generated so far (the presence and frequency
+  /// penalties', min_new_tokens'). Greedy if every token is banned.
   int32_t next(float *logits, int64_t size, const std::vector<int32_t> &history,
                const std::vector<int32_t> &generated);
 
 private:
+  void applyPenaltiesAndBans(float *logits, int64_t size,
+                             const std::vector<int32_t> &history,
+                             const std::vector<int32_t> &generated) const;
+
   SamplingOptions options;
+  int32_t eosId;
   std::mt19937_64 random;
 };
 

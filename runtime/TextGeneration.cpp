@@ -61,14 +61,6 @@ std::shared_ptr<const TokenTexts> tokenTexts(const Tokenizer &tokenizer,
   return tokens;
 }
 
-/// "" unless the options ask for what cannot be done.
-std::string checkTextOptions(const TextGenerationOptions &options) {
-  if (options.jsonSchema && options.generation.ignoreEos)
-    return "JSON output ends a row with EOS once its value is whole: it cannot "
-           "go with ignoring EOS";
-  return "";
-}
-
 /// One row's ids on their way to text.
 struct RowText {
   RowText(const Tokenizer &tokenizer, const std::vector<TokenId> &context,
@@ -312,6 +304,25 @@ GenerationOptions batchGenerationOptions(
 }
 
 } // namespace
+
+std::string checkTextOptions(const TextGenerationOptions &options) {
+  if (!options.jsonSchema)
+    return "";
+  if (options.generation.ignoreEos)
+    return "JSON output ends a row with EOS once its value is whole: it cannot "
+           "go with ignoring EOS";
+  // Bans that could leave a JSON row no token: EOS when only it may come, the
+  // only token that continues the value.
+  std::vector<SamplingOptions> rows = options.generation.rowSampling;
+  rows.push_back(options.generation.sampling);
+  for (const SamplingOptions &sampling : rows)
+    if (sampling.noRepeatNgramSize > 0 || sampling.minNewTokens > 0 ||
+        sampling.minLength > 0)
+      return "JSON output cannot go with no_repeat_ngram_size, min_length or "
+             "min_new_tokens, which could ban the only token that continues "
+             "the value or ends it";
+  return "";
+}
 
 std::optional<std::vector<TextGenerationResult>>
 generateTextBatch(CompiledModel &model, const Tokenizer &tokenizer,

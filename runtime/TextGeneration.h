@@ -54,6 +54,10 @@ struct TextGenerationOptions {
   std::shared_ptr<const JsonSchema> jsonSchema;
 };
 
+/// "" unless `options` ask for what cannot be done (JSON output with
+/// ignoreEos, or with bans that could leave it no token).
+std::string checkTextOptions(const TextGenerationOptions &options);
+
 enum class FinishReason {
   EndOfSequence, ///< The model produced EOS.
   StopString,    ///< One of the stop strings appeared.

@@ -190,6 +190,10 @@ SamplingOptions readSampling(const Fields &fields, const Manifest &manifest) {
   options.logitBias = readLogitBias(fields);
   if (std::optional<int64_t> value = fields.integer("top_k"))
     options.topK = *value;
+  if (std::optional<int64_t> value = fields.integer("no_repeat_ngram_size"))
+    options.noRepeatNgramSize = *value;
+  if (std::optional<int64_t> value = fields.integer("min_tokens"))
+    options.minNewTokens = *value;
   if (std::optional<int64_t> value = fields.integer("seed")) {
     if (*value < 0)
       refuse("seed", "must be >= 0");
@@ -450,6 +454,9 @@ parseCompletionRequest(std::string_view body, CompletionKind kind,
     if (request.options.jsonSchema && generation.ignoreEos)
       refuse("ignore_eos",
              "cannot go with a JSON response_format, which ends with EOS");
+    if (std::string problem = checkTextOptions(request.options);
+        !problem.empty())
+      throw RequestError{problem};
     request.stream = fields.boolean("stream").value_or(false);
     request.streamUsage = readStreamUsage(fields, request.stream);
     generation.topLogprobs = readLogprobs(fields, kind);

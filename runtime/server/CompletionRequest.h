@@ -5,6 +5,7 @@
 // generation_config, as `llamac-run generate` does, and each field given
 // replaces one setting: temperature, top_p, top_k, min_p,
 // repetition_penalty, presence_penalty, frequency_penalty, logit_bias, seed,
+// Hugging Face's no_repeat_ngram_size, vLLM's min_tokens (min_new_tokens),
 // max_tokens (default: what max_seq leaves), stop
 // (a string or a list), stream (and stream_options.include_usage), and the
 // log-probabilities of the generated

@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Checks greedy generation under a logit bias and the repetition, presence
-and frequency penalties against them applied here to the run's own raw
-logits.
+"""Checks greedy generation under a logit bias, the repetition, presence
+and frequency penalties and Hugging Face's bans against them applied here to
+the run's own raw logits.
 
     check_penalties.py --artifact A.lmc --prompt-ids IDS --new-tokens N
                        [--bias ID:B]... [--repetition R] [--presence P]
-                       [--frequency F]
+                       [--frequency F] [--no-repeat-ngram N]
+                       [--min-new-tokens M]
 
 Generates N greedy tokens (--ignore-eos), dumping the prompt's logits and
 every decode step's. For step i the raw logits (the prompt's last position,
 then decode step i - 1) get B added to token ID's, Hugging Face's repetition
 penalty over the prompt and the tokens generated before i, then OpenAI's:
-minus P for each token generated before i, minus F per time it was. The token generated must
-be their argmax (within 1e-5: float32 rounding here and there). Fails too
+minus P for each token generated before i, minus F per time it was; then
+Hugging Face's NoRepeatNGramLogitsProcessor bans each token that would end
+an N-gram of the prompt and tokens before i a second time, and
+MinNewTokensLengthLogitsProcessor bans the artifact's EOS while i < M. The
+token generated must be their argmax (within 1e-5: float32 rounding here and there). Fails too
 if no step chose other than the raw argmax: the penalties went unchecked.
 
 Prints one line and exits 1 at the first mismatch.
@@ -20,6 +24,7 @@ Python 3 standard library only.
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -43,7 +48,21 @@ def penalized(raw, history, generated, args):
             else value / args.repetition
     for token in set(generated):
         logits[token] -= args.presence + args.frequency * generated.count(token)
+    for token in repeated_ngram_ends(history, args.no_repeat_ngram):
+        logits[token] = -math.inf
+    if len(generated) < args.min_new_tokens:
+        logits[args.eos] = -math.inf
     return logits
+
+
+def repeated_ngram_ends(history, n):
+    """The tokens that would end an n-gram of `history` a second time, as
+    Hugging Face's _calc_banned_ngram_tokens finds them."""
+    if n <= 0 or len(history) + 1 < n:
+        return set()
+    tail = history[len(history) - (n - 1):]
+    return {history[start + n - 1] for start in range(len(history) - n + 1)
+            if history[start:start + n - 1] == tail}
 
 
 def main():
@@ -55,7 +74,11 @@ def main():
     parser.add_argument("--presence", type=float, default=0.0)
     parser.add_argument("--frequency", type=float, default=0.0)
     parser.add_argument("--bias", action="append", default=[])
+    parser.add_argument("--no-repeat-ngram", type=int, default=0)
+    parser.add_argument("--min-new-tokens", type=int, default=0)
     args = parser.parse_args()
+    with open(os.path.join(args.artifact, "manifest.json")) as f:
+        args.eos = json.load(f)["config"]["eos_token_id"]
     bias_flags = []
     for entry in args.bias:
         bias_flags += ["--logit-bias", entry]
@@ -71,7 +94,9 @@ def main():
              "--ignore-eos", "--temperature", "0", "--json",
              "--repetition-penalty", str(args.repetition),
              "--presence-penalty", str(args.presence),
-             "--frequency-penalty", str(args.frequency)] + bias_flags + [
+             "--frequency-penalty", str(args.frequency),
+             "--no-repeat-ngram-size", str(args.no_repeat_ngram),
+             "--min-new-tokens", str(args.min_new_tokens)] + bias_flags + [
              "--dump-logits", prompt_dump, "--dump-decode-logits", decode_dump],
             capture_output=True, text=True)
         if result.returncode != 0:

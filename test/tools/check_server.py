@@ -254,10 +254,12 @@ def check_completions(server, args):
         server, args, "penalized",
         {"prompt": PROMPT, "max_tokens": 40, "temperature": 0,
          "presence_penalty": 0.5, "frequency_penalty": 0.8,
-         "logit_bias": {"432": -100}},
+         "logit_bias": {"432": -100}, "no_repeat_ngram_size": 3,
+         "min_tokens": 30},
         ["-p", PROMPT, "--max-new-tokens", "40", "--temperature", "0",
          "--presence-penalty", "0.5", "--frequency-penalty", "0.8",
-         "--logit-bias", "432:-100"])
+         "--logit-bias", "432:-100", "--no-repeat-ngram-size", "3",
+         "--min-new-tokens", "30"])
     check_completion(
         server, args, "stop string",
         {"prompt": PROMPT, "max_tokens": 60, "temperature": 0, "stop": "Lily"},

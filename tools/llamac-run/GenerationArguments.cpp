@@ -33,6 +33,10 @@ const char *const kGenerationUsage =
     "  --logit-bias ID:B (repeatable; OpenAI's logit_bias) adds B, in [-100, "
     "100], to token\n"
     "  ID's logit before the penalties: -100 all but bans it\n"
+    "  --no-repeat-ngram-size N (Hugging Face's): no N tokens in a row occur "
+    "twice, prompt\n"
+    "  included  --min-new-tokens N (Hugging Face's): EOS is banned until N "
+    "are generated\n"
     "  --json-object: JSON mode (OpenAI's response_format json_object): the "
     "text is a JSON\n"
     "  object, each token one that continues it, and EOS ends it once whole\n"
@@ -62,6 +66,8 @@ std::vector<OptionSpec> generationOptionSpecs() {
                                    {"--repetition-penalty", true},
                                    {"--presence-penalty", true},
                                    {"--frequency-penalty", true},
+                                   {"--no-repeat-ngram-size", true},
+                                   {"--min-new-tokens", true},
                                    {"--logit-bias", true},
                                    {"--seed", true},
                                    {"--max-new-tokens", true},
@@ -104,6 +110,9 @@ static SamplingOptions applyFlags(const GenerationArguments &generation,
       generation.repetitionPenalty.value_or(options.repetitionPenalty);
   options.presencePenalty =
       generation.presencePenalty.value_or(options.presencePenalty);
+  options.noRepeatNgramSize =
+      generation.noRepeatNgramSize.value_or(options.noRepeatNgramSize);
+  options.minNewTokens = generation.minNewTokens.value_or(options.minNewTokens);
   options.frequencyPenalty =
       generation.frequencyPenalty.value_or(options.frequencyPenalty);
   if (!generation.logitBias.empty())
@@ -179,6 +188,9 @@ bool readGenerationArguments(const ParsedArguments &args,
                          error) ||
       !args.readOptional("--frequency-penalty", generation.frequencyPenalty,
                          error) ||
+      !args.readOptional("--no-repeat-ngram-size", generation.noRepeatNgramSize,
+                         error) ||
+      !args.readOptional("--min-new-tokens", generation.minNewTokens, error) ||
       !args.readOptional("--seed", seed, error) ||
       !args.readOptional("--max-new-tokens", generation.maxNewTokens, error) ||
       !readPromptLookupArguments(args, generation.promptLookup, error))
@@ -221,6 +233,9 @@ OutputJson samplingToJson(const SamplingOptions &sampling) {
   json["repetition_penalty"] = sampling.repetitionPenalty;
   json["presence_penalty"] = sampling.presencePenalty;
   json["frequency_penalty"] = sampling.frequencyPenalty;
+  json["no_repeat_ngram_size"] = sampling.noRepeatNgramSize;
+  json["min_length"] = sampling.minLength;
+  json["min_new_tokens"] = sampling.minNewTokens;
   json["logit_bias"] = OutputJson::object();
   for (const auto &[token, bias] : sampling.logitBias)
     json["logit_bias"][std::to_string(token)] = bias;

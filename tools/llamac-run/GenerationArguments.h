@@ -36,6 +36,8 @@ struct GenerationArguments {
   std::optional<float> repetitionPenalty;
   std::optional<float> presencePenalty;
   std::optional<float> frequencyPenalty;
+  std::optional<int64_t> noRepeatNgramSize;
+  std::optional<int64_t> minNewTokens;
   std::vector<std::pair<int32_t, float>> logitBias;
   std::optional<uint64_t> seed;
   std::optional<int64_t> maxNewTokens;

@@ -56,6 +56,18 @@ TEST(GenerationConfigTest, SamplingSettingsWithoutDoSampleStayGreedy) {
   EXPECT_EQ(options.repetitionPenalty, 1.3f);
 }
 
+TEST(GenerationConfigTest, HuggingFacesBansAreRead) {
+  SamplingOptions options = defaultsOf(
+      {{"no_repeat_ngram_size", 3}, {"min_length", 12}, {"min_new_tokens", 5}});
+  EXPECT_EQ(options.noRepeatNgramSize, 3);
+  EXPECT_EQ(options.minLength, 12);
+  EXPECT_EQ(options.minNewTokens, 5);
+  SamplingOptions none = defaultSampling(std::nullopt);
+  EXPECT_EQ(none.noRepeatNgramSize, 0);
+  EXPECT_EQ(none.minLength, 0);
+  EXPECT_EQ(none.minNewTokens, 0);
+}
+
 TEST(GenerationConfigTest, NullFieldsAreAbsent) {
   SamplingOptions options = defaultsOf(
       {{"do_sample", true}, {"temperature", nullptr}, {"top_k", nullptr}});

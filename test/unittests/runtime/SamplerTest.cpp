@@ -163,6 +163,58 @@ TEST(SamplerTest, PresencePenaltyCountsGeneratedTokensOnly) {
   EXPECT_EQ(sampler.next(logits.data(), 3, {0, 0, 1}, {1}), 0);
 }
 
+TEST(SamplerTest, RepeatedNgramsAreBannedAsHuggingFaceBansThem) {
+  // transformers' test_no_repeat_ngram_dist_processor: vocabulary of 3.
+  auto banned = [](const std::vector<int32_t> &history, int64_t n) {
+    std::vector<float> logits(3, 0.0f);
+    banRepeatedNgrams(logits.data(), 3, history, n);
+    std::vector<bool> isBanned;
+    for (float logit : logits)
+      isBanned.push_back(std::isinf(logit));
+    return isBanned;
+  };
+  EXPECT_EQ(banned({1, 1, 2, 1}, 2), (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(banned({0, 1, 0, 1}, 2), (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(banned({1, 1, 2, 1}, 3), (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(banned({0, 1, 0, 1}, 3), (std::vector<bool>{true, false, false}));
+  // Too short a history for an n-gram, and n = 1: every token seen.
+  EXPECT_EQ(banned({0}, 3), (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(banned({0, 2}, 1), (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(banned({}, 0), (std::vector<bool>{false, false, false}));
+}
+
+TEST(SamplerTest, EosIsHeldBackUntilTheMinimumLength) {
+  // EOS (token 0) is the likeliest; min_new_tokens counts generated tokens,
+  // min_length the whole sequence.
+  std::vector<float> logits = {5, 1, 2};
+  SamplingOptions options;
+  options.minNewTokens = 2;
+  Sampler sampler(options, /*eosId=*/0);
+  std::vector<float> step = logits;
+  EXPECT_EQ(sampler.next(step.data(), 3, {7, 7}, {2}), 2);
+  step = logits;
+  EXPECT_EQ(sampler.next(step.data(), 3, {7, 7, 2, 2}, {2, 2}), 0);
+  options = SamplingOptions();
+  options.minLength = 4;
+  Sampler byLength(options, /*eosId=*/0);
+  step = logits;
+  EXPECT_EQ(byLength.next(step.data(), 3, {7, 7, 2}, {2}), 2);
+  step = logits;
+  EXPECT_EQ(byLength.next(step.data(), 3, {7, 7, 2, 2}, {2, 2}), 0);
+  // Without an EOS to hold back, nothing is banned.
+  step = logits;
+  EXPECT_EQ(Sampler(options).next(step.data(), 3, {7}, {}), 0);
+}
+
+TEST(SamplerTest, WithEveryTokenBannedEvenSamplingTakesTheFirst) {
+  SamplingOptions options;
+  options.temperature = 1;
+  options.noRepeatNgramSize = 1;
+  std::vector<float> logits = {1, 3, 2};
+  Sampler sampler(options);
+  EXPECT_EQ(sampler.next(logits.data(), 3, {2, 1, 0}, {}), 0);
+}
+
 TEST(SamplerTest, RefusesPenaltiesOutsideOpenAIsRange) {
   SamplingOptions options;
   options.presencePenalty = 2.5f;
@@ -172,6 +224,14 @@ TEST(SamplerTest, RefusesPenaltiesOutsideOpenAIsRange) {
   options.frequencyPenalty = NAN;
   EXPECT_EQ(validateSamplingOptions(options, 10, SettingNames::Json),
             "frequency_penalty must be between -2 and 2");
+  options.frequencyPenalty = 0;
+  options.noRepeatNgramSize = -1;
+  EXPECT_EQ(validateSamplingOptions(options, 10),
+            "--no-repeat-ngram-size must be >= 0");
+  options.noRepeatNgramSize = 0;
+  options.minNewTokens = -2;
+  EXPECT_EQ(validateSamplingOptions(options, 10, SettingNames::Json),
+            "min_tokens must be >= 0");
 }
 
 TEST(SamplerTest, DrawsFollowTheDistribution) {

@@ -292,6 +292,22 @@ TEST_F(CompletionRequestTest, ReadsOpenAIsPenalties) {
               HasSubstr("frequency_penalty must be a number"));
 }
 
+TEST_F(CompletionRequestTest, ReadsHuggingFacesBansAndVllmsMinTokens) {
+  SamplingOptions sampling =
+      readOrFail(R"({"prompt": "a", "no_repeat_ngram_size": 3,
+                     "min_tokens": 8})")
+          .options.generation.sampling;
+  EXPECT_EQ(sampling.noRepeatNgramSize, 3);
+  EXPECT_EQ(sampling.minNewTokens, 8);
+  EXPECT_THAT(refusal(R"({"prompt": "a", "min_tokens": -1})"),
+              HasSubstr("min_tokens must be >= 0"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "no_repeat_ngram_size": 1.5})"),
+              HasSubstr("no_repeat_ngram_size must be an integer"));
+  EXPECT_THAT(refusal(R"({"prompt": "a", "min_tokens": 4,
+                         "response_format": {"type": "json_object"}})"),
+              HasSubstr("JSON output cannot go with no_repeat_ngram_size"));
+}
+
 TEST_F(CompletionRequestTest, ReadsTheLogitBias) {
   EXPECT_EQ(
       readOrFail(R"({"prompt": "a", "logit_bias": {"5": -100, "7": 2.5}})")
