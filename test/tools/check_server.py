@@ -398,6 +398,21 @@ def begins_object(text, finish_reason):
     return text.lstrip(" \n").startswith("{")
 
 
+def json_chat(server, args, what, response_format, user, max_tokens):
+    """A greedy chat answered under `response_format`: its body and choice,
+    once its answer is checked to be chat's with the same flags."""
+    system = "Answer in JSON."
+    body = {"messages": [{"role": "system", "content": system},
+                         {"role": "user", "content": user}],
+            "max_tokens": max_tokens, "temperature": 0,
+            "response_format": response_format}
+    choice = server.post("/v1/chat/completions", body)["choices"][0]
+    expect(what + " chat", choice["message"]["content"],
+           chat_reference(args, system, user, max_tokens,
+                          json_output_flags(response_format)))
+    return body, choice
+
+
 def check_json_mode(server, args):
     """JSON mode (response_format json_object): a completion's text is
     generate --json-object's, a chat's answer chat --json-object's, whole
@@ -407,15 +422,9 @@ def check_json_mode(server, args):
         server, args, "json mode",
         *completion_case(PROMPT, 60, temperature=0,
                          response_format=json_object))
-    system, user = "Answer in JSON.", "Name a cat."
-    body = {"messages": [{"role": "system", "content": system},
-                         {"role": "user", "content": user}],
-            "max_tokens": 60, "temperature": 0,
-            "response_format": json_object}
-    choice = server.post("/v1/chat/completions", body)["choices"][0]
+    body, choice = json_chat(server, args, "json mode", json_object,
+                             "Name a cat.", 60)
     answer = choice["message"]["content"]
-    expect("json mode chat", answer,
-           chat_reference(args, system, user, 60, ["--json-object"]))
     chunks = server.stream("/v1/chat/completions", body)
     expect("json mode chat stream", "".join(
         c["choices"][0]["delta"].get("content", "") for c in chunks), answer)
@@ -440,16 +449,9 @@ def check_json_schema(server, args):
         server, args, "json schema",
         *completion_case(PROMPT, 100, temperature=0,
                          response_format=structured))
-    system, user = "Answer in JSON.", "Who is Tom?"
-    body = {"messages": [{"role": "system", "content": system},
-                         {"role": "user", "content": user}],
-            "max_tokens": 100, "temperature": 0,
-            "response_format": structured}
-    choice = server.post("/v1/chat/completions", body)["choices"][0]
+    _, choice = json_chat(server, args, "json schema", structured,
+                          "Who is Tom?", 100)
     answer = choice["message"]["content"]
-    expect("json schema chat", answer,
-           chat_reference(args, system, user, 100,
-                          json_output_flags(structured)))
     ended = 0
     for reply, reason in [(text, "stop"), (answer, choice["finish_reason"])]:
         if reason != "stop":

@@ -49,6 +49,18 @@ bool isWhole(const std::string &text, const JsonSchema &schema = anyObject()) {
   return prefix.push(text) && prefix.complete();
 }
 
+/// The tokens of a vocabulary of `vocab` that `constraint` leaves.
+std::vector<int32_t> allowedTokens(const JsonConstraint &constraint,
+                                   size_t vocab) {
+  std::vector<float> logits(vocab, 0.0f);
+  constraint.mask(logits.data(), int64_t(vocab));
+  std::vector<int32_t> ids;
+  for (size_t id = 0; id < vocab; ++id)
+    if (!std::isinf(logits[id]))
+      ids.push_back(int32_t(id));
+  return ids;
+}
+
 } // namespace
 
 TEST(JsonPrefixTest, TakesObjectsByteByByteAndKnowsWhenTheyAreWhole) {
@@ -153,15 +165,7 @@ TEST(JsonConstraintTest, LeavesTheTokensThatContinueAnObjectThenEos) {
   tokens->texts = {"", "{", "}", " \"a\"", ":", " 1", "a"};
   tokens->usable = {false, true, true, true, true, true, true};
   JsonConstraint constraint(tokens, JsonSchema::anyObject(), /*eosId=*/0);
-  auto allowed = [&] {
-    std::vector<float> logits(8, 0.0f);
-    constraint.mask(logits.data(), int64_t(logits.size()));
-    std::vector<int32_t> ids;
-    for (size_t id = 0; id < logits.size(); ++id)
-      if (!std::isinf(logits[id]))
-        ids.push_back(int32_t(id));
-    return ids;
-  };
+  auto allowed = [&] { return allowedTokens(constraint, 8); };
   EXPECT_EQ(allowed(), (std::vector<int32_t>{1}));
   constraint.accept(1);
   EXPECT_EQ(allowed(), (std::vector<int32_t>{2, 3}));
@@ -491,13 +495,7 @@ TEST(JsonConstraintTest, LeavesOnlyTheTokensTheSchemaTakes) {
       "additionalProperties": false})"),
                             /*eosId=*/0);
   auto allowed = [&] {
-    std::vector<float> logits(tokens->texts.size(), 0.0f);
-    constraint.mask(logits.data(), int64_t(logits.size()));
-    std::vector<int32_t> ids;
-    for (size_t id = 0; id < logits.size(); ++id)
-      if (!std::isinf(logits[id]))
-        ids.push_back(int32_t(id));
-    return ids;
+    return allowedTokens(constraint, tokens->texts.size());
   };
   constraint.accept(1);
   EXPECT_EQ(allowed(), (std::vector<int32_t>{3})) << "a is required, b unknown";
